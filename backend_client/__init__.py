@@ -1,0 +1,11 @@
+"""The one place that speaks HTTP to the AI backend.
+
+Public API: :class:`BackendClient` and the two error classes a caller must tell apart,
+:class:`RetryableBackendError` (try again later) and :class:`PermanentBackendError`
+(trying again will not help). Everything else is in private modules.
+"""
+
+from backend_client._client import BackendClient
+from backend_client._errors import BackendError, PermanentBackendError, RetryableBackendError
+
+__all__ = ["BackendClient", "BackendError", "PermanentBackendError", "RetryableBackendError"]

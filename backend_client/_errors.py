@@ -1,0 +1,24 @@
+"""Backend failures, split by what the caller should do about them."""
+
+from __future__ import annotations
+
+BODY_EXCERPT_CHARS = 500
+
+
+def excerpt(body: str) -> str:
+    """A body shortened for a reason string: enough to recognise, never megabytes."""
+    if len(body) <= BODY_EXCERPT_CHARS:
+        return body
+    return body[:BODY_EXCERPT_CHARS] + f"… ({len(body)} characters in all)"
+
+
+class BackendError(Exception):
+    """The backend did not give a usable answer."""
+
+
+class RetryableBackendError(BackendError):
+    """Timeout, connection failure or 5xx: the same request may well work later."""
+
+
+class PermanentBackendError(BackendError):
+    """4xx or a body that breaks the contract: repeating the request will fail the same way."""

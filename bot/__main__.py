@@ -1,0 +1,19 @@
+"""``python -m bot``: the Telegram bot process (polling)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.app import run_polling
+from shared.settings import BotSettings, load_settings
+
+
+def main() -> None:
+    settings = load_settings(BotSettings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(run_polling(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The router: every message of a person goes into their pending batch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Router
+from aiogram.types import Message
+from redis.exceptions import RedisError
+
+from bot.normalise import chat_of, normalise, user_of
+from shared.keys import conversation_id
+from shared.models import Chat, IncomingMessage, User
+from shared.settings import BotSettings
+from shared.store import AppendResult, BatchStore
+
+log = logging.getLogger("batchbot.bot")
+
+router = Router(name="batching")
+
+RETRY_FIRST_DELAY_SECONDS = 0.1
+RETRY_MAX_DELAY_SECONDS = 5.0
+
+
+@router.message()
+async def collect(message: Message, store: BatchStore, settings: BotSettings) -> None:
+    user = user_of(message)
+    if user is None:
+        log.info("ignored message %s in chat %s: no sender", message.message_id, message.chat.id)
+        return
+    chat = chat_of(message)
+    conversation = conversation_id(chat.id, chat.type, user.id)
+    incoming = normalise(message)
+    result = await store_until_done(store, settings, conversation, chat, user, incoming)
+    if result.duplicate:
+        log.info("message %s of %s: duplicate delivery, dropped", incoming.message_id, conversation)
+        return
+    due_in = max(0, result.deadline_ms - result.now_ms) / 1000
+    log.info(
+        "message %s of %s stored (%s): %d pending, batch due in %.2fs (%s)",
+        incoming.message_id,
+        conversation,
+        incoming.kind,
+        result.pending,
+        due_in,
+        result.scheduling,
+    )
+
+
+async def store_until_done(
+    store: BatchStore,
+    settings: BotSettings,
+    conversation: str,
+    chat: Chat,
+    user: User,
+    incoming: IncomingMessage,
+) -> AppendResult:
+    """Append, retrying while Redis is unreachable.
+
+    In polling mode aiogram has already moved the update offset, so giving up here
+    would lose the message for good; waiting keeps it in memory until Redis is back.
+    """
+    delay = RETRY_FIRST_DELAY_SECONDS
+    while True:
+        try:
+            return await store.append(
+                conversation,
+                chat,
+                user,
+                incoming,
+                window_ms=settings.window_ms,
+                max_wait_ms=settings.max_wait_ms,
+                max_messages=settings.batch_max_messages,
+            )
+        except (RedisError, OSError) as error:
+            log.warning(
+                "could not store message %s of %s (%s); retrying in %.1fs",
+                incoming.message_id,
+                conversation,
+                error,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_DELAY_SECONDS)

@@ -1,0 +1,94 @@
+"""Telegram's many message shapes reduced to the contract's :class:`IncomingMessage`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import Message
+
+from shared.models import Chat, Contact, IncomingMessage, Location, MessageKind, User
+
+
+def chat_of(message: Message) -> Chat:
+    chat = message.chat
+    return Chat(id=chat.id, type=chat.type, title=chat.title, username=chat.username)
+
+
+def user_of(message: Message) -> User | None:
+    """The person who wrote it; None for posts that no person sent (channels)."""
+    sender = message.from_user
+    if sender is None:
+        return None
+    return User(
+        id=sender.id,
+        first_name=sender.first_name,
+        last_name=sender.last_name,
+        username=sender.username,
+        language_code=sender.language_code,
+    )
+
+
+def _content(message: Message) -> dict[str, Any]:
+    """Kind-specific fields; the first matching shape wins, as Telegram sends one per message."""
+    if message.text is not None:
+        return {"kind": MessageKind.TEXT, "text": message.text}
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        return {
+            "kind": MessageKind.PHOTO,
+            "file_id": largest.file_id,
+            "file_unique_id": largest.file_unique_id,
+        }
+    files: list[tuple[MessageKind, Any]] = [
+        (MessageKind.VIDEO, message.video),
+        (MessageKind.VOICE, message.voice),
+        (MessageKind.AUDIO, message.audio),
+        (MessageKind.DOCUMENT, message.document),
+    ]
+    for kind, media in files:
+        if media is not None:
+            return {
+                "kind": kind,
+                "file_id": media.file_id,
+                "file_unique_id": media.file_unique_id,
+                "mime_type": getattr(media, "mime_type", None),
+                "file_name": getattr(media, "file_name", None),
+                "duration": getattr(media, "duration", None),
+            }
+    if message.sticker is not None:
+        sticker = message.sticker
+        return {
+            "kind": MessageKind.STICKER,
+            "file_id": sticker.file_id,
+            "file_unique_id": sticker.file_unique_id,
+            "emoji": sticker.emoji,
+        }
+    if message.location is not None:
+        place = message.location
+        return {
+            "kind": MessageKind.LOCATION,
+            "location": Location(latitude=place.latitude, longitude=place.longitude),
+        }
+    if message.contact is not None:
+        card = message.contact
+        return {
+            "kind": MessageKind.CONTACT,
+            "contact": Contact(
+                phone_number=card.phone_number,
+                first_name=card.first_name,
+                last_name=card.last_name,
+                user_id=card.user_id,
+            ),
+        }
+    return {"kind": MessageKind.OTHER, "content_type": str(message.content_type)}
+
+
+def normalise(message: Message) -> IncomingMessage:
+    """Every message becomes something the backend can read; unknown kinds become 'other'."""
+    return IncomingMessage(
+        message_id=message.message_id,
+        date=message.date,
+        caption=message.caption,
+        media_group_id=message.media_group_id,
+        **_content(message),
+    )

@@ -1,0 +1,136 @@
+"""An AI backend implementing contract v1, for the demo, the tests and docker-compose.
+
+It answers every batch with a short summary of what the person sent, remembers answers
+by ``Idempotency-Key`` (as a real backend should, so a retried batch costs no second
+model call), and records each call so tests can check what arrived, in which batch,
+and whether two batches of one person were ever at the backend at once.
+
+Run alone: ``python -m sandbox.example_backend --port 8000`` (path ``/webhook/batch``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage, to_json
+
+BATCH_PATH = "/webhook/batch"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendCall:
+    batch_id: str
+    idempotency_key: str | None
+    request: BatchRequest
+    started_at: float
+    finished_at: float
+
+    @property
+    def person(self) -> tuple[int, int]:
+        return (self.request.chat.id, self.request.user.id)
+
+    @property
+    def message_ids(self) -> list[int]:
+        return [m.message_id for m in self.request.messages]
+
+
+def summarise(request: BatchRequest) -> BatchResponse:
+    """The example 'model': one reply that proves the whole burst arrived together."""
+    count = len(request.messages)
+    kinds = Counter(m.kind.value for m in request.messages if m.kind.value != "text")
+    extras = "".join(f" + {n} {kind}" for kind, n in sorted(kinds.items()))
+    heard = " / ".join(request.text.splitlines()) or "(no words)"
+    text = f"Hi {request.user.first_name}! I got your {count} message(s){extras}: {heard}"
+    return BatchResponse(messages=[OutgoingMessage(text=text)])
+
+
+Answerer = Callable[[BatchRequest], Awaitable[BatchResponse]]
+
+
+@dataclass
+class ExampleBackend:
+    delay_seconds: float = 0.0
+    calls: list[BackendCall] = field(default_factory=list)
+    on_event: Callable[[str], None] | None = None
+    answerer: Answerer | None = None
+
+    def __post_init__(self) -> None:
+        self._answers: dict[str, str] = {}
+        self._at_backend: Counter[tuple[int, int]] = Counter()
+        self.overlaps = 0
+        self.replayed = 0
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post(BATCH_PATH, self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{bound}{BATCH_PATH}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        started = time.monotonic()
+        try:
+            batch = BatchRequest.model_validate_json(await request.read())
+        except ValidationError as error:
+            return web.json_response({"error": error.errors(include_url=False)}, status=422)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and key in self._answers:
+            self.replayed += 1
+            return web.Response(text=self._answers[key], content_type="application/json")
+
+        person = (batch.chat.id, batch.user.id)
+        if self._at_backend[person]:
+            self.overlaps += 1
+        self._at_backend[person] += 1
+        try:
+            if self.on_event:
+                self.on_event(
+                    f"backend ← batch {batch.batch_id[:8]} of {batch.user.first_name}: "
+                    f"{len(batch.messages)} message(s) {batch.text.splitlines()}"
+                )
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+            answer = await self.answerer(batch) if self.answerer else summarise(batch)
+        finally:
+            self._at_backend[person] -= 1
+        body = to_json(answer)
+        if key is not None:
+            self._answers[key] = body
+        self.calls.append(BackendCall(batch.batch_id, key, batch, started, time.monotonic()))
+        return web.Response(text=body, content_type="application/json")
+
+
+async def _serve(host: str, port: int) -> None:
+    backend = ExampleBackend(on_event=print)
+    await backend.start(port, host)
+    print(f"example backend listening on http://{host}:{port}{BATCH_PATH}", flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    asyncio.run(_serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""A Bot API server on loopback that plays Telegram for the demo and the tests.
+
+It speaks the subset batchbot uses (getMe, getUpdates with long polling, sendMessage,
+sendChatAction, deleteWebhook) at ``/bot<token>/<method>``, exactly where aiogram sends
+requests when ``TELEGRAM_API_URL`` points here. A person is simulated in-process with
+:meth:`TelegramStandIn.person_says`, or over HTTP with ``POST /sandbox/messages``;
+``GET /sandbox/sent`` lists what the bot sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+SANDBOX_TOKEN = "123456:sandbox-token"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "batchbot", "username": "batchbot_sandbox"}
+MAX_LONG_POLL_SECONDS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    first_name: str
+    username: str | None = None
+    language_code: str | None = "en"
+
+    def as_telegram(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.username:
+            user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    chat_id: int
+    message_id: int
+    text: str
+    at: float
+
+
+@dataclass
+class ForcedError:
+    """An error the next call of a method answers instead of succeeding."""
+
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+@dataclass
+class TelegramStandIn:
+    token: str = SANDBOX_TOKEN
+    sent: list[SentMessage] = field(default_factory=list)
+    chat_actions: list[tuple[int, str]] = field(default_factory=list)
+    on_event: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        self._updates: list[dict[str, Any]] = []
+        self._confirmed = 0
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._changed = asyncio.Condition()
+        self._forced: dict[str, list[ForcedError]] = {}
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def start(self, port: int = 0) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
+        app.router.add_post("/sandbox/messages", self._control_message)
+        app.router.add_get("/sandbox/sent", self._control_sent)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        bound = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{bound}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- the simulated person --------------------------------------------------------
+    async def person_says(
+        self,
+        person: Person,
+        text: str | None = None,
+        *,
+        photo: str | None = None,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+    ) -> dict[str, Any]:
+        """Queue an update as Telegram would; returns it (deliver it again to duplicate)."""
+        chat_id = person.id if chat_id is None else chat_id
+        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = person.first_name
+        else:
+            chat["title"] = f"group {chat_id}"
+        message: dict[str, Any] = {
+            "message_id": next(counter),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": person.as_telegram(),
+        }
+        if text is not None:
+            message["text"] = text
+        if photo is not None:
+            message["photo"] = [
+                {
+                    "file_id": f"{photo}-small",
+                    "file_unique_id": f"{photo}-s",
+                    "width": 90,
+                    "height": 90,
+                },
+                {"file_id": photo, "file_unique_id": f"{photo}-l", "width": 1280, "height": 960},
+            ]
+        if caption is not None:
+            message["caption"] = caption
+        update = {"update_id": next(self._update_ids), "message": message}
+        await self.deliver(update)
+        return update
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        """Hand the bot an update as is: a redelivery reuses an earlier update's id."""
+        async with self._changed:
+            self._updates.append(update)
+            self._changed.notify_all()
+
+    def fail_next(self, method: str, error: ForcedError) -> None:
+        self._forced.setdefault(method, []).append(error)
+
+    def messages_to(self, chat_id: int) -> list[str]:
+        return [m.text for m in self.sent if m.chat_id == chat_id]
+
+    async def wait_for_messages(
+        self, chat_id: int, count: int, timeout_seconds: float = 30.0
+    ) -> list[str]:
+        """Wait until the bot has sent ``count`` messages to the chat; fails on timeout."""
+        async with asyncio.timeout(timeout_seconds), self._changed:
+            await self._changed.wait_for(lambda: len(self.messages_to(chat_id)) >= count)
+        return self.messages_to(chat_id)
+
+    # -- Bot API ----------------------------------------------------------------------
+    async def _bot_api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _params(request)
+        forced = self._forced.get(method)
+        if forced:
+            error = forced.pop(0)
+            extra = {"retry_after": error.retry_after} if error.retry_after is not None else None
+            return _error(error.status, error.description, extra)
+        handler = {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._true,
+            "sendChatAction": self._send_chat_action,
+            "sendMessage": self._send_message,
+        }.get(method)
+        if handler is None:
+            return _error(404, f"Not Found: method {method} is not in the sandbox")
+        result = await handler(params)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _get_me(self, params: dict[str, str]) -> Any:
+        return BOT_USER
+
+    async def _true(self, params: dict[str, str]) -> Any:
+        return True
+
+    async def _get_updates(self, params: dict[str, str]) -> Any:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = min(float(params.get("timeout") or 0), MAX_LONG_POLL_SECONDS)
+        async with self._changed:
+            if offset:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout > 0:
+                try:
+                    async with asyncio.timeout(timeout):
+                        await self._changed.wait_for(lambda: bool(self._updates))
+                except TimeoutError:
+                    return []
+            return self._updates[:limit]
+
+    async def _send_chat_action(self, params: dict[str, str]) -> Any:
+        self.chat_actions.append((int(params["chat_id"]), params.get("action", "")))
+        return True
+
+    async def _send_message(self, params: dict[str, str]) -> Any:
+        chat_id = int(params["chat_id"])
+        text = params["text"]
+        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
+        message_id = next(counter)
+        async with self._changed:
+            self.sent.append(SentMessage(chat_id, message_id, text, time.monotonic()))
+            self._changed.notify_all()
+        if self.on_event:
+            self.on_event(f"Telegram ← bot to chat {chat_id}: {text!r}")
+        chat_type = "private" if chat_id > 0 else "supergroup"
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type},
+            "from": BOT_USER,
+            "text": text,
+        }
+
+    # -- control API for people and programs outside this process -----------------------
+    async def _control_message(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        person = Person(id=int(body["user_id"]), first_name=str(body.get("first_name", "Ana")))
+        update = await self.person_says(person, body.get("text"), photo=body.get("photo"))
+        return web.json_response(update)
+
+    async def _control_sent(self, request: web.Request) -> web.Response:
+        chat = request.query.get("chat_id")
+        sent = [m for m in self.sent if chat is None or m.chat_id == int(chat)]
+        return web.json_response(
+            [{"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text} for m in sent]
+        )
+
+
+async def _params(request: web.Request) -> dict[str, str]:
+    """aiogram sends form fields; other clients may send JSON or a query string."""
+    params: dict[str, str] = dict(request.query)
+    if request.content_type == "application/json":
+        body = await request.json()
+        params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
+    elif request.can_read_body:
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)

@@ -1,0 +1,66 @@
+"""Everything batchbot knows about arq's private Redis layout (checked against arq 0.28).
+
+The bot creates and moves ARQ jobs from inside a Lua script, which means writing arq's
+keys directly. If arq ever changes its layout, this module and its test are the only
+places to look.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+QUEUE = "arq:queue"
+"""Sorted set of job ids scored by run time in ms; ``ZADD XX`` moves a deferred job."""
+
+JOB_KEY_PREFIX = "arq:job:"
+IN_PROGRESS_KEY_PREFIX = "arq:in-progress:"
+RESULT_KEY_PREFIX = "arq:result:"
+RETRY_KEY_PREFIX = "arq:retry:"
+
+BATCH_FUNCTION = "process_message_batch"
+BATCH_JOB_PREFIX = "batch:"
+
+
+def batch_job_id(conversation: str) -> str:
+    """One fixed job id per conversation, so a new message moves the timer of the same job."""
+    return BATCH_JOB_PREFIX + conversation
+
+
+def conversation_of_job(job_id: str) -> str | None:
+    """The conversation a batch job belongs to, or None for any other job."""
+    if job_id.startswith(BATCH_JOB_PREFIX):
+        return job_id.removeprefix(BATCH_JOB_PREFIX)
+    return None
+
+
+def job_key(job_id: str) -> str:
+    return JOB_KEY_PREFIX + job_id
+
+
+def in_progress_key(job_id: str) -> str:
+    return IN_PROGRESS_KEY_PREFIX + job_id
+
+
+def serialize(data: dict[str, Any]) -> bytes:
+    """arq ``job_serializer``: JSON instead of pickle, so jobs read well in RedisInsight."""
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    """arq ``job_deserializer`` matching :func:`serialize`."""
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+def batch_job_payload(conversation: str) -> str:
+    """The value of ``arq:job:<id>`` as ``arq.jobs.serialize_job`` would write it."""
+    data: dict[str, Any] = {
+        "t": None,
+        "f": BATCH_FUNCTION,
+        "a": [conversation],
+        "k": {},
+        "et": int(time.time() * 1000),
+    }
+    return serialize(data).decode()

@@ -1,0 +1,51 @@
+-- Store one incoming message and (re)schedule its conversation's batch job, atomically.
+-- KEYS: 1 batch, 2 info, 3 seen, 4 inflight, 5 pending index, 6 arq queue, 7 arq job, 8 arq in-progress
+-- ARGV: 1 conversation, 2 message id, 3 message JSON, 4 chat JSON, 5 user JSON,
+--       6 window ms, 7 max wait ms, 8 max messages, 9 key ttl s, 10 job id, 11 job payload,
+--       12 seen ids kept, 13 seen ttl s
+-- Returns {status, pending count, deadline ms, now ms, scheduling}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local conversation, message_id = ARGV[1], ARGV[2]
+local ttl = tonumber(ARGV[9])
+
+-- A redelivered update carries a message id we already stored: keep the first copy.
+if redis.call('ZADD', KEYS[3], 'NX', message_id, message_id) == 0 then
+  return {'duplicate', redis.call('ZCARD', KEYS[1]), 0, now, ''}
+end
+local keep = tonumber(ARGV[12])
+if redis.call('ZCARD', KEYS[3]) > keep then
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(keep + 1))
+end
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[13]))
+
+redis.call('ZADD', KEYS[1], message_id, ARGV[3])
+local count = redis.call('ZCARD', KEYS[1])
+local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now
+local deadline = math.min(now + tonumber(ARGV[6]), first + tonumber(ARGV[7]))
+if count >= tonumber(ARGV[8]) then
+  deadline = now
+end
+redis.call('HSET', KEYS[2], 'first_at', first, 'deadline', deadline,
+  'chat', ARGV[4], 'user', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+
+-- While a batch of this conversation is claimed or its job is running, the queue is
+-- left alone: the job's end schedules these messages as the next batch.
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return {'stored', count, deadline, now, 'behind-running'}
+end
+redis.call('ZADD', KEYS[5], deadline, conversation)
+if redis.call('EXISTS', KEYS[8]) == 1 then
+  return {'stored', count, deadline, now, 'behind-running'}
+end
+local job_id = ARGV[10]
+if redis.call('ZSCORE', KEYS[6], job_id) then
+  redis.call('ZADD', KEYS[6], 'XX', deadline, job_id)
+  redis.call('SET', KEYS[7], ARGV[11], 'EX', ttl, 'NX')
+  return {'stored', count, deadline, now, 'moved'}
+end
+redis.call('SET', KEYS[7], ARGV[11], 'EX', ttl)
+redis.call('ZADD', KEYS[6], deadline, job_id)
+return {'stored', count, deadline, now, 'created'}

@@ -1,0 +1,52 @@
+-- Claim the due pending messages of a conversation as one batch with a stable id.
+-- A re-run after a crash gets the batch it claimed before, answer and progress included.
+-- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index
+-- ARGV: 1 conversation, 2 new batch id, 3 max messages, 4 recheck after ms, 5 key ttl s,
+--       6 early tolerance ms
+-- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local conversation = ARGV[1]
+local recheck_at = now + tonumber(ARGV[4])
+
+local function reply(state, deadline)
+  local out = {state, deadline, now}
+  for _, v in ipairs(redis.call('HGETALL', KEYS[3])) do
+    table.insert(out, v)
+  end
+  return out
+end
+
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('ZADD', KEYS[4], recheck_at, conversation)
+  return reply('resumed', tonumber(redis.call('HGET', KEYS[3], 'deadline')) or 0)
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[4], conversation)
+  return {'empty', 0, now}
+end
+-- A new message may have moved the deadline just as a worker picked the job up.
+local deadline = tonumber(redis.call('HGET', KEYS[2], 'deadline')) or now
+if deadline > now + tonumber(ARGV[6]) then
+  return {'not-due', deadline, now}
+end
+
+local last = tonumber(ARGV[3]) - 1
+local members = redis.call('ZRANGE', KEYS[1], 0, last)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, last)
+local profile = redis.call('HMGET', KEYS[2], 'chat', 'user')
+redis.call('HSET', KEYS[3],
+  'batch_id', ARGV[2], 'conversation', conversation,
+  'chat', profile[1], 'user', profile[2],
+  'messages', '[' .. table.concat(members, ',') .. ']',
+  'deadline', deadline, 'claimed_at', now, 'sent', 0)
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+else
+  -- More than max messages were waiting: the rest have waited long enough already.
+  redis.call('HSET', KEYS[2], 'first_at', now, 'deadline', now)
+end
+redis.call('ZADD', KEYS[4], recheck_at, conversation)
+return reply('claimed', deadline)

@@ -1,0 +1,25 @@
+-- Finish a claimed batch (answered, or dead-lettered with a reason) and index what waits next.
+-- KEYS: 1 inflight, 2 batch, 3 info, 4 pending index, 5 dead letter, 6 dead letters index
+-- ARGV: 1 conversation, 2 batch id, 3 dead-letter reason ('' when answered), 4 dead ttl s
+-- Returns 1 when released, 0 when this batch was not the one held.
+if redis.call('HGET', KEYS[1], 'batch_id') ~= ARGV[2] then
+  return 0
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ARGV[3] ~= '' then
+  local fields = redis.call('HGETALL', KEYS[1])
+  redis.call('HSET', KEYS[5], unpack(fields))
+  redis.call('HSET', KEYS[5], 'reason', ARGV[3], 'failed_at', now)
+  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
+  redis.call('ZADD', KEYS[6], now, ARGV[2])
+end
+redis.call('DEL', KEYS[1])
+if redis.call('ZCARD', KEYS[2]) > 0 then
+  local deadline = tonumber(redis.call('HGET', KEYS[3], 'deadline')) or now
+  redis.call('ZADD', KEYS[4], deadline, ARGV[1])
+else
+  redis.call('DEL', KEYS[3])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+end
+return 1

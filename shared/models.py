@@ -1,0 +1,126 @@
+"""The wire contract with the backend (v1) and the normalised form of one incoming message.
+
+Field names here are the contract: adding a field is fine, renaming one breaks every
+backend. ``schemas/*.schema.json`` is generated from these models and a test fails
+when the two drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTRACT_VERSION = "1"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    PHOTO = "photo"
+    VIDEO = "video"
+    VOICE = "voice"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    OTHER = "other"
+
+
+class Chat(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    type: str = Field(description="private, group, supergroup or channel")
+    title: str | None = None
+    username: str | None = None
+
+
+class User(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+class Location(BaseModel):
+    latitude: float
+    longitude: float
+
+
+class Contact(BaseModel):
+    phone_number: str
+    first_name: str
+    last_name: str | None = None
+    user_id: int | None = None
+
+
+class IncomingMessage(BaseModel):
+    """One message of a burst, reduced to what a backend needs to understand it.
+
+    Media carry Telegram's ``file_id``; a backend fetches the bytes with the Bot API's
+    getFile using the same bot token.
+    """
+
+    message_id: int
+    date: datetime
+    kind: MessageKind
+    text: str | None = None
+    caption: str | None = None
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+    duration: int | None = None
+    emoji: str | None = None
+    media_group_id: str | None = None
+    location: Location | None = None
+    contact: Contact | None = None
+    content_type: str | None = Field(
+        default=None, description="Telegram's content type, for kind 'other'"
+    )
+
+    def words(self) -> str | None:
+        """The text a person typed with this message, if any: text or caption."""
+        return self.text if self.text is not None else self.caption
+
+
+class BatchRequest(BaseModel):
+    """What the worker POSTs to BACKEND_URL: one whole burst of one person."""
+
+    batch_id: str = Field(description="Stable id of this batch, the same on every retry")
+    chat: Chat
+    user: User
+    messages: list[IncomingMessage] = Field(min_length=1)
+    text: str = Field(description="Every text and caption of the batch, in order, joined by \\n")
+
+    @classmethod
+    def build(
+        cls, batch_id: str, chat: Chat, user: User, messages: list[IncomingMessage]
+    ) -> BatchRequest:
+        ordered = sorted(messages, key=lambda message: message.message_id)
+        words = [w for w in (message.words() for message in ordered) if w]
+        return cls(batch_id=batch_id, chat=chat, user=user, messages=ordered, text="\n".join(words))
+
+
+class OutgoingMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1)
+
+
+class BatchResponse(BaseModel):
+    """The backend's answer: messages to send in order; an empty list means stay silent."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[OutgoingMessage]
+
+
+def to_json(model: BaseModel) -> str:
+    """The one way models become JSON in Redis and on the wire: compact, no nulls."""
+    return model.model_dump_json(exclude_none=True)

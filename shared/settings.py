@@ -1,0 +1,153 @@
+"""Configuration from environment variables, validated once at start-up.
+
+Every process calls :func:`load_settings` before doing anything else, so a typo in a
+variable stops it at once with the variable's name instead of failing on the first
+message hours later.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
+_TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+
+
+class ConfigError(SystemExit):
+    """A setting is missing or wrong; the message names the variable and says what to do."""
+
+
+class CommonSettings(BaseSettings):
+    """Settings both processes read: where Redis and Telegram are, and the batching rules."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    bot_token: SecretStr = Field(
+        description="The token @BotFather gave you, like 123456:ABC-DEF...",
+    )
+    telegram_api_url: HttpUrl = Field(
+        default=HttpUrl(TELEGRAM_DEFAULT_API_URL),
+        description="Bot API server: Telegram's, a self-hosted one, or the local sandbox.",
+    )
+    redis_url: str = Field(
+        default="redis://localhost:6379/0",
+        pattern=r"^(redis|rediss|unix)://",
+        description="redis://, rediss:// (TLS) or unix:// URL; may carry a password.",
+    )
+    batch_window_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Quiet time after the last message."
+    )
+    batch_max_messages: int = Field(
+        default=10, ge=1, le=1000, description="A batch this long is processed at once."
+    )
+    batch_max_wait_seconds: float = Field(
+        default=60.0, gt=0, le=86400, description="Longest wait after a batch's first message."
+    )
+    redis_key_ttl_seconds: int = Field(
+        default=7 * 86400,
+        ge=86400,
+        description="Safety-net expiry of every batch key; never the timer.",
+    )
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, token: SecretStr) -> SecretStr:
+        if not _TOKEN_SHAPE.fullmatch(token.get_secret_value()):
+            raise ValueError(
+                "does not look like a bot token (digits, a colon, then letters, digits, _ or -); "
+                "copy it again from @BotFather"
+            )
+        return token
+
+    @model_validator(mode="after")
+    def _max_wait_covers_window(self) -> CommonSettings:
+        if self.batch_max_wait_seconds < self.batch_window_seconds:
+            raise ValueError(
+                f"BATCH_MAX_WAIT_SECONDS ({self.batch_max_wait_seconds:g}) must be at least "
+                f"BATCH_WINDOW_SECONDS ({self.batch_window_seconds:g}); raise the max wait "
+                "or shorten the window"
+            )
+        return self
+
+    @property
+    def window_ms(self) -> int:
+        return round(self.batch_window_seconds * 1000)
+
+    @property
+    def max_wait_ms(self) -> int:
+        return round(self.batch_max_wait_seconds * 1000)
+
+
+class BotSettings(CommonSettings):
+    """The bot process needs nothing beyond the common settings yet."""
+
+
+class WorkerProcessSettings(CommonSettings):
+    """What a worker needs on top: the backend, timeouts and polling."""
+
+    backend_url: HttpUrl = Field(
+        description="Full URL of the backend's batch endpoint, e.g. http://backend:8000/webhook/batch"
+    )
+    backend_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Longest wait for one backend answer."
+    )
+    backend_retry_base_seconds: float = Field(
+        default=1.0, gt=0, le=600, description="First back-off after a retryable backend error."
+    )
+    backend_retry_max_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Back-off never grows past this."
+    )
+    telegram_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=600, description="Longest wait for one Telegram API call."
+    )
+    worker_poll_delay_seconds: float = Field(
+        default=0.05, gt=0, le=5, description="How often a worker looks for due batches."
+    )
+    worker_max_jobs: int = Field(
+        default=20, ge=1, le=10000, description="Batches one worker process handles at once."
+    )
+    worker_max_tries: int = Field(
+        default=50, ge=1, description="Runs of one batch job before the sweep takes over."
+    )
+    worker_queue_read_limit: int = Field(
+        default=1000,
+        ge=10,
+        description="Due jobs read per poll; must exceed worker replicas x WORKER_MAX_JOBS.",
+    )
+    sweep_interval_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="How often a worker reschedules stranded batches."
+    )
+
+    @property
+    def job_timeout_seconds(self) -> float:
+        """Longest honest run of one batch: a backend call plus a few Telegram sends.
+
+        ARQ keeps a killed worker's job locked for this plus 10 s, so it is also the
+        recovery time after a crash; deriving it keeps the two from drifting apart.
+        """
+        return self.backend_timeout_seconds + 4 * self.telegram_timeout_seconds
+
+
+Settings = TypeVar("Settings", bound=CommonSettings)
+
+
+def load_settings(settings_class: type[Settings], **overrides: Any) -> Settings:
+    """Read and validate the environment, or stop with every problem spelled out."""
+    try:
+        return settings_class(**overrides)
+    except ValidationError as error:
+        lines = [f"batchbot cannot start: {error.error_count()} configuration problem(s)"]
+        for problem in error.errors():
+            name = "_".join(str(part) for part in problem["loc"]).upper()
+            message = problem["msg"].removeprefix("Value error, ")
+            if name:
+                hidden = problem["type"] == "missing" or "TOKEN" in name
+                shown = "" if hidden else f" (got {problem.get('input')!r})"
+                lines.append(f"  {name}: {message}{shown}")
+            else:
+                lines.append(f"  {message}")
+        raise ConfigError("\n".join(lines)) from None

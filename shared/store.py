@@ -1,0 +1,236 @@
+"""Typed access to batchbot's Redis state; each operation is one atomic Lua script call.
+
+The scripts live in ``shared/lua``. Every method here is a single round trip, so the
+bot's hot path (:meth:`BatchStore.append`) costs one network hop per message.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from shared import arq_layout
+from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, dead_letter_key
+from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
+
+SEEN_IDS_KEPT = 200
+"""Message ids remembered per conversation to drop redelivered updates."""
+
+SEEN_TTL_SECONDS = 86400
+"""Telegram keeps an undelivered update for 24 hours, so a redelivery comes within a day."""
+
+EARLY_CLAIM_TOLERANCE_MS = 100
+"""A job may claim this much before the deadline (clock skew between worker and Redis)."""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _load_script(redis: Redis, name: str) -> AsyncScript:
+    source = resources.files("shared").joinpath("lua", f"{name}.lua").read_text()
+    return redis.register_script(source)
+
+
+class Scheduling(StrEnum):
+    CREATED = "created"
+    MOVED = "moved"
+    BEHIND_RUNNING = "behind-running"
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    duplicate: bool
+    pending: int
+    deadline_ms: int
+    now_ms: int
+    scheduling: Scheduling | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBatch:
+    """A batch this worker holds: what to send the backend and how far the reply got."""
+
+    conversation: str
+    batch_id: str
+    request: BatchRequest
+    deadline_ms: int
+    claimed_at_ms: int
+    resumed: bool
+    answer: BatchResponse | None
+    sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOutcome:
+    """``batch`` is set when there is work; otherwise ``state`` says why not."""
+
+    state: str
+    deadline_ms: int
+    now_ms: int
+    batch: ClaimedBatch | None
+
+
+class BatchStore:
+    """The batching protocol over one Redis connection pool."""
+
+    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+        self.redis = redis
+        self.key_ttl_seconds = key_ttl_seconds
+        self._append = _load_script(redis, "append")
+        self._schedule = _load_script(redis, "schedule")
+        self._claim = _load_script(redis, "claim")
+        self._update = _load_script(redis, "update_inflight")
+        self._release = _load_script(redis, "release")
+
+    async def append(
+        self,
+        conversation: str,
+        chat: Chat,
+        user: User,
+        message: IncomingMessage,
+        *,
+        window_ms: int,
+        max_wait_ms: int,
+        max_messages: int,
+    ) -> AppendResult:
+        keys = ConversationKeys(conversation)
+        job_id = arq_layout.batch_job_id(conversation)
+        raw = await self._append(
+            keys=[
+                keys.batch,
+                keys.info,
+                keys.seen,
+                keys.inflight,
+                PENDING_INDEX,
+                arq_layout.QUEUE,
+                arq_layout.job_key(job_id),
+                arq_layout.in_progress_key(job_id),
+            ],
+            args=[
+                conversation,
+                message.message_id,
+                to_json(message),
+                to_json(chat),
+                to_json(user),
+                window_ms,
+                max_wait_ms,
+                max_messages,
+                self.key_ttl_seconds,
+                job_id,
+                arq_layout.batch_job_payload(conversation),
+                SEEN_IDS_KEPT,
+                SEEN_TTL_SECONDS,
+            ],
+        )
+        status, pending, deadline, now, scheduling = (_text(v) for v in raw)
+        return AppendResult(
+            duplicate=status == "duplicate",
+            pending=int(pending),
+            deadline_ms=int(deadline),
+            now_ms=int(now),
+            scheduling=Scheduling(scheduling) if scheduling else None,
+        )
+
+    async def schedule(self, conversation: str) -> tuple[str, int]:
+        """Give a conversation with pending or claimed work a job; idempotent."""
+        keys = ConversationKeys(conversation)
+        job_id = arq_layout.batch_job_id(conversation)
+        raw = await self._schedule(
+            keys=[
+                keys.batch,
+                keys.info,
+                keys.inflight,
+                PENDING_INDEX,
+                arq_layout.QUEUE,
+                arq_layout.job_key(job_id),
+                arq_layout.in_progress_key(job_id),
+            ],
+            args=[
+                conversation,
+                job_id,
+                arq_layout.batch_job_payload(conversation),
+                self.key_ttl_seconds,
+            ],
+        )
+        return _text(raw[0]), int(raw[1])
+
+    async def claim(
+        self, conversation: str, *, max_messages: int, recheck_after_ms: int
+    ) -> ClaimOutcome:
+        keys = ConversationKeys(conversation)
+        raw = await self._claim(
+            keys=[keys.batch, keys.info, keys.inflight, PENDING_INDEX],
+            args=[
+                conversation,
+                uuid.uuid4().hex,
+                max_messages,
+                recheck_after_ms,
+                self.key_ttl_seconds,
+                EARLY_CLAIM_TOLERANCE_MS,
+            ],
+        )
+        state, deadline, now = _text(raw[0]), int(raw[1]), int(raw[2])
+        if state not in ("claimed", "resumed"):
+            return ClaimOutcome(state, deadline, now, None)
+        values = [_text(v) for v in raw[3:]]
+        fields = dict(zip(values[::2], values[1::2], strict=True))
+        messages = [IncomingMessage.model_validate(m) for m in json.loads(fields["messages"])]
+        request = BatchRequest.build(
+            batch_id=fields["batch_id"],
+            chat=Chat.model_validate_json(fields["chat"]),
+            user=User.model_validate_json(fields["user"]),
+            messages=messages,
+        )
+        answer = fields.get("answer")
+        batch = ClaimedBatch(
+            conversation=conversation,
+            batch_id=fields["batch_id"],
+            request=request,
+            deadline_ms=int(fields["deadline"]),
+            claimed_at_ms=int(fields["claimed_at"]),
+            resumed=state == "resumed",
+            answer=BatchResponse.model_validate_json(answer) if answer else None,
+            sent=int(fields["sent"]),
+        )
+        return ClaimOutcome(state, deadline, now, batch)
+
+    async def save_answer(self, batch: ClaimedBatch, answer: BatchResponse) -> bool:
+        """Store the backend's answer before anything is sent, so a re-run never asks twice."""
+        return await self._update_inflight(batch, "answer", to_json(answer))
+
+    async def mark_sent(self, batch: ClaimedBatch, parts_sent: int) -> bool:
+        return await self._update_inflight(batch, "sent", str(parts_sent))
+
+    async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
+        keys = ConversationKeys(batch.conversation)
+        done = await self._update(keys=[keys.inflight], args=[batch.batch_id, field, value])
+        return bool(done)
+
+    async def release(self, batch: ClaimedBatch, dead_letter_reason: str = "") -> bool:
+        """Drop the claimed batch (or keep it as a dead letter) and index what waits next."""
+        keys = ConversationKeys(batch.conversation)
+        done = await self._release(
+            keys=[
+                keys.inflight,
+                keys.batch,
+                keys.info,
+                PENDING_INDEX,
+                dead_letter_key(batch.batch_id),
+                DEAD_LETTERS_INDEX,
+            ],
+            args=[batch.conversation, batch.batch_id, dead_letter_reason, self.key_ttl_seconds],
+        )
+        return bool(done)
+
+    async def overdue(self, before_ms: int, limit: int) -> list[str]:
+        """Conversations whose next step is overdue: candidates for the sweep."""
+        raw = await self.redis.zrangebyscore(PENDING_INDEX, "-inf", before_ms, start=0, num=limit)
+        return [_text(member) for member in raw]

@@ -1,0 +1,139 @@
+"""Real parts for every test: a redis-server the suite starts itself, the sandbox's
+Bot API and backend on loopback, the real bot dispatcher polling over HTTP and real
+ARQ workers. Only time is shortened: windows of a second instead of ten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from arq.worker import Worker
+from redis.asyncio import Redis
+
+from bot.app import make_bot, make_dispatcher
+from sandbox.example_backend import ExampleBackend
+from sandbox.redis_server import RedisServer
+from sandbox.telegram_api import TelegramStandIn
+from shared.keys import PENDING_INDEX
+from shared.settings import BotSettings, WorkerProcessSettings
+from worker.options import worker_options
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[TelegramStandIn]:
+    stand_in = TelegramStandIn()
+    await stand_in.start()
+    yield stand_in
+    await stand_in.stop()
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[ExampleBackend]:
+    server = ExampleBackend()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+SettingsFactory = Callable[..., WorkerProcessSettings]
+
+
+@pytest.fixture
+def make_settings(
+    redis_server: RedisServer, telegram: TelegramStandIn, backend: ExampleBackend
+) -> SettingsFactory:
+    def factory(**overrides: Any) -> WorkerProcessSettings:
+        values: dict[str, Any] = {
+            "bot_token": telegram.token,
+            "telegram_api_url": telegram.url,
+            "redis_url": redis_server.url,
+            "backend_url": backend.url,
+            "batch_window_seconds": 0.5,
+            "batch_max_messages": 10,
+            "batch_max_wait_seconds": 10.0,
+            "backend_retry_base_seconds": 0.2,
+            "backend_retry_max_seconds": 1.0,
+            "sweep_interval_seconds": 1.0,
+        }
+        values.update(overrides)
+        return WorkerProcessSettings(**values)
+
+    return factory
+
+
+class Product:
+    """The bot and any number of workers, running in this test's event loop."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._closers: list[Callable[[], Awaitable[Any]]] = []
+
+    async def start_bot(self, settings: WorkerProcessSettings) -> None:
+        bot_settings = BotSettings(**settings.model_dump())
+        redis = Redis.from_url(bot_settings.redis_url)
+        bot = make_bot(bot_settings)
+        dispatcher = make_dispatcher(redis, bot_settings)
+        self._tasks.append(
+            asyncio.create_task(
+                dispatcher.start_polling(
+                    bot,
+                    allowed_updates=dispatcher.resolve_used_update_types(),
+                    handle_signals=False,
+                    polling_timeout=1,
+                )
+            )
+        )
+        self._closers.append(redis.aclose)
+
+    async def start_workers(self, settings: WorkerProcessSettings, count: int = 1) -> None:
+        for _ in range(count):
+            worker = Worker(**worker_options(settings), handle_signals=False)
+            self._tasks.append(asyncio.create_task(worker.async_run()))
+            self._closers.append(worker.close)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for close in self._closers:
+            await close()
+
+
+@pytest.fixture
+async def product() -> AsyncIterator[Product]:
+    running = Product()
+    yield running
+    await running.stop()
+
+
+async def wait_until_idle(redis: Redis, timeout_seconds: float = 30.0) -> None:
+    """Wait until no conversation has pending or claimed work and no job is queued."""
+    async with asyncio.timeout(timeout_seconds):
+        while True:
+            pending = await redis.zcard(PENDING_INDEX)
+            queued = await redis.zcard("arq:queue")
+            if pending == 0 and queued == 0:
+                return
+            await asyncio.sleep(0.02)

@@ -1,0 +1,187 @@
+"""``process_message_batch`` and the hooks around it.
+
+The protocol, in the order a batch lives it: claim (stable batch id) → backend →
+answer stored under the batch id → parts sent one by one, each marked → release →
+the job's end schedules whatever arrived meanwhile. Any step may be repeated after
+a crash; none of them repeats a backend call or a sent part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from arq import Retry
+
+from backend_client import BackendClient, PermanentBackendError, RetryableBackendError
+from shared import arq_layout
+from shared.models import BatchResponse
+from shared.settings import WorkerProcessSettings
+from shared.store import BatchStore, ClaimedBatch
+from worker.telegram import make_bot, reply_parts, show_typing
+
+log = logging.getLogger("batchbot.worker")
+
+SWEEP_BATCH_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDeps:
+    """What every job needs, created once per worker process in :func:`startup`."""
+
+    settings: WorkerProcessSettings
+    store: BatchStore
+    backend: BackendClient
+    telegram: Bot
+
+
+def _deps(ctx: dict[str, Any]) -> WorkerDeps:
+    deps: WorkerDeps = ctx["deps"]
+    return deps
+
+
+def backoff_seconds(settings: WorkerProcessSettings, job_try: int) -> float:
+    """Exponential back-off with jitter, so retries of many batches do not arrive together."""
+    ceiling = min(
+        settings.backend_retry_max_seconds,
+        settings.backend_retry_base_seconds * 2 ** max(0, job_try - 1),
+    )
+    return random.uniform(ceiling / 2, ceiling)
+
+
+async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
+    deps = _deps(ctx)
+    settings = deps.settings
+    outcome = await deps.store.claim(
+        conversation,
+        max_messages=settings.batch_max_messages,
+        recheck_after_ms=round((settings.job_timeout_seconds + 10) * 1000),
+    )
+    batch = outcome.batch
+    if batch is None:
+        return outcome.state
+    if not batch.resumed:
+        log.info(
+            "batch %s of %s claimed: %d messages, %d ms after its deadline",
+            batch.batch_id,
+            conversation,
+            len(batch.request.messages),
+            outcome.now_ms - batch.deadline_ms,
+        )
+
+    answer = batch.answer
+    if answer is None:
+        answer = await _ask_backend(ctx, deps, batch)
+        if answer is None:
+            return "dead-lettered"
+        if not await deps.store.save_answer(batch, answer):
+            return "claim lost"
+    sent = await _send_reply(ctx, deps, batch, answer)
+    await deps.store.release(batch)
+    return f"batch {batch.batch_id}: {len(batch.request.messages)} messages, {sent} parts sent"
+
+
+async def _ask_backend(
+    ctx: dict[str, Any], deps: WorkerDeps, batch: ClaimedBatch
+) -> BatchResponse | None:
+    """The backend's answer; None when the batch was dead-lettered; Retry when it may work later."""
+    await show_typing(deps.telegram, batch.request.chat.id)
+    try:
+        return await deps.backend.answer(batch.request)
+    except RetryableBackendError as error:
+        delay = backoff_seconds(deps.settings, ctx["job_try"])
+        log.warning("batch %s: %s; retrying in %.1fs", batch.batch_id, error, delay)
+        raise Retry(defer=delay) from error
+    except PermanentBackendError as error:
+        log.error("batch %s dead-lettered: %s", batch.batch_id, error)
+        await deps.store.release(batch, dead_letter_reason=str(error))
+        return None
+
+
+async def _send_reply(
+    ctx: dict[str, Any], deps: WorkerDeps, batch: ClaimedBatch, answer: BatchResponse
+) -> int:
+    """Send the parts not sent yet, marking each; returns how many parts were sent in all."""
+    parts = reply_parts(answer)
+    chat_id = batch.request.chat.id
+    for index in range(batch.sent, len(parts)):
+        try:
+            await deps.telegram.send_message(chat_id, parts[index])
+        except TelegramRetryAfter as error:
+            log.warning("batch %s: Telegram asks to wait %ss", batch.batch_id, error.retry_after)
+            raise Retry(defer=error.retry_after) from error
+        except (TelegramNetworkError, TelegramServerError) as error:
+            delay = backoff_seconds(deps.settings, ctx["job_try"])
+            log.warning(
+                "batch %s: Telegram failed (%s); retrying in %.1fs", batch.batch_id, error, delay
+            )
+            raise Retry(defer=delay) from error
+        except TelegramForbiddenError:
+            log.warning("batch %s: chat %s blocked the bot; reply dropped", batch.batch_id, chat_id)
+            return index
+        except TelegramBadRequest as error:
+            log.error("batch %s: Telegram refused part %d: %s", batch.batch_id, index + 1, error)
+        await deps.store.mark_sent(batch, index + 1)
+    return len(parts)
+
+
+async def after_job_end(ctx: dict[str, Any]) -> None:
+    """ARQ has removed the finished job: now the next batch can get a job of its own."""
+    conversation = arq_layout.conversation_of_job(ctx["job_id"])
+    if conversation is not None:
+        state, run_at = await _deps(ctx).store.schedule(conversation)
+        log.debug("after job %s: %s (run at %s)", ctx["job_id"], state, run_at)
+
+
+async def sweep_forever(store: BatchStore, interval_seconds: float) -> None:
+    """Give a job to every conversation whose next step is overdue.
+
+    A worker can die between ARQ finishing a job and ``after_job_end``, and ARQ drops
+    jobs that exceed their tries; the pending index still knows these conversations.
+    """
+    grace_ms = round(max(1.0, interval_seconds) * 1000)
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            overdue = await store.overdue(int(time.time() * 1000) - grace_ms, SWEEP_BATCH_LIMIT)
+            for conversation in overdue:
+                state, _ = await store.schedule(conversation)
+                if state in ("rescheduled", "scheduled"):
+                    log.warning("sweep: conversation %s had no job; %s", conversation, state)
+        except Exception:
+            log.exception("sweep failed; trying again in %.1fs", interval_seconds)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: WorkerProcessSettings = ctx["settings"]
+    store = BatchStore(ctx["redis"], settings.redis_key_ttl_seconds)
+    ctx["deps"] = WorkerDeps(
+        settings=settings,
+        store=store,
+        backend=BackendClient(str(settings.backend_url), settings.backend_timeout_seconds),
+        telegram=make_bot(settings),
+    )
+    ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings.sweep_interval_seconds))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    sweep: asyncio.Task[None] = ctx["sweep"]
+    sweep.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweep
+    deps = _deps(ctx)
+    await deps.backend.aclose()
+    await deps.telegram.session.close()

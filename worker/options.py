@@ -1,0 +1,49 @@
+"""ARQ worker options built from validated settings.
+
+Kept apart from ``worker.main`` so tests and benchmarks can start in-process workers
+with their own settings, while ``arq worker.main.WorkerSettings`` reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import func
+from arq.connections import RedisSettings
+
+from shared import arq_layout
+from shared.settings import WorkerProcessSettings
+from worker.jobs import after_job_end, process_message_batch, shutdown, startup
+
+
+def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
+    """Keyword arguments for ``arq.worker.Worker``.
+
+    ``keep_result=0`` on the function and the worker: otherwise ``arq:result:<id>``
+    blocks the fixed job id for an hour and the person's next burst waits for it.
+    """
+    timeout = settings.job_timeout_seconds
+    return {
+        "functions": [
+            func(
+                process_message_batch,
+                name=arq_layout.BATCH_FUNCTION,
+                keep_result=0,
+                timeout=timeout,
+                max_tries=settings.worker_max_tries,
+            )
+        ],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "after_job_end": after_job_end,
+        "ctx": {"settings": settings},
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "job_serializer": arq_layout.serialize,
+        "job_deserializer": arq_layout.deserialize,
+        "keep_result": 0,
+        "job_timeout": timeout,
+        "max_tries": settings.worker_max_tries,
+        "max_jobs": settings.worker_max_jobs,
+        "queue_read_limit": settings.worker_queue_read_limit,
+        "poll_delay": settings.worker_poll_delay_seconds,
+    }
