@@ -7,7 +7,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 
-from bot.handlers import router
+from bot.handlers import batching_router
 from shared.settings import BotSettings
 from shared.store import BatchStore
 
@@ -21,7 +21,7 @@ def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
     dispatcher = Dispatcher(
         store=BatchStore(redis, settings.redis_key_ttl_seconds), settings=settings
     )
-    dispatcher.include_router(router)
+    dispatcher.include_router(batching_router())
     return dispatcher
 
 

@@ -17,13 +17,17 @@ from shared.store import AppendResult, BatchStore
 
 log = logging.getLogger("batchbot.bot")
 
-router = Router(name="batching")
-
 RETRY_FIRST_DELAY_SECONDS = 0.1
 RETRY_MAX_DELAY_SECONDS = 5.0
 
 
-@router.message()
+def batching_router() -> Router:
+    """A fresh router each time: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="batching")
+    router.message.register(collect)
+    return router
+
+
 async def collect(message: Message, store: BatchStore, settings: BotSettings) -> None:
     user = user_of(message)
     if user is None:

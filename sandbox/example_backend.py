@@ -64,10 +64,13 @@ class ExampleBackend:
 
     def __post_init__(self) -> None:
         self._answers: dict[str, str] = {}
+        self.received: list[BatchRequest] = []
+        self._changed = asyncio.Condition()
         self._at_backend: Counter[tuple[int, int]] = Counter()
         self.overlaps = 0
         self.replayed = 0
         self._runner: web.AppRunner | None = None
+        self.port = 0
         self.url = ""
 
     async def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
@@ -76,13 +79,26 @@ class ExampleBackend:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
-        bound = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{bound}{BATCH_PATH}"
+        self.port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{self.port}{BATCH_PATH}"
         return self.url
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def wait_for_received(self, count: int, timeout_seconds: float = 30.0) -> None:
+        """Wait until ``count`` batches have reached the backend (answered or not yet)."""
+        async with asyncio.timeout(timeout_seconds), self._changed:
+            await self._changed.wait_for(lambda: len(self.received) >= count)
+
+    def answered_messages(self) -> int:
+        return sum(len(call.request.messages) for call in self.calls)
+
+    async def wait_for_answered_messages(self, count: int, timeout_seconds: float = 60.0) -> None:
+        """Wait until answered batches hold ``count`` messages in all."""
+        async with asyncio.timeout(timeout_seconds), self._changed:
+            await self._changed.wait_for(lambda: self.answered_messages() >= count)
 
     async def _handle(self, request: web.Request) -> web.Response:
         started = time.monotonic()
@@ -95,6 +111,9 @@ class ExampleBackend:
             self.replayed += 1
             return web.Response(text=self._answers[key], content_type="application/json")
 
+        async with self._changed:
+            self.received.append(batch)
+            self._changed.notify_all()
         person = (batch.chat.id, batch.user.id)
         if self._at_backend[person]:
             self.overlaps += 1
@@ -113,7 +132,9 @@ class ExampleBackend:
         body = to_json(answer)
         if key is not None:
             self._answers[key] = body
-        self.calls.append(BackendCall(batch.batch_id, key, batch, started, time.monotonic()))
+        async with self._changed:
+            self.calls.append(BackendCall(batch.batch_id, key, batch, started, time.monotonic()))
+            self._changed.notify_all()
         return web.Response(text=body, content_type="application/json")
 
 

@@ -70,7 +70,7 @@ class TelegramStandIn:
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._changed = asyncio.Condition()
-        self._forced: dict[str, list[ForcedError]] = {}
+        self._forced: dict[str, list[ForcedError | None]] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -104,6 +104,23 @@ class TelegramStandIn:
         chat_type: str = "private",
     ) -> dict[str, Any]:
         """Queue an update as Telegram would; returns it (deliver it again to duplicate)."""
+        update = self.compose(
+            person, text, photo=photo, caption=caption, chat_id=chat_id, chat_type=chat_type
+        )
+        await self.deliver(update)
+        return update
+
+    def compose(
+        self,
+        person: Person,
+        text: str | None = None,
+        *,
+        photo: str | None = None,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+    ) -> dict[str, Any]:
+        """An update with the next update and message ids, not yet delivered."""
         chat_id = person.id if chat_id is None else chat_id
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
@@ -131,18 +148,22 @@ class TelegramStandIn:
             ]
         if caption is not None:
             message["caption"] = caption
-        update = {"update_id": next(self._update_ids), "message": message}
-        await self.deliver(update)
-        return update
+        return {"update_id": next(self._update_ids), "message": message}
 
-    async def deliver(self, update: dict[str, Any]) -> None:
-        """Hand the bot an update as is: a redelivery reuses an earlier update's id."""
+    async def deliver(self, *updates: dict[str, Any]) -> None:
+        """Hand the bot updates as they are, in this order and in one getUpdates answer.
+
+        Passing the same update twice is how Telegram's redelivery looks to a bot.
+        """
         async with self._changed:
-            self._updates.append(update)
+            self._updates.extend(updates)
             self._changed.notify_all()
 
-    def fail_next(self, method: str, error: ForcedError) -> None:
-        self._forced.setdefault(method, []).append(error)
+    def fail_next(self, method: str, error: ForcedError, *, after_successes: int = 0) -> None:
+        """Make a coming call of ``method`` fail, after letting ``after_successes`` through."""
+        queue = self._forced.setdefault(method, [])
+        queue.extend([None] * after_successes)
+        queue.append(error)
 
     def messages_to(self, chat_id: int) -> list[str]:
         return [m.text for m in self.sent if m.chat_id == chat_id]
@@ -162,8 +183,8 @@ class TelegramStandIn:
         method = request.match_info["method"]
         params = await _params(request)
         forced = self._forced.get(method)
-        if forced:
-            error = forced.pop(0)
+        error = forced.pop(0) if forced else None
+        if error is not None:
             extra = {"retry_after": error.retry_after} if error.retry_after is not None else None
             return _error(error.status, error.description, extra)
         handler = {

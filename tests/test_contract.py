@@ -1,0 +1,104 @@
+"""The published contract, arq's key layout and configuration errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import arq.constants
+import pytest
+from arq.jobs import deserialize_job_raw
+
+from shared import arq_layout
+from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User, to_json
+from shared.schema import SCHEMA_DIR, SCHEMAS, render
+from shared.settings import BotSettings, ConfigError, load_settings
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_published_schema_matches_the_models(name: str) -> None:
+    published = (SCHEMA_DIR / name).read_text()
+    assert published == render(SCHEMAS[name]), "run: python -m shared.schema"
+
+
+def test_request_json_has_the_contract_shape() -> None:
+    at = datetime(2026, 11, 22, 10, 0, 1, tzinfo=UTC)
+    request = BatchRequest.build(
+        batch_id="b1",
+        chat=Chat(id=123, type="private"),
+        user=User(id=123, first_name="Ana", username="ana", language_code="es"),
+        messages=[
+            IncomingMessage(
+                message_id=42, date=at, kind=MessageKind.PHOTO, caption="mira", file_id="AgAC"
+            ),
+            IncomingMessage(message_id=41, date=at, kind=MessageKind.TEXT, text="hola"),
+        ],
+    )
+    assert to_json(request) == (
+        '{"batch_id":"b1","chat":{"id":123,"type":"private"},'
+        '"user":{"id":123,"first_name":"Ana","username":"ana","language_code":"es"},'
+        '"messages":[{"message_id":41,"date":"2026-11-22T10:00:01Z","kind":"text","text":"hola"},'
+        '{"message_id":42,"date":"2026-11-22T10:00:01Z","kind":"photo","caption":"mira",'
+        '"file_id":"AgAC"}],"text":"hola\\nmira"}'
+    )
+
+
+def test_arq_layout_matches_the_installed_arq() -> None:
+    assert arq.constants.default_queue_name == arq_layout.QUEUE
+    assert arq.constants.job_key_prefix == arq_layout.JOB_KEY_PREFIX
+    assert arq.constants.in_progress_key_prefix == arq_layout.IN_PROGRESS_KEY_PREFIX
+    assert arq.constants.result_key_prefix == arq_layout.RESULT_KEY_PREFIX
+    assert arq.constants.retry_key_prefix == arq_layout.RETRY_KEY_PREFIX
+    payload = arq_layout.batch_job_payload("-100:7").encode()
+    function, args, kwargs, job_try, enqueued = deserialize_job_raw(
+        payload, deserializer=arq_layout.deserialize
+    )
+    assert (function, list(args), kwargs, job_try) == (
+        "process_message_batch",
+        ["-100:7"],
+        {},
+        None,
+    )
+    assert enqueued > 0
+
+
+def test_a_bad_setting_is_named_with_what_was_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("BATCH_WINDOW_SECONDS", "-1")
+    monkeypatch.setenv("BATCH_MAX_MESSAGES", "lots")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(BotSettings)
+    message = str(raised.value)
+    assert "BATCH_WINDOW_SECONDS: Input should be greater than 0 (got '-1')" in message
+    assert "BATCH_MAX_MESSAGES" in message
+
+
+def test_max_wait_shorter_than_the_window_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("BATCH_WINDOW_SECONDS", "30")
+    monkeypatch.setenv("BATCH_MAX_WAIT_SECONDS", "5")
+    with pytest.raises(ConfigError, match="BATCH_MAX_WAIT_SECONDS \\(5\\) must be at least"):
+        load_settings(BotSettings)
+
+
+@pytest.mark.parametrize(
+    ("command", "variable"),
+    [
+        ([sys.executable, "-m", "bot"], "BOT_TOKEN"),
+        ([sys.executable, "-m", "arq", "worker.main.WorkerSettings"], "BACKEND_URL"),
+    ],
+)
+def test_processes_refuse_to_start_without_required_settings(
+    command: list[str], variable: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "BACKEND_URL")}
+    if variable == "BACKEND_URL":
+        env["BOT_TOKEN"] = "123:abc"
+    finished = subprocess.run(
+        command, check=False, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode != 0
+    assert f"{variable}: Field required" in finished.stderr
+    assert "Traceback" not in finished.stderr

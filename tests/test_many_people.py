@@ -1,0 +1,59 @@
+"""Two workers and twenty people typing at once: every message in exactly one batch."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter, defaultdict
+
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.telegram_api import Person, TelegramStandIn
+from tests.conftest import Product, SettingsFactory, wait_until_idle
+
+PEOPLE = [Person(id=5000 + n, first_name=f"Person{n}") for n in range(20)]
+
+
+async def burst(telegram: TelegramStandIn, person: Person, rng: random.Random) -> list[int]:
+    """A person's burst: 3 to 8 messages, sometimes pausing longer than the window."""
+    message_ids = []
+    for n in range(rng.randint(3, 8)):
+        update = await telegram.person_says(person, f"{person.first_name} says {n}")
+        message_ids.append(update["message"]["message_id"])
+        await asyncio.sleep(rng.choice([0.0, 0.05, 0.1, 0.5]))
+    return message_ids
+
+
+async def test_twenty_people_two_workers_every_message_once_no_overlap(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    backend.delay_seconds = 0.2
+    settings = make_settings(batch_window_seconds=0.3, batch_max_messages=5)
+    await product.start_bot(settings)
+    await product.start_workers(settings, count=2)
+
+    rng = random.Random(20261122)
+    sent = await asyncio.gather(*(burst(telegram, p, random.Random(rng.random())) for p in PEOPLE))
+    total = sum(len(ids) for ids in sent)
+
+    await backend.wait_for_answered_messages(total)
+    await wait_until_idle(redis)
+
+    delivered: dict[int, list[int]] = defaultdict(list)
+    for call in backend.calls:
+        assert call.message_ids == sorted(call.message_ids)
+        assert len(call.message_ids) <= 5
+        delivered[call.request.user.id].extend(call.message_ids)
+    for person, message_ids in zip(PEOPLE, sent, strict=True):
+        assert Counter(delivered[person.id]) == Counter(message_ids), person
+    assert backend.overlaps == 0
+
+    batches_per_chat = Counter(call.request.chat.id for call in backend.calls)
+    for person in PEOPLE:
+        await telegram.wait_for_messages(person.id, batches_per_chat[person.id])
+        assert len(telegram.messages_to(person.id)) == batches_per_chat[person.id]

@@ -1,0 +1,74 @@
+"""A re-run continues where the last run stopped: no second backend call, no repeated part."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
+from shared import arq_layout
+from shared.keys import ConversationKeys
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from tests.conftest import Product, SettingsFactory, wait_until_idle
+
+BO = Person(id=2002, first_name="Bo")
+
+
+async def three_parts(request: BatchRequest) -> BatchResponse:
+    return BatchResponse(messages=[OutgoingMessage(text=f"part {n}") for n in (1, 2, 3)])
+
+
+async def test_telegram_failing_mid_answer_resumes_from_the_first_unsent_part(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    backend.answerer = three_parts
+    settings = make_settings()
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+    # Part 1 goes through; part 2 hits a Telegram outage, then a flood limit.
+    telegram.fail_next("sendMessage", ForcedError(502, "Bad Gateway"), after_successes=1)
+    telegram.fail_next("sendMessage", ForcedError(429, "Too Many Requests", retry_after=1))
+    await telegram.person_says(BO, "tell me three things")
+
+    await telegram.wait_for_messages(BO.id, 3)
+    await wait_until_idle(redis)
+    assert telegram.messages_to(BO.id) == ["part 1", "part 2", "part 3"]
+    assert len(backend.calls) == 1
+    assert backend.replayed == 0
+
+
+async def test_a_backend_outage_is_retried_with_the_same_batch_id(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    settings = make_settings()
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+    await backend.stop()  # the backend is down when the batch is due
+
+    await telegram.person_says(BO, "anyone home?")
+    await telegram.person_says(BO, "hello?")
+    # Wait until a worker has tried, failed and scheduled a retry of the claimed batch.
+    job = arq_layout.batch_job_id(str(BO.id))
+    async with asyncio.timeout(10):
+        while not (
+            await redis.exists(ConversationKeys(str(BO.id)).inflight)
+            and await redis.exists(arq_layout.RETRY_KEY_PREFIX + job)
+            and not await redis.exists(arq_layout.in_progress_key(job))
+        ):
+            await asyncio.sleep(0.02)
+    await backend.start(port=backend.port)
+
+    await telegram.wait_for_messages(BO.id, 1)
+    await wait_until_idle(redis)
+    assert len(backend.calls) == 1
+    assert [m.text for m in backend.calls[0].request.messages] == ["anyone home?", "hello?"]

@@ -1,0 +1,152 @@
+"""The Lua protocol against a real Redis, one step at a time (no workers running)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from shared import arq_layout
+from shared.keys import PENDING_INDEX, ConversationKeys
+from shared.models import BatchResponse, Chat, IncomingMessage, MessageKind, OutgoingMessage, User
+from shared.store import BatchStore, Scheduling
+
+CHAT = Chat(id=77, type="private")
+USER = User(id=77, first_name="Bo")
+KEYS = ConversationKeys("77")
+JOB = arq_layout.batch_job_id("77")
+DAY = 86400
+
+
+def text(message_id: int, words: str = "hi") -> IncomingMessage:
+    return IncomingMessage(
+        message_id=message_id, date=datetime.now(UTC), kind=MessageKind.TEXT, text=words
+    )
+
+
+async def append(store: BatchStore, message_id: int, window_ms: int = 1000, **rules: int) -> int:
+    result = await store.append(
+        "77",
+        CHAT,
+        USER,
+        text(message_id),
+        window_ms=window_ms,
+        max_wait_ms=rules.get("max_wait_ms", 60_000),
+        max_messages=rules.get("max_messages", 10),
+    )
+    return result.deadline_ms - result.now_ms
+
+
+async def test_append_creates_then_moves_one_job(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    first = await store.append(
+        "77", CHAT, USER, text(1), window_ms=1000, max_wait_ms=5000, max_messages=10
+    )
+    assert first.scheduling is Scheduling.CREATED
+    second = await store.append(
+        "77", CHAT, USER, text(2), window_ms=1000, max_wait_ms=5000, max_messages=10
+    )
+    assert second.scheduling is Scheduling.MOVED
+    assert await redis.zscore(arq_layout.QUEUE, JOB) == second.deadline_ms
+    assert await redis.zscore(PENDING_INDEX, "77") == second.deadline_ms
+    assert await redis.zcard(arq_layout.QUEUE) == 1
+
+
+async def test_deadline_rules(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    assert await append(store, 1, window_ms=1000, max_wait_ms=1500) == 1000
+    # max wait caps the debounce: first + 1.5 s, whatever the window says
+    assert 0 < await append(store, 2, window_ms=1000, max_wait_ms=1500) <= 1500
+    await redis.flushall()
+    await append(store, 1, max_messages=2)
+    assert await append(store, 2, max_messages=2) == 0
+
+
+async def test_every_key_has_a_safety_ttl_of_days(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    await append(store, 1, window_ms=0)
+    for key in (KEYS.batch, KEYS.info, arq_layout.job_key(JOB)):
+        assert await redis.ttl(key) > 6 * DAY, key
+    assert await redis.ttl(KEYS.seen) > DAY - 60
+    outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    assert outcome.batch is not None
+    assert await redis.ttl(KEYS.inflight) > 6 * DAY
+
+
+async def test_a_rerun_gets_the_same_batch_with_its_answer_and_progress(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    await append(store, 1, window_ms=0)
+    await append(store, 2, window_ms=0)
+    first = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    assert first.batch is not None and not first.batch.resumed
+    answer = BatchResponse(messages=[OutgoingMessage(text="one"), OutgoingMessage(text="two")])
+    assert await store.save_answer(first.batch, answer)
+    assert await store.mark_sent(first.batch, 1)
+    await append(store, 3, window_ms=0)  # arrives while the batch is claimed
+
+    again = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    assert again.batch is not None and again.batch.resumed
+    assert again.batch.batch_id == first.batch.batch_id
+    assert [m.message_id for m in again.batch.request.messages] == [1, 2]
+    assert again.batch.answer == answer
+    assert again.batch.sent == 1
+
+
+async def test_a_worker_that_lost_its_claim_cannot_touch_the_next_batch(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    await append(store, 1, window_ms=0)
+    stale = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    assert stale is not None
+    assert await store.release(stale)
+    await append(store, 2, window_ms=0)
+    current = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    assert current is not None
+    assert not await store.mark_sent(stale, 1)
+    assert not await store.release(stale)
+    assert await redis.exists(KEYS.inflight)
+
+
+async def test_a_redelivered_message_is_dropped_even_after_its_batch_was_answered(
+    redis: Redis,
+) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    await append(store, 1, window_ms=0)
+    batch = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    assert batch is not None
+    await store.release(batch)
+    redelivered = await store.append(
+        "77", CHAT, USER, text(1), window_ms=0, max_wait_ms=1000, max_messages=10
+    )
+    assert redelivered.duplicate
+    assert await redis.zcard(KEYS.batch) == 0
+
+
+async def test_a_job_that_starts_before_a_moved_deadline_claims_nothing(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    await append(store, 1, window_ms=30_000)
+    outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    assert outcome.state == "not-due"
+    assert await redis.zcard(KEYS.batch) == 1
+    # ARQ removes the job it ran; the job's end puts it back at the deadline.
+    await redis.delete(arq_layout.job_key(JOB))
+    await redis.zrem(arq_layout.QUEUE, JOB)
+    state, run_at = await store.schedule("77")
+    assert (state, run_at) == ("scheduled", outcome.deadline_ms)
+    assert await redis.zscore(arq_layout.QUEUE, JOB) == outcome.deadline_ms
+
+
+async def test_more_than_max_messages_leaves_the_rest_due_at_once(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    await append(store, 1, window_ms=0)
+    running = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    assert running is not None
+    for message_id in (2, 3, 4):  # arrive while the batch is at the backend
+        await append(store, message_id, window_ms=5000, max_messages=2)
+    await store.release(running)
+    first = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    assert first is not None
+    assert [m.message_id for m in first.request.messages] == [2, 3]
+    await store.release(first)
+    second = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    assert second is not None
+    assert [m.message_id for m in second.request.messages] == [4]
