@@ -72,6 +72,7 @@ class TelegramStandIn:
         self._changed = asyncio.Condition()
         self._forced: dict[str, list[ForcedError | None]] = {}
         self._runner: web.AppRunner | None = None
+        self._polled = False
         self.url = ""
 
     # -- lifecycle -------------------------------------------------------------------
@@ -176,6 +177,11 @@ class TelegramStandIn:
             await self._changed.wait_for(lambda: len(self.messages_to(chat_id)) >= count)
         return self.messages_to(chat_id)
 
+    async def wait_for_poller(self, timeout_seconds: float = 60.0) -> None:
+        """Wait until a bot has asked for updates: from then on nothing it is sent is missed."""
+        async with asyncio.timeout(timeout_seconds), self._changed:
+            await self._changed.wait_for(lambda: self._polled)
+
     # -- Bot API ----------------------------------------------------------------------
     async def _bot_api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -210,6 +216,9 @@ class TelegramStandIn:
         limit = int(params.get("limit") or 100)
         timeout = min(float(params.get("timeout") or 0), MAX_LONG_POLL_SECONDS)
         async with self._changed:
+            if not self._polled:
+                self._polled = True
+                self._changed.notify_all()
             if offset:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if not self._updates and timeout > 0:

@@ -75,7 +75,7 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
         return outcome.state
     if not batch.resumed:
         log.info(
-            "batch %s of %s claimed: %d messages, %d ms after its deadline",
+            "batch %s of %s claimed: %d message(s), %d ms after its deadline",
             batch.batch_id,
             conversation,
             len(batch.request.messages),

@@ -1,0 +1,5 @@
+"""``python -m sandbox``: the local demo."""
+
+from sandbox.demo import main
+
+main()

@@ -1,0 +1,149 @@
+"""The local demo: the real bot and two real workers against the sandbox.
+
+A simulated person (or you, with ``--interactive``) sends a burst; the terminal shows
+each message arriving, the batch's deadline moving, the one backend call and the one
+reply, then a second batch after a pause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.redis_server import RedisServer
+from sandbox.telegram_api import Person, TelegramStandIn
+from shared.keys import ConversationKeys
+
+ANA = Person(id=1001, first_name="Ana", username="ana", language_code="en")
+BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
+WINDOW_SECONDS = 2.0
+STARTED = time.monotonic()
+
+
+def say(text: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.2f}s] {text}", flush=True)
+
+
+async def _relay_logs(name: str, stream: asyncio.StreamReader) -> None:
+    """Show the processes' own account of events: batchbot's log lines and any error."""
+    async for raw in stream:
+        line = raw.decode(errors="replace").rstrip()
+        if " batchbot." in line:
+            say(f"  [{name}] {line.split(' INFO ', 1)[-1].split(' WARNING ', 1)[-1]}")
+        elif "ERROR" in line or "Traceback" in line:
+            say(f"  [{name}] {line}")
+
+
+@contextlib.asynccontextmanager
+async def _process(name: str, command: list[str], env: dict[str, str]) -> AsyncIterator[None]:
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    relay = asyncio.create_task(_relay_logs(name, process.stderr))
+    try:
+        yield
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+        await relay
+
+
+async def _show_pending(redis: Redis, expected: int) -> None:
+    """Read the person's batch as RedisInsight would show it, once the bot stored it."""
+    keys = ConversationKeys(str(ANA.id))
+    async with asyncio.timeout(5):
+        while await redis.zcard(keys.batch) < expected:  # noqa: ASYNC110 - Redis has no event
+            await asyncio.sleep(0.02)
+    deadline: bytes | None = await redis.hget(keys.info, "deadline")  # type: ignore[misc]
+    now_ms = time.time() * 1000
+    due_in = (int(deadline) - now_ms) / 1000 if deadline else 0.0
+    say(f"  Redis: {keys.batch} holds {expected} message(s); batch due in {due_in:.2f}s")
+
+
+async def _scripted(telegram: TelegramStandIn, redis: Redis) -> None:
+    say(f"Ana types a burst of {len(BURST)} messages, a moment apart:")
+    for count, text in enumerate(BURST, start=1):
+        await telegram.person_says(ANA, text)
+        say(f"Ana → {text!r}")
+        await _show_pending(redis, count)
+        await asyncio.sleep(0.5)
+    await telegram.wait_for_messages(ANA.id, 1)
+    say("Ana pauses for a few seconds, then adds one more message:")
+    await asyncio.sleep(3)
+    await telegram.person_says(ANA, "actually, make it 5pm")
+    say("Ana → 'actually, make it 5pm'")
+    await telegram.wait_for_messages(ANA.id, 2)
+    say("Two bursts, two backend calls, two replies. Done.")
+
+
+async def _interactive(telegram: TelegramStandIn) -> None:
+    say("Type messages as Ana (Enter sends, Ctrl-D ends). Pause to let the batch go.")
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        if line.strip():
+            await telegram.person_says(ANA, line.rstrip("\n"))
+
+
+async def run(interactive: bool) -> None:
+    redis_server = None
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_server = RedisServer()
+        redis_server.start()
+        redis_url = redis_server.url
+    telegram = TelegramStandIn(on_event=say)
+    backend = ExampleBackend(on_event=say)
+    await telegram.start()
+    await backend.start()
+    say(f"sandbox Telegram at {telegram.url}, example backend at {backend.url}")
+    say(f"Redis at {redis_url}; starting the bot and two workers ...")
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": redis_url,
+        "BACKEND_URL": backend.url,
+        "BATCH_WINDOW_SECONDS": str(WINDOW_SECONDS),
+        "BATCH_MAX_WAIT_SECONDS": "20",
+    }
+    redis = Redis.from_url(redis_url)
+    worker = [sys.executable, "-m", "arq", "worker.main.WorkerSettings"]
+    try:
+        async with (
+            _process("bot", [sys.executable, "-m", "bot"], env),
+            _process("worker-1", worker, env),
+            _process("worker-2", worker, env),
+        ):
+            await telegram.wait_for_poller()
+            say(f"bot and two workers are up; batch window {WINDOW_SECONDS:g}s")
+            if interactive:
+                await _interactive(telegram)
+            else:
+                await _scripted(telegram, redis)
+            say("stopping the bot and the workers ...")
+    finally:
+        await redis.aclose()
+        await backend.stop()
+        await telegram.stop()
+        if redis_server is not None:
+            redis_server.remove()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="batchbot's local demo, no Telegram token needed")
+    parser.add_argument("--interactive", action="store_true", help="type the messages yourself")
+    args = parser.parse_args()
+    asyncio.run(run(args.interactive))
