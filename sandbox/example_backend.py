@@ -32,6 +32,7 @@ class BackendCall:
     request: BatchRequest
     started_at: float
     finished_at: float
+    started_wall: float
 
     @property
     def person(self) -> tuple[int, int]:
@@ -102,6 +103,7 @@ class ExampleBackend:
 
     async def _handle(self, request: web.Request) -> web.Response:
         started = time.monotonic()
+        started_wall = time.time()
         try:
             batch = BatchRequest.model_validate_json(await request.read())
         except ValidationError as error:
@@ -133,7 +135,9 @@ class ExampleBackend:
         if key is not None:
             self._answers[key] = body
         async with self._changed:
-            self.calls.append(BackendCall(batch.batch_id, key, batch, started, time.monotonic()))
+            self.calls.append(
+                BackendCall(batch.batch_id, key, batch, started, time.monotonic(), started_wall)
+            )
             self._changed.notify_all()
         return web.Response(text=body, content_type="application/json")
 
