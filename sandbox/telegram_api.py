@@ -74,6 +74,9 @@ class TelegramStandIn:
         self._runner: web.AppRunner | None = None
         self._polled = False
         self.url = ""
+        self.send_gate: asyncio.Event | None = None
+        """When set, sendMessage waits for this event: a slow Telegram, held open by a test."""
+        self.sending = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self, port: int = 0) -> str:
@@ -236,6 +239,9 @@ class TelegramStandIn:
     async def _send_message(self, params: dict[str, str]) -> Any:
         chat_id = int(params["chat_id"])
         text = params["text"]
+        self.sending.set()
+        if self.send_gate is not None:
+            await self.send_gate.wait()
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         message_id = next(counter)
         async with self._changed:

@@ -118,6 +118,12 @@ class WorkerProcessSettings(CommonSettings):
         ge=10,
         description="Due jobs read per poll; must exceed worker replicas x WORKER_MAX_JOBS.",
     )
+    worker_shutdown_grace_seconds: int = Field(
+        default=8,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long running batches may finish before being re-queued.",
+    )
     sweep_interval_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often a worker reschedules stranded batches."
     )

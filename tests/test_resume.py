@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 
+from arq.worker import Worker
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
@@ -12,6 +15,7 @@ from shared import arq_layout
 from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory, wait_until_idle
+from worker.options import worker_options
 
 BO = Person(id=2002, first_name="Bo")
 
@@ -72,3 +76,32 @@ async def test_a_backend_outage_is_retried_with_the_same_batch_id(
     await wait_until_idle(redis)
     assert len(backend.calls) == 1
     assert [m.text for m in backend.calls[0].request.messages] == ["anyone home?", "hello?"]
+
+
+async def test_a_worker_stopped_mid_send_never_makes_the_next_one_repeat_the_part(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    backend.answerer = three_parts
+    settings = make_settings()
+    await product.start_bot(settings)
+    stopping = Worker(**worker_options(settings), handle_signals=False)
+    running = asyncio.create_task(stopping.async_run())
+    telegram.send_gate = asyncio.Event()
+    await telegram.person_says(BO, "tell me three things")
+
+    await telegram.sending.wait()  # part 1 is on its way to Telegram
+    stopping.handle_sig(signal.SIGTERM)  # the grace time is over: running jobs are cancelled
+    telegram.send_gate.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    await stopping.close()
+    await product.start_workers(settings)  # another worker takes the batch over
+
+    await telegram.wait_for_messages(BO.id, 3)
+    await wait_until_idle(redis)
+    assert telegram.messages_to(BO.id) == ["part 1", "part 2", "part 3"]
+    assert len(backend.calls) == 1

@@ -119,7 +119,7 @@ async def _send_reply(
     chat_id = batch.request.chat.id
     for index in range(batch.sent, len(parts)):
         try:
-            await deps.telegram.send_message(chat_id, parts[index])
+            await _send_then_mark(deps, batch, index, parts[index])
         except TelegramRetryAfter as error:
             log.warning("batch %s: Telegram asks to wait %ss", batch.batch_id, error.retry_after)
             raise Retry(defer=error.retry_after) from error
@@ -134,8 +134,28 @@ async def _send_reply(
             return index
         except TelegramBadRequest as error:
             log.error("batch %s: Telegram refused part %d: %s", batch.batch_id, index + 1, error)
-        await deps.store.mark_sent(batch, index + 1)
+            await deps.store.mark_sent(batch, index + 1)
     return len(parts)
+
+
+async def _send_then_mark(deps: WorkerDeps, batch: ClaimedBatch, index: int, text: str) -> None:
+    """Send one part and record it, as one step that cancellation cannot split.
+
+    SIGTERM and job timeouts cancel the job; landing between a delivered part and its
+    mark would make the re-run send that part again. The step runs to its end first.
+    """
+
+    async def step() -> None:
+        await deps.telegram.send_message(batch.request.chat.id, text)
+        await deps.store.mark_sent(batch, index + 1)
+
+    running = asyncio.ensure_future(step())
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
 
 
 async def after_job_end(ctx: dict[str, Any]) -> None:

@@ -46,4 +46,7 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
         "max_jobs": settings.worker_max_jobs,
         "queue_read_limit": settings.worker_queue_read_limit,
         "poll_delay": settings.worker_poll_delay_seconds,
+        # On SIGTERM stop taking batches and let running ones finish; ARQ re-queues
+        # whatever is still running when the grace time is over.
+        "job_completion_wait": settings.worker_shutdown_grace_seconds,
     }
