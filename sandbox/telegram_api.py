@@ -98,19 +98,10 @@ class TelegramStandIn:
 
     # -- the simulated person --------------------------------------------------------
     async def person_says(
-        self,
-        person: Person,
-        text: str | None = None,
-        *,
-        photo: str | None = None,
-        caption: str | None = None,
-        chat_id: int | None = None,
-        chat_type: str = "private",
+        self, person: Person, text: str | None = None, **details: Any
     ) -> dict[str, Any]:
-        """Queue an update as Telegram would; returns it (deliver it again to duplicate)."""
-        update = self.compose(
-            person, text, photo=photo, caption=caption, chat_id=chat_id, chat_type=chat_type
-        )
+        """Queue an update as Telegram would (``details`` as for :meth:`compose`); returns it."""
+        update = self.compose(person, text, **details)
         await self.deliver(update)
         return update
 
