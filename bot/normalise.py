@@ -80,7 +80,8 @@ def _content(message: Message) -> dict[str, Any]:
                 user_id=card.user_id,
             ),
         }
-    return {"kind": MessageKind.OTHER, "content_type": str(message.content_type)}
+    content_type = message.content_type  # aiogram's ContentType enum; str() would add its name
+    return {"kind": MessageKind.OTHER, "content_type": getattr(content_type, "value", content_type)}
 
 
 def normalise(message: Message) -> IncomingMessage:

@@ -1,0 +1,116 @@
+"""Invariant 4: bad input gets a clear outcome, never a crash, and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
+from shared.keys import DEAD_LETTERS_INDEX, dead_letter_key
+from tests.conftest import Product, SettingsFactory, wait_until_idle
+
+DEE = Person(id=4004, first_name="Dee")
+
+
+@pytest.fixture
+async def html_backend() -> AsyncIterator[str]:
+    """A misconfigured backend: a web page where JSON belongs, as proxies often serve."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<html><body>502 from the proxy</body></html>", content_type="text/html"
+        )
+
+    app = web.Application()
+    app.router.add_post("/webhook/batch", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/webhook/batch"
+    await runner.cleanup()
+
+
+async def test_a_backend_answering_html_dead_letters_the_batch_with_the_reason(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    redis: Redis,
+    html_backend: str,
+) -> None:
+    settings = make_settings(backend_url=html_backend)
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+
+    await telegram.person_says(DEE, "hello")
+    await telegram.person_says(DEE, "is this thing on?")
+    async with asyncio.timeout(20):
+        while not await redis.zcard(DEAD_LETTERS_INDEX):
+            await asyncio.sleep(0.02)
+    await wait_until_idle(redis)
+
+    [batch_id] = [b.decode() for b in await redis.zrange(DEAD_LETTERS_INDEX, 0, -1)]
+    letter = {
+        k.decode(): v.decode() for k, v in (await redis.hgetall(dead_letter_key(batch_id))).items()
+    }
+    assert "not a BatchResponse" in letter["reason"]
+    assert "502 from the proxy" in letter["reason"]
+    assert '"text":"hello"' in letter["messages"]
+    assert '"text":"is this thing on?"' in letter["messages"]
+    assert telegram.messages_to(DEE.id) == []
+
+
+async def test_a_person_who_blocked_the_bot_gets_no_retries(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    telegram.fail_next("sendMessage", ForcedError(403, "Forbidden: bot was blocked by the user"))
+    settings = make_settings()
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+
+    await telegram.person_says(DEE, "bye")
+    await backend.wait_for_answered_messages(1)
+    await wait_until_idle(redis)
+
+    assert len(backend.calls) == 1
+    # A retry would have gone through (only one failure was forced) and shown up here.
+    assert telegram.messages_to(DEE.id) == []
+
+
+async def test_updates_and_messages_the_bot_does_not_handle_do_not_stop_it(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    settings = make_settings()
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+
+    edited = telegram.compose(DEE, "edited text")
+    edited["edited_message"] = {**edited.pop("message"), "edit_date": int(time.time())}
+    channel_post = telegram.compose(DEE, "a channel post", chat_id=-1009, chat_type="channel")
+    del channel_post["message"]["from"]
+    dice = telegram.compose(DEE)
+    dice["message"]["dice"] = {"emoji": "🎲", "value": 3}
+    after = telegram.compose(DEE, "still there?")
+    await telegram.deliver(edited, channel_post, dice, after)
+
+    await telegram.wait_for_messages(DEE.id, 1)
+    await wait_until_idle(redis)
+    [call] = backend.calls
+    assert [(m.kind.value, m.content_type, m.text) for m in call.request.messages] == [
+        ("other", "dice", None),
+        ("text", None, "still there?"),
+    ]
