@@ -56,9 +56,8 @@ async def test_a_backend_answering_html_dead_letters_the_batch_with_the_reason(
     await wait_until_idle(redis)
 
     [batch_id] = [b.decode() for b in await redis.zrange(DEAD_LETTERS_INDEX, 0, -1)]
-    letter = {
-        k.decode(): v.decode() for k, v in (await redis.hgetall(dead_letter_key(batch_id))).items()
-    }
+    stored: dict[bytes, bytes] = await redis.hgetall(dead_letter_key(batch_id))  # type: ignore[misc]
+    letter = {k.decode(): v.decode() for k, v in stored.items()}
     assert "not a BatchResponse" in letter["reason"]
     assert "502 from the proxy" in letter["reason"]
     assert '"text":"hello"' in letter["messages"]
