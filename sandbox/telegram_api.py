@@ -58,6 +58,17 @@ class ForcedError:
 
 
 @dataclass
+class Hold:
+    """A call kept waiting: ``arrived`` is set when it comes in; :meth:`release` lets it go."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class TelegramStandIn:
     token: str = SANDBOX_TOKEN
     sent: list[SentMessage] = field(default_factory=list)
@@ -74,9 +85,7 @@ class TelegramStandIn:
         self._runner: web.AppRunner | None = None
         self._polled = False
         self.url = ""
-        self.send_gate: asyncio.Event | None = None
-        """When set, sendMessage waits for this event: a slow Telegram, held open by a test."""
-        self.sending = asyncio.Event()
+        self._holds: dict[str, list[tuple[int, Hold]]] = {}
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self, port: int = 0) -> str:
@@ -160,6 +169,28 @@ class TelegramStandIn:
         queue.extend([None] * after_successes)
         queue.append(error)
 
+    def hold(self, method: str, *, after_calls: int = 0) -> Hold:
+        """Keep a coming call of ``method`` waiting until released, as a stalled Telegram would.
+
+        ``after_calls`` calls go through first. The call counts as made by Telegram when
+        released, even if the caller has gone away meanwhile, as with the real service.
+        """
+        held = Hold()
+        self._holds.setdefault(method, []).append((after_calls, held))
+        return held
+
+    async def _wait_if_held(self, method: str) -> None:
+        holds = self._holds.get(method)
+        if not holds:
+            return
+        passes, held = holds[0]
+        if passes > 0:
+            holds[0] = (passes - 1, held)
+            return
+        holds.pop(0)
+        held.arrived.set()
+        await held.released.wait()
+
     def messages_to(self, chat_id: int) -> list[str]:
         return [m.text for m in self.sent if m.chat_id == chat_id]
 
@@ -182,6 +213,7 @@ class TelegramStandIn:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
+        await self._wait_if_held(method)
         forced = self._forced.get(method)
         error = forced.pop(0) if forced else None
         if error is not None:
@@ -230,9 +262,6 @@ class TelegramStandIn:
     async def _send_message(self, params: dict[str, str]) -> Any:
         chat_id = int(params["chat_id"])
         text = params["text"]
-        self.sending.set()
-        if self.send_gate is not None:
-            await self.send_gate.wait()
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         message_id = next(counter)
         async with self._changed:

@@ -104,6 +104,12 @@ class WorkerProcessSettings(CommonSettings):
     telegram_timeout_seconds: float = Field(
         default=15.0, gt=0, le=600, description="Longest wait for one Telegram API call."
     )
+    worker_job_timeout_seconds: float = Field(
+        default=90.0,
+        gt=0,
+        le=3600,
+        description="Longest run of one batch; a killed worker's batch resumes 10 s after this.",
+    )
     worker_poll_delay_seconds: float = Field(
         default=0.05, gt=0, le=5, description="How often a worker looks for due batches."
     )
@@ -128,14 +134,22 @@ class WorkerProcessSettings(CommonSettings):
         default=5.0, gt=0, le=3600, description="How often a worker reschedules stranded batches."
     )
 
-    @property
-    def job_timeout_seconds(self) -> float:
-        """Longest honest run of one batch: a backend call plus a few Telegram sends.
+    @model_validator(mode="after")
+    def _job_timeout_covers_one_exchange(self) -> WorkerProcessSettings:
+        needed = self.backend_timeout_seconds + self.telegram_timeout_seconds
+        timeout = self.worker_job_timeout_seconds
+        if timeout < needed:
+            raise ValueError(
+                f"WORKER_JOB_TIMEOUT_SECONDS ({timeout:g}) must be at least "
+                f"BACKEND_TIMEOUT_SECONDS + TELEGRAM_TIMEOUT_SECONDS ({needed:g}): a batch needs "
+                "one backend call and one send"
+            )
+        return self
 
-        ARQ keeps a killed worker's job locked for this plus 10 s, so it is also the
-        recovery time after a crash; deriving it keeps the two from drifting apart.
-        """
-        return self.backend_timeout_seconds + 4 * self.telegram_timeout_seconds
+    @property
+    def recovery_seconds(self) -> float:
+        """How long a killed worker's batch stays locked: ARQ's job timeout plus 10 s."""
+        return self.worker_job_timeout_seconds + 10
 
 
 Settings = TypeVar("Settings", bound=CommonSettings)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -137,3 +140,61 @@ async def wait_until_idle(redis: Redis, timeout_seconds: float = 30.0) -> None:
             if pending == 0 and queued == 0:
                 return
             await asyncio.sleep(0.02)
+
+
+class WorkerProcess:
+    """``arq worker.main.WorkerSettings`` as its own process, so a test can SIGKILL it."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.log = bytearray()
+        self._reader: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, settings: WorkerProcessSettings) -> WorkerProcess:
+        env = {**os.environ, **settings_environment(settings)}
+        command = [sys.executable, "-m", "arq", "worker.main.WorkerSettings"]
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        worker = cls(process)
+        await worker._read_until(b"Starting worker")
+        worker._reader = asyncio.create_task(worker._drain())
+        return worker
+
+    async def _read_until(self, marker: bytes) -> None:
+        assert self.process.stderr is not None
+        async with asyncio.timeout(60):
+            while line := await self.process.stderr.readline():
+                self.log.extend(line)
+                if marker in line:
+                    return
+
+    async def _drain(self) -> None:
+        """Keep reading the log, so a full pipe never blocks the worker."""
+        assert self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.log.extend(line)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        code = await self.process.wait()
+        if self._reader is not None:
+            await self._reader
+        return code
+
+
+def settings_environment(settings: WorkerProcessSettings) -> dict[str, str]:
+    """The environment variables that reproduce these settings in another process."""
+    values = settings.model_dump(mode="json")
+    values["bot_token"] = settings.bot_token.get_secret_value()
+    return {name.upper(): str(value) for name, value in values.items()}
+
+
+@pytest.fixture
+async def worker_processes() -> AsyncIterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        await worker.stop(signal.SIGKILL)

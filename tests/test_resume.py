@@ -90,12 +90,12 @@ async def test_a_worker_stopped_mid_send_never_makes_the_next_one_repeat_the_par
     await product.start_bot(settings)
     stopping = Worker(**worker_options(settings), handle_signals=False)
     running = asyncio.create_task(stopping.async_run())
-    telegram.send_gate = asyncio.Event()
+    first_part = telegram.hold("sendMessage")
     await telegram.person_says(BO, "tell me three things")
 
-    await telegram.sending.wait()  # part 1 is on its way to Telegram
+    await first_part.arrived.wait()  # part 1 is on its way to Telegram
     stopping.handle_sig(signal.SIGTERM)  # the grace time is over: running jobs are cancelled
-    telegram.send_gate.set()
+    first_part.release()
     with contextlib.suppress(asyncio.CancelledError):
         await running
     await stopping.close()

@@ -68,7 +68,7 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
     outcome = await deps.store.claim(
         conversation,
         max_messages=settings.batch_max_messages,
-        recheck_after_ms=round((settings.job_timeout_seconds + 10) * 1000),
+        recheck_after_ms=round(settings.recovery_seconds * 1000),
     )
     batch = outcome.batch
     if batch is None:
@@ -118,6 +118,8 @@ async def _send_reply(
     parts = reply_parts(answer)
     chat_id = batch.request.chat.id
     for index in range(batch.sent, len(parts)):
+        if index > 0:
+            await show_typing(deps.telegram, chat_id)  # the person sees more is coming
         try:
             await _send_then_mark(deps, batch, index, parts[index])
         except TelegramRetryAfter as error:

@@ -22,7 +22,7 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
     ``keep_result=0`` on the function and the worker: otherwise ``arq:result:<id>``
     blocks the fixed job id for an hour and the person's next burst waits for it.
     """
-    timeout = settings.job_timeout_seconds
+    timeout = settings.worker_job_timeout_seconds
     return {
         "functions": [
             func(
