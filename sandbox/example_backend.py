@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,11 @@ class ExampleBackend:
     calls: list[BackendCall] = field(default_factory=list)
     on_event: Callable[[str], None] | None = None
     answerer: Answerer | None = None
+    failure_status: int | None = None
+    """While set, requests fail with this status (a share ``failure_rate`` of them)."""
+    failure_body: str = "backend unavailable"
+    failure_rate: float = 1.0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         self._answers: dict[str, str] = {}
@@ -70,6 +76,8 @@ class ExampleBackend:
         self._at_backend: Counter[tuple[int, int]] = Counter()
         self.overlaps = 0
         self.replayed = 0
+        self.failures = 0
+        self._random = random.Random(self.seed)
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.url = ""
@@ -108,6 +116,9 @@ class ExampleBackend:
             batch = BatchRequest.model_validate_json(await request.read())
         except ValidationError as error:
             return web.json_response({"error": error.errors(include_url=False)}, status=422)
+        if self.failure_status is not None and self._random.random() < self.failure_rate:
+            self.failures += 1
+            return web.Response(status=self.failure_status, text=self.failure_body)
         key = request.headers.get("Idempotency-Key")
         if key is not None and key in self._answers:
             self.replayed += 1

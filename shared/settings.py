@@ -101,6 +101,17 @@ class WorkerProcessSettings(CommonSettings):
     backend_retry_max_seconds: float = Field(
         default=60.0, gt=0, le=3600, description="Back-off never grows past this."
     )
+    backend_retry_budget_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=43200,
+        description="How long a batch is retried before it becomes a dead letter.",
+    )
+    backend_failure_reply: str = Field(
+        default="Sorry, I can't answer right now. Please try again in a little while.",
+        max_length=4096,
+        description="Sent to the person when their batch becomes a dead letter; empty: none.",
+    )
     telegram_timeout_seconds: float = Field(
         default=15.0, gt=0, le=600, description="Longest wait for one Telegram API call."
     )

@@ -89,6 +89,7 @@ class BatchStore:
         self._claim = _load_script(redis, "claim")
         self._update = _load_script(redis, "update_inflight")
         self._release = _load_script(redis, "release")
+        self._replay = _load_script(redis, "replay")
 
     async def append(
         self,
@@ -234,3 +235,83 @@ class BatchStore:
         """Conversations whose next step is overdue: candidates for the sweep."""
         raw = await self.redis.zrangebyscore(PENDING_INDEX, "-inf", before_ms, start=0, num=limit)
         return [_text(member) for member in raw]
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest dead letters first."""
+        raw = await self.redis.zrevrange(DEAD_LETTERS_INDEX, 0, limit - 1)
+        letters = [await self.dead_letter(_text(batch_id)) for batch_id in raw]
+        return [letter for letter in letters if letter is not None]
+
+    async def dead_letter(self, batch_id: str) -> DeadLetter | None:
+        raw = await self.redis.hgetall(dead_letter_key(batch_id))  # type: ignore[misc]
+        if not raw:
+            return None
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        return DeadLetter(fields)
+
+    async def replay_dead_letter(self, batch_id: str) -> int | None:
+        """Queue a dead letter's messages again, due at once; None if there is no such letter."""
+        letter = await self.dead_letter(batch_id)
+        if letter is None:
+            return None
+        keys = ConversationKeys(letter.conversation)
+        pairs: list[str | int] = []
+        for message in letter.messages:
+            pairs += [message.message_id, to_json(message)]
+        replayed = int(
+            await self._replay(
+                keys=[
+                    dead_letter_key(batch_id),
+                    DEAD_LETTERS_INDEX,
+                    keys.batch,
+                    keys.info,
+                    PENDING_INDEX,
+                ],
+                args=[
+                    batch_id,
+                    letter.conversation,
+                    self.key_ttl_seconds,
+                    letter.fields["chat"],
+                    letter.fields["user"],
+                    *pairs,
+                ],
+            )
+        )
+        if replayed < 0:
+            return None
+        await self.schedule(letter.conversation)
+        return replayed
+
+    async def purge_dead_letter(self, batch_id: str) -> bool:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(dead_letter_key(batch_id))
+            pipe.zrem(DEAD_LETTERS_INDEX, batch_id)
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A batch kept after the backend or Telegram gave up on it, with the reason."""
+
+    fields: dict[str, str]
+
+    @property
+    def batch_id(self) -> str:
+        return self.fields["batch_id"]
+
+    @property
+    def conversation(self) -> str:
+        return self.fields["conversation"]
+
+    @property
+    def reason(self) -> str:
+        return self.fields.get("reason", "")
+
+    @property
+    def failed_at_ms(self) -> int:
+        return int(self.fields.get("failed_at", 0))
+
+    @property
+    def messages(self) -> list[IncomingMessage]:
+        return [IncomingMessage.model_validate(m) for m in json.loads(self.fields["messages"])]

@@ -62,7 +62,7 @@ async def test_a_backend_answering_html_dead_letters_the_batch_with_the_reason(
     assert "502 from the proxy" in letter["reason"]
     assert '"text":"hello"' in letter["messages"]
     assert '"text":"is this thing on?"' in letter["messages"]
-    assert telegram.messages_to(DEE.id) == []
+    assert telegram.messages_to(DEE.id) == [settings.backend_failure_reply]
 
 
 async def test_a_person_who_blocked_the_bot_gets_no_retries(

@@ -14,10 +14,11 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -36,6 +37,10 @@ from worker.telegram import make_bot, reply_parts, show_typing
 log = logging.getLogger("batchbot.worker")
 
 SWEEP_BATCH_LIMIT = 500
+
+
+class BatchDeadLettered(Exception):
+    """The batch was kept as a dead letter; the job ends normally."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,33 +87,54 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
             outcome.now_ms - batch.deadline_ms,
         )
 
-    answer = batch.answer
-    if answer is None:
-        answer = await _ask_backend(ctx, deps, batch)
+    try:
+        answer = batch.answer
         if answer is None:
-            return "dead-lettered"
-        if not await deps.store.save_answer(batch, answer):
-            return "claim lost"
-    sent = await _send_reply(ctx, deps, batch, answer)
+            answer = await _ask_backend(ctx, deps, batch)
+            if not await deps.store.save_answer(batch, answer):
+                return "claim lost"
+        sent = await _send_reply(ctx, deps, batch, answer)
+    except BatchDeadLettered as dead:
+        return f"batch {batch.batch_id} dead-lettered: {dead}"
     await deps.store.release(batch)
     return f"batch {batch.batch_id}: {len(batch.request.messages)} messages, {sent} parts sent"
 
 
-async def _ask_backend(
-    ctx: dict[str, Any], deps: WorkerDeps, batch: ClaimedBatch
-) -> BatchResponse | None:
-    """The backend's answer; None when the batch was dead-lettered; Retry when it may work later."""
+async def _ask_backend(ctx: dict[str, Any], deps: WorkerDeps, batch: ClaimedBatch) -> BatchResponse:
+    """The backend's answer; Retry when it may work later; BatchDeadLettered when it won't."""
     await show_typing(deps.telegram, batch.request.chat.id)
     try:
         return await deps.backend.answer(batch.request)
     except RetryableBackendError as error:
-        delay = backoff_seconds(deps.settings, ctx["job_try"])
+        _retry_within_budget(deps, batch, error, backoff_seconds(deps.settings, ctx["job_try"]))
+        await _dead_letter(deps, batch, f"retry budget spent: {error}", apologise=True)
+    except PermanentBackendError as error:
+        await _dead_letter(deps, batch, str(error), apologise=True)
+
+
+def _retry_within_budget(
+    deps: WorkerDeps, batch: ClaimedBatch, error: Exception, delay: float
+) -> None:
+    """Raise ARQ's Retry if the batch may still wait ``delay``; return when the budget is spent."""
+    spent = time.time() - batch.claimed_at_ms / 1000
+    if spent + delay <= deps.settings.backend_retry_budget_seconds:
         log.warning("batch %s: %s; retrying in %.1fs", batch.batch_id, error, delay)
         raise Retry(defer=delay) from error
-    except PermanentBackendError as error:
-        log.error("batch %s dead-lettered: %s", batch.batch_id, error)
-        await deps.store.release(batch, dead_letter_reason=str(error))
-        return None
+
+
+async def _dead_letter(
+    deps: WorkerDeps, batch: ClaimedBatch, reason: str, *, apologise: bool
+) -> NoReturn:
+    """Keep the batch, with why, for a person to replay; tell the person if configured."""
+    log.error("batch %s of %s dead-lettered: %s", batch.batch_id, batch.conversation, reason)
+    await deps.store.release(batch, dead_letter_reason=reason)
+    apology = deps.settings.backend_failure_reply
+    if apologise and apology:
+        try:
+            await deps.telegram.send_message(batch.request.chat.id, apology)
+        except (TelegramAPIError, TelegramNetworkError) as error:
+            log.warning("batch %s: apology not delivered: %s", batch.batch_id, error)
+    raise BatchDeadLettered(reason)
 
 
 async def _send_reply(
@@ -123,14 +149,12 @@ async def _send_reply(
         try:
             await _send_then_mark(deps, batch, index, parts[index])
         except TelegramRetryAfter as error:
-            log.warning("batch %s: Telegram asks to wait %ss", batch.batch_id, error.retry_after)
-            raise Retry(defer=error.retry_after) from error
+            _retry_within_budget(deps, batch, error, error.retry_after)
+            await _dead_letter(deps, batch, f"Telegram flood limit: {error}", apologise=False)
         except (TelegramNetworkError, TelegramServerError) as error:
             delay = backoff_seconds(deps.settings, ctx["job_try"])
-            log.warning(
-                "batch %s: Telegram failed (%s); retrying in %.1fs", batch.batch_id, error, delay
-            )
-            raise Retry(defer=delay) from error
+            _retry_within_budget(deps, batch, error, delay)
+            await _dead_letter(deps, batch, f"Telegram unavailable: {error}", apologise=False)
         except TelegramForbiddenError:
             log.warning("batch %s: chat %s blocked the bot; reply dropped", batch.batch_id, chat_id)
             return index

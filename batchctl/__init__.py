@@ -1,0 +1,1 @@
+"""Operator commands for a running batchbot: ``python -m batchctl --help``."""

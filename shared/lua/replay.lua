@@ -1,0 +1,26 @@
+-- Put a dead-lettered batch back in front of the person's pending messages, due now.
+-- Message ids are the scores, so the replayed messages sort before newer pending ones.
+-- KEYS: 1 dead letter, 2 dead letters index, 3 batch, 4 info, 5 pending index
+-- ARGV: 1 batch id, 2 conversation, 3 key ttl s, 4 chat JSON, 5 user JSON,
+--       6.. message id, message JSON, message id, message JSON, ...
+-- Returns the number of messages put back, or -1 if the dead letter is gone or not this one.
+if redis.call('HGET', KEYS[1], 'conversation') ~= ARGV[2] then
+  return -1
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+local count = 0
+for i = 6, #ARGV, 2 do
+  count = count + redis.call('ZADD', KEYS[3], 'NX', ARGV[i], ARGV[i + 1])
+end
+if not redis.call('HGET', KEYS[4], 'first_at') then
+  redis.call('HSET', KEYS[4], 'first_at', now, 'chat', ARGV[4], 'user', ARGV[5])
+end
+redis.call('HSET', KEYS[4], 'deadline', now)
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('EXPIRE', KEYS[4], ttl)
+redis.call('ZADD', KEYS[5], now, ARGV[2])
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return count
