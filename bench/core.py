@@ -29,7 +29,7 @@ from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.models import Chat, IncomingMessage, MessageKind, User
-from shared.settings import BotSettings
+from shared.settings import BotSettings, Limits
 from shared.store import BatchStore
 
 ROUND_TRIPS = 0
@@ -137,6 +137,7 @@ async def lateness(url: str, conversations: int, poll_delay: float, spread_s: fl
             window_ms=window,
             max_wait_ms=window,
             max_messages=10,
+            limits=Limits(10, 1_000_000, 100_000),
         )
         deadlines[user_id] = result.deadline_ms
     await backend.wait_for_answered_messages(conversations, timeout_seconds=spread_s + 120)

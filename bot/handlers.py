@@ -37,6 +37,15 @@ async def collect(message: Message, store: BatchStore, settings: BotSettings) ->
     conversation = conversation_id(chat.id, chat.type, user.id)
     incoming = normalise(message)
     result = await store_until_done(store, settings, conversation, chat, user, incoming)
+    if result.refused:
+        log.warning(
+            "message %s of %s refused (%s): %d pending; see the BATCH_MAX_PENDING_* settings",
+            incoming.message_id,
+            conversation,
+            result.refused,
+            result.pending,
+        )
+        return
     if result.duplicate:
         log.info("message %s of %s: duplicate delivery, dropped", incoming.message_id, conversation)
         return
@@ -76,6 +85,7 @@ async def store_until_done(
                 window_ms=settings.window_ms,
                 max_wait_ms=settings.max_wait_ms,
                 max_messages=settings.batch_max_messages,
+                limits=settings.limits,
             )
         except (RedisError, OSError) as error:
             log.warning(

@@ -8,6 +8,7 @@ message hours later.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
@@ -15,6 +16,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-conversation bounds, so no person can grow Redis without limit."""
+
+    max_pending_messages: int
+    max_pending_bytes: int
+    max_message_bytes: int
 
 
 class ConfigError(SystemExit):
@@ -47,6 +57,15 @@ class CommonSettings(BaseSettings):
     batch_max_wait_seconds: float = Field(
         default=60.0, gt=0, le=86400, description="Longest wait after a batch's first message."
     )
+    batch_max_pending_messages: int = Field(
+        default=200, ge=1, description="Pending messages one person may have; more are refused."
+    )
+    batch_max_pending_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Pending bytes one person may have."
+    )
+    message_max_bytes: int = Field(
+        default=65_536, ge=1024, description="Largest single message stored, as JSON."
+    )
     redis_key_ttl_seconds: int = Field(
         default=7 * 86400,
         ge=86400,
@@ -72,6 +91,14 @@ class CommonSettings(BaseSettings):
                 "or shorten the window"
             )
         return self
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_pending_messages=self.batch_max_pending_messages,
+            max_pending_bytes=self.batch_max_pending_bytes,
+            max_message_bytes=self.message_max_bytes,
+        )
 
     @property
     def window_ms(self) -> int:

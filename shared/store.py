@@ -19,6 +19,7 @@ from redis.commands.core import AsyncScript
 from shared import arq_layout
 from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, dead_letter_key
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
+from shared.settings import Limits
 
 SEEN_IDS_KEPT = 200
 """Message ids remembered per conversation to drop redelivered updates."""
@@ -52,6 +53,8 @@ class AppendResult:
     deadline_ms: int
     now_ms: int
     scheduling: Scheduling | None
+    refused: str | None = None
+    """Why the message was not stored: message-too-large, too-many-pending(-bytes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class BatchStore:
         window_ms: int,
         max_wait_ms: int,
         max_messages: int,
+        limits: Limits,
     ) -> AppendResult:
         keys = ConversationKeys(conversation)
         job_id = arq_layout.batch_job_id(conversation)
@@ -129,15 +133,20 @@ class BatchStore:
                 arq_layout.batch_job_payload(conversation),
                 SEEN_IDS_KEPT,
                 SEEN_TTL_SECONDS,
+                limits.max_pending_messages,
+                limits.max_pending_bytes,
+                limits.max_message_bytes,
             ],
         )
-        status, pending, deadline, now, scheduling = (_text(v) for v in raw)
+        status, pending, deadline, now, detail = (_text(v) for v in raw)
+        stored = status == "stored"
         return AppendResult(
             duplicate=status == "duplicate",
             pending=int(pending),
             deadline_ms=int(deadline),
             now_ms=int(now),
-            scheduling=Scheduling(scheduling) if scheduling else None,
+            scheduling=Scheduling(detail) if stored else None,
+            refused=detail if status == "refused" else None,
         )
 
     async def schedule(self, conversation: str) -> tuple[str, int]:

@@ -113,3 +113,30 @@ async def test_updates_and_messages_the_bot_does_not_handle_do_not_stop_it(
         ("other", "dice", None),
         ("text", None, "still there?"),
     ]
+
+
+async def test_a_flood_past_the_cap_is_refused_with_a_log_line(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(batch_window_seconds=1.0, batch_max_pending_messages=2)
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+
+    flood = [telegram.compose(DEE, f"spam {n}") for n in range(5)]
+    await telegram.deliver(*flood)
+
+    await telegram.wait_for_messages(DEE.id, 1)
+    await wait_until_idle(redis)
+    [call] = backend.calls
+    stored = {m.message_id for m in call.request.messages}
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    refused = {int(line.split()[1]) for line in refusals}  # "message <id> of <conversation> ..."
+    assert len(stored) == 2
+    assert all("too-many-pending" in line for line in refusals)
+    assert stored | refused == {u["message"]["message_id"] for u in flood}
+    assert not stored & refused

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from shared import arq_layout
 from shared.keys import PENDING_INDEX, ConversationKeys
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageKind, OutgoingMessage, User
+from shared.settings import Limits
 from shared.store import BatchStore, Scheduling
 
 CHAT = Chat(id=77, type="private")
@@ -16,6 +17,15 @@ USER = User(id=77, first_name="Bo")
 KEYS = ConversationKeys("77")
 JOB = arq_layout.batch_job_id("77")
 DAY = 86400
+LIMITS = Limits(max_pending_messages=200, max_pending_bytes=1_048_576, max_message_bytes=65_536)
+
+
+def rules_limits(rules: dict[str, int]) -> Limits:
+    return Limits(
+        max_pending_messages=rules.get("max_pending_messages", LIMITS.max_pending_messages),
+        max_pending_bytes=rules.get("max_pending_bytes", LIMITS.max_pending_bytes),
+        max_message_bytes=rules.get("max_message_bytes", LIMITS.max_message_bytes),
+    )
 
 
 def text(message_id: int, words: str = "hi") -> IncomingMessage:
@@ -33,6 +43,7 @@ async def append(store: BatchStore, message_id: int, window_ms: int = 1000, **ru
         window_ms=window_ms,
         max_wait_ms=rules.get("max_wait_ms", 60_000),
         max_messages=rules.get("max_messages", 10),
+        limits=rules_limits(rules),
     )
     return result.deadline_ms - result.now_ms
 
@@ -40,11 +51,11 @@ async def append(store: BatchStore, message_id: int, window_ms: int = 1000, **ru
 async def test_append_creates_then_moves_one_job(redis: Redis) -> None:
     store = BatchStore(redis, 7 * DAY)
     first = await store.append(
-        "77", CHAT, USER, text(1), window_ms=1000, max_wait_ms=5000, max_messages=10
+        "77", CHAT, USER, text(1), window_ms=1000, max_wait_ms=5000, max_messages=10, limits=LIMITS
     )
     assert first.scheduling is Scheduling.CREATED
     second = await store.append(
-        "77", CHAT, USER, text(2), window_ms=1000, max_wait_ms=5000, max_messages=10
+        "77", CHAT, USER, text(2), window_ms=1000, max_wait_ms=5000, max_messages=10, limits=LIMITS
     )
     assert second.scheduling is Scheduling.MOVED
     assert await redis.zscore(arq_layout.QUEUE, JOB) == second.deadline_ms
@@ -115,7 +126,7 @@ async def test_a_redelivered_message_is_dropped_even_after_its_batch_was_answere
     assert batch is not None
     await store.release(batch)
     redelivered = await store.append(
-        "77", CHAT, USER, text(1), window_ms=0, max_wait_ms=1000, max_messages=10
+        "77", CHAT, USER, text(1), window_ms=0, max_wait_ms=1000, max_messages=10, limits=LIMITS
     )
     assert redelivered.duplicate
     assert await redis.zcard(KEYS.batch) == 0
@@ -150,3 +161,52 @@ async def test_more_than_max_messages_leaves_the_rest_due_at_once(redis: Redis) 
     second = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
     assert second is not None
     assert [m.message_id for m in second.request.messages] == [4]
+
+
+async def test_caps_refuse_what_would_grow_redis_without_bound(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    caps = {"max_pending_messages": 3, "max_message_bytes": 2000}
+    for message_id in (1, 2, 3):
+        await append(store, message_id, window_ms=0, **caps)
+    refused = await store.append(
+        "77", CHAT, USER, text(4), window_ms=1000, max_wait_ms=5000, max_messages=10,
+        limits=rules_limits(caps),
+    )  # fmt: skip
+    assert (refused.refused, refused.pending) == ("too-many-pending", 3)
+    huge = await store.append(
+        "77", CHAT, USER, text(5, "x" * 5000), window_ms=1000, max_wait_ms=5000, max_messages=10,
+        limits=Limits(10, 1_048_576, 2000),
+    )  # fmt: skip
+    assert huge.refused == "message-too-large"
+    assert await redis.zcard(KEYS.batch) == 3
+
+    # Once the batch is claimed there is room again, and a refused id is not a duplicate.
+    batch = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    assert batch is not None
+    again = await store.append(
+        "77", CHAT, USER, text(4), window_ms=1000, max_wait_ms=5000, max_messages=10,
+        limits=rules_limits(caps),
+    )  # fmt: skip
+    assert (again.refused, again.duplicate, again.pending) == (None, False, 1)
+
+
+async def test_pending_bytes_are_counted_across_claims(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    size = len(text(1).model_dump_json(exclude_none=True))
+    caps = {"max_pending_bytes": 3 * size + 10}
+    for message_id in (1, 2, 3):
+        assert (await store.append(
+            "77", CHAT, USER, text(message_id), window_ms=0, max_wait_ms=5000, max_messages=2,
+            limits=rules_limits(caps),
+        )).refused is None  # fmt: skip
+    running = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    assert running is not None
+    # One message is still pending: room for exactly two more of the same size.
+    results = [
+        await store.append(
+            "77", CHAT, USER, text(n), window_ms=0, max_wait_ms=5000, max_messages=10,
+            limits=rules_limits(caps),
+        )
+        for n in (4, 5, 6)
+    ]  # fmt: skip
+    assert [r.refused for r in results] == [None, None, "too-many-pending-bytes"]

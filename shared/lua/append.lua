@@ -2,8 +2,9 @@
 -- KEYS: 1 batch, 2 info, 3 seen, 4 inflight, 5 pending index, 6 arq queue, 7 arq job, 8 arq in-progress
 -- ARGV: 1 conversation, 2 message id, 3 message JSON, 4 chat JSON, 5 user JSON,
 --       6 window ms, 7 max wait ms, 8 max messages, 9 key ttl s, 10 job id, 11 job payload,
---       12 seen ids kept, 13 seen ttl s
--- Returns {status, pending count, deadline ms, now ms, scheduling}
+--       12 seen ids kept, 13 seen ttl s, 14 max pending messages, 15 max pending bytes,
+--       16 max message bytes
+-- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local conversation, message_id = ARGV[1], ARGV[2]
@@ -19,8 +20,27 @@ if redis.call('ZCARD', KEYS[3]) > keep then
 end
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[13]))
 
+-- Abuse bounds: refuse what would grow Redis without limit; forget the id so a
+-- redelivery later, when there is room, is not taken for a duplicate.
+local size = #ARGV[3]
+local pending = redis.call('ZCARD', KEYS[1])
+local pending_bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes')) or 0
+local refusal = nil
+if size > tonumber(ARGV[16]) then
+  refusal = 'message-too-large'
+elseif pending >= tonumber(ARGV[14]) then
+  refusal = 'too-many-pending'
+elseif pending_bytes + size > tonumber(ARGV[15]) then
+  refusal = 'too-many-pending-bytes'
+end
+if refusal then
+  redis.call('ZREM', KEYS[3], message_id)
+  return {'refused', pending, 0, now, refusal}
+end
+
 redis.call('ZADD', KEYS[1], message_id, ARGV[3])
-local count = redis.call('ZCARD', KEYS[1])
+redis.call('HINCRBY', KEYS[2], 'bytes', size)
+local count = pending + 1
 local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now
 local deadline = math.min(now + tonumber(ARGV[6]), first + tonumber(ARGV[7]))
 if count >= tonumber(ARGV[8]) then

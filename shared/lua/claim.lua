@@ -46,6 +46,11 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
 else
   -- More than max messages were waiting: the rest have waited long enough already.
+  local claimed_bytes = 0
+  for _, member in ipairs(members) do
+    claimed_bytes = claimed_bytes + #member
+  end
+  redis.call('HINCRBY', KEYS[2], 'bytes', -claimed_bytes)
   redis.call('HSET', KEYS[2], 'first_at', now, 'deadline', now)
 end
 redis.call('ZADD', KEYS[4], recheck_at, conversation)

@@ -12,7 +12,10 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[3])
 local count = 0
 for i = 6, #ARGV, 2 do
-  count = count + redis.call('ZADD', KEYS[3], 'NX', ARGV[i], ARGV[i + 1])
+  if redis.call('ZADD', KEYS[3], 'NX', ARGV[i], ARGV[i + 1]) == 1 then
+    count = count + 1
+    redis.call('HINCRBY', KEYS[4], 'bytes', #ARGV[i + 1])
+  end
 end
 if not redis.call('HGET', KEYS[4], 'first_at') then
   redis.call('HSET', KEYS[4], 'first_at', now, 'chat', ARGV[4], 'user', ARGV[5])
