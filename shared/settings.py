@@ -168,6 +168,12 @@ class WorkerProcessSettings(CommonSettings):
         le=3600,
         description="On SIGTERM, how long running batches may finish before being re-queued.",
     )
+    redis_outage_tolerance_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long a worker waits for an unreachable Redis before it exits.",
+    )
     sweep_interval_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often a worker reschedules stranded batches."
     )

@@ -114,6 +114,10 @@ class Product:
             self._tasks.append(asyncio.create_task(worker.async_run()))
             self._closers.append(worker.close)
 
+    def crashed(self) -> list[BaseException]:
+        """Errors that ended a bot or worker early: a running product has none."""
+        return [t.exception() for t in self._tasks if t.done() and t.exception() is not None]  # type: ignore[misc]
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()

@@ -6,14 +6,41 @@ with their own settings, while ``arq worker.main.WorkerSettings`` reads the envi
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from arq import func
 from arq.connections import RedisSettings
+from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from shared import arq_layout
 from shared.settings import WorkerProcessSettings
 from worker.jobs import after_job_end, process_message_batch, shutdown, startup
+
+
+def _redis_settings(settings: WorkerProcessSettings) -> RedisSettings:
+    """Commands wait out a Redis outage of up to REDIS_OUTAGE_TOLERANCE_SECONDS.
+
+    Without this, ARQ's poll loop dies on the first refused connection and the worker
+    exits; with it, every command retries with back-off (capped at 2 s) and the worker
+    carries on when Redis is back.
+    """
+    redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    cap = 2.0
+    redis_settings.retry = Retry(
+        ExponentialBackoff(cap=cap, base=0.05),
+        retries=math.ceil(settings.redis_outage_tolerance_seconds / cap) + 5,
+    )
+    # OSError too: a refused connect surfaces as the builtin ConnectionRefusedError,
+    # which redis-py retries only when told to.
+    redis_settings.retry_on_error = [
+        redis_errors.ConnectionError,
+        redis_errors.TimeoutError,
+        OSError,
+    ]
+    return redis_settings
 
 
 def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
@@ -37,7 +64,7 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
         "on_shutdown": shutdown,
         "after_job_end": after_job_end,
         "ctx": {"settings": settings},
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": _redis_settings(settings),
         "job_serializer": arq_layout.serialize,
         "job_deserializer": arq_layout.deserialize,
         "keep_result": 0,
