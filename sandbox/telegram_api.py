@@ -169,6 +169,11 @@ class TelegramStandIn:
         queue.extend([None] * after_successes)
         queue.append(error)
 
+    async def wait_for_sent(self, count: int, timeout_seconds: float = 30.0) -> None:
+        """Wait until the bot has sent ``count`` messages in all, to anyone."""
+        async with asyncio.timeout(timeout_seconds), self._changed:
+            await self._changed.wait_for(lambda: len(self.sent) >= count)
+
     def hold(self, method: str, *, after_calls: int = 0) -> Hold:
         """Keep a coming call of ``method`` waiting until released, as a stalled Telegram would.
 
