@@ -8,6 +8,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 
 from bot.handlers import batching_router
+from bot.webhook import run_webhook
 from shared.settings import BotSettings
 from shared.store import BatchStore
 
@@ -25,16 +26,18 @@ def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
     return dispatcher
 
 
-async def run_polling(settings: BotSettings, *, handle_signals: bool = True) -> None:
-    """Poll until stopped (SIGINT/SIGTERM), then close Redis and the HTTP session."""
+async def run(settings: BotSettings) -> None:
+    """Webhook mode when WEBHOOK_URL is set, else polling; until SIGINT/SIGTERM."""
     redis = Redis.from_url(settings.redis_url)
     bot = make_bot(settings)
     dispatcher = make_dispatcher(redis, settings)
     try:
-        await dispatcher.start_polling(
-            bot,
-            allowed_updates=dispatcher.resolve_used_update_types(),
-            handle_signals=handle_signals,
-        )
+        if settings.webhook_url is not None:
+            await run_webhook(dispatcher, bot, settings)
+        else:
+            await bot.delete_webhook()
+            await dispatcher.start_polling(
+                bot, allowed_updates=dispatcher.resolve_used_update_types()
+            )
     finally:
         await redis.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiogram import Router
 from aiogram.types import Message
@@ -19,6 +20,10 @@ log = logging.getLogger("batchbot.bot")
 
 RETRY_FIRST_DELAY_SECONDS = 0.1
 RETRY_MAX_DELAY_SECONDS = 5.0
+
+
+class MessageNotStored(Exception):
+    """Redis stayed unreachable; in webhook mode Telegram must deliver the update again."""
 
 
 def batching_router() -> Router:
@@ -73,8 +78,15 @@ async def store_until_done(
 
     In polling mode aiogram has already moved the update offset, so giving up here
     would lose the message for good; waiting keeps it in memory until Redis is back.
+    In webhook mode Telegram keeps the update until we answer 2xx, so after
+    WEBHOOK_STORE_TIMEOUT_SECONDS we give up and let it redeliver.
     """
     delay = RETRY_FIRST_DELAY_SECONDS
+    give_up_at = (
+        None
+        if settings.webhook_url is None
+        else time.monotonic() + settings.webhook_store_timeout_seconds
+    )
     while True:
         try:
             return await store.append(
@@ -88,6 +100,10 @@ async def store_until_done(
                 limits=settings.limits,
             )
         except (RedisError, OSError) as error:
+            if give_up_at is not None and time.monotonic() + delay > give_up_at:
+                raise MessageNotStored(
+                    f"message {incoming.message_id} of {conversation}"
+                ) from error
             log.warning(
                 "could not store message %s of %s (%s); retrying in %.1fs",
                 incoming.message_id,

@@ -228,6 +228,7 @@ class TelegramStandIn:
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "deleteWebhook": self._true,
+            "setWebhook": self._true,
             "sendChatAction": self._send_chat_action,
             "sendMessage": self._send_message,
         }.get(method)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+_WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,37 @@ class CommonSettings(BaseSettings):
 
 
 class BotSettings(CommonSettings):
-    """The bot process needs nothing beyond the common settings yet."""
+    """Polling by default; webhook mode when WEBHOOK_URL is set."""
+
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="Public HTTPS URL Telegram posts updates to; unset: polling."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Sent by Telegram in X-Telegram-Bot-Api-Secret-Token; required for webhooks.",
+    )
+    webhook_listen_host: str = Field(
+        default="0.0.0.0", description="Where the webhook server binds."
+    )
+    webhook_listen_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_store_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=50,
+        description="How long a webhook request waits for Redis before answering 503.",
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> BotSettings:
+        if self.webhook_url is None:
+            return self
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not _WEBHOOK_SECRET_SHAPE.fullmatch(secret):
+            raise ValueError(
+                "WEBHOOK_SECRET must be set with WEBHOOK_URL: 1 to 256 characters of "
+                "A-Z, a-z, 0-9, _ and - (Telegram's rule); anyone could post updates otherwise"
+            )
+        return self
 
 
 class WorkerProcessSettings(CommonSettings):
