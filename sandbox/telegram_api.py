@@ -46,6 +46,7 @@ class SentMessage:
     message_id: int
     text: str
     at: float
+    parse_mode: str | None = None
 
 
 @dataclass
@@ -271,7 +272,9 @@ class TelegramStandIn:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         message_id = next(counter)
         async with self._changed:
-            self.sent.append(SentMessage(chat_id, message_id, text, time.monotonic()))
+            self.sent.append(
+                SentMessage(chat_id, message_id, text, time.monotonic(), params.get("parse_mode"))
+            )
             self._changed.notify_all()
         if self.on_event:
             self.on_event(f"Telegram ← bot to chat {chat_id}: {text!r}")

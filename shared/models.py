@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,6 +112,10 @@ class OutgoingMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     text: str = Field(min_length=1)
+    parse_mode: Literal["HTML", "MarkdownV2", "Markdown"] | None = Field(
+        default=None,
+        description="Telegram formatting; if Telegram rejects the markup, the text is sent plain",
+    )
 
 
 class BatchResponse(BaseModel):

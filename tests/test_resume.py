@@ -105,3 +105,37 @@ async def test_a_worker_stopped_mid_send_never_makes_the_next_one_repeat_the_par
     await wait_until_idle(redis)
     assert telegram.messages_to(BO.id) == ["part 1", "part 2", "part 3"]
     assert len(backend.calls) == 1
+
+
+async def test_markup_telegram_refuses_is_sent_as_plain_text_once(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    async def formatted(request: BatchRequest) -> BatchResponse:
+        return BatchResponse(
+            messages=[
+                OutgoingMessage(text="*broken bold", parse_mode="MarkdownV2"),
+                OutgoingMessage(text="<b>fine</b>", parse_mode="HTML"),
+            ]
+        )
+
+    backend.answerer = formatted
+    telegram.fail_next(
+        "sendMessage",
+        ForcedError(400, "Bad Request: can't parse entities: Can't find end of the entity"),
+    )
+    settings = make_settings()
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+
+    await telegram.person_says(BO, "format something")
+    await telegram.wait_for_messages(BO.id, 2)
+    await wait_until_idle(redis)
+    assert [(m.text, m.parse_mode) for m in telegram.sent] == [
+        ("*broken bold", None),
+        ("<b>fine</b>", "HTML"),
+    ]
+    assert len(backend.calls) == 1

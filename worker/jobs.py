@@ -32,7 +32,7 @@ from shared import arq_layout
 from shared.models import BatchResponse
 from shared.settings import WorkerProcessSettings
 from shared.store import BatchStore, ClaimedBatch
-from worker.telegram import make_bot, reply_parts, show_typing
+from worker.telegram import ReplyPart, make_bot, reply_parts, send_part, show_typing
 
 log = logging.getLogger("batchbot.worker")
 
@@ -164,7 +164,9 @@ async def _send_reply(
     return len(parts)
 
 
-async def _send_then_mark(deps: WorkerDeps, batch: ClaimedBatch, index: int, text: str) -> None:
+async def _send_then_mark(
+    deps: WorkerDeps, batch: ClaimedBatch, index: int, part: ReplyPart
+) -> None:
     """Send one part and record it, as one step that cancellation cannot split.
 
     SIGTERM and job timeouts cancel the job; landing between a delivered part and its
@@ -172,7 +174,7 @@ async def _send_then_mark(deps: WorkerDeps, batch: ClaimedBatch, index: int, tex
     """
 
     async def step() -> None:
-        await deps.telegram.send_message(batch.request.chat.id, text)
+        await send_part(deps.telegram, batch.request.chat.id, part)
         await deps.store.mark_sent(batch, index + 1)
 
     running = asyncio.ensure_future(step())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
 
 from shared.models import BatchResponse
 from shared.settings import WorkerProcessSettings
@@ -43,13 +44,38 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [part for part in parts if part]
 
 
-def reply_parts(answer: BatchResponse) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class ReplyPart:
+    text: str
+    parse_mode: str | None
+
+
+def reply_parts(answer: BatchResponse) -> list[ReplyPart]:
     """The exact sequence of Telegram messages for an answer.
 
     Deterministic for a given answer, so the count of parts sent, stored in Redis,
     tells a re-run exactly where to continue.
     """
-    return [part for message in answer.messages for part in split_text(message.text)]
+    return [
+        ReplyPart(part, message.parse_mode)
+        for message in answer.messages
+        for part in split_text(message.text)
+    ]
+
+
+async def send_part(bot: Bot, chat_id: int, part: ReplyPart) -> None:
+    """Send with the backend's formatting; if Telegram rejects the markup, send it plain.
+
+    A backend's Markdown is easy to get wrong (an unclosed ``*``), and a split at 4,096
+    characters can cut an entity in two; the words still reach the person.
+    """
+    try:
+        await bot.send_message(chat_id, part.text, parse_mode=part.parse_mode)
+    except TelegramBadRequest as error:
+        if part.parse_mode is None or "can't parse entities" not in error.message.lower():
+            raise
+        log.warning("chat %s: Telegram refused the %s markup; sent plain", chat_id, part.parse_mode)
+        await bot.send_message(chat_id, part.text, parse_mode=None)
 
 
 async def show_typing(bot: Bot, chat_id: int) -> None:
