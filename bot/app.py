@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 
-from bot.handlers import batching_router
+from bot.handlers import InFlightStores, batching_router
 from bot.webhook import run_webhook
 from shared.settings import BotSettings
 from shared.store import BatchStore
+
+log = logging.getLogger("batchbot.bot")
 
 
 def make_bot(settings: BotSettings) -> Bot:
@@ -20,10 +24,20 @@ def make_bot(settings: BotSettings) -> Bot:
 
 def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
     dispatcher = Dispatcher(
-        store=BatchStore(redis, settings.redis_key_ttl_seconds), settings=settings
+        store=BatchStore(redis, settings.redis_key_ttl_seconds),
+        settings=settings,
+        in_flight=InFlightStores(),
     )
     dispatcher.include_router(batching_router())
+    dispatcher.shutdown.register(_finish_stores)
     return dispatcher
+
+
+async def _finish_stores(in_flight: InFlightStores, settings: BotSettings) -> None:
+    """On SIGTERM, let messages being stored (say, during a Redis hiccup) get there."""
+    unfinished = await in_flight.drain(settings.bot_shutdown_grace_seconds)
+    if unfinished:
+        log.error("%d message(s) were not stored before shutdown", unfinished)
 
 
 async def run(settings: BotSettings) -> None:

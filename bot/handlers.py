@@ -22,6 +22,33 @@ RETRY_FIRST_DELAY_SECONDS = 0.1
 RETRY_MAX_DELAY_SECONDS = 5.0
 
 
+class InFlightStores:
+    """Handlers still storing a message, so shutdown can let them finish.
+
+    In polling mode aiogram stops without waiting for handler tasks, and Telegram
+    already counts their updates as delivered: cancelling one would lose its message.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout_seconds: float) -> int:
+        """Wait for running stores; returns how many were still unfinished at the timeout."""
+        if not self._tasks:
+            return 0
+        log.info(
+            "waiting up to %.0fs for %d message(s) to be stored", timeout_seconds, len(self._tasks)
+        )
+        _, unfinished = await asyncio.wait(set(self._tasks), timeout=timeout_seconds)
+        return len(unfinished)
+
+
 class MessageNotStored(Exception):
     """Redis stayed unreachable; in webhook mode Telegram must deliver the update again."""
 
@@ -33,7 +60,10 @@ def batching_router() -> Router:
     return router
 
 
-async def collect(message: Message, store: BatchStore, settings: BotSettings) -> None:
+async def collect(
+    message: Message, store: BatchStore, settings: BotSettings, in_flight: InFlightStores
+) -> None:
+    in_flight.track()
     user = user_of(message)
     if user is None:
         log.info("ignored message %s in chat %s: no sender", message.message_id, message.chat.id)

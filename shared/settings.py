@@ -113,6 +113,12 @@ class CommonSettings(BaseSettings):
 class BotSettings(CommonSettings):
     """Polling by default; webhook mode when WEBHOOK_URL is set."""
 
+    bot_shutdown_grace_seconds: float = Field(
+        default=8.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long messages being stored may take to reach Redis.",
+    )
     webhook_url: HttpUrl | None = Field(
         default=None, description="Public HTTPS URL Telegram posts updates to; unset: polling."
     )

@@ -68,3 +68,42 @@ async def test_bot_and_two_worker_processes_answer_a_burst_once(
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, (process.returncode, stderr.decode()[-3000:])
         assert b"Traceback" not in stderr
+
+
+async def test_sigterm_lets_the_bot_finish_storing_a_message_redis_was_slow_to_take(
+    telegram: TelegramStandIn,
+) -> None:
+    server = RedisServer(appendonly=True)
+    server.start()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": server.url,
+        "BOT_SHUTDOWN_GRACE_SECONDS": "20",
+    }
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await telegram.wait_for_poller()
+        server.stop()
+        await telegram.person_says(CY, "sent just before a deploy")
+        await read_until(bot, b"could not store message")
+        bot.send_signal(signal.SIGTERM)
+        await read_until(bot, b"to be stored")  # shutdown is waiting for the store
+        server.start()
+        _, rest = await bot.communicate()
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    redis = Redis.from_url(server.url)
+    try:
+        pending = await redis.zrange(f"batch:{CY.id}", 0, -1)
+    finally:
+        await redis.aclose()
+        server.remove()
+    assert bot.returncode == 0, rest.decode()[-2000:]
+    assert [b'"text":"sent just before a deploy"' in p for p in pending] == [True]

@@ -117,3 +117,26 @@ async def test_killed_between_two_sent_parts(
     await wait_until_idle(redis, timeout_seconds=30)
     assert telegram.messages_to(EVE.id) == ["part 1", "part 2", "part 3"]
     assert len(backend.received) == 1
+
+
+async def test_sigterm_lets_a_running_batch_finish_before_the_worker_exits(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+    worker_processes: list[WorkerProcess],
+) -> None:
+    backend.delay_seconds = 1.5
+    settings = make_settings()
+    await product.start_bot(settings)
+    worker = await WorkerProcess.start(settings)
+    worker_processes.append(worker)
+
+    await telegram.person_says(EVE, "one last thing before the deploy")
+    await backend.wait_for_received(1)
+    assert await worker.stop(signal.SIGTERM) == 0  # returns once the worker has exited
+
+    assert len(telegram.messages_to(EVE.id)) == 1  # answered before it exited
+    await wait_until_idle(redis)
+    assert len(backend.calls) == 1
