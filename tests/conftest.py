@@ -22,6 +22,7 @@ from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import TelegramStandIn
 from shared.keys import PENDING_INDEX
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.settings import BotSettings, WorkerProcessSettings
 from worker.options import worker_options
 
@@ -56,6 +57,23 @@ async def backend() -> AsyncIterator[ExampleBackend]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def durable_redis() -> AsyncIterator[RedisServer]:
+    """A redis-server of the test's own with AOF, so a stop and start keeps the data.
+
+    Ask for it before ``product`` so the product is stopped while Redis still runs.
+    """
+    server = RedisServer(appendonly=True)
+    server.start()
+    yield server
+    server.remove()
+
+
+async def three_parts(request: BatchRequest) -> BatchResponse:
+    """A backend answer of three messages, to see where a reply stopped and resumed."""
+    return BatchResponse(messages=[OutgoingMessage(text=f"part {n}") for n in (1, 2, 3)])
 
 
 SettingsFactory = Callable[..., WorkerProcessSettings]

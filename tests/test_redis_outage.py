@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,15 +12,6 @@ from sandbox.telegram_api import Person, TelegramStandIn
 from tests.conftest import Product, SettingsFactory
 
 GUS = Person(id=8008, first_name="Gus")
-
-
-@pytest.fixture
-async def durable_redis() -> AsyncIterator[RedisServer]:
-    """A redis-server of this test's own, with AOF, so a restart keeps the data."""
-    server = RedisServer(appendonly=True)
-    server.start()
-    yield server
-    server.remove()
 
 
 async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, count: int) -> None:

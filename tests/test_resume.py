@@ -14,14 +14,10 @@ from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared import arq_layout
 from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
-from tests.conftest import Product, SettingsFactory, wait_until_idle
+from tests.conftest import Product, SettingsFactory, three_parts, wait_until_idle
 from worker.options import worker_options
 
 BO = Person(id=2002, first_name="Bo")
-
-
-async def three_parts(request: BatchRequest) -> BatchResponse:
-    return BatchResponse(messages=[OutgoingMessage(text=f"part {n}") for n in (1, 2, 3)])
 
 
 async def test_telegram_failing_mid_answer_resumes_from_the_first_unsent_part(

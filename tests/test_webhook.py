@@ -24,14 +24,6 @@ SECRET = "s3cret-token_for-tests"
 
 
 @pytest.fixture
-async def durable_redis() -> AsyncIterator[RedisServer]:
-    server = RedisServer(appendonly=True)
-    server.start()
-    yield server
-    server.remove()
-
-
-@pytest.fixture
 async def webhook(durable_redis: RedisServer, make_settings: SettingsFactory) -> AsyncIterator[str]:
     """The bot's webhook server on loopback; yields the URL Telegram would post to."""
     worker_settings = make_settings(redis_url=durable_redis.url)

@@ -13,15 +13,10 @@ from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import Hold, Person, TelegramStandIn
-from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.settings import WorkerProcessSettings
-from tests.conftest import Product, SettingsFactory, WorkerProcess, wait_until_idle
+from tests.conftest import Product, SettingsFactory, WorkerProcess, three_parts, wait_until_idle
 
 EVE = Person(id=6006, first_name="Eve")
-
-
-async def three_parts(request: BatchRequest) -> BatchResponse:
-    return BatchResponse(messages=[OutgoingMessage(text=f"part {n}") for n in (1, 2, 3)])
 
 
 def fast_recovery(make_settings: SettingsFactory) -> WorkerProcessSettings:
