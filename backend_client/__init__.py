@@ -2,10 +2,19 @@
 
 Public API: :class:`BackendClient` and the two error classes a caller must tell apart,
 :class:`RetryableBackendError` (try again later) and :class:`PermanentBackendError`
-(trying again will not help). Everything else is in private modules.
+(trying again will not help), and the names of the signature headers. Everything
+else is in private modules.
 """
 
 from backend_client._client import BackendClient
 from backend_client._errors import BackendError, PermanentBackendError, RetryableBackendError
+from backend_client._signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
-__all__ = ["BackendClient", "BackendError", "PermanentBackendError", "RetryableBackendError"]
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "BackendClient",
+    "BackendError",
+    "PermanentBackendError",
+    "RetryableBackendError",
+]

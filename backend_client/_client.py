@@ -6,35 +6,45 @@ import httpx
 from pydantic import ValidationError
 
 from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
+from backend_client._signing import signature_headers
 from shared.models import BatchRequest, BatchResponse, to_json
 
 USER_AGENT = "batchbot/0.1"
 
 
 class BackendClient:
-    """One pooled ``httpx.AsyncClient`` per worker process; close it on shutdown."""
+    """One pooled ``httpx.AsyncClient`` per worker process; close it on shutdown.
 
-    def __init__(self, url: str, timeout_seconds: float) -> None:
+    ``bearer_token`` adds ``Authorization: Bearer``; ``signing_secret`` signs each body
+    (see :mod:`backend_client._signing`). Either, both or neither may be set.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        timeout_seconds: float,
+        *,
+        bearer_token: str | None = None,
+        signing_secret: str | None = None,
+    ) -> None:
         self.url = url
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_seconds),
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._signing_secret = signing_secret
+        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
+        if bearer_token:
+            headers["Authorization"] = f"Bearer {bearer_token}"
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), headers=headers)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def answer(self, request: BatchRequest) -> BatchResponse:
         """POST one batch and return the validated answer, or raise a classified error."""
+        body = to_json(request).encode()
+        headers = {"Idempotency-Key": request.batch_id}
+        if self._signing_secret:
+            headers.update(signature_headers(self._signing_secret, body))
         try:
-            response = await self._http.post(
-                self.url,
-                content=to_json(request),
-                headers={
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": request.batch_id,
-                },
-            )
+            response = await self._http.post(self.url, content=body, headers=headers)
         except httpx.TimeoutException as error:
             raise RetryableBackendError(f"backend timed out: {error!r}") from error
         except httpx.TransportError as error:

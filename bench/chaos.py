@@ -91,6 +91,8 @@ async def start_sandbox(
         "TELEGRAM_API_URL": telegram.url,
         "REDIS_URL": redis_server.url,
         "BACKEND_URL": backend.url,
+        "BOT_METRICS_PORT": "0",  # several processes share this host
+        "WORKER_METRICS_PORT": "0",
         "BATCH_WINDOW_SECONDS": "0.5",
         "BATCH_MAX_WAIT_SECONDS": "5",
         "BACKEND_TIMEOUT_SECONDS": "2",
@@ -107,7 +109,7 @@ async def start_sandbox(
 async def run(options: Options) -> None:
     rng = random.Random(options.seed)
     redis_server, telegram, backend, env = await start_sandbox(options)
-    worker_command = [sys.executable, "-m", "arq", "worker.main.WorkerSettings"]
+    worker_command = [sys.executable, "-m", "worker"]
     bot = await spawn([sys.executable, "-m", "bot"], env, b"Run polling")
     workers = [await spawn(worker_command, env, b"Starting worker") for _ in range(options.workers)]
     people = [Person(id=100_000 + n, first_name=f"P{n}") for n in range(options.people)]

@@ -109,10 +109,12 @@ async def lateness(url: str, conversations: int, poll_delay: float, spread_s: fl
         "TELEGRAM_API_URL": telegram.url,
         "REDIS_URL": url,
         "BACKEND_URL": backend.url,
+        "BOT_METRICS_PORT": "0",  # several processes share this host
+        "WORKER_METRICS_PORT": "0",
         "WORKER_POLL_DELAY_SECONDS": str(poll_delay),
         "WORKER_MAX_JOBS": "50",
     }
-    command = [sys.executable, "-m", "arq", "worker.main.WorkerSettings"]
+    command = [sys.executable, "-m", "worker"]
     workers = [
         await asyncio.create_subprocess_exec(*command, env=env, stderr=asyncio.subprocess.PIPE)
         for _ in range(2)

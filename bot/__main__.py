@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from bot.app import run
+from shared.logs import configure_logging
 from shared.settings import BotSettings, load_settings
 
 
 def main() -> None:
     settings = load_settings(BotSettings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings)
     asyncio.run(run(settings))
 
 

@@ -11,6 +11,8 @@ from redis.asyncio import Redis
 
 from bot.handlers import InFlightStores, batching_router
 from bot.webhook import run_webhook
+from shared.ops_server import OpsServer
+from shared.redis_connection import redis_client
 from shared.settings import BotSettings
 from shared.store import BatchStore
 
@@ -42,9 +44,12 @@ async def _finish_stores(in_flight: InFlightStores, settings: BotSettings) -> No
 
 async def run(settings: BotSettings) -> None:
     """Webhook mode when WEBHOOK_URL is set, else polling; until SIGINT/SIGTERM."""
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings)
     bot = make_bot(settings)
     dispatcher = make_dispatcher(redis, settings)
+    ops = OpsServer(redis, settings.metrics_host, settings.bot_metrics_port)
+    if settings.bot_metrics_port:
+        await ops.start()
     try:
         if settings.webhook_url is not None:
             await run_webhook(dispatcher, bot, settings)
@@ -54,4 +59,5 @@ async def run(settings: BotSettings) -> None:
                 bot, allowed_updates=dispatcher.resolve_used_update_types()
             )
     finally:
+        await ops.stop()
         await redis.aclose()

@@ -11,6 +11,7 @@ from aiogram.types import Message
 from redis.exceptions import RedisError
 
 from bot.normalise import chat_of, normalise, user_of
+from shared import metrics
 from shared.keys import conversation_id
 from shared.models import Chat, IncomingMessage, User
 from shared.settings import BotSettings
@@ -72,18 +73,28 @@ async def collect(
     conversation = conversation_id(chat.id, chat.type, user.id)
     incoming = normalise(message)
     result = await store_until_done(store, settings, conversation, chat, user, incoming)
+    ids = {"conversation": conversation, "message_id": incoming.message_id}
     if result.refused:
+        metrics.MESSAGES_REFUSED.labels(result.refused).inc()
         log.warning(
             "message %s of %s refused (%s): %d pending; see the BATCH_MAX_PENDING_* settings",
             incoming.message_id,
             conversation,
             result.refused,
             result.pending,
+            extra=ids,
         )
         return
     if result.duplicate:
-        log.info("message %s of %s: duplicate delivery, dropped", incoming.message_id, conversation)
+        metrics.MESSAGES_DUPLICATE.inc()
+        log.info(
+            "message %s of %s: duplicate delivery, dropped",
+            incoming.message_id,
+            conversation,
+            extra=ids,
+        )
         return
+    metrics.MESSAGES_RECEIVED.labels(incoming.kind.value).inc()
     due_in = max(0, result.deadline_ms - result.now_ms) / 1000
     log.info(
         "message %s of %s stored (%s): %d pending, batch due in %.2fs (%s)",
@@ -93,6 +104,7 @@ async def collect(
         result.pending,
         due_in,
         result.scheduling,
+        extra=ids,
     )
 
 
@@ -130,6 +142,7 @@ async def store_until_done(
                 limits=settings.limits,
             )
         except (RedisError, OSError) as error:
+            metrics.STORE_RETRIES.inc()
             if give_up_at is not None and time.monotonic() + delay > give_up_at:
                 raise MessageNotStored(
                     f"message {incoming.message_id} of {conversation}"

@@ -116,11 +116,13 @@ async def run(interactive: bool) -> None:
         "TELEGRAM_API_URL": telegram.url,
         "REDIS_URL": redis_url,
         "BACKEND_URL": backend.url,
+        "BOT_METRICS_PORT": "0",  # several processes share this host
+        "WORKER_METRICS_PORT": "0",
         "BATCH_WINDOW_SECONDS": str(WINDOW_SECONDS),
         "BATCH_MAX_WAIT_SECONDS": "20",
     }
     redis = Redis.from_url(redis_url)
-    worker = [sys.executable, "-m", "arq", "worker.main.WorkerSettings"]
+    worker = [sys.executable, "-m", "worker"]
     try:
         async with (
             _process("bot", [sys.executable, "-m", "bot"], env),

@@ -19,6 +19,8 @@ IN_PROGRESS_KEY_PREFIX = "arq:in-progress:"
 RESULT_KEY_PREFIX = "arq:result:"
 RETRY_KEY_PREFIX = "arq:retry:"
 
+HEALTH_CHECK_KEY_PREFIX = "arq:queue:health-check:"
+
 BATCH_FUNCTION = "process_message_batch"
 BATCH_JOB_PREFIX = "batch:"
 
@@ -33,6 +35,12 @@ def conversation_of_job(job_id: str) -> str | None:
     if job_id.startswith(BATCH_JOB_PREFIX):
         return job_id.removeprefix(BATCH_JOB_PREFIX)
     return None
+
+
+def health_check_key(host: str) -> str:
+    """Per host, not arq's one shared key: otherwise any live worker makes every
+    container look healthy. A container's check runs on the worker's own host name."""
+    return HEALTH_CHECK_KEY_PREFIX + host
 
 
 def job_key(job_id: str) -> str:

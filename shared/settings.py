@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    FilePath,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SECRET_NAME_PARTS = ("TOKEN", "SECRET", "REDIS_URL")
+"""A setting whose name has one of these may hold a secret: never echo its value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +42,39 @@ class ConfigError(SystemExit):
     """A setting is missing or wrong; the message names the variable and says what to do."""
 
 
-class CommonSettings(BaseSettings):
-    """Settings both processes read: where Redis and Telegram are, and the batching rules."""
+class RedisConnectionSettings(BaseSettings):
+    """Where Redis is: every process and the ``batchctl`` tool read these."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    redis_url: str = Field(
+        default="redis://localhost:6379/0",
+        pattern=r"^(redis|rediss|unix)://",
+        description="redis://, rediss:// (TLS) or unix:// URL; may carry a user and password.",
+    )
+    redis_tls_ca_file: FilePath | None = Field(
+        default=None,
+        description="PEM file of the CA that signed Redis's certificate, for rediss:// "
+        "with a private CA; unset: the system's trusted CAs.",
+    )
+    redis_key_ttl_seconds: int = Field(
+        default=7 * 86400,
+        ge=86400,
+        description="Safety-net expiry of every batch key; never the timer.",
+    )
+
+    @model_validator(mode="after")
+    def _ca_file_needs_tls(self) -> RedisConnectionSettings:
+        if self.redis_tls_ca_file is not None and not self.redis_url.startswith("rediss://"):
+            raise ValueError(
+                "REDIS_TLS_CA_FILE is set but REDIS_URL does not start with rediss://; "
+                "use rediss:// to connect with TLS, or unset REDIS_TLS_CA_FILE"
+            )
+        return self
+
+
+class CommonSettings(RedisConnectionSettings):
+    """Settings both processes read: Telegram, the batching rules, logs and metrics."""
 
     bot_token: SecretStr = Field(
         description="The token @BotFather gave you, like 123456:ABC-DEF...",
@@ -43,11 +82,6 @@ class CommonSettings(BaseSettings):
     telegram_api_url: HttpUrl = Field(
         default=HttpUrl(TELEGRAM_DEFAULT_API_URL),
         description="Bot API server: Telegram's, a self-hosted one, or the local sandbox.",
-    )
-    redis_url: str = Field(
-        default="redis://localhost:6379/0",
-        pattern=r"^(redis|rediss|unix)://",
-        description="redis://, rediss:// (TLS) or unix:// URL; may carry a password.",
     )
     batch_window_seconds: float = Field(
         default=10.0, gt=0, le=3600, description="Quiet time after the last message."
@@ -67,10 +101,12 @@ class CommonSettings(BaseSettings):
     message_max_bytes: int = Field(
         default=65_536, ge=1024, description="Largest single message stored, as JSON."
     )
-    redis_key_ttl_seconds: int = Field(
-        default=7 * 86400,
-        ge=86400,
-        description="Safety-net expiry of every batch key; never the timer.",
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per line, for log collectors."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    metrics_host: str = Field(
+        default="0.0.0.0", description="Where the /metrics and /healthz server binds."
     )
 
     @field_validator("bot_token")
@@ -119,6 +155,9 @@ class BotSettings(CommonSettings):
         le=3600,
         description="On SIGTERM, how long messages being stored may take to reach Redis.",
     )
+    bot_metrics_port: int = Field(
+        default=9100, ge=0, le=65535, description="Port of /metrics and /healthz; 0: off."
+    )
     webhook_url: HttpUrl | None = Field(
         default=None, description="Public HTTPS URL Telegram posts updates to; unset: polling."
     )
@@ -155,6 +194,14 @@ class WorkerProcessSettings(CommonSettings):
 
     backend_url: HttpUrl = Field(
         description="Full URL of the backend's batch endpoint, e.g. http://backend:8000/webhook/batch"
+    )
+    backend_bearer_token: SecretStr | None = Field(
+        default=None, description="Sent as 'Authorization: Bearer <token>' to the backend."
+    )
+    backend_signing_secret: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Signs each request body with HMAC-SHA256 (X-Batchbot-Signature).",
     )
     backend_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Longest wait for one backend answer."
@@ -214,6 +261,15 @@ class WorkerProcessSettings(CommonSettings):
     sweep_interval_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often a worker reschedules stranded batches."
     )
+    worker_metrics_port: int = Field(
+        default=9101, ge=0, le=65535, description="Port of /metrics and /healthz; 0: off."
+    )
+    worker_health_check_interval_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        le=3600,
+        description="How often a worker records its health key for `python -m worker --check`.",
+    )
 
     @model_validator(mode="after")
     def _job_timeout_covers_one_exchange(self) -> WorkerProcessSettings:
@@ -246,7 +302,8 @@ def load_settings(settings_class: type[Settings], **overrides: Any) -> Settings:
             name = "_".join(str(part) for part in problem["loc"]).upper()
             message = problem["msg"].removeprefix("Value error, ")
             if name:
-                hidden = problem["type"] == "missing" or "TOKEN" in name
+                secret = any(word in name for word in _SECRET_NAME_PARTS)
+                hidden = problem["type"] == "missing" or secret
                 shown = "" if hidden else f" (got {problem.get('input')!r})"
                 lines.append(f"  {name}: {message}{shown}")
             else:

@@ -64,6 +64,8 @@ class ClaimedBatch:
     conversation: str
     batch_id: str
     request: BatchRequest
+    first_at_ms: int
+    """When the batch's first message was stored: the start of its wait."""
     deadline_ms: int
     claimed_at_ms: int
     resumed: bool
@@ -204,6 +206,7 @@ class BatchStore:
             conversation=conversation,
             batch_id=fields["batch_id"],
             request=request,
+            first_at_ms=int(fields.get("first_at", fields["claimed_at"])),
             deadline_ms=int(fields["deadline"]),
             claimed_at_ms=int(fields["claimed_at"]),
             resumed=state == "resumed",

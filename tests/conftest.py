@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from arq.worker import Worker
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import make_bot, make_dispatcher
@@ -25,6 +26,9 @@ from shared.keys import PENDING_INDEX
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.settings import BotSettings, WorkerProcessSettings
 from worker.options import worker_options
+
+# Many bots and workers run side by side here: no metrics ports unless a test asks.
+os.environ.update({"BOT_METRICS_PORT": "0", "WORKER_METRICS_PORT": "0"})
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +99,7 @@ def make_settings(
             "backend_retry_base_seconds": 0.2,
             "backend_retry_max_seconds": 1.0,
             "sweep_interval_seconds": 1.0,
+            "worker_metrics_port": 0,
         }
         values.update(overrides)
         return WorkerProcessSettings(**values)
@@ -165,7 +170,7 @@ async def wait_until_idle(redis: Redis, timeout_seconds: float = 30.0) -> None:
 
 
 class WorkerProcess:
-    """``arq worker.main.WorkerSettings`` as its own process, so a test can SIGKILL it."""
+    """``python -m worker`` as its own process, so a test can SIGKILL it."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -175,7 +180,7 @@ class WorkerProcess:
     @classmethod
     async def start(cls, settings: WorkerProcessSettings) -> WorkerProcess:
         env = {**os.environ, **settings_environment(settings)}
-        command = [sys.executable, "-m", "arq", "worker.main.WorkerSettings"]
+        command = [sys.executable, "-m", "worker"]
         process = await asyncio.create_subprocess_exec(
             *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
@@ -209,9 +214,14 @@ class WorkerProcess:
 
 def settings_environment(settings: WorkerProcessSettings) -> dict[str, str]:
     """The environment variables that reproduce these settings in another process."""
-    values = settings.model_dump(mode="json")
-    values["bot_token"] = settings.bot_token.get_secret_value()
-    return {name.upper(): str(value) for name, value in values.items()}
+    environment: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        real = getattr(settings, name)
+        if real is None:
+            continue
+        shown = real.get_secret_value() if isinstance(real, SecretStr) else value
+        environment[name.upper()] = str(shown)
+    return environment
 
 
 @pytest.fixture

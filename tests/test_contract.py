@@ -85,7 +85,7 @@ def test_max_wait_shorter_than_the_window_is_refused(monkeypatch: pytest.MonkeyP
     ("command", "variable"),
     [
         ([sys.executable, "-m", "bot"], "BOT_TOKEN"),
-        ([sys.executable, "-m", "arq", "worker.main.WorkerSettings"], "BACKEND_URL"),
+        ([sys.executable, "-m", "worker"], "BACKEND_URL"),
     ],
 )
 def test_processes_refuse_to_start_without_required_settings(

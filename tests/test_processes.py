@@ -38,7 +38,7 @@ async def test_bot_and_two_worker_processes_answer_a_burst_once(
     }
     commands = [
         [sys.executable, "-m", "bot"],
-        [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
+        [sys.executable, "-m", "worker"],
         [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
     ]
     processes = [

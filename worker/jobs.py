@@ -26,10 +26,12 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from arq import Retry
+from pydantic import SecretStr
 
 from backend_client import BackendClient, PermanentBackendError, RetryableBackendError
-from shared import arq_layout
+from shared import arq_layout, metrics
 from shared.models import BatchResponse
+from shared.ops_server import OpsServer
 from shared.settings import WorkerProcessSettings
 from shared.store import BatchStore, ClaimedBatch
 from worker.telegram import ReplyPart, make_bot, reply_parts, send_part, show_typing
@@ -77,6 +79,7 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
     )
     batch = outcome.batch
     if batch is None:
+        metrics.BATCHES.labels(outcome.state).inc()
         return outcome.state
     if not batch.resumed:
         log.info(
@@ -85,6 +88,7 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
             conversation,
             len(batch.request.messages),
             outcome.now_ms - batch.deadline_ms,
+            extra=_ids(batch),
         )
 
     try:
@@ -92,24 +96,46 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
         if answer is None:
             answer = await _ask_backend(ctx, deps, batch)
             if not await deps.store.save_answer(batch, answer):
+                metrics.BATCHES.labels("claim_lost").inc()
                 return "claim lost"
         sent = await _send_reply(ctx, deps, batch, answer)
     except BatchDeadLettered as dead:
+        metrics.BATCHES.labels("dead_letter").inc()
         return f"batch {batch.batch_id} dead-lettered: {dead}"
+    except Retry:
+        metrics.BATCHES.labels("retry").inc()
+        raise
     await deps.store.release(batch)
+    metrics.BATCHES.labels(
+        "answered" if sent == len(reply_parts(answer)) else "reply_dropped"
+    ).inc()
     return f"batch {batch.batch_id}: {len(batch.request.messages)} messages, {sent} parts sent"
+
+
+def _ids(batch: ClaimedBatch) -> dict[str, str]:
+    """Log fields that let a reader follow one batch and one person."""
+    return {"conversation": batch.conversation, "batch_id": batch.batch_id}
 
 
 async def _ask_backend(ctx: dict[str, Any], deps: WorkerDeps, batch: ClaimedBatch) -> BatchResponse:
     """The backend's answer; Retry when it may work later; BatchDeadLettered when it won't."""
     await show_typing(deps.telegram, batch.request.chat.id)
+    if ctx["job_try"] == 1:
+        metrics.BATCH_MESSAGES.observe(len(batch.request.messages))
+        metrics.BATCH_WAIT_SECONDS.observe(max(0.0, time.time() - batch.first_at_ms / 1000))
+    started = time.monotonic()
+    result = "ok"
     try:
         return await deps.backend.answer(batch.request)
     except RetryableBackendError as error:
+        result = "retryable"
         _retry_within_budget(deps, batch, error, backoff_seconds(deps.settings, ctx["job_try"]))
-        await _dead_letter(deps, batch, f"retry budget spent: {error}", apologise=True)
+        await _dead_letter(deps, batch, f"retry budget spent: {error}", "backend_gave_up")
     except PermanentBackendError as error:
-        await _dead_letter(deps, batch, str(error), apologise=True)
+        result = "permanent"
+        await _dead_letter(deps, batch, str(error), "backend_rejected")
+    finally:
+        metrics.BACKEND_SECONDS.labels(result).observe(time.monotonic() - started)
 
 
 def _retry_within_budget(
@@ -118,22 +144,35 @@ def _retry_within_budget(
     """Raise ARQ's Retry if the batch may still wait ``delay``; return when the budget is spent."""
     spent = time.time() - batch.claimed_at_ms / 1000
     if spent + delay <= deps.settings.backend_retry_budget_seconds:
-        log.warning("batch %s: %s; retrying in %.1fs", batch.batch_id, error, delay)
+        log.warning(
+            "batch %s: %s; retrying in %.1fs", batch.batch_id, error, delay, extra=_ids(batch)
+        )
         raise Retry(defer=delay) from error
 
 
-async def _dead_letter(
-    deps: WorkerDeps, batch: ClaimedBatch, reason: str, *, apologise: bool
-) -> NoReturn:
-    """Keep the batch, with why, for a person to replay; tell the person if configured."""
-    log.error("batch %s of %s dead-lettered: %s", batch.batch_id, batch.conversation, reason)
+async def _dead_letter(deps: WorkerDeps, batch: ClaimedBatch, reason: str, cause: str) -> NoReturn:
+    """Keep the batch, with why, for a person to replay.
+
+    When the backend failed, the person hears BACKEND_FAILURE_REPLY; when Telegram did
+    (``cause`` "telegram"), an apology would fail the same way.
+    """
+    log.error(
+        "batch %s of %s dead-lettered: %s",
+        batch.batch_id,
+        batch.conversation,
+        reason,
+        extra=_ids(batch),
+    )
+    metrics.DEAD_LETTERS.labels(cause).inc()
     await deps.store.release(batch, dead_letter_reason=reason)
     apology = deps.settings.backend_failure_reply
-    if apologise and apology:
+    if cause != "telegram" and apology:
         try:
             await deps.telegram.send_message(batch.request.chat.id, apology)
         except (TelegramAPIError, TelegramNetworkError) as error:
-            log.warning("batch %s: apology not delivered: %s", batch.batch_id, error)
+            log.warning(
+                "batch %s: apology not delivered: %s", batch.batch_id, error, extra=_ids(batch)
+            )
     raise BatchDeadLettered(reason)
 
 
@@ -149,17 +188,33 @@ async def _send_reply(
         try:
             await _send_then_mark(deps, batch, index, parts[index])
         except TelegramRetryAfter as error:
+            metrics.TELEGRAM_ERRORS.labels("retry_after").inc()
             _retry_within_budget(deps, batch, error, error.retry_after)
-            await _dead_letter(deps, batch, f"Telegram flood limit: {error}", apologise=False)
+            await _dead_letter(deps, batch, f"Telegram flood limit: {error}", "telegram")
         except (TelegramNetworkError, TelegramServerError) as error:
+            kind = "network" if isinstance(error, TelegramNetworkError) else "server"
+            metrics.TELEGRAM_ERRORS.labels(kind).inc()
             delay = backoff_seconds(deps.settings, ctx["job_try"])
             _retry_within_budget(deps, batch, error, delay)
-            await _dead_letter(deps, batch, f"Telegram unavailable: {error}", apologise=False)
+            await _dead_letter(deps, batch, f"Telegram unavailable: {error}", "telegram")
         except TelegramForbiddenError:
-            log.warning("batch %s: chat %s blocked the bot; reply dropped", batch.batch_id, chat_id)
+            metrics.TELEGRAM_ERRORS.labels("forbidden").inc()
+            log.warning(
+                "batch %s: chat %s blocked the bot; reply dropped",
+                batch.batch_id,
+                chat_id,
+                extra=_ids(batch),
+            )
             return index
         except TelegramBadRequest as error:
-            log.error("batch %s: Telegram refused part %d: %s", batch.batch_id, index + 1, error)
+            metrics.TELEGRAM_ERRORS.labels("bad_request").inc()
+            log.error(
+                "batch %s: Telegram refused part %d: %s",
+                batch.batch_id,
+                index + 1,
+                error,
+                extra=_ids(batch),
+            )
             await deps.store.mark_sent(batch, index + 1)
     return len(parts)
 
@@ -175,6 +230,7 @@ async def _send_then_mark(
 
     async def step() -> None:
         await send_part(deps.telegram, batch.request.chat.id, part)
+        metrics.REPLY_PARTS_SENT.inc()
         await deps.store.mark_sent(batch, index + 1)
 
     running = asyncio.ensure_future(step())
@@ -219,10 +275,23 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["deps"] = WorkerDeps(
         settings=settings,
         store=store,
-        backend=BackendClient(str(settings.backend_url), settings.backend_timeout_seconds),
+        backend=BackendClient(
+            str(settings.backend_url),
+            settings.backend_timeout_seconds,
+            bearer_token=_secret(settings.backend_bearer_token),
+            signing_secret=_secret(settings.backend_signing_secret),
+        ),
         telegram=make_bot(settings),
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings.sweep_interval_seconds))
+    ops = OpsServer(ctx["redis"], settings.metrics_host, settings.worker_metrics_port)
+    if settings.worker_metrics_port:
+        await ops.start()
+    ctx["ops"] = ops
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -230,6 +299,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     sweep.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweep
+    ops: OpsServer = ctx["ops"]
+    await ops.stop()
     deps = _deps(ctx)
     await deps.backend.aclose()
     await deps.telegram.session.close()

@@ -1,4 +1,5 @@
-"""Entry point for ARQ's CLI: ``arq worker.main.WorkerSettings``.
+"""Entry point for ARQ's CLI: ``arq worker.main.WorkerSettings`` (``python -m worker`` is
+the same worker with batchbot's logging).
 
 The class is built from the environment when this module is imported, which is when
 the worker starts: a bad variable stops it with the variable's name. It is a plain
@@ -7,11 +8,21 @@ class, not a subclass, because ARQ reads only a settings class's own ``__dict__`
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
+from shared.logs import configure_logging
 from shared.settings import WorkerProcessSettings, load_settings
 from worker.options import worker_options
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-WorkerSettings = type("WorkerSettings", (), worker_options(load_settings(WorkerProcessSettings)))
+def settings_class(settings: WorkerProcessSettings) -> type[Any]:
+    return type("WorkerSettings", (), worker_options(settings))
+
+
+def __getattr__(name: str) -> Any:
+    """``WorkerSettings`` is read from the environment only when ARQ's CLI asks for it."""
+    if name == "WorkerSettings":
+        settings = load_settings(WorkerProcessSettings)
+        configure_logging(settings)
+        return settings_class(settings)
+    raise AttributeError(name)

@@ -7,6 +7,7 @@ with their own settings, while ``arq worker.main.WorkerSettings`` reads the envi
 from __future__ import annotations
 
 import math
+import socket
 from typing import Any
 
 from arq import func
@@ -16,6 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from shared import arq_layout
+from shared.redis_connection import tls_options
 from shared.settings import WorkerProcessSettings
 from worker.jobs import after_job_end, process_message_batch, shutdown, startup
 
@@ -28,6 +30,8 @@ def _redis_settings(settings: WorkerProcessSettings) -> RedisSettings:
     carries on when Redis is back.
     """
     redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    for name, value in tls_options(settings).items():
+        setattr(redis_settings, name, value)
     cap = 2.0
     redis_settings.retry = Retry(
         ExponentialBackoff(cap=cap, base=0.05),
@@ -76,4 +80,6 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
         # On SIGTERM stop taking batches and let running ones finish; ARQ re-queues
         # whatever is still running when the grace time is over.
         "job_completion_wait": settings.worker_shutdown_grace_seconds,
+        "health_check_interval": settings.worker_health_check_interval_seconds,
+        "health_check_key": arq_layout.health_check_key(socket.gethostname()),
     }

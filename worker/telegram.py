@@ -11,6 +11,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
 
+from shared import metrics
 from shared.models import BatchResponse
 from shared.settings import WorkerProcessSettings
 
@@ -74,6 +75,7 @@ async def send_part(bot: Bot, chat_id: int, part: ReplyPart) -> None:
     except TelegramBadRequest as error:
         if part.parse_mode is None or "can't parse entities" not in error.message.lower():
             raise
+        metrics.TELEGRAM_ERRORS.labels("markup").inc()
         log.warning("chat %s: Telegram refused the %s markup; sent plain", chat_id, part.parse_mode)
         await bot.send_message(chat_id, part.text, parse_mode=None)
 

@@ -35,12 +35,12 @@ end
 local last = tonumber(ARGV[3]) - 1
 local members = redis.call('ZRANGE', KEYS[1], 0, last)
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, last)
-local profile = redis.call('HMGET', KEYS[2], 'chat', 'user')
+local profile = redis.call('HMGET', KEYS[2], 'chat', 'user', 'first_at')
 redis.call('HSET', KEYS[3],
   'batch_id', ARGV[2], 'conversation', conversation,
   'chat', profile[1], 'user', profile[2],
   'messages', '[' .. table.concat(members, ',') .. ']',
-  'deadline', deadline, 'claimed_at', now, 'sent', 0)
+  'first_at', profile[3] or now, 'deadline', deadline, 'claimed_at', now, 'sent', 0)
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 if redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])

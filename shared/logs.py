@@ -1,0 +1,105 @@
+"""Log set-up for every process: text or one JSON object per line, secrets never shown.
+
+Log lines carry ids (``conversation``, ``batch_id``, ``message_id``) as fields,
+passed with ``extra=``, so a log collector can follow one person or one batch. They
+never carry message text. The secrets a process knows (bot token, Redis password,
+backend credentials, webhook secret) are cut out of every line, exception traces
+included: libraries log URLs and errors we do not control, and the bot token is
+part of every Bot API URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from shared.settings import CommonSettings
+
+REDACTED = "[redacted]"
+CONTEXT_FIELDS = ("conversation", "batch_id", "message_id", "chat_id")
+"""Fields a log call may pass with ``extra=``; JSON lines carry them as keys."""
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with ``inner``, then replaces every known secret in the result."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        # Longest first, so a secret containing another is cut whole.
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, ids, and any exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """The usual one-line format, with the ids appended as ``name=value``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        ids = [
+            f"{name}={getattr(record, name)}"
+            for name in CONTEXT_FIELDS
+            if getattr(record, name, None) is not None
+        ]
+        return f"{line} [{' '.join(ids)}]" if ids else line
+
+
+def secrets_of(settings: CommonSettings) -> list[str]:
+    """Every secret value the settings hold, including a password inside REDIS_URL."""
+    found: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+    password = urlsplit(settings.redis_url).password
+    if password:
+        found.append(password)
+    return found
+
+
+def configure_logging(settings: CommonSettings) -> None:
+    """Route every logger (ours, aiogram's, ARQ's, httpx's) through one redacting handler."""
+    inner: logging.Formatter = JsonFormatter() if settings.log_format == "json" else TextFormatter()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(inner, secrets_of(settings)))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # httpx logs every request line at INFO; the backend URL is ours, but keep it quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,71 @@
+"""Prometheus metrics of the bot and the workers, defined once so the names agree.
+
+Each process exposes its own on ``/metrics`` (see :mod:`shared.ops_server`). Labels
+have a small fixed set of values: never a person's id, which would make one series
+per person.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Bot
+MESSAGES_RECEIVED = Counter(
+    "batchbot_messages_received_total", "Messages stored in a batch, by kind", ["kind"]
+)
+MESSAGES_REFUSED = Counter(
+    "batchbot_messages_refused_total",
+    "Messages refused by a per-person cap, by reason (see the BATCH_MAX_PENDING_* settings)",
+    ["reason"],
+)
+MESSAGES_DUPLICATE = Counter(
+    "batchbot_messages_duplicate_total", "Redelivered updates dropped because already stored"
+)
+STORE_RETRIES = Counter(
+    "batchbot_store_retries_total", "Attempts to store a message that failed on a Redis error"
+)
+
+# Worker
+BATCHES = Counter(
+    "batchbot_batches_total",
+    "Batch job runs by outcome: answered, retry, dead_letter, reply_dropped, claim_lost, "
+    "or why nothing was done (empty, not-due, busy)",
+    ["outcome"],
+)
+BATCH_MESSAGES = Histogram(
+    "batchbot_batch_messages",
+    "Messages per batch sent to the backend",
+    buckets=(1, 2, 3, 5, 8, 13, 21, 50, 100, 200),
+)
+BATCH_WAIT_SECONDS = Histogram(
+    "batchbot_batch_wait_seconds",
+    "From a batch's first message to its backend call",
+    buckets=(0.5, 1, 2, 3, 5, 8, 10, 15, 20, 30, 60, 120, 300),
+)
+BACKEND_SECONDS = Histogram(
+    "batchbot_backend_request_seconds",
+    "Backend call duration, by result: ok, retryable, permanent",
+    ["result"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60),
+)
+TELEGRAM_ERRORS = Counter(
+    "batchbot_telegram_errors_total",
+    "Failed Bot API sends, by kind: retry_after, network, server, forbidden, bad_request, "
+    "markup (resent as plain text)",
+    ["kind"],
+)
+REPLY_PARTS_SENT = Counter("batchbot_reply_parts_sent_total", "Messages sent to Telegram")
+DEAD_LETTERS = Counter(
+    "batchbot_dead_letters_total",
+    "Batches kept as dead letters, by cause: backend_rejected, backend_gave_up, telegram",
+    ["cause"],
+)
+
+# Both: read from Redis when /metrics is scraped, so every process reports the same.
+PENDING_CONVERSATIONS = Gauge(
+    "batchbot_pending_conversations",
+    "Conversations with messages waiting or a batch in flight",
+)
+DEAD_LETTERS_STORED = Gauge(
+    "batchbot_dead_letters_stored", "Dead letters kept in Redis, waiting for replay or purge"
+)
