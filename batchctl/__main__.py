@@ -1,8 +1,11 @@
-"""``python -m batchctl dead-letters list|show|replay|purge``: look after failed batches.
+"""``python -m batchctl``: look into batchbot's Redis and look after failed batches.
 
-Reads ``REDIS_URL`` like the bot and the workers. Replaying puts a batch's messages
-back in front of the person's pending messages, due at once, for the workers to send
-to the backend again under a new batch id.
+``inspect [conversation]`` shows what is pending, in flight and dead-lettered (read
+only). ``dead-letters list|show|replay|purge`` handles failed batches: replaying puts
+a batch's messages back in front of the person's pending messages, due at once, for
+the workers to send to the backend again under a new batch id.
+
+Reads ``REDIS_URL`` (and ``REDIS_TLS_CA_FILE``) like the bot and the workers.
 """
 
 from __future__ import annotations
@@ -13,18 +16,10 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import Redis
-
+from batchctl.inspect import Overview, conversation_detail, overview
+from shared.redis_connection import redis_client
+from shared.settings import RedisConnectionSettings, load_settings
 from shared.store import BatchStore, DeadLetter
-
-
-class ToolSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
-
-    redis_url: str = Field(default="redis://localhost:6379/0", pattern=r"^(redis|rediss|unix)://")
-    redis_key_ttl_seconds: int = Field(default=7 * 86400, ge=86400)
 
 
 def _when(ms: int) -> str:
@@ -40,7 +35,53 @@ def _line(letter: DeadLetter) -> str:
     )
 
 
+def _ago(now_ms: int, at_ms: int) -> str:
+    seconds = (now_ms - at_ms) / 1000
+    return f"{seconds:.1f}s ago" if seconds >= 0 else f"in {-seconds:.1f}s"
+
+
+def _print_overview(view: Overview) -> None:
+    print(f"{view.conversations} conversation(s) with pending or claimed messages")
+    if view.shown:
+        head = ("conversation", "next step", "msgs", "bytes", "first msg")
+        print(f"  {head[0]:<24} {head[1]:>12} {head[2]:>5} {head[3]:>8} {head[4]:>12}  state")
+    for line in view.shown:
+        first = _ago(view.now_ms, line.first_at_ms) if line.first_at_ms else "-"
+        if line.inflight_batch:
+            state = f"in flight: batch {line.inflight_batch}, {line.parts_sent} part(s) sent"
+        elif line.job_run_at_ms is not None:
+            state = "waiting; job queued"
+        else:
+            state = "waiting; no job (the sweep will give it one)"
+        print(
+            f"  {line.conversation:<24} {_ago(view.now_ms, line.next_step_ms):>12} "
+            f"{line.pending_messages:>5} {line.pending_bytes:>8} {first:>12}  {state}"
+        )
+    if len(view.shown) < view.conversations:
+        print(f"  ... {view.conversations - len(view.shown)} more (--limit)")
+    print(f"{view.in_flight} batch(es) in flight")
+    print(f"{view.dead_letters} dead letter(s) (see: dead-letters list)")
+
+
+async def _inspect(args: argparse.Namespace, store: BatchStore) -> int:
+    if args.conversation is None:
+        _print_overview(await overview(store.redis, args.limit))
+        return 0
+    detail = await conversation_detail(store.redis, args.conversation)
+    if detail is None:
+        print(
+            f"batchctl: nothing stored for conversation {args.conversation!r} "
+            "(a user id, or <chat id>:<user id> in a group; see: inspect)",
+            file=sys.stderr,
+        )
+        return 1
+    print(json.dumps(detail, indent=2, ensure_ascii=False))
+    return 0
+
+
 async def _run(args: argparse.Namespace, store: BatchStore) -> int:
+    if args.command == "inspect":
+        return await _inspect(args, store)
     if args.action == "list":
         letters = await store.dead_letters(args.limit)
         for letter in letters:
@@ -82,8 +123,8 @@ def _missing(batch_id: str) -> int:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    settings = ToolSettings()
-    redis = Redis.from_url(settings.redis_url)
+    settings = load_settings(RedisConnectionSettings)
+    redis = redis_client(settings)
     try:
         return await _run(args, BatchStore(redis, settings.redis_key_ttl_seconds))
     finally:
@@ -93,6 +134,9 @@ async def _main(args: argparse.Namespace) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="batchctl", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    inspect = commands.add_parser("inspect", help="pending, in-flight and dead-lettered batches")
+    inspect.add_argument("conversation", nargs="?", help="show one conversation in full")
+    inspect.add_argument("--limit", type=int, default=50, help="list at most this many")
     dead = commands.add_parser("dead-letters", help="batches the backend or Telegram gave up on")
     dead.add_argument("action", choices=["list", "show", "replay", "purge"])
     dead.add_argument("batch_id", nargs="?", help="for show, replay and purge")

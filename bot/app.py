@@ -47,7 +47,7 @@ async def run(settings: BotSettings) -> None:
     redis = redis_client(settings)
     bot = make_bot(settings)
     dispatcher = make_dispatcher(redis, settings)
-    ops = OpsServer(redis, settings.metrics_host, settings.bot_metrics_port)
+    ops = OpsServer(redis, settings.metrics_host, settings.bot_metrics_port, "BOT_METRICS_PORT")
     if settings.bot_metrics_port:
         await ops.start()
     try:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
+import os
 import random
 import time
 from collections import Counter
@@ -24,6 +27,25 @@ from pydantic import ValidationError
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage, to_json
 
 BATCH_PATH = "/webhook/batch"
+
+
+def verify_batchbot_signature(
+    secret: str, timestamp: str, signature: str, body: bytes, max_age_seconds: int = 300
+) -> bool:
+    """True if batchbot signed exactly this raw body, less than five minutes ago."""
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age_seconds:
+        return False
+    signed = timestamp.encode() + b"." + body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """A request as it arrived, before any check, so tests can verify what was sent."""
+
+    headers: dict[str, str]
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +90,16 @@ class ExampleBackend:
     failure_body: str = "backend unavailable"
     failure_rate: float = 1.0
     seed: int = 0
+    bearer_token: str | None = None
+    """When set, a request without ``Authorization: Bearer <token>`` gets 401."""
+    signing_secret: str | None = None
+    """When set, a request without a valid X-Batchbot-Signature gets 401."""
 
     def __post_init__(self) -> None:
         self._answers: dict[str, str] = {}
         self.received: list[BatchRequest] = []
+        self.raw_requests: list[RawRequest] = []
+        self.refused_unauthenticated = 0
         self._changed = asyncio.Condition()
         self._at_backend: Counter[tuple[int, int]] = Counter()
         self.overlaps = 0
@@ -112,8 +140,14 @@ class ExampleBackend:
     async def _handle(self, request: web.Request) -> web.Response:
         started = time.monotonic()
         started_wall = time.time()
+        body = await request.read()
+        self.raw_requests.append(RawRequest(dict(request.headers), body))
+        problem = self._authentication_problem(request, body)
+        if problem is not None:
+            self.refused_unauthenticated += 1
+            return web.json_response({"error": problem}, status=401)
         try:
-            batch = BatchRequest.model_validate_json(await request.read())
+            batch = BatchRequest.model_validate_json(body)
         except ValidationError as error:
             return web.json_response({"error": error.errors(include_url=False)}, status=422)
         if self.failure_status is not None and self._random.random() < self.failure_rate:
@@ -142,19 +176,38 @@ class ExampleBackend:
             answer = await self.answerer(batch) if self.answerer else summarise(batch)
         finally:
             self._at_backend[person] -= 1
-        body = to_json(answer)
+        answer_body = to_json(answer)
         if key is not None:
-            self._answers[key] = body
+            self._answers[key] = answer_body
         async with self._changed:
             self.calls.append(
                 BackendCall(batch.batch_id, key, batch, started, time.monotonic(), started_wall)
             )
             self._changed.notify_all()
-        return web.Response(text=body, content_type="application/json")
+        return web.Response(text=answer_body, content_type="application/json")
+
+    def _authentication_problem(self, request: web.Request, body: bytes) -> str | None:
+        if self.bearer_token is not None:
+            expected = f"Bearer {self.bearer_token}"
+            if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+                return "missing or wrong bearer token"
+        if self.signing_secret is not None and not verify_batchbot_signature(
+            self.signing_secret,
+            request.headers.get("X-Batchbot-Timestamp", ""),
+            request.headers.get("X-Batchbot-Signature", ""),
+            body,
+        ):
+            return "missing, stale or wrong X-Batchbot-Signature"
+        return None
 
 
 async def _serve(host: str, port: int) -> None:
-    backend = ExampleBackend(on_event=print)
+    backend = ExampleBackend(
+        on_event=print,
+        # The same variables the workers sign with, so a compose stack checks both ends.
+        bearer_token=os.environ.get("BACKEND_BEARER_TOKEN") or None,
+        signing_secret=os.environ.get("BACKEND_SIGNING_SECRET") or None,
+    )
     await backend.start(port, host)
     print(f"example backend listening on http://{host}:{port}{BATCH_PATH}", flush=True)
     await asyncio.Event().wait()

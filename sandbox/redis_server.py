@@ -8,7 +8,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -32,18 +34,55 @@ def redis_server_binary() -> str:
     return found
 
 
-class RedisServer:
-    """One redis-server process; its data directory survives :meth:`stop` for restarts."""
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files for a TLS redis-server: its certificate and key, and the CA that signed it."""
 
-    def __init__(self, *, appendonly: bool = False) -> None:
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+
+class RedisServer:
+    """One redis-server process; its data directory survives :meth:`stop` for restarts.
+
+    ``password`` turns on AUTH; ``tls`` serves TLS only (``rediss://``) on the port.
+    """
+
+    def __init__(
+        self, *, appendonly: bool = False, password: str | None = None, tls: TlsFiles | None = None
+    ) -> None:
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="batchbot-redis-"))
         self.appendonly = appendonly
+        self.password = password
+        self.tls = tls
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        scheme = "rediss" if self.tls else "redis"
+        auth = f":{self.password}@" if self.password else ""
+        return f"{scheme}://{auth}127.0.0.1:{self.port}/0"
+
+    def _security_arguments(self) -> list[str]:
+        arguments = ["--requirepass", self.password] if self.password else []
+        if self.tls:
+            arguments += [
+                "--port", "0",
+                "--tls-port", str(self.port),
+                "--tls-cert-file", str(self.tls.cert),
+                "--tls-key-file", str(self.tls.key),
+                "--tls-ca-cert-file", str(self.tls.ca_cert),
+                "--tls-auth-clients", "no",
+            ]  # fmt: skip
+        return arguments
+
+    def _client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"password": self.password}
+        if self.tls:
+            options.update(ssl=True, ssl_ca_certs=str(self.tls.ca_cert))
+        return options
 
     def start(self, timeout_seconds: float = 10.0) -> None:
         command = [
@@ -54,9 +93,10 @@ class RedisServer:
             "--save", "",
             "--appendonly", "yes" if self.appendonly else "no",
             "--logfile", str(self.directory / "redis.log"),
+            *self._security_arguments(),
         ]  # fmt: skip
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, **self._client_options())
         give_up = time.monotonic() + timeout_seconds
         try:
             while True:

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from shared import metrics
 from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX
+from shared.settings import ConfigError
 
 log = logging.getLogger("batchbot.ops")
 
@@ -26,10 +27,11 @@ REDIS_CHECK_TIMEOUT_SECONDS = 2.0
 class OpsServer:
     """A small aiohttp server; start it after the process has a Redis client."""
 
-    def __init__(self, redis: Redis, host: str, port: int) -> None:
+    def __init__(self, redis: Redis, host: str, port: int, port_setting: str) -> None:
         self.redis = redis
         self.host = host
         self.port = port
+        self.port_setting = port_setting
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -38,7 +40,15 @@ class OpsServer:
         app.router.add_get("/healthz", self._healthz)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as error:
+            await self._runner.cleanup()
+            raise ConfigError(
+                f"batchbot cannot start: {self.port_setting} {self.port} is in use or not "
+                f"allowed on {self.host} ({error.strerror}); choose another port, or 0 to "
+                "turn metrics and health off"
+            ) from None
         self.port = self._runner.addresses[0][1]
         log.info("metrics and health on http://%s:%d/metrics and /healthz", self.host, self.port)
 

@@ -289,7 +289,7 @@ class WorkerProcessSettings(CommonSettings):
         return self.worker_job_timeout_seconds + 10
 
 
-Settings = TypeVar("Settings", bound=CommonSettings)
+Settings = TypeVar("Settings", bound=RedisConnectionSettings)
 
 
 def load_settings(settings_class: type[Settings], **overrides: Any) -> Settings:

@@ -169,8 +169,8 @@ async def wait_until_idle(redis: Redis, timeout_seconds: float = 30.0) -> None:
             await asyncio.sleep(0.02)
 
 
-class WorkerProcess:
-    """``python -m worker`` as its own process, so a test can SIGKILL it."""
+class ChildProcess:
+    """A product process (bot, worker, tool) whose log the test reads and may search."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -178,16 +178,15 @@ class WorkerProcess:
         self._reader: asyncio.Task[None] | None = None
 
     @classmethod
-    async def start(cls, settings: WorkerProcessSettings) -> WorkerProcess:
-        env = {**os.environ, **settings_environment(settings)}
-        command = [sys.executable, "-m", "worker"]
+    async def launch(cls, command: list[str], env: dict[str, str], ready: bytes) -> Any:
+        """Start ``command`` and return once its log shows ``ready``."""
         process = await asyncio.create_subprocess_exec(
             *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
-        worker = cls(process)
-        await worker._read_until(b"Starting worker")
-        worker._reader = asyncio.create_task(worker._drain())
-        return worker
+        child = cls(process)
+        await child._read_until(ready)
+        child._reader = asyncio.create_task(child._drain())
+        return child
 
     async def _read_until(self, marker: bytes) -> None:
         assert self.process.stderr is not None
@@ -196,9 +195,10 @@ class WorkerProcess:
                 self.log.extend(line)
                 if marker in line:
                     return
+        raise AssertionError(f"process ended before logging {marker!r}:\n{self.log.decode()}")
 
     async def _drain(self) -> None:
-        """Keep reading the log, so a full pipe never blocks the worker."""
+        """Keep reading the log, so a full pipe never blocks the process."""
         assert self.process.stderr is not None
         while line := await self.process.stderr.readline():
             self.log.extend(line)
@@ -210,6 +210,18 @@ class WorkerProcess:
         if self._reader is not None:
             await self._reader
         return code
+
+
+class WorkerProcess(ChildProcess):
+    """``python -m worker`` as its own process, so a test can SIGKILL it."""
+
+    @classmethod
+    async def start(cls, settings: WorkerProcessSettings) -> WorkerProcess:
+        env = {**os.environ, **settings_environment(settings)}
+        worker: WorkerProcess = await cls.launch(
+            [sys.executable, "-m", "worker"], env, b"Starting worker"
+        )
+        return worker
 
 
 def settings_environment(settings: WorkerProcessSettings) -> dict[str, str]:

@@ -284,7 +284,9 @@ async def startup(ctx: dict[str, Any]) -> None:
         telegram=make_bot(settings),
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings.sweep_interval_seconds))
-    ops = OpsServer(ctx["redis"], settings.metrics_host, settings.worker_metrics_port)
+    ops = OpsServer(
+        ctx["redis"], settings.metrics_host, settings.worker_metrics_port, "WORKER_METRICS_PORT"
+    )
     if settings.worker_metrics_port:
         await ops.start()
     ctx["ops"] = ops

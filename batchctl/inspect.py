@@ -1,0 +1,125 @@
+"""Read-only views of batchbot's Redis state, from the same keys RedisInsight shows.
+
+Nothing here writes: an operator can run it against production at any time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from shared import arq_layout
+from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One line of the overview: what waits for one conversation and when it is due."""
+
+    conversation: str
+    next_step_ms: int
+    pending_messages: int
+    pending_bytes: int
+    first_at_ms: int | None
+    inflight_batch: str | None
+    parts_sent: int | None
+    job_run_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    now_ms: int
+    conversations: int
+    shown: list[ConversationSummary]
+    in_flight: int
+    dead_letters: int
+
+
+async def _now_ms(redis: Redis) -> int:
+    """Redis's clock, the one the deadlines were computed with."""
+    seconds, micros = await redis.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+async def overview(redis: Redis, limit: int) -> Overview:
+    """The ``limit`` conversations due soonest, and totals."""
+    total = int(await redis.zcard(PENDING_INDEX))
+    raw = await redis.zrange(PENDING_INDEX, 0, limit - 1, withscores=True)
+    async with redis.pipeline(transaction=False) as pipe:
+        for member, _ in raw:
+            keys = ConversationKeys(_text(member))
+            job_id = arq_layout.batch_job_id(keys.conversation)
+            pipe.zcard(keys.batch)
+            pipe.hmget(keys.info, ["bytes", "first_at"])
+            pipe.hmget(keys.inflight, ["batch_id", "sent"])
+            pipe.zscore(arq_layout.QUEUE, job_id)
+        replies = await pipe.execute()
+    shown = []
+    for index, (member, score) in enumerate(raw):
+        count, (size, first_at), (batch_id, sent), run_at = replies[index * 4 : index * 4 + 4]
+        shown.append(
+            ConversationSummary(
+                conversation=_text(member),
+                next_step_ms=int(score),
+                pending_messages=int(count),
+                pending_bytes=int(size or 0),
+                first_at_ms=int(first_at) if first_at else None,
+                inflight_batch=_text(batch_id) if batch_id else None,
+                parts_sent=int(sent) if sent is not None else None,
+                job_run_at_ms=int(run_at) if run_at is not None else None,
+            )
+        )
+    in_flight = 0
+    async for _ in redis.scan_iter(match=ConversationKeys("*").inflight, count=1000):
+        in_flight += 1
+    return Overview(
+        now_ms=await _now_ms(redis),
+        conversations=total,
+        shown=shown,
+        in_flight=in_flight,
+        dead_letters=int(await redis.zcard(DEAD_LETTERS_INDEX)),
+    )
+
+
+def _json_fields(fields: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: json.loads(v) if k in names and v else v for k, v in fields.items()}
+
+
+async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any] | None:
+    """Everything stored for one conversation, JSON decoded; None if nothing is."""
+    keys = ConversationKeys(conversation)
+    job_id = arq_layout.batch_job_id(conversation)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zrange(keys.batch, 0, -1)
+        pipe.hgetall(keys.info)
+        pipe.hgetall(keys.inflight)
+        pipe.zscore(PENDING_INDEX, conversation)
+        pipe.zscore(arq_layout.QUEUE, job_id)
+        pipe.exists(arq_layout.in_progress_key(job_id))
+        pipe.zcard(keys.seen)
+        pending, info, inflight, next_step, run_at, running, seen = await pipe.execute()
+    if not (pending or info or inflight or next_step is not None):
+        return None
+    info_fields = {_text(k): _text(v) for k, v in info.items()}
+    inflight_fields = {_text(k): _text(v) for k, v in inflight.items()}
+    return {
+        "conversation": conversation,
+        "now_ms": await _now_ms(redis),
+        "next_step_ms": int(next_step) if next_step is not None else None,
+        "pending": [json.loads(m) for m in pending],
+        "batch_info": _json_fields(info_fields, ("chat", "user")),
+        "in_flight": _json_fields(inflight_fields, ("chat", "user", "messages", "answer")),
+        "job": {
+            "id": job_id,
+            "run_at_ms": int(run_at) if run_at is not None else None,
+            "running": bool(running),
+        },
+        "seen_message_ids": int(seen),
+    }

@@ -1,0 +1,225 @@
+"""What an operator sees: metrics, health, logs without secrets, an authenticated backend.
+
+The main test runs ``python -m bot`` and ``python -m worker`` as people deploy them:
+Redis with a password, a backend that insists on a bearer token and a valid signature,
+JSON logs at DEBUG level, and metrics ports scraped over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.redis_server import RedisServer, free_port
+from sandbox.telegram_api import Person, TelegramStandIn
+from tests.conftest import ChildProcess, wait_until_idle
+
+DEE = Person(id=4004, first_name="Dee")
+REDIS_PASSWORD = "redis-password-8b1f"
+BEARER_TOKEN = "bearer-token-7d2e9a"
+SIGNING_SECRET = "signing-secret-5c3a0f61"
+PRIVATE_WORDS = "my private thought"
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(port: int) -> Samples:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics")
+    response.raise_for_status()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def healthz(port: int) -> tuple[int, dict[str, str]]:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+    return response.status_code, response.json()
+
+
+def worker_check(env: dict[str, str]) -> int:
+    """``python -m worker --check``, the command a container healthcheck runs."""
+    command = [sys.executable, "-m", "worker", "--check"]
+    return subprocess.run(command, env=env, capture_output=True, timeout=60, check=False).returncode
+
+
+@pytest.fixture
+async def password_redis() -> AsyncIterator[RedisServer]:
+    server = RedisServer(password=REDIS_PASSWORD)
+    server.start()
+    yield server
+    server.remove()
+
+
+async def test_a_deployed_bot_and_worker_count_in_metrics_and_log_no_secrets(
+    password_redis: RedisServer, telegram: TelegramStandIn
+) -> None:
+    backend = ExampleBackend(bearer_token=BEARER_TOKEN, signing_secret=SIGNING_SECRET)
+    await backend.start()
+    bot_port, worker_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": password_redis.url,
+        "BACKEND_URL": backend.url,
+        "BACKEND_BEARER_TOKEN": BEARER_TOKEN,
+        "BACKEND_SIGNING_SECRET": SIGNING_SECRET,
+        "BATCH_WINDOW_SECONDS": "0.5",
+        "MESSAGE_MAX_BYTES": "1024",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "DEBUG",
+        "BOT_METRICS_PORT": str(bot_port),
+        "WORKER_METRICS_PORT": str(worker_port),
+    }
+    redis = Redis.from_url(password_redis.url)
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    worker = await ChildProcess.launch([sys.executable, "-m", "worker"], env, b"Starting worker")
+    try:
+        assert await healthz(bot_port) == (200, {"status": "ok"})
+        assert await healthz(worker_port) == (200, {"status": "ok"})
+        assert worker_check(env) == 0
+
+        await telegram.person_says(DEE, "hi")
+        await telegram.person_says(DEE, PRIVATE_WORDS)
+        await telegram.person_says(DEE, "x" * 2000)  # over MESSAGE_MAX_BYTES: refused
+        await telegram.wait_for_messages(DEE.id, 1)
+        await wait_until_idle(redis)
+        backend.failure_status, backend.failure_body = 400, "no such model"
+        await telegram.person_says(DEE, "this one fails")
+        await telegram.wait_for_messages(DEE.id, 2)  # the answer, then the apology
+        await wait_until_idle(redis)
+
+        bot_metrics, worker_metrics = await scrape(bot_port), await scrape(worker_port)
+    finally:
+        bot_code, worker_code = await bot.stop(), await worker.stop()
+        await redis.aclose()
+        await backend.stop()
+    assert (bot_code, worker_code) == (0, 0)
+    assert worker_check(env) == 1, "a stopped worker must fail its health check"
+
+    # The backend authenticated every request it answered.
+    assert backend.refused_unauthenticated == 0
+    assert [len(call.request.messages) for call in backend.calls] == [2]
+
+    check_bot_metrics(bot_metrics)
+    check_worker_metrics(worker_metrics)
+    secrets = [telegram.token, REDIS_PASSWORD, BEARER_TOKEN, SIGNING_SECRET]
+    for name, log in (("bot", bot.log.decode()), ("worker", worker.log.decode())):
+        entries = [json.loads(line) for line in log.splitlines()]  # every line is JSON
+        assert entries, name
+        assert not [secret for secret in secrets if secret in log], f"{name} logged a secret"
+        assert PRIVATE_WORDS not in log, f"{name} logged what a person wrote"
+        if name == "worker":
+            claimed = [e for e in entries if "claimed" in e["message"]]
+            assert claimed
+            assert all(e["conversation"] == str(DEE.id) and e["batch_id"] for e in claimed)
+
+
+def check_bot_metrics(samples: Samples) -> None:
+    assert value(samples, "batchbot_messages_received_total", kind="text") == 3
+    refused = "batchbot_messages_refused_total"
+    assert value(samples, refused, reason="message-too-large") == 1
+    check_redis_gauges(samples)
+
+
+def check_worker_metrics(samples: Samples) -> None:
+    assert value(samples, "batchbot_batches_total", outcome="answered") == 1
+    assert value(samples, "batchbot_batches_total", outcome="dead_letter") == 1
+    assert value(samples, "batchbot_batch_messages_count") == 2
+    assert value(samples, "batchbot_batch_messages_sum") == 3
+    assert value(samples, "batchbot_batch_wait_seconds_count") == 2
+    assert value(samples, "batchbot_batch_wait_seconds_sum") >= 2 * 0.5  # the window
+    backend_seconds = "batchbot_backend_request_seconds_count"
+    assert value(samples, backend_seconds, result="ok") == 1
+    assert value(samples, backend_seconds, result="permanent") == 1
+    assert value(samples, "batchbot_dead_letters_total", cause="backend_rejected") == 1
+    assert value(samples, "batchbot_reply_parts_sent_total") == 1
+    check_redis_gauges(samples)
+
+
+def check_redis_gauges(samples: Samples) -> None:
+    """Read from Redis at scrape time: the same in every process."""
+    assert value(samples, "batchbot_dead_letters_stored") == 1
+    assert value(samples, "batchbot_pending_conversations") == 0
+
+
+async def test_bot_healthz_fails_while_redis_is_down(
+    durable_redis: RedisServer, telegram: TelegramStandIn
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": durable_redis.url,
+        "BOT_METRICS_PORT": str(port),
+    }
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    try:
+        assert await healthz(port) == (200, {"status": "ok"})
+        durable_redis.stop()
+        status, body = await healthz(port)
+        assert status == 503
+        assert body["status"] == "unhealthy"
+        assert body["problem"].startswith("redis unreachable")
+        durable_redis.start()
+        assert await healthz(port) == (200, {"status": "ok"})
+    finally:
+        assert await bot.stop(signal.SIGTERM) == 0
+
+
+async def test_metrics_port_in_use_stops_the_worker_at_start_up(
+    redis_server: RedisServer, telegram: TelegramStandIn, backend: ExampleBackend
+) -> None:
+    """Two workers on one host with the same port: the second says so and exits."""
+    with socket_bound() as port:
+        env = {
+            **os.environ,
+            "BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_URL": telegram.url,
+            "REDIS_URL": redis_server.url,
+            "BACKEND_URL": backend.url,
+            "WORKER_METRICS_PORT": str(port),
+        }
+        finished = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "worker"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert finished.returncode != 0
+    assert f"WORKER_METRICS_PORT {port} is in use" in finished.stderr
+
+
+@contextlib.contextmanager
+def socket_bound() -> Iterator[int]:
+    """A port held open for the duration of a ``with`` block."""
+    with socket.socket() as held:
+        held.bind(("0.0.0.0", 0))
+        held.listen()
+        port: int = held.getsockname()[1]
+        yield port
