@@ -29,17 +29,23 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-if [ -z "${REDIS_SERVER_BIN:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
-  echo "redis-server not found; installing it ..." >&2
+# install_tool COMMAND DEBIAN_PACKAGE BREW_FORMULA: install COMMAND if it is missing.
+install_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "$1 not found; installing it ..." >&2
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   elif command -v brew >/dev/null 2>&1; then
-    brew install redis
+    brew install "$3"
   else
-    echo "cannot install redis-server here: install Redis 7 yourself, or set REDIS_SERVER_BIN" >&2
+    echo "cannot install $1 here: install it yourself ($2 on Debian, $3 with Homebrew)" >&2
     exit 1
   fi
+}
+
+if [ -z "${REDIS_SERVER_BIN:-}" ]; then
+  install_tool redis-server redis-server redis
 fi

@@ -1,8 +1,8 @@
 """``python -m worker``: one ARQ worker process; ``python -m worker --check``: its health.
 
-Preferred over ``arq worker.main.WorkerSettings`` because it sets up batchbot's logs
-(JSON option, secrets cut out) instead of ARQ's own, and because ``--check`` reads
-this host's health key, which a container healthcheck needs.
+Preferred over ``arq worker.main.WorkerSettings``: it sets up batchbot's logs (JSON
+option, secrets cut out) instead of ARQ's own, and ``--check`` reads this host's
+health key, which a container healthcheck needs.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from arq.worker import check_health, run_worker
-
 from shared.logs import configure_logging
 from shared.settings import WorkerProcessSettings, load_settings
-from worker.main import settings_class
+from worker import health
 
 
 def main() -> None:
@@ -26,11 +24,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = load_settings(WorkerProcessSettings)
-    configure_logging(settings)
-    worker_settings = settings_class(settings)
     if args.check:
-        sys.exit(check_health(worker_settings))
-    run_worker(worker_settings)
+        sys.exit(health.check(settings))
+    configure_logging(settings)
+    # The worker itself imports aiogram and ARQ's worker: seconds a check need not pay.
+    from arq.worker import run_worker  # noqa: PLC0415
+
+    from worker.main import settings_class  # noqa: PLC0415
+
+    run_worker(settings_class(settings))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""The Docker Compose stack, the Dockerfiles and .env.example stay valid and complete.
+
+There is no Docker engine where these tests run, so images are not built here; the
+compose file is validated by ``docker-compose config`` and the Dockerfiles are checked
+for what an operator relies on.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from shared.settings import BotSettings, WorkerProcessSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_ONLY_VARIABLES = {"REDIS_PASSWORD"}
+
+
+def every_setting() -> set[str]:
+    fields = set(BotSettings.model_fields) | set(WorkerProcessSettings.model_fields)
+    return {name.upper() for name in fields}
+
+
+def docker_compose(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("docker-compose")
+    assert binary, "docker-compose not found: ./scripts/test installs it (apt-get or brew)"
+    return subprocess.run(
+        [binary, *args], check=False, cwd=directory, capture_output=True, text=True, timeout=60
+    )
+
+
+def compose_config(tmp_path: Path) -> str:
+    """``docker-compose config`` in a copy of the project with .env made from the example."""
+    for name in ("docker-compose.yml", "Dockerfile.bot", "Dockerfile.worker"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    quiet = docker_compose(tmp_path, "config", "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    return docker_compose(tmp_path, "config").stdout
+
+
+def test_compose_file_is_valid_and_keeps_its_promises(tmp_path: Path) -> None:
+    config = compose_config(tmp_path)
+    assert '- --appendonly\n    - "yes"\n    - --appendfsync\n    - everysec' in config
+    assert "redis-data:/data" in config
+    # RedisInsight is reachable from this machine only; nothing else is published.
+    assert published_ports((ROOT / "docker-compose.yml").read_text()) == ["127.0.0.1:5540:5540"]
+    assert "replicas: 2" in config
+    assert "redis://:replace-with-a-long-random-password@redis:6379/0" in config
+
+
+def published_ports(compose_source: str) -> list[str]:
+    """Every entry of every ``ports:`` list in the compose file, as written."""
+    ports: list[str] = []
+    lines = compose_source.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() != "ports:":
+            continue
+        for entry in lines[index + 1 :]:
+            if not entry.strip().startswith("- "):
+                break
+            ports.append(entry.strip()[2:].strip('"'))
+    return ports
+
+
+def test_compose_refuses_to_start_redis_without_a_password(tmp_path: Path) -> None:
+    compose_config(tmp_path)
+    env = (tmp_path / ".env").read_text()
+    (tmp_path / ".env").write_text(re.sub(r"(?m)^REDIS_PASSWORD=.*$", "", env))
+    finished = docker_compose(tmp_path, "config", "-q")
+    assert finished.returncode != 0
+    assert "set REDIS_PASSWORD in .env" in finished.stderr
+
+
+def test_env_example_and_readme_name_every_setting() -> None:
+    example = (ROOT / ".env.example").read_text()
+    named = set(re.findall(r"(?m)^#? ?([A-Z][A-Z0-9_]+)=", example))
+    assert named == every_setting() | COMPOSE_ONLY_VARIABLES
+    readme = (ROOT / "README.md").read_text()
+    undocumented = {name for name in every_setting() if f"`{name}`" not in readme}
+    assert not undocumented, "add these to the README's configuration table"
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.bot", "Dockerfile.worker"])
+def test_images_run_as_non_root_with_a_healthcheck_and_every_package(dockerfile: str) -> None:
+    text = (ROOT / dockerfile).read_text()
+    assert text.startswith("#") and "FROM python:3.11-slim" in text
+    assert re.search(r"(?m)^USER batchbot$", text)
+    assert re.search(r"(?m)^HEALTHCHECK ", text)
+    # Dependencies are installed before any code is copied, so that layer is cached.
+    assert text.index("pip install --no-cache-dir .") < text.index("COPY shared shared")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    for package in packages:
+        assert f"COPY {package} {package}" in text, f"{dockerfile} misses {package}"
