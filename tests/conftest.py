@@ -24,6 +24,7 @@ from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import TelegramStandIn
 from shared.keys import PENDING_INDEX
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from shared.redis_connection import redis_client
 from shared.settings import BotSettings, WorkerProcessSettings
 from worker.options import worker_options
 
@@ -116,7 +117,7 @@ class Product:
 
     async def start_bot(self, settings: WorkerProcessSettings) -> None:
         bot_settings = BotSettings(**settings.model_dump())
-        redis = Redis.from_url(bot_settings.redis_url)
+        redis = redis_client(bot_settings)
         bot = make_bot(bot_settings)
         dispatcher = make_dispatcher(redis, bot_settings)
         self._tasks.append(
