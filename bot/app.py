@@ -25,7 +25,10 @@ def make_bot(settings: BotSettings) -> Bot:
 
 
 def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
+    # No FSM: batching keeps its state in Redis, and FSM's middleware costs every update
+    # a storage lookup for nothing.
     dispatcher = Dispatcher(
+        disable_fsm=True,
         store=BatchStore(redis, settings.redis_key_ttl_seconds),
         settings=settings,
         in_flight=InFlightStores(),

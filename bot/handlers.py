@@ -96,7 +96,8 @@ async def collect(
         return
     metrics.MESSAGES_RECEIVED.labels(incoming.kind.value).inc()
     due_in = max(0, result.deadline_ms - result.now_ms) / 1000
-    log.info(
+    # DEBUG: a line per message is noise at scale; metrics count them, workers log batches.
+    log.debug(
         "message %s of %s stored (%s): %d pending, batch due in %.2fs (%s)",
         incoming.message_id,
         conversation,

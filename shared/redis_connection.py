@@ -1,12 +1,43 @@
-"""One way to connect to Redis from settings, so TLS options apply to every client."""
+"""One way to connect to Redis from settings: TLS options for every client, and fast
+command packing for the bot's hot path."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import hiredis
 from redis.asyncio import Redis
+from redis.asyncio.connection import Connection, SSLConnection
 
 from shared.settings import RedisConnectionSettings
+
+
+class _HiredisPacking:
+    """Packs commands with hiredis's C packer instead of redis-py's Python one.
+
+    redis-py's asyncio connections pack each argument in Python: about 40 µs for the
+    append script's 27 arguments, the largest cost of storing a message on the bot's
+    side. hiredis produces the same bytes in about 6 µs. Anything it cannot pack
+    goes to redis-py's packer, which raises redis-py's usual errors.
+    """
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        command = args[0]
+        if isinstance(command, str) and " " in command:  # "SCRIPT LOAD", "CLIENT SETNAME"
+            args = (*command.split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except (TypeError, ValueError, UnicodeEncodeError):
+            packed: list[bytes] = super().pack_command(*args)  # type: ignore[misc]
+            return packed
+
+
+class FastConnection(_HiredisPacking, Connection):
+    """A plain TCP connection with C packing."""
+
+
+class FastSSLConnection(_HiredisPacking, SSLConnection):
+    """A TLS connection with C packing."""
 
 
 def tls_options(settings: RedisConnectionSettings) -> dict[str, Any]:
@@ -22,4 +53,10 @@ def tls_options(settings: RedisConnectionSettings) -> dict[str, Any]:
 
 def redis_client(settings: RedisConnectionSettings) -> Redis:
     client: Redis = Redis.from_url(settings.redis_url, **tls_options(settings))
+    pool = client.connection_pool
+    # from_url picks the class from the URL's scheme; swap in the same class with C packing.
+    if pool.connection_class is Connection:
+        pool.connection_class = FastConnection
+    elif pool.connection_class is SSLConnection:
+        pool.connection_class = FastSSLConnection
     return client
