@@ -101,5 +101,8 @@ def configure_logging(settings: CommonSettings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    # httpx logs every request line at INFO; the backend URL is ours, but keep it quiet.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.log_level != "DEBUG":
+        # A line per HTTP request (httpx) and per update (aiogram) is noise at scale;
+        # the metrics count both.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)

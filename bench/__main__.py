@@ -1,0 +1,162 @@
+"""``python -m bench``: every benchmark, each next to its baseline; a table, then JSON.
+
+Starts its own redis-server and sandbox. ``--quick`` runs tiny sizes (a smoke test
+that the benchmarks still work, not figures to quote); ``--only`` picks some.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from bench import e2e, ingest, memory, scale, timer
+from sandbox.redis_server import RedisServer
+
+NAMES = ("ingest", "timer", "e2e", "memory", "scale")
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    for line in (header, *rows):
+        print("  " + "  ".join(str(c).rjust(w) for c, w in zip(line, widths, strict=True)))
+
+
+def _ingest_table(results: list[ingest.IngestResult]) -> None:
+    _table(
+        f"1. Ingest: {results[0].messages:,} updates through feed_update and the handler",
+        ["design", "concurrent", "msgs/s", "round trips/msg", "commands/msg", "lost"],
+        [
+            [r.name, str(r.concurrency), f"{r.per_second:,.0f}", f"{r.round_trips_per_message:.2f}",
+             f"{r.commands_per_message:.1f}", str(r.lost)]
+            for r in results
+        ],
+    )  # fmt: skip
+    for concurrency in sorted({r.concurrency for r in results}):
+        ours = next(r for r in results if r.name == "batchbot" and r.concurrency == concurrency)
+        naive = next(r for r in results if r.name == "naive" and r.concurrency == concurrency)
+        ratio = ours.per_second / naive.per_second
+        print(f"  at {concurrency} concurrent: {ratio:.1f}x the baseline's rate")
+
+
+def _timer_table(results: list[timer.TimerResult]) -> None:
+    _table(
+        "2. Timer: batch start after its deadline (ms), 2 workers",
+        ["pending", "workers poll", "p50", "p99", "max"],
+        [
+            [f"{r.pending:,}", f"{r.poll_delay_seconds:g} s ({r.name})", f"{r.p50_ms:.0f}",
+             f"{r.p99_ms:.0f}", f"{r.max_ms:.0f}"]
+            for r in results
+        ],
+    )  # fmt: skip
+
+
+def _e2e_table(results: list[e2e.EndToEndResult]) -> None:
+    _table(
+        f"3. End to end: {results[0].batches:,} batches of 3, backend takes 200 ms",
+        ["workers", "batches/s", "msgs/s", "ceiling", "worker CPU", "Redis CPU", "stand-ins CPU"],
+        [
+            [str(r.workers), f"{r.batches_per_second:.0f}", f"{r.messages_per_second:.0f}",
+             f"{r.ceiling_per_second:.0f}", f"{r.worker_cpu_share:.2f}", f"{r.redis_cpu_share:.2f}",
+             f"{r.bench_cpu_share:.2f}"]
+            for r in results
+        ],
+    )  # fmt: skip
+    one, two = results[0], results[1]
+    efficiency = two.batches_per_second / (2 * one.batches_per_second)
+    print(f"  scaling 1 -> 2 workers: {efficiency:.0%} efficient")
+    print("  (CPU columns: cores busy on average; the machine has", os.cpu_count(), "cores)")
+
+
+def _memory_table(results: list[memory.MemoryResult], keys: dict[str, int]) -> None:
+    _table(
+        "4. Memory: pending conversations of 5 short messages",
+        ["design", "conversations", "bytes/conv", "bodies", "overhead", "used MB"],
+        [
+            [r.name, f"{r.conversations:,}", f"{r.bytes_per_conversation:.0f}",
+             f"{r.body_bytes_per_conversation:.0f}", f"{r.overhead_per_conversation:.0f}",
+             f"{r.used_memory_mb:.1f}"]
+            for r in results
+        ],
+    )  # fmt: skip
+    print(
+        "  MEMORY USAGE of one conversation's keys: "
+        + ", ".join(f"{k} {v}" for k, v in keys.items())
+    )
+
+
+def _scale_table(result: scale.ScaleResult) -> None:
+    _table(
+        f"5. Scale: {result.people:,} people x 5 messages, bot + {result.workers} workers",
+        ["seconds", "batches", "replies", "lost", "in two batches", "overlaps", "no reply",
+         "extra replies", "peak Redis MB"],
+        [[f"{result.seconds:.1f}", str(result.batches), str(result.replies),
+          str(result.lost_messages), str(result.messages_in_two_batches),
+          str(result.overlapping_batches), str(result.people_without_reply),
+          str(result.extra_replies), f"{result.peak_redis_mb:.1f}"]],
+    )  # fmt: skip
+
+
+async def main(names: list[str], quick: bool) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        "quick": quick,
+    }
+    server = RedisServer()
+    server.start()
+    try:
+        if "ingest" in names:
+            people, messages = (50, 500) if quick else (1000, 5000)
+            ingest_results = await ingest.run(server.url, people, messages)
+            _ingest_table(ingest_results)
+            figures["ingest"] = [asdict(r) for r in ingest_results]
+        if "timer" in names:
+            timer_results = await (
+                timer.run(server.url, (100, 300), 100, 1000) if quick else timer.run(server.url)
+            )
+            _timer_table(timer_results)
+            figures["timer"] = [asdict(r) for r in timer_results]
+        if "e2e" in names:
+            e2e_results = await e2e.run(server.url, 100 if quick else 2000)
+            _e2e_table(e2e_results)
+            figures["e2e"] = [asdict(r) for r in e2e_results]
+        if "memory" in names:
+            sizes = (100, 1000) if quick else (1000, 10_000, 100_000)
+            memory_results = await memory.run(server.url, sizes)
+            keys = await memory.key_sizes(server.url)
+            _memory_table(memory_results, keys)
+            figures["memory"] = {"results": [asdict(r) for r in memory_results], "keys": keys}
+    finally:
+        server.remove()
+    if "scale" in names:
+        scale_result = await scale.run(100 if quick else 10_000)
+        _scale_table(scale_result)
+        figures["scale"] = asdict(scale_result)
+    return figures
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    parser.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES))
+    parser.add_argument("--json", metavar="FILE", help="also write the JSON to FILE")
+    args = parser.parse_args()
+    print(f"batchbot benchmarks on {os.cpu_count()} cores, Python {platform.python_version()}")
+    figures = asyncio.run(main(args.only, args.quick))
+    text = json.dumps(figures, indent=2)
+    print("\nJSON:")
+    print(text)
+    if args.json:
+        with open(args.json, "w") as out:
+            out.write(text + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    cli()

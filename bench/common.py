@@ -1,0 +1,132 @@
+"""What every benchmark needs: percentiles, CPU readings, and product processes to start.
+
+Benchmarks measure a figure next to its baseline in the same run, because the machines
+they run on are shared and noisy: ratios and medians travel, absolute numbers less so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.telegram_api import TelegramStandIn
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+async def redis_cpu_seconds(redis: Redis) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+async def redis_commands(redis: Redis) -> int:
+    """Commands Redis has executed, scripts' inner calls included."""
+    stats = await redis.info("commandstats")
+    return sum(int(entry["calls"]) for entry in stats.values())
+
+
+def product_environment(
+    redis_url: str, telegram: TelegramStandIn, backend: ExampleBackend, **settings: object
+) -> dict[str, str]:
+    """Environment for bot and worker processes; ``settings`` as lower-case names."""
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": redis_url,
+        "BACKEND_URL": backend.url,
+        "BOT_METRICS_PORT": "0",  # several processes share this host
+        "WORKER_METRICS_PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update({name.upper(): str(value) for name, value in settings.items()})
+    return env
+
+
+class Process:
+    """A product process whose log is drained, so a full pipe never stalls it."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._drain: asyncio.Task[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    async def start(cls, command: list[str], env: dict[str, str], ready: bytes) -> Process:
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        started = cls(process)
+        assert process.stderr is not None
+        async with asyncio.timeout(60):
+            while True:
+                line = await process.stderr.readline()
+                if not line:
+                    raise RuntimeError(f"{command} exited before logging {ready!r}")
+                if ready in line:
+                    break
+        started._drain = asyncio.create_task(process.stderr.read())
+        return started
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+        await self.process.wait()
+        if self._drain is not None:
+            await self._drain
+
+
+@contextlib.asynccontextmanager
+async def workers(env: dict[str, str], count: int) -> AsyncIterator[list[Process]]:
+    """``count`` worker processes (``python -m worker``), stopped on exit."""
+    # The start-up log line is INFO; the benchmark's WARNING level would hide it.
+    started = await asyncio.gather(
+        *(
+            Process.start(
+                [sys.executable, "-m", "worker"], {**env, "LOG_LEVEL": "INFO"}, b"Starting worker"
+            )
+            for _ in range(count)
+        )
+    )
+    try:
+        yield list(started)
+    finally:
+        for process in started:
+            await process.stop()
+
+
+@contextlib.asynccontextmanager
+async def sandbox(
+    delay_seconds: float = 0.0,
+) -> AsyncIterator[tuple[TelegramStandIn, ExampleBackend]]:
+    """The Bot API stand-in and the example backend, in this process."""
+    telegram = TelegramStandIn()
+    backend = ExampleBackend(delay_seconds=delay_seconds)
+    await telegram.start()
+    await backend.start()
+    try:
+        yield telegram, backend
+    finally:
+        await backend.stop()
+        await telegram.stop()

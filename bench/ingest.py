@@ -1,0 +1,186 @@
+"""Ingest: updates per second through aiogram's ``feed_update`` and the handler, into Redis.
+
+batchbot's handler against the batcher it replaces, written the way that one worked:
+read the person's JSON list, append, write it back, write a timestamp key, and
+enqueue a new ARQ job for every message. Both run in the same aiogram dispatcher set-up;
+only the handler differs. Each configuration gets a fresh Redis database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message, Update
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection
+
+from bench.common import redis_commands
+from bot.app import make_bot, make_dispatcher
+from sandbox.telegram_api import Person, TelegramStandIn
+from shared.redis_connection import FastConnection
+from shared.settings import BotSettings
+
+SENDS = 0
+
+
+class _Counting:
+    """Counts writes to Redis: one per command, one per pipeline."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        global SENDS  # noqa: PLW0603 - the benchmark's one counter
+        SENDS += 1
+        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+
+class CountingFastConnection(_Counting, FastConnection):
+    pass
+
+
+class CountingConnection(_Counting, Connection):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    name: str
+    concurrency: int
+    messages: int
+    per_second: float
+    round_trips_per_message: float
+    commands_per_message: float
+    lost: int
+
+
+def updates(people: int, messages: int) -> list[dict[str, Any]]:
+    """``messages`` text updates from ``people`` people, taking turns."""
+    stand_in = TelegramStandIn()
+    persons = [Person(id=100_000 + n, first_name=f"P{n}") for n in range(people)]
+    return [stand_in.compose(persons[n % people], f"message number {n}") for n in range(messages)]
+
+
+async def _feed(
+    dispatcher: Dispatcher, bot: Bot, raw: list[dict[str, Any]], concurrency: int
+) -> float:
+    """Feed every update, ``concurrency`` at a time as polling or webhooks would; seconds."""
+    pending: Iterator[dict[str, Any]] = iter(raw)
+
+    async def feeder() -> None:
+        for update in pending:
+            await dispatcher.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(feeder() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def naive_router(redis: ArqRedis) -> Router:
+    """The replaced design, as it was written."""
+    router = Router(name="naive")
+
+    @router.message()
+    async def store(message: Message) -> None:
+        assert message.from_user is not None
+        user = message.from_user.id
+        stored = await redis.get(f"naive:batch:{user}")
+        items = json.loads(stored) if stored else []
+        items.append(message.model_dump(mode="json", exclude_none=True))
+        await redis.set(f"naive:batch:{user}", json.dumps(items), ex=3600)
+        await redis.set(f"naive:last:{user}", time.time(), ex=3600)
+        await redis.enqueue_job("naive_batch", user, _defer_by=10)
+
+    return router
+
+
+async def _stored_batchbot(redis: Redis) -> int:
+    total = 0
+    async for key in redis.scan_iter(match="batch:*", count=1000):
+        total += int(await redis.zcard(key))
+    return total
+
+
+async def _stored_naive(redis: Redis) -> int:
+    total = 0
+    async for key in redis.scan_iter(match="naive:batch:*", count=1000):
+        total += len(json.loads(await redis.get(key)))
+    return total
+
+
+Setup = Callable[[str], Coroutine[Any, Any, tuple[Dispatcher, Redis]]]
+
+
+async def _batchbot(url: str, pipelined: bool) -> tuple[Dispatcher, Redis]:
+    settings = BotSettings(bot_token="123:bench", redis_url=url)
+    redis = Redis(
+        connection_pool=ConnectionPool.from_url(url, connection_class=CountingFastConnection)
+    )
+    dispatcher = make_dispatcher(redis, settings)
+    if not pipelined:
+        dispatcher["store"] = type(dispatcher["store"])(
+            redis, settings.redis_key_ttl_seconds, pipeline_appends=False
+        )
+    return dispatcher, redis
+
+
+async def _naive(url: str) -> tuple[Dispatcher, Redis]:
+    redis = ArqRedis(
+        connection_pool=ConnectionPool.from_url(url, connection_class=CountingConnection)
+    )
+    dispatcher = Dispatcher(disable_fsm=True)  # the same set-up as batchbot's dispatcher
+    dispatcher.include_router(naive_router(redis))
+    return dispatcher, redis
+
+
+async def measure(
+    name: str, setup: Setup, url: str, raw: list[dict[str, Any]], concurrency: int
+) -> IngestResult:
+    global SENDS  # noqa: PLW0603
+    admin = Redis.from_url(url)
+    await admin.flushall()
+    dispatcher, redis = await setup(url)
+    bot = make_bot(BotSettings(bot_token="123:bench", redis_url=url))
+    await redis.ping()
+    commands_before = await redis_commands(admin)
+    SENDS = 0
+    seconds = await _feed(dispatcher, bot, raw, concurrency)
+    sends = SENDS
+    commands = await redis_commands(admin) - commands_before - 1  # the INFO call itself
+    stored = await (_stored_naive(admin) if name == "naive" else _stored_batchbot(admin))
+    await redis.aclose()
+    await admin.aclose()
+    await bot.session.close()
+    return IngestResult(
+        name=name,
+        concurrency=concurrency,
+        messages=len(raw),
+        per_second=len(raw) / seconds,
+        round_trips_per_message=sends / len(raw),
+        commands_per_message=commands / len(raw),
+        lost=len(raw) - stored,
+    )
+
+
+async def run(url: str, people: int = 1000, messages: int = 5000) -> list[IngestResult]:
+    raw = updates(people, messages)
+
+    async def pipelined(u: str) -> tuple[Dispatcher, Redis]:
+        return await _batchbot(u, pipelined=True)
+
+    async def one_by_one(u: str) -> tuple[Dispatcher, Redis]:
+        return await _batchbot(u, pipelined=False)
+
+    results = []
+    for concurrency in (1, 100):
+        results.append(await measure("batchbot", pipelined, url, raw, concurrency))
+        if concurrency > 1:
+            results.append(
+                await measure("batchbot, unpipelined", one_by_one, url, raw, concurrency)
+            )
+        results.append(await measure("naive", _naive, url, raw, concurrency))
+    return results
