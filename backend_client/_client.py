@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
 from backend_client._signing import signature_headers
+from backend_client._transport import AiohttpTransport
 from shared.models import BatchRequest, BatchResponse, to_json
 
 USER_AGENT = "batchbot/0.1"
@@ -16,7 +17,8 @@ class BackendClient:
     """One pooled ``httpx.AsyncClient`` per worker process; close it on shutdown.
 
     ``bearer_token`` adds ``Authorization: Bearer``; ``signing_secret`` signs each body
-    (see :mod:`backend_client._signing`). Either, both or neither may be set.
+    (see :mod:`backend_client._signing`). Either, both or neither may be set. The
+    transport is aiohttp's unless given (see :mod:`backend_client._transport`).
     """
 
     def __init__(
@@ -26,13 +28,18 @@ class BackendClient:
         *,
         bearer_token: str | None = None,
         signing_secret: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url
         self._signing_secret = signing_secret
         headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
         if bearer_token:
             headers["Authorization"] = f"Bearer {bearer_token}"
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), headers=headers)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_seconds),
+            headers=headers,
+            transport=transport if transport is not None else AiohttpTransport(),
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

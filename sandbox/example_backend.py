@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from multidict import CIMultiDict
 from pydantic import ValidationError
 
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage, to_json
@@ -44,7 +45,8 @@ def verify_batchbot_signature(
 class RawRequest:
     """A request as it arrived, before any check, so tests can verify what was sent."""
 
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
+    """Looked up without regard to case, as HTTP headers are."""
     body: bytes
 
 
@@ -141,7 +143,7 @@ class ExampleBackend:
         started = time.monotonic()
         started_wall = time.time()
         body = await request.read()
-        self.raw_requests.append(RawRequest(dict(request.headers), body))
+        self.raw_requests.append(RawRequest(CIMultiDict(request.headers), body))
         problem = self._authentication_problem(request, body)
         if problem is not None:
             self.refused_unauthenticated += 1
