@@ -51,12 +51,20 @@ def tls_options(settings: RedisConnectionSettings) -> dict[str, Any]:
     return options
 
 
-def redis_client(settings: RedisConnectionSettings) -> Redis:
-    client: Redis = Redis.from_url(settings.redis_url, **tls_options(settings))
+def use_c_packing(client: Redis) -> None:
+    """Make the client's future connections pack commands with hiredis.
+
+    ``from_url`` and ARQ's ``create_pool`` pick the connection class from the URL;
+    this swaps in the same class with C packing. Connections already open keep theirs.
+    """
     pool = client.connection_pool
-    # from_url picks the class from the URL's scheme; swap in the same class with C packing.
     if pool.connection_class is Connection:
         pool.connection_class = FastConnection
     elif pool.connection_class is SSLConnection:
         pool.connection_class = FastSSLConnection
+
+
+def redis_client(settings: RedisConnectionSettings) -> Redis:
+    client: Redis = Redis.from_url(settings.redis_url, **tls_options(settings))
+    use_c_packing(client)
     return client

@@ -32,6 +32,7 @@ from backend_client import BackendClient, PermanentBackendError, RetryableBacken
 from shared import arq_layout, metrics
 from shared.models import BatchResponse
 from shared.ops_server import OpsServer
+from shared.redis_connection import use_c_packing
 from shared.settings import WorkerProcessSettings
 from shared.store import BatchStore, ClaimedBatch
 from worker.telegram import ReplyPart, make_bot, reply_parts, send_part, show_typing
@@ -271,6 +272,7 @@ async def sweep_forever(store: BatchStore, interval_seconds: float) -> None:
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: WorkerProcessSettings = ctx["settings"]
+    use_c_packing(ctx["redis"])  # ARQ's own commands and ours: about 26 per batch
     store = BatchStore(ctx["redis"], settings.redis_key_ttl_seconds)
     ctx["deps"] = WorkerDeps(
         settings=settings,
