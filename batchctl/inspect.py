@@ -56,7 +56,7 @@ async def overview(redis: Redis, limit: int) -> Overview:
         for member, _ in raw:
             keys = ConversationKeys(_text(member))
             job_id = arq_layout.batch_job_id(keys.conversation)
-            pipe.zcard(keys.batch)
+            pipe.llen(keys.batch)
             pipe.hmget(keys.info, ["bytes", "first_at"])
             pipe.hmget(keys.inflight, ["batch_id", "sent"])
             pipe.zscore(arq_layout.QUEUE, job_id)
@@ -97,7 +97,7 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
     keys = ConversationKeys(conversation)
     job_id = arq_layout.batch_job_id(conversation)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.zrange(keys.batch, 0, -1)
+        pipe.lrange(keys.batch, 0, -1)
         pipe.hgetall(keys.info)
         pipe.hgetall(keys.inflight)
         pipe.zscore(PENDING_INDEX, conversation)

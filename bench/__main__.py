@@ -15,10 +15,10 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from bench import e2e, ingest, memory, scale, timer
+from bench import e2e, http_client, ingest, memory, scale, timer
 from sandbox.redis_server import RedisServer
 
-NAMES = ("ingest", "timer", "e2e", "memory", "scale")
+NAMES = ("ingest", "timer", "e2e", "memory", "scale", "http")
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -30,7 +30,7 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 def _ingest_table(results: list[ingest.IngestResult]) -> None:
     _table(
-        f"1. Ingest: {results[0].messages:,} updates through feed_update and the handler",
+        f"1. Ingest: {results[0].messages:,} updates, bursts of 5, through feed_update and handler",
         ["design", "concurrent", "msgs/s", "round trips/msg", "commands/msg", "lost"],
         [
             [r.name, str(r.concurrency), f"{r.per_second:,.0f}", f"{r.round_trips_per_message:.2f}",
@@ -103,6 +103,18 @@ def _scale_table(result: scale.ScaleResult) -> None:
     )  # fmt: skip
 
 
+def _http_table(results: list[http_client.ClientResult]) -> None:
+    _table(
+        "6. Backend client: CPU per request to the example backend (another process)",
+        ["client", "concurrent", "CPU ms/request", "requests/s"],
+        [
+            [r.client, str(r.concurrency), f"{r.cpu_ms_per_request:.2f}",
+             f"{r.requests_per_second:,.0f}"]
+            for r in results
+        ],
+    )  # fmt: skip
+
+
 async def main(names: list[str], quick: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
@@ -112,8 +124,7 @@ async def main(names: list[str], quick: bool) -> dict[str, Any]:
     server.start()
     try:
         if "ingest" in names:
-            people, messages = (50, 500) if quick else (1000, 5000)
-            ingest_results = await ingest.run(server.url, people, messages)
+            ingest_results = await ingest.run(server.url, 100 if quick else 1000)
             _ingest_table(ingest_results)
             figures["ingest"] = [asdict(r) for r in ingest_results]
         if "timer" in names:
@@ -134,6 +145,10 @@ async def main(names: list[str], quick: bool) -> dict[str, Any]:
             figures["memory"] = {"results": [asdict(r) for r in memory_results], "keys": keys}
     finally:
         server.remove()
+    if "http" in names:
+        http_results = await http_client.run(200 if quick else http_client.REQUESTS)
+        _http_table(http_results)
+        figures["http"] = [asdict(r) for r in http_results]
     if "scale" in names:
         scale_result = await scale.run(100 if quick else 10_000)
         _scale_table(scale_result)

@@ -43,6 +43,20 @@ async def redis_commands(redis: Redis) -> int:
     return sum(int(entry["calls"]) for entry in stats.values())
 
 
+async def wait_for_port(port: int, timeout_seconds: float = 60.0) -> None:
+    """Until something accepts connections on the loopback port."""
+    async with asyncio.timeout(timeout_seconds):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
 def product_environment(
     redis_url: str, telegram: TelegramStandIn, backend: ExampleBackend, **settings: object
 ) -> dict[str, str]:

@@ -26,6 +26,7 @@ from bot.app import make_bot, make_dispatcher
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.redis_connection import FastConnection
 from shared.settings import BotSettings
+from shared.store import pending_count
 
 SENDS = 0
 
@@ -58,11 +59,15 @@ class IngestResult:
     lost: int
 
 
-def updates(people: int, messages: int) -> list[dict[str, Any]]:
-    """``messages`` text updates from ``people`` people, taking turns."""
+def updates(people: int, burst: int) -> list[dict[str, Any]]:
+    """Each person's ``burst`` text messages back to back, one person after another:
+    people type in bursts, which is why batchbot exists."""
     stand_in = TelegramStandIn()
-    persons = [Person(id=100_000 + n, first_name=f"P{n}") for n in range(people)]
-    return [stand_in.compose(persons[n % people], f"message number {n}") for n in range(messages)]
+    return [
+        stand_in.compose(Person(id=100_000 + p, first_name=f"P{p}"), f"message {n} of a burst")
+        for p in range(people)
+        for n in range(burst)
+    ]
 
 
 async def _feed(
@@ -101,7 +106,7 @@ def naive_router(redis: ArqRedis) -> Router:
 async def _stored_batchbot(redis: Redis) -> int:
     total = 0
     async for key in redis.scan_iter(match="batch:*", count=1000):
-        total += int(await redis.zcard(key))
+        total += await pending_count(redis, key.decode().removeprefix("batch:"))
     return total
 
 
@@ -166,8 +171,8 @@ async def measure(
     )
 
 
-async def run(url: str, people: int = 1000, messages: int = 5000) -> list[IngestResult]:
-    raw = updates(people, messages)
+async def run(url: str, people: int = 1000, burst: int = 5) -> list[IngestResult]:
+    raw = updates(people, burst)
 
     async def pipelined(u: str) -> tuple[Dispatcher, Redis]:
         return await _batchbot(u, pipelined=True)

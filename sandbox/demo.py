@@ -21,6 +21,7 @@ from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.keys import ConversationKeys
+from shared.store import pending_count
 
 ANA = Person(id=1001, first_name="Ana", username="ana", language_code="en")
 BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
@@ -62,7 +63,7 @@ async def _show_pending(redis: Redis, expected: int) -> None:
     """Read the person's batch as RedisInsight would show it, once the bot stored it."""
     keys = ConversationKeys(str(ANA.id))
     async with asyncio.timeout(5):
-        while await redis.zcard(keys.batch) < expected:  # noqa: ASYNC110 - Redis has no event
+        while await pending_count(redis, keys.conversation) < expected:  # noqa: ASYNC110 - Redis has no event
             await asyncio.sleep(0.02)
     deadline: bytes | None = await redis.hget(keys.info, "deadline")  # type: ignore[misc]
     now_ms = time.time() * 1000

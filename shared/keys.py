@@ -34,7 +34,7 @@ class ConversationKeys:
 
     @property
     def batch(self) -> str:
-        """Sorted set of pending messages (JSON), scored by Telegram message id."""
+        """List of pending messages (JSON), in Telegram message-id order."""
         return f"batch:{self.conversation}"
 
     @property

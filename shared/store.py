@@ -38,8 +38,22 @@ def _text(value: Any) -> str:
 
 
 def _load_script(redis: Redis, name: str) -> AsyncScript:
-    source = resources.files("shared").joinpath("lua", f"{name}.lua").read_text()
+    """A script with ``lua/lib.lua``'s helpers in front (Redis scripts cannot import)."""
+    lua = resources.files("shared").joinpath("lua")
+    source = lua.joinpath("lib.lua").read_text() + lua.joinpath(f"{name}.lua").read_text()
     return redis.register_script(source)
+
+
+async def pending_count(redis: Redis, conversation: str) -> int:
+    """How many messages of a conversation wait for their batch."""
+    count: int = await redis.llen(ConversationKeys(conversation).batch)  # type: ignore[misc]
+    return count
+
+
+async def pending_messages(redis: Redis, conversation: str) -> list[IncomingMessage]:
+    """The waiting messages themselves, in message-id order."""
+    raw = await redis.lrange(ConversationKeys(conversation).batch, 0, -1)  # type: ignore[misc]
+    return [IncomingMessage.model_validate_json(item) for item in raw]
 
 
 class Scheduling(StrEnum):

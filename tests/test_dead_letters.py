@@ -13,7 +13,8 @@ from redis.asyncio import Redis
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
-from shared.keys import DEAD_LETTERS_INDEX, ConversationKeys
+from shared.keys import DEAD_LETTERS_INDEX
+from shared.store import pending_count
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 FAY = Person(id=7007, first_name="Fay")
@@ -72,7 +73,7 @@ async def test_an_outage_past_the_budget_becomes_a_dead_letter_that_replays_in_o
     backend.failure_status = None
     await telegram.person_says(FAY, "hello again?")
     async with asyncio.timeout(10):
-        while not await redis.zcard(ConversationKeys(str(FAY.id)).batch):
+        while not await pending_count(redis, str(FAY.id)):
             await asyncio.sleep(0.02)
     replayed = batchctl(redis_server, "replay", batch_id)
     assert replayed.returncode == 0, replayed.stderr

@@ -101,7 +101,7 @@ async def test_sigterm_lets_the_bot_finish_storing_a_message_redis_was_slow_to_t
             await bot.wait()
     redis = Redis.from_url(server.url)
     try:
-        pending = await redis.zrange(f"batch:{CY.id}", 0, -1)
+        pending = await redis.lrange(f"batch:{CY.id}", 0, -1)
     finally:
         await redis.aclose()
         server.remove()

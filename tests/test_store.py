@@ -10,7 +10,7 @@ from shared import arq_layout
 from shared.keys import PENDING_INDEX, ConversationKeys
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageKind, OutgoingMessage, User
 from shared.settings import Limits
-from shared.store import BatchStore, Scheduling
+from shared.store import BatchStore, Scheduling, pending_count, pending_messages
 
 CHAT = Chat(id=77, type="private")
 USER = User(id=77, first_name="Bo")
@@ -129,7 +129,7 @@ async def test_a_redelivered_message_is_dropped_even_after_its_batch_was_answere
         "77", CHAT, USER, text(1), window_ms=0, max_wait_ms=1000, max_messages=10, limits=LIMITS
     )
     assert redelivered.duplicate
-    assert await redis.zcard(KEYS.batch) == 0
+    assert await pending_count(redis, "77") == 0
 
 
 async def test_a_job_that_starts_before_a_moved_deadline_claims_nothing(redis: Redis) -> None:
@@ -137,7 +137,7 @@ async def test_a_job_that_starts_before_a_moved_deadline_claims_nothing(redis: R
     await append(store, 1, window_ms=30_000)
     outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
     assert outcome.state == "not-due"
-    assert await redis.zcard(KEYS.batch) == 1
+    assert await pending_count(redis, "77") == 1
     # ARQ removes the job it ran; the job's end puts it back at the deadline.
     await redis.delete(arq_layout.job_key(JOB))
     await redis.zrem(arq_layout.QUEUE, JOB)
@@ -178,7 +178,7 @@ async def test_caps_refuse_what_would_grow_redis_without_bound(redis: Redis) -> 
         limits=Limits(10, 1_048_576, 2000),
     )  # fmt: skip
     assert huge.refused == "message-too-large"
-    assert await redis.zcard(KEYS.batch) == 3
+    assert await pending_count(redis, "77") == 3
 
     # Once the batch is claimed there is room again, and a refused id is not a duplicate.
     batch = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
@@ -210,3 +210,19 @@ async def test_pending_bytes_are_counted_across_claims(redis: Redis) -> None:
         for n in (4, 5, 6)
     ]  # fmt: skip
     assert [r.refused for r in results] == [None, None, "too-many-pending-bytes"]
+
+
+async def test_messages_that_overtake_each_other_are_kept_in_message_id_order(
+    redis: Redis,
+) -> None:
+    """Handlers run concurrently, so message 3 can be stored before 1 and 2."""
+    store = BatchStore(redis, 7 * DAY)
+    for message_id in (3, 5, 1, 4, 2):
+        await append(store, message_id, window_ms=60_000)
+    stored = await pending_messages(redis, "77")
+    assert [m.message_id for m in stored] == [1, 2, 3, 4, 5]
+    await redis.hset(KEYS.info, "deadline", "0")  # type: ignore[misc]  # due now
+    first = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    assert first is not None
+    assert [m.message_id for m in first.request.messages] == [1, 2]
+    assert await pending_count(redis, "77") == 3

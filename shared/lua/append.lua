@@ -12,7 +12,7 @@ local ttl = tonumber(ARGV[9])
 
 -- A redelivered update carries a message id we already stored: keep the first copy.
 if redis.call('ZADD', KEYS[3], 'NX', message_id, message_id) == 0 then
-  return {'duplicate', redis.call('ZCARD', KEYS[1]), 0, now, ''}
+  return {'duplicate', redis.call('LLEN', KEYS[1]), 0, now, ''}
 end
 local keep = tonumber(ARGV[12])
 if redis.call('ZCARD', KEYS[3]) > keep then
@@ -23,7 +23,7 @@ redis.call('EXPIRE', KEYS[3], tonumber(ARGV[13]))
 -- Abuse bounds: refuse what would grow Redis without limit; forget the id so a
 -- redelivery later, when there is room, is not taken for a duplicate.
 local size = #ARGV[3]
-local pending = redis.call('ZCARD', KEYS[1])
+local pending = redis.call('LLEN', KEYS[1])
 local pending_bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes')) or 0
 local refusal = nil
 if size > tonumber(ARGV[16]) then
@@ -38,7 +38,7 @@ if refusal then
   return {'refused', pending, 0, now, refusal}
 end
 
-redis.call('ZADD', KEYS[1], message_id, ARGV[3])
+insert_in_order(KEYS[1], tonumber(message_id), ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'bytes', size)
 local count = pending + 1
 local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now

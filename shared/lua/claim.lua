@@ -21,7 +21,7 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('ZADD', KEYS[4], recheck_at, conversation)
   return reply('resumed', tonumber(redis.call('HGET', KEYS[3], 'deadline')) or 0)
 end
-if redis.call('ZCARD', KEYS[1]) == 0 then
+if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[4], conversation)
   return {'empty', 0, now}
@@ -33,8 +33,8 @@ if deadline > now + tonumber(ARGV[6]) then
 end
 
 local last = tonumber(ARGV[3]) - 1
-local members = redis.call('ZRANGE', KEYS[1], 0, last)
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, last)
+local members = redis.call('LRANGE', KEYS[1], 0, last)
+redis.call('LTRIM', KEYS[1], last + 1, -1)
 local profile = redis.call('HMGET', KEYS[2], 'chat', 'user', 'first_at')
 redis.call('HSET', KEYS[3],
   'batch_id', ARGV[2], 'conversation', conversation,
@@ -42,7 +42,7 @@ redis.call('HSET', KEYS[3],
   'messages', '[' .. table.concat(members, ',') .. ']',
   'first_at', profile[3] or now, 'deadline', deadline, 'claimed_at', now, 'sent', 0)
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-if redis.call('ZCARD', KEYS[1]) == 0 then
+if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
 else
   -- More than max messages were waiting: the rest have waited long enough already.

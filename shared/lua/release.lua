@@ -15,7 +15,7 @@ if ARGV[3] ~= '' then
   redis.call('ZADD', KEYS[6], now, ARGV[2])
 end
 redis.call('DEL', KEYS[1])
-if redis.call('ZCARD', KEYS[2]) > 0 then
+if redis.call('LLEN', KEYS[2]) > 0 then
   local deadline = tonumber(redis.call('HGET', KEYS[3], 'deadline')) or now
   redis.call('ZADD', KEYS[4], deadline, ARGV[1])
 else

@@ -1,5 +1,5 @@
 -- Put a dead-lettered batch back in front of the person's pending messages, due now.
--- Message ids are the scores, so the replayed messages sort before newer pending ones.
+-- Each goes where its message id belongs, so replayed messages come before newer ones.
 -- KEYS: 1 dead letter, 2 dead letters index, 3 batch, 4 info, 5 pending index
 -- ARGV: 1 batch id, 2 conversation, 3 key ttl s, 4 chat JSON, 5 user JSON,
 --       6.. message id, message JSON, message id, message JSON, ...
@@ -12,7 +12,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[3])
 local count = 0
 for i = 6, #ARGV, 2 do
-  if redis.call('ZADD', KEYS[3], 'NX', ARGV[i], ARGV[i + 1]) == 1 then
+  if not redis.call('LPOS', KEYS[3], ARGV[i + 1]) then
+    insert_in_order(KEYS[3], tonumber(ARGV[i]), ARGV[i + 1])
     count = count + 1
     redis.call('HINCRBY', KEYS[4], 'bytes', #ARGV[i + 1])
   end

@@ -26,7 +26,7 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   return {'rescheduled', now}
 end
 
-if redis.call('ZCARD', KEYS[1]) == 0 then
+if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[4], conversation)
   redis.call('DEL', KEYS[2])
   return {'idle', 0}
