@@ -131,6 +131,7 @@ class Product:
             )
         )
         self._closers.append(redis.aclose)
+        self._closers.append(bot.session.close)
 
     async def start_workers(self, settings: WorkerProcessSettings, count: int = 1) -> None:
         for _ in range(count):
