@@ -15,6 +15,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from sandbox.environment import product_environment as sandbox_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import TelegramStandIn
 
@@ -60,19 +61,8 @@ async def wait_for_port(port: int, timeout_seconds: float = 60.0) -> None:
 def product_environment(
     redis_url: str, telegram: TelegramStandIn, backend: ExampleBackend, **settings: object
 ) -> dict[str, str]:
-    """Environment for bot and worker processes; ``settings`` as lower-case names."""
-    env = {
-        **os.environ,
-        "BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "REDIS_URL": redis_url,
-        "BACKEND_URL": backend.url,
-        "BOT_METRICS_PORT": "0",  # several processes share this host
-        "WORKER_METRICS_PORT": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.update({name.upper(): str(value) for name, value in settings.items()})
-    return env
+    """The sandbox's environment, logging at WARNING unless ``settings`` say otherwise."""
+    return sandbox_environment(redis_url, telegram, backend, **{"log_level": "WARNING", **settings})
 
 
 class Process:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
+from sandbox.environment import product_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
@@ -111,17 +112,13 @@ async def run(interactive: bool) -> None:
     await backend.start()
     say(f"sandbox Telegram at {telegram.url}, example backend at {backend.url}")
     say(f"Redis at {redis_url}; starting the bot and two workers ...")
-    env = {
-        **os.environ,
-        "BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "REDIS_URL": redis_url,
-        "BACKEND_URL": backend.url,
-        "BOT_METRICS_PORT": "0",  # several processes share this host
-        "WORKER_METRICS_PORT": "0",
-        "BATCH_WINDOW_SECONDS": str(WINDOW_SECONDS),
-        "BATCH_MAX_WAIT_SECONDS": "20",
-    }
+    env = product_environment(
+        redis_url,
+        telegram,
+        backend,
+        batch_window_seconds=WINDOW_SECONDS,
+        batch_max_wait_seconds=20,
+    )
     redis = Redis.from_url(redis_url)
     worker = [sys.executable, "-m", "worker"]
     try:
