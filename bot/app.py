@@ -9,6 +9,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 
+from bot.commands import commands_router
 from bot.handlers import InFlightStores, batching_router
 from bot.webhook import run_webhook
 from shared.ops_server import OpsServer
@@ -33,6 +34,7 @@ def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
         settings=settings,
         in_flight=InFlightStores(),
     )
+    dispatcher.include_router(commands_router(settings))
     dispatcher.include_router(batching_router())
     dispatcher.shutdown.register(_finish_stores)
     return dispatcher

@@ -149,6 +149,18 @@ class CommonSettings(RedisConnectionSettings):
 class BotSettings(CommonSettings):
     """Polling by default; webhook mode when WEBHOOK_URL is set."""
 
+    start_greeting: str = Field(
+        default="Hi! Write to me as you would to a person; I answer when you pause.",
+        max_length=4096,
+        description="The bot's answer to /start; empty: /start goes to the backend as text.",
+    )
+    clear_reply: str = Field(
+        default="Done: I have forgotten what you sent since my last answer.",
+        min_length=1,
+        max_length=4096,
+        description="The bot's answer to /clear, after dropping the pending messages.",
+    )
+
     bot_shutdown_grace_seconds: float = Field(
         default=8.0,
         ge=0,

@@ -114,6 +114,7 @@ class BatchStore:
         self._update = _load_script(redis, "update_inflight")
         self._release = _load_script(redis, "release")
         self._replay = _load_script(redis, "replay")
+        self._clear = _load_script(redis, "clear")
 
     async def append(
         self,
@@ -197,6 +198,24 @@ class BatchStore:
             ],
         )
         return _text(raw[0]), int(raw[1])
+
+    async def clear(self, conversation: str) -> tuple[int, bool]:
+        """Drop pending messages and their job: (messages dropped, a batch still running)."""
+        keys = ConversationKeys(conversation)
+        job_id = arq_layout.batch_job_id(conversation)
+        dropped, running = await self._clear(
+            keys=[
+                keys.batch,
+                keys.info,
+                keys.inflight,
+                PENDING_INDEX,
+                arq_layout.QUEUE,
+                arq_layout.job_key(job_id),
+                arq_layout.in_progress_key(job_id),
+            ],
+            args=[conversation, job_id],
+        )
+        return int(dropped), bool(running)
 
     async def claim(
         self, conversation: str, *, max_messages: int, recheck_after_ms: int

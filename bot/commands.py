@@ -1,0 +1,50 @@
+"""Commands the bot answers itself, before anything is batched.
+
+``/start`` greets (START_GREETING) and ``/clear`` drops what the person sent since
+the last answer (CLEAR_REPLY). Any other command is an ordinary message and goes to
+the backend with the rest of the burst: the backend may give commands meaning.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+
+from bot.normalise import chat_of, user_of
+from shared.keys import conversation_id
+from shared.settings import BotSettings
+from shared.store import BatchStore
+
+log = logging.getLogger("batchbot.bot")
+
+
+def commands_router(settings: BotSettings) -> Router:
+    """A fresh router; include it before the batching router so commands stop here."""
+    router = Router(name="commands")
+    if settings.start_greeting:
+        router.message.register(start, CommandStart())
+    router.message.register(clear, Command("clear"), F.from_user)
+    return router
+
+
+async def start(message: Message, settings: BotSettings) -> None:
+    await message.answer(settings.start_greeting)
+
+
+async def clear(message: Message, store: BatchStore, settings: BotSettings) -> None:
+    user = user_of(message)
+    assert user is not None  # the filter admits messages with a sender only
+    chat = chat_of(message)
+    conversation = conversation_id(chat.id, chat.type, user.id)
+    dropped, running = await store.clear(conversation)
+    log.info(
+        "/clear from %s: %d pending message(s) dropped%s",
+        conversation,
+        dropped,
+        "; a batch already at the backend will still be answered" if running else "",
+        extra={"conversation": conversation},
+    )
+    await message.answer(settings.clear_reply)
