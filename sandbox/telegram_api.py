@@ -49,6 +49,15 @@ class SentMessage:
     parse_mode: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ChatAction:
+    """A sendChatAction call ("typing"), with when it came (monotonic, like SentMessage)."""
+
+    chat_id: int
+    action: str
+    at: float
+
+
 @dataclass
 class ForcedError:
     """An error the next call of a method answers instead of succeeding."""
@@ -73,7 +82,7 @@ class Hold:
 class TelegramStandIn:
     token: str = SANDBOX_TOKEN
     sent: list[SentMessage] = field(default_factory=list)
-    chat_actions: list[tuple[int, str]] = field(default_factory=list)
+    chat_actions: list[ChatAction] = field(default_factory=list)
     on_event: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
@@ -263,7 +272,8 @@ class TelegramStandIn:
             return self._updates[:limit]
 
     async def _send_chat_action(self, params: dict[str, str]) -> Any:
-        self.chat_actions.append((int(params["chat_id"]), params.get("action", "")))
+        action = ChatAction(int(params["chat_id"]), params.get("action", ""), time.monotonic())
+        self.chat_actions.append(action)
         return True
 
     async def _send_message(self, params: dict[str, str]) -> Any:

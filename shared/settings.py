@@ -235,6 +235,21 @@ class WorkerProcessSettings(CommonSettings):
         max_length=4096,
         description="Sent to the person when their batch becomes a dead letter; empty: none.",
     )
+    reply_pacing_seconds_per_character: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Pause before each reply message after the first, per character of it.",
+    )
+    reply_pacing_max_seconds: float = Field(
+        default=2.0, ge=0, le=30, description="The pause before a reply message never exceeds this."
+    )
+    typing_refresh_seconds: float = Field(
+        default=4.0,
+        ge=1,
+        le=30,
+        description="How often 'typing…' is sent again while the backend works (it shows 5 s).",
+    )
     telegram_timeout_seconds: float = Field(
         default=15.0, gt=0, le=600, description="Longest wait for one Telegram API call."
     )

@@ -86,8 +86,10 @@ SettingsFactory = Callable[..., WorkerProcessSettings]
 
 @pytest.fixture
 def make_settings(
-    redis_server: RedisServer, telegram: TelegramStandIn, backend: ExampleBackend
+    redis_server: RedisServer, redis: Redis, telegram: TelegramStandIn, backend: ExampleBackend
 ) -> SettingsFactory:
+    """Settings for a product on the session's Redis, emptied for this test (``redis``)."""
+
     def factory(**overrides: Any) -> WorkerProcessSettings:
         values: dict[str, Any] = {
             "bot_token": telegram.token,

@@ -35,7 +35,15 @@ from shared.ops_server import OpsServer
 from shared.redis_connection import use_c_packing
 from shared.settings import WorkerProcessSettings
 from shared.store import BatchStore, ClaimedBatch
-from worker.telegram import ReplyPart, make_bot, reply_parts, send_part, show_typing
+from worker.telegram import (
+    ReplyPart,
+    make_bot,
+    pacing_seconds,
+    reply_parts,
+    send_part,
+    show_typing,
+    typing_while,
+)
 
 log = logging.getLogger("batchbot.worker")
 
@@ -120,14 +128,15 @@ def _ids(batch: ClaimedBatch) -> dict[str, str]:
 
 async def _ask_backend(ctx: dict[str, Any], deps: WorkerDeps, batch: ClaimedBatch) -> BatchResponse:
     """The backend's answer; Retry when it may work later; BatchDeadLettered when it won't."""
-    await show_typing(deps.telegram, batch.request.chat.id)
     if ctx["job_try"] == 1:
         metrics.BATCH_MESSAGES.observe(len(batch.request.messages))
         metrics.BATCH_WAIT_SECONDS.observe(max(0.0, time.time() - batch.first_at_ms / 1000))
     started = time.monotonic()
     result = "ok"
+    chat_id, every = batch.request.chat.id, deps.settings.typing_refresh_seconds
     try:
-        return await deps.backend.answer(batch.request)
+        async with typing_while(deps.telegram, chat_id, every):
+            return await deps.backend.answer(batch.request)
     except RetryableBackendError as error:
         result = "retryable"
         _retry_within_budget(deps, batch, error, backoff_seconds(deps.settings, ctx["job_try"]))
@@ -184,8 +193,9 @@ async def _send_reply(
     parts = reply_parts(answer)
     chat_id = batch.request.chat.id
     for index in range(batch.sent, len(parts)):
-        if index > 0:
-            await show_typing(deps.telegram, chat_id)  # the person sees more is coming
+        if index > 0:  # the person sees more is coming, as if it were being written
+            await show_typing(deps.telegram, chat_id)
+            await asyncio.sleep(pacing_seconds(deps.settings, parts[index]))
         try:
             await _send_then_mark(deps, batch, index, parts[index])
         except TelegramRetryAfter as error:

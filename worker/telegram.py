@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -27,17 +30,23 @@ def make_bot(settings: WorkerProcessSettings) -> Bot:
     return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
+_BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " ")
+"""Where a long text may be cut, best first: paragraph, line, sentence, clause, word."""
+
+
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut text into pieces Telegram accepts, preferring line breaks, then spaces."""
+    """Cut text into pieces Telegram accepts, at the best boundary in each piece's second
+    half (so no piece is needlessly short), else hard at the limit."""
     parts: list[str] = []
     rest = text
     while len(rest) > limit:
         window = rest[:limit]
-        cut = window.rfind("\n")
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut < limit // 2:
-            cut = limit
+        cut = limit
+        for boundary in _BOUNDARIES:
+            found = window.rfind(boundary)
+            if found >= limit // 2:
+                cut = found + len(boundary.rstrip())  # a sentence keeps its full stop
+                break
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
@@ -78,6 +87,30 @@ async def send_part(bot: Bot, chat_id: int, part: ReplyPart) -> None:
         metrics.TELEGRAM_ERRORS.labels("markup").inc()
         log.warning("chat %s: Telegram refused the %s markup; sent plain", chat_id, part.parse_mode)
         await bot.send_message(chat_id, part.text, parse_mode=None)
+
+
+def pacing_seconds(settings: WorkerProcessSettings, part: ReplyPart) -> float:
+    """How long 'typing…' shows before a reply message after the first: as if written."""
+    per_character = settings.reply_pacing_seconds_per_character * len(part.text)
+    return min(settings.reply_pacing_max_seconds, per_character)
+
+
+@contextlib.asynccontextmanager
+async def typing_while(bot: Bot, chat_id: int, every_seconds: float) -> AsyncIterator[None]:
+    """Keep 'typing…' showing (Telegram shows it for 5 s) until the block ends."""
+
+    async def refresh() -> None:
+        while True:
+            await show_typing(bot, chat_id)
+            await asyncio.sleep(every_seconds)
+
+    refresher = asyncio.create_task(refresh())
+    try:
+        yield
+    finally:
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
 
 
 async def show_typing(bot: Bot, chat_id: int) -> None:
