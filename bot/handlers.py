@@ -137,10 +137,11 @@ async def store_until_done(
                 chat,
                 user,
                 incoming,
-                window_ms=settings.window_ms,
+                window_ms=settings.window_ms_for(incoming.kind),
                 max_wait_ms=settings.max_wait_ms,
                 max_messages=settings.batch_max_messages,
                 limits=settings.limits,
+                album_grace_ms=settings.album_grace_ms,
             )
         except (RedisError, OSError) as error:
             metrics.STORE_RETRIES.inc()

@@ -131,6 +131,7 @@ class TelegramStandIn:
         *,
         photo: str | None = None,
         caption: str | None = None,
+        media_group_id: str | None = None,
         chat_id: int | None = None,
         chat_type: str = "private",
     ) -> dict[str, Any]:
@@ -162,6 +163,8 @@ class TelegramStandIn:
             ]
         if caption is not None:
             message["caption"] = caption
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
         return {"update_id": next(self._update_ids), "message": message}
 
     async def deliver(self, *updates: dict[str, Any]) -> None:

@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.models import MessageKind
+
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -86,6 +88,19 @@ class CommonSettings(RedisConnectionSettings):
     batch_window_seconds: float = Field(
         default=10.0, gt=0, le=3600, description="Quiet time after the last message."
     )
+    batch_window_by_kind: dict[MessageKind, float] = Field(
+        default_factory=dict,
+        description="Windows for some kinds instead of BATCH_WINDOW_SECONDS, as JSON: "
+        '{"photo": 20, "video": 30}. Kinds: text, photo, video, voice, audio, document, '
+        "sticker, location, contact, other.",
+    )
+    batch_album_grace_seconds: float = Field(
+        default=1.5,
+        ge=0,
+        le=60,
+        description="After each item of an album, wait at least this long for the next one, "
+        "even past BATCH_MAX_WAIT_SECONDS or BATCH_MAX_MESSAGES.",
+    )
     batch_max_messages: int = Field(
         default=10, ge=1, le=1000, description="A batch this long is processed at once."
     )
@@ -137,9 +152,25 @@ class CommonSettings(RedisConnectionSettings):
             max_message_bytes=self.message_max_bytes,
         )
 
+    @field_validator("batch_window_by_kind")
+    @classmethod
+    def _kind_windows_in_range(cls, windows: dict[MessageKind, float]) -> dict[MessageKind, float]:
+        for kind, seconds in windows.items():
+            if not 0 < seconds <= 3600:
+                raise ValueError(f"the window for {kind.value} must be over 0 and at most 3600 s")
+        return windows
+
     @property
     def window_ms(self) -> int:
         return round(self.batch_window_seconds * 1000)
+
+    def window_ms_for(self, kind: MessageKind) -> int:
+        """The quiet time after a message of this kind (BATCH_WINDOW_BY_KIND, or the window)."""
+        return round(self.batch_window_by_kind.get(kind, self.batch_window_seconds) * 1000)
+
+    @property
+    def album_grace_ms(self) -> int:
+        return round(self.batch_album_grace_seconds * 1000)
 
     @property
     def max_wait_ms(self) -> int:

@@ -127,7 +127,9 @@ class BatchStore:
         max_wait_ms: int,
         max_messages: int,
         limits: Limits,
+        album_grace_ms: int = 0,
     ) -> AppendResult:
+        """Store one message; ``album_grace_ms`` holds the batch for an album's next item."""
         keys = ConversationKeys(conversation)
         job_id = arq_layout.batch_job_id(conversation)
         raw = await self._run_append(
@@ -158,6 +160,7 @@ class BatchStore:
                 limits.max_pending_messages,
                 limits.max_pending_bytes,
                 limits.max_message_bytes,
+                album_grace_ms if message.media_group_id else 0,
             ],
         )
         status, pending, deadline, now, detail = (_text(v) for v in raw)

@@ -3,7 +3,7 @@
 -- ARGV: 1 conversation, 2 message id, 3 message JSON, 4 chat JSON, 5 user JSON,
 --       6 window ms, 7 max wait ms, 8 max messages, 9 key ttl s, 10 job id, 11 job payload,
 --       12 seen ids kept, 13 seen ttl s, 14 max pending messages, 15 max pending bytes,
---       16 max message bytes
+--       16 max message bytes, 17 album grace ms (0: not an album item)
 -- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -46,6 +46,14 @@ local deadline = math.min(now + tonumber(ARGV[6]), first + tonumber(ARGV[7]))
 if count >= tonumber(ARGV[8]) then
   deadline = now
 end
+-- An album arrives as separate messages a moment apart: hold the batch for the next
+-- item, past the max wait and max size, so the album is never split.
+local album_grace = tonumber(ARGV[17])
+if album_grace > 0 then
+  redis.call('HSET', KEYS[2], 'album_until', now + album_grace)
+end
+local album_until = tonumber(redis.call('HGET', KEYS[2], 'album_until')) or 0
+deadline = math.max(deadline, album_until)
 redis.call('HSET', KEYS[2], 'first_at', first, 'deadline', deadline,
   'chat', ARGV[4], 'user', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ttl)

@@ -33,6 +33,14 @@ if deadline > now + tonumber(ARGV[6]) then
 end
 
 local last = tonumber(ARGV[3]) - 1
+-- A batch cut at max messages never splits an album: its remaining items come along.
+local function album_of(json)
+  return json and string.match(json, '"media_group_id":"([^"]*)"')
+end
+local album = album_of(redis.call('LINDEX', KEYS[1], last))
+while album and album_of(redis.call('LINDEX', KEYS[1], last + 1)) == album do
+  last = last + 1
+end
 local members = redis.call('LRANGE', KEYS[1], 0, last)
 redis.call('LTRIM', KEYS[1], last + 1, -1)
 local profile = redis.call('HMGET', KEYS[2], 'chat', 'user', 'first_at')
