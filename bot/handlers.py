@@ -58,6 +58,7 @@ def batching_router() -> Router:
     """A fresh router each time: aiogram attaches a router to one dispatcher only."""
     router = Router(name="batching")
     router.message.register(collect)
+    router.edited_message.register(collect_edit)
     return router
 
 
@@ -106,6 +107,25 @@ async def collect(
         due_in,
         result.scheduling,
         extra=ids,
+    )
+
+
+async def collect_edit(message: Message, store: BatchStore) -> None:
+    """An edit while its message still waits replaces it: the backend sees what the person
+    meant. Once the batch has gone, the edit is only logged; answering again would be a
+    second answer to one burst."""
+    user = user_of(message)
+    if user is None:
+        return
+    chat = chat_of(message)
+    conversation = conversation_id(chat.id, chat.type, user.id)
+    replaced = await store.replace_pending(conversation, normalise(message))
+    log.info(
+        "edit of message %s of %s %s",
+        message.message_id,
+        conversation,
+        "replaced its pending copy" if replaced else "came after its batch went; ignored",
+        extra={"conversation": conversation, "message_id": message.message_id},
     )
 
 

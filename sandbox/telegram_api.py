@@ -167,6 +167,11 @@ class TelegramStandIn:
             message["media_group_id"] = media_group_id
         return {"update_id": next(self._update_ids), "message": message}
 
+    def edit(self, update: dict[str, Any], text: str) -> dict[str, Any]:
+        """An ``edited_message`` update: the message of ``update`` with new text."""
+        edited = {**update["message"], "text": text, "edit_date": int(time.time())}
+        return {"update_id": next(self._update_ids), "edited_message": edited}
+
     async def deliver(self, *updates: dict[str, Any]) -> None:
         """Hand the bot updates as they are, in this order and in one getUpdates answer.
 

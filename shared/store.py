@@ -115,6 +115,7 @@ class BatchStore:
         self._release = _load_script(redis, "release")
         self._replay = _load_script(redis, "replay")
         self._clear = _load_script(redis, "clear")
+        self._edit = _load_script(redis, "edit")
 
     async def append(
         self,
@@ -201,6 +202,14 @@ class BatchStore:
             ],
         )
         return _text(raw[0]), int(raw[1])
+
+    async def replace_pending(self, conversation: str, message: IncomingMessage) -> bool:
+        """Put an edited message in place of its pending copy; False if it has gone."""
+        keys = ConversationKeys(conversation)
+        replaced = await self._edit(
+            keys=[keys.batch, keys.info], args=[message.message_id, to_json(message)]
+        )
+        return bool(replaced)
 
     async def clear(self, conversation: str) -> tuple[int, bool]:
         """Drop pending messages and their job: (messages dropped, a batch still running)."""
