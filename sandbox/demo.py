@@ -2,7 +2,7 @@
 
 A simulated person (or you, with ``--interactive``) sends a burst; the terminal shows
 each message arriving, the batch's deadline moving, the one backend call and the one
-reply, then a second batch after a pause.
+reply, then a second batch after a pause, then an album answered in two paced parts.
 """
 
 from __future__ import annotations
@@ -18,16 +18,27 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from sandbox.environment import product_environment
-from sandbox.example_backend import ExampleBackend
+from sandbox.example_backend import ExampleBackend, summarise
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.keys import ConversationKeys
+from shared.models import BatchRequest, BatchResponse, MessageKind, OutgoingMessage
 from shared.store import pending_count
 
 ANA = Person(id=1001, first_name="Ana", username="ana", language_code="en")
 BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
 WINDOW_SECONDS = 2.0
 STARTED = time.monotonic()
+
+
+async def answer_with_a_second_part_about_photos(request: BatchRequest) -> BatchResponse:
+    """The example answer, plus a second message when the burst had photos."""
+    answer = summarise(request)
+    photos = sum(1 for message in request.messages if message.kind is MessageKind.PHOTO)
+    if photos:
+        remark = f"About your {photos} photos: the second one, without a doubt."
+        answer.messages.append(OutgoingMessage(text=remark))
+    return answer
 
 
 def say(text: str) -> None:
@@ -85,7 +96,15 @@ async def _scripted(telegram: TelegramStandIn, redis: Redis) -> None:
     await telegram.person_says(ANA, "actually, make it 5pm")
     say("Ana → 'actually, make it 5pm'")
     await telegram.wait_for_messages(ANA.id, 2)
-    say("Two bursts, two backend calls, two replies. Done.")
+    say("Ana sends an album of three photos with a question (its items arrive one by one):")
+    for n in (1, 2, 3):
+        caption = "which colour suits me?" if n == 3 else None
+        await telegram.person_says(ANA, photo=f"photo-{n}", caption=caption, media_group_id="album")
+        say(f"Ana → [photo {n}]" + (f" {caption!r}" if caption else ""))
+        await asyncio.sleep(0.3)
+    await telegram.wait_for_messages(ANA.id, 4)
+    say("Three bursts, three backend calls; the album came as one batch, its answer in two")
+    say("parts with 'typing…' between them. Done.")
 
 
 async def _interactive(telegram: TelegramStandIn) -> None:
@@ -107,7 +126,7 @@ async def run(interactive: bool) -> None:
         redis_server.start()
         redis_url = redis_server.url
     telegram = TelegramStandIn(on_event=say)
-    backend = ExampleBackend(on_event=say)
+    backend = ExampleBackend(on_event=say, answerer=answer_with_a_second_part_about_photos)
     await telegram.start()
     await backend.start()
     say(f"sandbox Telegram at {telegram.url}, example backend at {backend.url}")

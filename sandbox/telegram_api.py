@@ -282,6 +282,8 @@ class TelegramStandIn:
     async def _send_chat_action(self, params: dict[str, str]) -> Any:
         action = ChatAction(int(params["chat_id"]), params.get("action", ""), time.monotonic())
         self.chat_actions.append(action)
+        if self.on_event:
+            self.on_event(f"Telegram ← bot to chat {action.chat_id}: ({action.action}…)")
         return True
 
     async def _send_message(self, params: dict[str, str]) -> Any:
