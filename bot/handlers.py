@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.types import Message
 from redis.exceptions import RedisError
 
@@ -63,7 +63,11 @@ def batching_router() -> Router:
 
 
 async def collect(
-    message: Message, store: BatchStore, settings: BotSettings, in_flight: InFlightStores
+    message: Message,
+    bot: Bot,
+    store: BatchStore,
+    settings: BotSettings,
+    in_flight: InFlightStores,
 ) -> None:
     in_flight.track()
     user = user_of(message)
@@ -72,7 +76,7 @@ async def collect(
         return
     chat = chat_of(message)
     conversation = conversation_id(chat.id, chat.type, user.id)
-    incoming = normalise(message)
+    incoming = normalise(message, await bot.me() if chat.type != "private" else None)
     result = await store_until_done(store, settings, conversation, chat, user, incoming)
     ids = {"conversation": conversation, "message_id": incoming.message_id}
     if result.refused:

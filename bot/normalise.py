@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram.types import Message
 
 from shared.models import Chat, Contact, IncomingMessage, Location, MessageKind, User
+
+
+class BotIdentity(Protocol):
+    """Who the bot is (aiogram's ``User`` from getMe has both)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str | None: ...
 
 
 def chat_of(message: Message) -> Chat:
@@ -84,12 +94,31 @@ def _content(message: Message) -> dict[str, Any]:
     return {"kind": MessageKind.OTHER, "content_type": getattr(content_type, "value", content_type)}
 
 
-def normalise(message: Message) -> IncomingMessage:
-    """Every message becomes something the backend can read; unknown kinds become 'other'."""
+def addresses(message: Message, bot: BotIdentity) -> bool:
+    """Does the message mention the bot (@username or a text mention) or reply to it?"""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+        return True
+    text = message.text or message.caption or ""
+    handle = f"@{bot.username}".lower() if bot.username else None
+    for entity in message.entities or message.caption_entities or []:
+        if entity.type == "text_mention" and entity.user is not None and entity.user.id == bot.id:
+            return True
+        if entity.type == "mention" and entity.extract_from(text).lower() == handle:
+            return True
+    return False
+
+
+def normalise(message: Message, bot: BotIdentity | None = None) -> IncomingMessage:
+    """Every message becomes something the backend can read; unknown kinds become 'other'.
+
+    With ``bot`` (in group chats), ``addresses_bot`` says whether it was meant for the bot.
+    """
     return IncomingMessage(
         message_id=message.message_id,
         date=message.date,
         caption=message.caption,
         media_group_id=message.media_group_id,
+        addresses_bot=addresses(message, bot) if bot is not None else None,
         **_content(message),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class SentMessage:
     text: str
     at: float
     parse_mode: str | None = None
+    reply_to: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class TelegramStandIn:
         photo: str | None = None,
         caption: str | None = None,
         media_group_id: str | None = None,
+        reply_to_bot: int | None = None,
         chat_id: int | None = None,
         chat_type: str = "private",
     ) -> dict[str, Any]:
@@ -165,6 +168,22 @@ class TelegramStandIn:
             message["caption"] = caption
         if media_group_id is not None:
             message["media_group_id"] = media_group_id
+        if text is not None:
+            mentions = [
+                {"type": "mention", "offset": _utf16_length(text[: m.start()]),
+                 "length": _utf16_length(m.group())}
+                for m in re.finditer(r"@\w+", text)
+            ]  # fmt: skip
+            if mentions:
+                message["entities"] = mentions  # as Telegram marks @usernames
+        if reply_to_bot is not None:
+            message["reply_to_message"] = {
+                "message_id": reply_to_bot,
+                "date": int(time.time()),
+                "chat": chat,
+                "from": BOT_USER,
+                "text": "an earlier answer",
+            }
         return {"update_id": next(self._update_ids), "message": message}
 
     def edit(self, update: dict[str, Any], text: str) -> dict[str, Any]:
@@ -292,8 +311,16 @@ class TelegramStandIn:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         message_id = next(counter)
         async with self._changed:
+            replying = json.loads(params.get("reply_parameters") or "{}")
             self.sent.append(
-                SentMessage(chat_id, message_id, text, time.monotonic(), params.get("parse_mode"))
+                SentMessage(
+                    chat_id,
+                    message_id,
+                    text,
+                    time.monotonic(),
+                    params.get("parse_mode"),
+                    replying.get("message_id"),
+                )
             )
             self._changed.notify_all()
         if self.on_event:
@@ -332,6 +359,11 @@ async def _params(request: web.Request) -> dict[str, str]:
         form = await request.post()
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
+
+
+def _utf16_length(text: str) -> int:
+    """Telegram measures entity offsets in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:

@@ -79,6 +79,11 @@ class IncomingMessage(BaseModel):
     duration: int | None = None
     emoji: str | None = None
     media_group_id: str | None = None
+    addresses_bot: bool | None = Field(
+        default=None,
+        description="In a group: the message mentions the bot or replies to it; "
+        "absent in private chats, where every message does",
+    )
     location: Location | None = None
     contact: Contact | None = None
     content_type: str | None = Field(

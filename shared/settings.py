@@ -266,6 +266,11 @@ class WorkerProcessSettings(CommonSettings):
         max_length=4096,
         description="Sent to the person when their batch becomes a dead letter; empty: none.",
     )
+    group_answer_when: Literal["mentioned", "always"] = Field(
+        default="mentioned",
+        description="In group chats: answer a person's batch only when one of its messages "
+        "mentions the bot or replies to it ('mentioned'), or every batch ('always').",
+    )
     reply_pacing_seconds_per_character: float = Field(
         default=0.02,
         ge=0,

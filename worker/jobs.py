@@ -100,6 +100,10 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
             extra=_ids(batch),
         )
 
+    if not _meant_for_the_bot(settings, batch):
+        await deps.store.release(batch)
+        metrics.BATCHES.labels("not_addressed").inc()
+        return f"batch {batch.batch_id}: group messages not addressed to the bot; not answered"
     try:
         answer = batch.answer
         if answer is None:
@@ -119,6 +123,14 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
         "answered" if sent == len(reply_parts(answer)) else "reply_dropped"
     ).inc()
     return f"batch {batch.batch_id}: {len(batch.request.messages)} messages, {sent} parts sent"
+
+
+def _meant_for_the_bot(settings: WorkerProcessSettings, batch: ClaimedBatch) -> bool:
+    """Private chats always; groups when a message of the batch mentions or replies to the
+    bot, unless GROUP_ANSWER_WHEN is 'always'."""
+    if batch.request.chat.type == "private" or settings.group_answer_when == "always":
+        return True
+    return any(message.addresses_bot for message in batch.request.messages)
 
 
 def _ids(batch: ClaimedBatch) -> dict[str, str]:
@@ -239,8 +251,14 @@ async def _send_then_mark(
     mark would make the re-run send that part again. The step runs to its end first.
     """
 
+    request = batch.request
+    # In a group, the answer's first message replies to the batch's last message.
+    reply_to = (
+        request.messages[-1].message_id if index == 0 and request.chat.type != "private" else None
+    )
+
     async def step() -> None:
-        await send_part(deps.telegram, batch.request.chat.id, part)
+        await send_part(deps.telegram, request.chat.id, part, reply_to)
         metrics.REPLY_PARTS_SENT.inc()
         await deps.store.mark_sent(batch, index + 1)
 

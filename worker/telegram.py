@@ -13,6 +13,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
+from aiogram.types import ReplyParameters
 
 from shared import metrics
 from shared.models import BatchResponse
@@ -73,20 +74,27 @@ def reply_parts(answer: BatchResponse) -> list[ReplyPart]:
     ]
 
 
-async def send_part(bot: Bot, chat_id: int, part: ReplyPart) -> None:
+async def send_part(bot: Bot, chat_id: int, part: ReplyPart, reply_to: int | None = None) -> None:
     """Send with the backend's formatting; if Telegram rejects the markup, send it plain.
 
     A backend's Markdown is easy to get wrong (an unclosed ``*``), and a split at 4,096
     characters can cut an entity in two; the words still reach the person.
     """
+    replying = (
+        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        if reply_to is not None
+        else None
+    )
     try:
-        await bot.send_message(chat_id, part.text, parse_mode=part.parse_mode)
+        await bot.send_message(
+            chat_id, part.text, parse_mode=part.parse_mode, reply_parameters=replying
+        )
     except TelegramBadRequest as error:
         if part.parse_mode is None or "can't parse entities" not in error.message.lower():
             raise
         metrics.TELEGRAM_ERRORS.labels("markup").inc()
         log.warning("chat %s: Telegram refused the %s markup; sent plain", chat_id, part.parse_mode)
-        await bot.send_message(chat_id, part.text, parse_mode=None)
+        await bot.send_message(chat_id, part.text, parse_mode=None, reply_parameters=replying)
 
 
 def pacing_seconds(settings: WorkerProcessSettings, part: ReplyPart) -> float:
