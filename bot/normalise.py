@@ -114,11 +114,14 @@ def normalise(message: Message, bot: BotIdentity | None = None) -> IncomingMessa
 
     With ``bot`` (in group chats), ``addresses_bot`` says whether it was meant for the bot.
     """
+    replied = message.reply_to_message
     return IncomingMessage(
         message_id=message.message_id,
         date=message.date,
         caption=message.caption,
         media_group_id=message.media_group_id,
+        reply_to_message_id=replied.message_id if replied is not None else None,
+        forwarded=True if message.forward_origin is not None else None,
         addresses_bot=addresses(message, bot) if bot is not None else None,
         **_content(message),
     )

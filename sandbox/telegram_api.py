@@ -49,6 +49,7 @@ class SentMessage:
     at: float
     parse_mode: str | None = None
     reply_to: int | None = None
+    photo: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,8 @@ class TelegramStandIn:
         caption: str | None = None,
         media_group_id: str | None = None,
         reply_to_bot: int | None = None,
+        reply_to: int | None = None,
+        forwarded_from: str | None = None,
         chat_id: int | None = None,
         chat_type: str = "private",
     ) -> dict[str, Any]:
@@ -176,6 +179,20 @@ class TelegramStandIn:
             ]  # fmt: skip
             if mentions:
                 message["entities"] = mentions  # as Telegram marks @usernames
+        if reply_to is not None:  # one of the person's own earlier messages
+            message["reply_to_message"] = {
+                "message_id": reply_to,
+                "date": int(time.time()),
+                "chat": chat,
+                "from": person.as_telegram(),
+                "text": "an earlier message",
+            }
+        if forwarded_from is not None:
+            message["forward_origin"] = {
+                "type": "hidden_user",
+                "sender_user_name": forwarded_from,
+                "date": int(time.time()),
+            }
         if reply_to_bot is not None:
             message["reply_to_message"] = {
                 "message_id": reply_to_bot,
@@ -268,6 +285,7 @@ class TelegramStandIn:
             "setWebhook": self._true,
             "sendChatAction": self._send_chat_action,
             "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
         }.get(method)
         if handler is None:
             return _error(404, f"Not Found: method {method} is not in the sandbox")
@@ -306,33 +324,48 @@ class TelegramStandIn:
         return True
 
     async def _send_message(self, params: dict[str, str]) -> Any:
+        return await self._record(params, params["text"], photo=None)
+
+    async def _send_photo(self, params: dict[str, str]) -> Any:
+        """A photo by file_id or URL (uploads are not part of the sandbox)."""
+        return await self._record(params, params.get("caption", ""), photo=params["photo"])
+
+    async def _record(self, params: dict[str, str], text: str, photo: str | None) -> Any:
         chat_id = int(params["chat_id"])
-        text = params["text"]
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         message_id = next(counter)
+        replying = json.loads(params.get("reply_parameters") or "{}")
+        sent = SentMessage(
+            chat_id,
+            message_id,
+            text,
+            time.monotonic(),
+            params.get("parse_mode"),
+            replying.get("message_id"),
+            photo,
+        )
         async with self._changed:
-            replying = json.loads(params.get("reply_parameters") or "{}")
-            self.sent.append(
-                SentMessage(
-                    chat_id,
-                    message_id,
-                    text,
-                    time.monotonic(),
-                    params.get("parse_mode"),
-                    replying.get("message_id"),
-                )
-            )
+            self.sent.append(sent)
             self._changed.notify_all()
         if self.on_event:
-            self.on_event(f"Telegram ← bot to chat {chat_id}: {text!r}")
+            shown = f"[photo {photo}] {text!r}" if photo else repr(text)
+            self.on_event(f"Telegram ← bot to chat {chat_id}: {shown}")
         chat_type = "private" if chat_id > 0 else "supergroup"
-        return {
+        message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": chat_type},
             "from": BOT_USER,
-            "text": text,
         }
+        if photo is None:
+            message["text"] = text
+        else:
+            message["photo"] = [
+                {"file_id": photo, "file_unique_id": photo, "width": 1, "height": 1}
+            ]
+            if text:
+                message["caption"] = text
+        return message
 
     # -- control API for people and programs outside this process -----------------------
     async def _control_message(self, request: web.Request) -> web.Response:

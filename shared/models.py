@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CONTRACT_VERSION = "1"
 
@@ -79,6 +79,12 @@ class IncomingMessage(BaseModel):
     duration: int | None = None
     emoji: str | None = None
     media_group_id: str | None = None
+    reply_to_message_id: int | None = Field(
+        default=None, description="The earlier message of the chat this one replies to"
+    )
+    forwarded: bool | None = Field(
+        default=None, description="True when the person forwarded it from elsewhere"
+    )
     addresses_bot: bool | None = Field(
         default=None,
         description="In a group: the message mentions the bot or replies to it; "
@@ -114,13 +120,32 @@ class BatchRequest(BaseModel):
 
 
 class OutgoingMessage(BaseModel):
+    """One message of the answer: text, or a photo with the text as its caption."""
+
     model_config = ConfigDict(extra="ignore")
 
-    text: str = Field(min_length=1)
+    text: str | None = Field(default=None, min_length=1)
+    photo: str | None = Field(
+        default=None,
+        min_length=1,
+        description="An https URL or a Telegram file_id; the text becomes its caption "
+        "(the first 1,024 characters; the rest follows as text)",
+    )
     parse_mode: Literal["HTML", "MarkdownV2", "Markdown"] | None = Field(
         default=None,
         description="Telegram formatting; if Telegram rejects the markup, the text is sent plain",
     )
+    reply_to_message_id: int | None = Field(
+        default=None,
+        description="Show this message as a reply to one of the chat's messages; in groups "
+        "the answer's first message replies to the batch's last one unless this is set",
+    )
+
+    @model_validator(mode="after")
+    def _text_or_photo(self) -> OutgoingMessage:
+        if self.text is None and self.photo is None:
+            raise ValueError("a message needs text, a photo, or both")
+        return self
 
 
 class BatchResponse(BaseModel):

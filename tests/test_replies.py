@@ -98,3 +98,68 @@ def test_split_text_keeps_every_character_in_order_within_the_limit(text: str) -
     assert all(0 < len(part) <= 200 for part in parts)
     # Only whitespace at a cut is dropped: every other character stays, in order.
     assert "".join("".join(parts).split()) == "".join(text.split())
+
+
+async def test_a_photo_with_a_long_caption_replies_where_the_backend_says(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    caption = "This is the blue one. " * 70  # 1,540 characters: over the 1,024 a caption takes
+    asked = await telegram.person_says(JO, "which one is blue?")
+
+    async def with_a_photo(request: BatchRequest) -> BatchResponse:
+        return BatchResponse(
+            messages=[
+                OutgoingMessage(
+                    photo="https://example.com/blue.jpg",
+                    text=caption,
+                    reply_to_message_id=request.messages[0].message_id,
+                ),
+                OutgoingMessage(photo="AgACfileid"),
+                OutgoingMessage(text="Anything else?"),
+            ]
+        )
+
+    backend.answerer = with_a_photo
+    settings = make_settings(reply_pacing_max_seconds=0)
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+    await telegram.wait_for_messages(JO.id, 4)
+    await wait_until_idle(redis)
+
+    first, rest, bare, last = telegram.sent
+    assert (first.photo, first.reply_to) == (
+        "https://example.com/blue.jpg",
+        asked["message"]["message_id"],
+    )
+    assert len(first.text) <= 1024 and first.text.endswith(".")
+    assert (rest.photo, rest.reply_to) == (None, None)
+    assert f"{first.text} {rest.text}".split() == caption.split()
+    assert (bare.photo, bare.text) == ("AgACfileid", "")
+    assert (last.photo, last.text) == (None, "Anything else?")
+
+
+async def test_replies_and_forwards_reach_the_backend_marked(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    settings = make_settings()
+    await product.start_bot(settings)
+    await product.start_workers(settings)
+    first = await telegram.person_says(JO, "my order number is 42")
+    await telegram.person_says(JO, "about this", reply_to=first["message"]["message_id"])
+    await telegram.person_says(JO, "look what my friend sent", forwarded_from="Sam")
+    await telegram.wait_for_messages(JO.id, 1)
+    await wait_until_idle(redis)
+    [batch] = backend.received
+    assert [(m.reply_to_message_id, m.forwarded) for m in batch.messages] == [
+        (None, None),
+        (first["message"]["message_id"], None),
+        (None, True),
+    ]

@@ -253,9 +253,9 @@ async def _send_then_mark(
 
     request = batch.request
     # In a group, the answer's first message replies to the batch's last message.
-    reply_to = (
-        request.messages[-1].message_id if index == 0 and request.chat.type != "private" else None
-    )
+    reply_to = part.reply_to
+    if reply_to is None and index == 0 and request.chat.type != "private":
+        reply_to = request.messages[-1].message_id
 
     async def step() -> None:
         await send_part(deps.telegram, request.chat.id, part, reply_to)

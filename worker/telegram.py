@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNet
 from aiogram.types import ReplyParameters
 
 from shared import metrics
-from shared.models import BatchResponse
+from shared.models import BatchResponse, OutgoingMessage
 from shared.settings import WorkerProcessSettings
 
 log = logging.getLogger("batchbot.worker")
@@ -55,10 +56,30 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [part for part in parts if part]
 
 
+CAPTION_LIMIT = 1024
+"""Telegram refuses a photo caption longer than this many characters."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyPart:
     text: str
     parse_mode: str | None
+    photo: str | None = None
+    reply_to: int | None = None
+
+
+def _parts_of(message: OutgoingMessage) -> list[ReplyPart]:
+    text = message.text or ""
+    if message.photo is None:
+        pieces = [ReplyPart(piece, message.parse_mode) for piece in split_text(text)]
+    else:
+        caption = split_text(text, CAPTION_LIMIT)[:1]
+        rest = text[len(caption[0]) :].strip() if caption else ""
+        pieces = [ReplyPart(caption[0] if caption else "", message.parse_mode, message.photo)]
+        pieces += [ReplyPart(piece, message.parse_mode) for piece in split_text(rest)]
+    if message.reply_to_message_id is not None and pieces:
+        pieces[0] = dataclasses.replace(pieces[0], reply_to=message.reply_to_message_id)
+    return pieces
 
 
 def reply_parts(answer: BatchResponse) -> list[ReplyPart]:
@@ -67,11 +88,7 @@ def reply_parts(answer: BatchResponse) -> list[ReplyPart]:
     Deterministic for a given answer, so the count of parts sent, stored in Redis,
     tells a re-run exactly where to continue.
     """
-    return [
-        ReplyPart(part, message.parse_mode)
-        for message in answer.messages
-        for part in split_text(message.text)
-    ]
+    return [part for message in answer.messages for part in _parts_of(message)]
 
 
 async def send_part(bot: Bot, chat_id: int, part: ReplyPart, reply_to: int | None = None) -> None:
@@ -85,6 +102,9 @@ async def send_part(bot: Bot, chat_id: int, part: ReplyPart, reply_to: int | Non
         if reply_to is not None
         else None
     )
+    if part.photo is not None:
+        await _send_photo(bot, chat_id, part, replying)
+        return
     try:
         await bot.send_message(
             chat_id, part.text, parse_mode=part.parse_mode, reply_parameters=replying
@@ -119,6 +139,25 @@ async def typing_while(bot: Bot, chat_id: int, every_seconds: float) -> AsyncIte
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
+
+
+async def _send_photo(
+    bot: Bot, chat_id: int, part: ReplyPart, replying: ReplyParameters | None
+) -> None:
+    assert part.photo is not None
+    caption = part.text or None
+    try:
+        await bot.send_photo(
+            chat_id, part.photo, caption=caption, parse_mode=part.parse_mode,
+            reply_parameters=replying,
+        )  # fmt: skip
+    except TelegramBadRequest as error:
+        if part.parse_mode is None or "can't parse entities" not in error.message.lower():
+            raise
+        metrics.TELEGRAM_ERRORS.labels("markup").inc()
+        await bot.send_photo(
+            chat_id, part.photo, caption=caption, parse_mode=None, reply_parameters=replying
+        )
 
 
 async def show_typing(bot: Bot, chat_id: int) -> None:
