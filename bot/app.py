@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 
 from bot.commands import commands_router
 from bot.handlers import InFlightStores, batching_router
+from bot.proactive import proactive_handler
 from bot.webhook import run_webhook
-from shared.ops_server import OpsServer
+from shared.ops_server import Handler, OpsServer
 from shared.redis_connection import redis_client
 from shared.settings import BotSettings
 from shared.store import BatchStore
@@ -47,12 +48,27 @@ async def _finish_stores(in_flight: InFlightStores, settings: BotSettings) -> No
         log.error("%d message(s) were not stored before shutdown", unfinished)
 
 
+def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, str, Handler]]:
+    """``POST /proactive`` when PROACTIVE_TOKEN is set; nothing otherwise."""
+    if settings.proactive_token is None:
+        return []
+    store = BatchStore(redis, settings.redis_key_ttl_seconds)
+    token = settings.proactive_token.get_secret_value()
+    return [("POST", "/proactive", proactive_handler(store, token))]
+
+
 async def run(settings: BotSettings) -> None:
     """Webhook mode when WEBHOOK_URL is set, else polling; until SIGINT/SIGTERM."""
     redis = redis_client(settings)
     bot = make_bot(settings)
     dispatcher = make_dispatcher(redis, settings)
-    ops = OpsServer(redis, settings.metrics_host, settings.bot_metrics_port, "BOT_METRICS_PORT")
+    ops = OpsServer(
+        redis,
+        settings.metrics_host,
+        settings.bot_metrics_port,
+        "BOT_METRICS_PORT",
+        routes=_proactive_routes(redis, settings),
+    )
     if settings.bot_metrics_port:
         await ops.start()
     try:

@@ -22,6 +22,11 @@ def conversation_id(chat_id: int, chat_type: str, user_id: int) -> str:
     return f"{chat_id}:{user_id}"
 
 
+def chat_of_conversation(conversation: str) -> int:
+    """The chat a conversation is in: the user's private chat, or the group before ':'."""
+    return int(conversation.split(":", 1)[0])
+
+
 def dead_letter_key(batch_id: str) -> str:
     return f"dead-letter:{batch_id}"
 
@@ -46,6 +51,16 @@ class ConversationKeys:
     def seen(self) -> str:
         """Sorted set of recently stored message ids, to drop redelivered updates."""
         return f"seen:{self.conversation}"
+
+    @property
+    def outbox(self) -> str:
+        """List of messages the backend sent on its own (JSON), waiting for delivery."""
+        return f"outbox:{self.conversation}"
+
+    @property
+    def outbox_progress(self) -> str:
+        """Parts of the outbox's first message already sent (it may be several parts)."""
+        return f"outbox-sent:{self.conversation}"
 
     @property
     def inflight(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,13 +22,23 @@ from shared.settings import ConfigError
 
 log = logging.getLogger("batchbot.ops")
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 REDIS_CHECK_TIMEOUT_SECONDS = 2.0
 
 
 class OpsServer:
     """A small aiohttp server; start it after the process has a Redis client."""
 
-    def __init__(self, redis: Redis, host: str, port: int, port_setting: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        host: str,
+        port: int,
+        port_setting: str,
+        routes: Sequence[tuple[str, str, Handler]] = (),
+    ) -> None:
+        self.routes = routes
         self.redis = redis
         self.host = host
         self.port = port
@@ -38,6 +49,8 @@ class OpsServer:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
+        for method, path, handler in self.routes:
+            app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         try:

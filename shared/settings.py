@@ -185,6 +185,11 @@ class BotSettings(CommonSettings):
         max_length=4096,
         description="The bot's answer to /start; empty: /start goes to the backend as text.",
     )
+    proactive_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Enables POST /proactive on the metrics port for requests bearing it.",
+    )
     clear_reply: str = Field(
         default="Done: I have forgotten what you sent since my last answer.",
         min_length=1,

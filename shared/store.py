@@ -19,7 +19,15 @@ from redis.commands.core import AsyncScript
 
 from shared import arq_layout
 from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, dead_letter_key
-from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
+from shared.models import (
+    BatchRequest,
+    BatchResponse,
+    Chat,
+    IncomingMessage,
+    OutgoingMessage,
+    User,
+    to_json,
+)
 from shared.pipelining import ScriptPipeline
 from shared.settings import Limits
 
@@ -116,6 +124,7 @@ class BatchStore:
         self._replay = _load_script(redis, "replay")
         self._clear = _load_script(redis, "clear")
         self._edit = _load_script(redis, "edit")
+        self._proactive = _load_script(redis, "proactive")
 
     async def append(
         self,
@@ -193,6 +202,7 @@ class BatchStore:
                 arq_layout.QUEUE,
                 arq_layout.job_key(job_id),
                 arq_layout.in_progress_key(job_id),
+                keys.outbox,
             ],
             args=[
                 conversation,
@@ -202,6 +212,51 @@ class BatchStore:
             ],
         )
         return _text(raw[0]), int(raw[1])
+
+    async def queue_proactive(self, conversation: str, messages: list[OutgoingMessage]) -> str:
+        """Queue messages for the conversation's job to send; returns how they were scheduled."""
+        keys = ConversationKeys(conversation)
+        job_id = arq_layout.batch_job_id(conversation)
+        raw = await self._proactive(
+            keys=[
+                keys.outbox,
+                keys.inflight,
+                PENDING_INDEX,
+                arq_layout.QUEUE,
+                arq_layout.job_key(job_id),
+                arq_layout.in_progress_key(job_id),
+            ],
+            args=[
+                conversation,
+                job_id,
+                arq_layout.batch_job_payload(conversation),
+                self.key_ttl_seconds,
+                *(to_json(message) for message in messages),
+            ],
+        )
+        return _text(raw[0])
+
+    async def outbox_head(self, conversation: str) -> tuple[OutgoingMessage, int] | None:
+        """The next proactive message and how many of its parts were sent already."""
+        keys = ConversationKeys(conversation)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lindex(keys.outbox, 0)
+            pipe.get(keys.outbox_progress)
+            head, progress = await pipe.execute()
+        if head is None:
+            return None
+        return OutgoingMessage.model_validate_json(head), int(progress or 0)
+
+    async def mark_outbox_sent(self, conversation: str, parts_sent: int, done: bool) -> None:
+        """Record delivered parts; when the message is done, drop it from the outbox."""
+        keys = ConversationKeys(conversation)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if done:
+                pipe.lpop(keys.outbox)
+                pipe.delete(keys.outbox_progress)
+            else:
+                pipe.set(keys.outbox_progress, parts_sent, ex=self.key_ttl_seconds)
+            await pipe.execute()
 
     async def replace_pending(self, conversation: str, message: IncomingMessage) -> bool:
         """Put an edited message in place of its pending copy; False if it has gone."""
@@ -234,7 +289,7 @@ class BatchStore:
     ) -> ClaimOutcome:
         keys = ConversationKeys(conversation)
         raw = await self._claim(
-            keys=[keys.batch, keys.info, keys.inflight, PENDING_INDEX],
+            keys=[keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox],
             args=[
                 conversation,
                 uuid.uuid4().hex,

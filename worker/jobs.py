@@ -35,6 +35,7 @@ from shared.ops_server import OpsServer
 from shared.redis_connection import use_c_packing
 from shared.settings import WorkerProcessSettings
 from shared.store import BatchStore, ClaimedBatch
+from worker.outbox import deliver_outbox
 from worker.telegram import (
     ReplyPart,
     make_bot,
@@ -43,6 +44,7 @@ from worker.telegram import (
     send_part,
     show_typing,
     typing_while,
+    unsplittable,
 )
 
 log = logging.getLogger("batchbot.worker")
@@ -89,7 +91,7 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
     batch = outcome.batch
     if batch is None:
         metrics.BATCHES.labels(outcome.state).inc()
-        return outcome.state
+        return outcome.state + await _deliver_outbox(ctx, deps, conversation)
     if not batch.resumed:
         log.info(
             "batch %s of %s claimed: %d message(s), %d ms after its deadline",
@@ -103,7 +105,8 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
     if not _meant_for_the_bot(settings, batch):
         await deps.store.release(batch)
         metrics.BATCHES.labels("not_addressed").inc()
-        return f"batch {batch.batch_id}: group messages not addressed to the bot; not answered"
+        outbox = await _deliver_outbox(ctx, deps, conversation)
+        return f"batch {batch.batch_id}: not addressed to the bot; not answered{outbox}"
     try:
         answer = batch.answer
         if answer is None:
@@ -114,7 +117,8 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
         sent = await _send_reply(ctx, deps, batch, answer)
     except BatchDeadLettered as dead:
         metrics.BATCHES.labels("dead_letter").inc()
-        return f"batch {batch.batch_id} dead-lettered: {dead}"
+        outbox = await _deliver_outbox(ctx, deps, conversation)
+        return f"batch {batch.batch_id} dead-lettered: {dead}{outbox}"
     except Retry:
         metrics.BATCHES.labels("retry").inc()
         raise
@@ -122,7 +126,22 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
     metrics.BATCHES.labels(
         "answered" if sent == len(reply_parts(answer)) else "reply_dropped"
     ).inc()
-    return f"batch {batch.batch_id}: {len(batch.request.messages)} messages, {sent} parts sent"
+    outbox = await _deliver_outbox(ctx, deps, conversation)
+    return (
+        f"batch {batch.batch_id}: {len(batch.request.messages)} messages, {sent} parts sent{outbox}"
+    )
+
+
+async def _deliver_outbox(ctx: dict[str, Any], deps: WorkerDeps, conversation: str) -> str:
+    """Proactive messages wait for the reply in progress, then go out: never interleaved."""
+    delivered = await deliver_outbox(
+        deps.store,
+        deps.telegram,
+        deps.settings,
+        conversation,
+        retry_delay=backoff_seconds(deps.settings, ctx["job_try"]),
+    )
+    return f"; {delivered} proactive message(s) sent" if delivered else ""
 
 
 def _meant_for_the_bot(settings: WorkerProcessSettings, batch: ClaimedBatch) -> bool:
@@ -245,11 +264,7 @@ async def _send_reply(
 async def _send_then_mark(
     deps: WorkerDeps, batch: ClaimedBatch, index: int, part: ReplyPart
 ) -> None:
-    """Send one part and record it, as one step that cancellation cannot split.
-
-    SIGTERM and job timeouts cancel the job; landing between a delivered part and its
-    mark would make the re-run send that part again. The step runs to its end first.
-    """
+    """Send one part and record it, as one step that cancellation cannot split."""
 
     request = batch.request
     # In a group, the answer's first message replies to the batch's last message.
@@ -262,13 +277,7 @@ async def _send_then_mark(
         metrics.REPLY_PARTS_SENT.inc()
         await deps.store.mark_sent(batch, index + 1)
 
-    running = asyncio.ensure_future(step())
-    try:
-        await asyncio.shield(running)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await running
-        raise
+    await unsplittable(step)
 
 
 async def after_job_end(ctx: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -158,6 +158,21 @@ async def _send_photo(
         await bot.send_photo(
             chat_id, part.photo, caption=caption, parse_mode=None, reply_parameters=replying
         )
+
+
+async def unsplittable(step: Callable[[], Awaitable[None]]) -> None:
+    """Run a send-and-record step to its end even if the job is cancelled meanwhile.
+
+    SIGTERM and job timeouts cancel the job; landing between a delivered message and
+    its record would make the re-run send that message again.
+    """
+    running = asyncio.ensure_future(step())
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
 
 
 async def show_typing(bot: Bot, chat_id: int) -> None:

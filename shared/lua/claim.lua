@@ -1,6 +1,6 @@
 -- Claim the due pending messages of a conversation as one batch with a stable id.
 -- A re-run after a crash gets the batch it claimed before, answer and progress included.
--- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index
+-- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox
 -- ARGV: 1 conversation, 2 new batch id, 3 max messages, 4 recheck after ms, 5 key ttl s,
 --       6 early tolerance ms
 -- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch)
@@ -23,7 +23,9 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
 end
 if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
-  redis.call('ZREM', KEYS[4], conversation)
+  if redis.call('LLEN', KEYS[5]) == 0 then  -- else this job delivers it, then reschedules
+    redis.call('ZREM', KEYS[4], conversation)
+  end
   return {'empty', 0, now}
 end
 -- A new message may have moved the deadline just as a worker picked the job up.

@@ -1,5 +1,6 @@
 -- Make sure a conversation with work has a job: run when a job ends and by the sweep.
--- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 arq queue, 6 arq job, 7 arq in-progress
+-- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 arq queue, 6 arq job, 7 arq in-progress,
+--       8 outbox
 -- ARGV: 1 conversation, 2 job id, 3 job payload, 4 key ttl s
 -- Returns {state, run at ms}
 local t = redis.call('TIME')
@@ -26,12 +27,16 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   return {'rescheduled', now}
 end
 
-if redis.call('LLEN', KEYS[1]) == 0 then
+local outbox_waiting = redis.call('LLEN', KEYS[8]) > 0
+if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting then
   redis.call('ZREM', KEYS[4], conversation)
   redis.call('DEL', KEYS[2])
   return {'idle', 0}
 end
 local deadline = tonumber(redis.call('HGET', KEYS[2], 'deadline')) or now
+if outbox_waiting then
+  deadline = now  -- proactive messages go out at once
+end
 redis.call('ZADD', KEYS[4], deadline, conversation)
 if queued then
   redis.call('ZADD', KEYS[5], 'XX', deadline, job_id)

@@ -1,0 +1,55 @@
+"""Messages the backend sends on its own ("your table is ready"), in a person's chat.
+
+Python: ``await send_proactive(redis, chat_id, [OutgoingMessage(text="...")])``.
+HTTP: ``POST /proactive`` on the bot's metrics port with ``Authorization: Bearer
+<PROACTIVE_TOKEN>`` and a :class:`ProactiveRequest` body (see :mod:`bot.proactive`).
+
+Either way the messages are queued for the conversation's own job, which sends them
+after any reply in progress: never in the middle of a multi-part answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from shared.models import OutgoingMessage
+from shared.store import BatchStore
+
+DEFAULT_KEY_TTL_SECONDS = 7 * 86400
+
+
+class ProactiveRequest(BaseModel):
+    """Whom to write to and what; the messages are the same as in a BatchResponse."""
+
+    chat_id: int = Field(description="The chat: the person's user id for a private chat")
+    user_id: int | None = Field(
+        default=None, description="In a group chat, the person whose conversation it joins"
+    )
+    messages: list[OutgoingMessage] = Field(min_length=1)
+
+    def conversation(self) -> str:
+        if self.user_id is None or self.user_id == self.chat_id:
+            if self.chat_id < 0:
+                raise ValueError("a group chat (negative chat_id) needs user_id")
+            return str(self.chat_id)
+        return f"{self.chat_id}:{self.user_id}"
+
+
+async def send_proactive(
+    redis: Redis,
+    chat_id: int,
+    messages: Sequence[OutgoingMessage],
+    *,
+    user_id: int | None = None,
+    key_ttl_seconds: int = DEFAULT_KEY_TTL_SECONDS,
+) -> str:
+    """Queue messages for a person; returns how they were scheduled (for logs)."""
+    request = ProactiveRequest(chat_id=chat_id, user_id=user_id, messages=list(messages))
+    return await queue(BatchStore(redis, key_ttl_seconds), request)
+
+
+async def queue(store: BatchStore, request: ProactiveRequest) -> str:
+    return await store.queue_proactive(request.conversation(), request.messages)

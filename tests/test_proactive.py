@@ -1,0 +1,92 @@
+"""Proactive messages: sent by the backend unasked, never inside a multi-part answer."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.redis_server import RedisServer, free_port
+from sandbox.telegram_api import Person, TelegramStandIn
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from shared.proactive import send_proactive
+from tests.conftest import ChildProcess, Product, SettingsFactory, wait_until_idle
+
+MAX = Person(id=4404, first_name="Max")
+TOKEN = "proactive-token-0123456789"
+PARTS = ["part one", "part two", "part three"]
+
+
+async def three_parts(request: BatchRequest) -> BatchResponse:
+    return BatchResponse(messages=[OutgoingMessage(text=text) for text in PARTS])
+
+
+@pytest.fixture
+async def bot_with_endpoint(
+    redis_server: RedisServer, telegram: TelegramStandIn, redis: Redis
+) -> AsyncIterator[str]:
+    """``python -m bot`` with PROACTIVE_TOKEN: the endpoint's URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": redis_server.url,
+        "BOT_METRICS_PORT": str(port),
+        "PROACTIVE_TOKEN": TOKEN,
+        "BATCH_WINDOW_SECONDS": "0.5",
+    }
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    yield f"http://127.0.0.1:{port}/proactive"
+    assert await bot.stop() == 0
+
+
+async def post(url: str, body: object, token: str = TOKEN) -> httpx.Response:
+    async with httpx.AsyncClient() as http:
+        return await http.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+async def test_a_proactive_message_waits_for_the_answer_in_progress(
+    bot_with_endpoint: str,
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    backend.answerer = three_parts
+    await product.start_workers(make_settings(reply_pacing_max_seconds=0))
+    held = telegram.hold("sendMessage", after_calls=1)  # part two waits at Telegram
+    await telegram.person_says(MAX, "hi")
+    await held.arrived.wait()
+
+    response = await post(bot_with_endpoint, {"chat_id": MAX.id, "messages": [{"text": "ping"}]})
+    assert response.status_code == 202
+    assert response.json() == {"queued": 1, "scheduling": "behind-batch"}
+    held.release()
+    await telegram.wait_for_messages(MAX.id, 4)
+    await wait_until_idle(redis)
+    assert telegram.messages_to(MAX.id) == [*PARTS, "ping"]
+
+    # With nothing in progress it goes at once; the Python function does the same.
+    await send_proactive(redis, MAX.id, [OutgoingMessage(text="your table is ready")])
+    assert (await telegram.wait_for_messages(MAX.id, 5))[-1] == "your table is ready"
+
+
+async def test_the_endpoint_refuses_wrong_tokens_and_bad_bodies(
+    bot_with_endpoint: str, redis: Redis
+) -> None:
+    wrong = await post(bot_with_endpoint, {"chat_id": 1, "messages": [{"text": "x"}]}, "nope")
+    assert wrong.status_code == 401
+    empty = await post(bot_with_endpoint, {"chat_id": 1, "messages": [{}]})
+    assert empty.status_code == 400
+    assert "needs text, a photo, or both" in empty.text
+    group = await post(bot_with_endpoint, {"chat_id": -100, "messages": [{"text": "x"}]})
+    assert group.status_code == 400
+    assert "needs user_id" in group.text
+    assert await redis.keys("outbox:*") == []
