@@ -24,6 +24,8 @@ log = logging.getLogger("batchbot.bot")
 def commands_router(settings: BotSettings) -> Router:
     """A fresh router; include it before the batching router so commands stop here."""
     router = Router(name="commands")
+    # One cheap check per message; the command filters run only on text starting with /.
+    router.message.filter(F.text.startswith("/"))
     if settings.start_greeting:
         router.message.register(start, CommandStart())
     router.message.register(clear, Command("clear"), F.from_user)

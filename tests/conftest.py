@@ -135,6 +135,11 @@ class Product:
         self._closers.append(redis.aclose)
         self._closers.append(bot.session.close)
 
+    async def start(self, settings: WorkerProcessSettings, workers: int = 1) -> None:
+        """The bot and ``workers`` workers: the whole product."""
+        await self.start_bot(settings)
+        await self.start_workers(settings, workers)
+
     async def start_workers(self, settings: WorkerProcessSettings, count: int = 1) -> None:
         for _ in range(count):
             worker = Worker(**worker_options(settings), handle_signals=False)

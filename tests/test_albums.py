@@ -35,8 +35,7 @@ async def test_an_album_that_straddles_the_max_wait_arrives_in_one_batch_with_it
     settings = make_settings(
         batch_window_seconds=1.0, batch_max_wait_seconds=1.0, batch_album_grace_seconds=1.5
     )
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(KAI, "look at these")
     await until_pending(redis, 1)  # the batch is due 1.0 s from now, at the latest
     # The person's phone uploads the album slowly: the first photo comes within the

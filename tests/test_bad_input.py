@@ -45,8 +45,7 @@ async def test_a_backend_answering_html_dead_letters_the_batch_with_the_reason(
     html_backend: str,
 ) -> None:
     settings = make_settings(backend_url=html_backend)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await telegram.person_says(DEE, "hello")
     await telegram.person_says(DEE, "is this thing on?")
@@ -74,8 +73,7 @@ async def test_a_person_who_blocked_the_bot_gets_no_retries(
 ) -> None:
     telegram.fail_next("sendMessage", ForcedError(403, "Forbidden: bot was blocked by the user"))
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await telegram.person_says(DEE, "bye")
     await backend.wait_for_answered_messages(1)
@@ -94,8 +92,7 @@ async def test_updates_and_messages_the_bot_does_not_handle_do_not_stop_it(
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     edited = telegram.compose(DEE, "edited text")
     edited["edited_message"] = {**edited.pop("message"), "edit_date": int(time.time())}
@@ -124,8 +121,7 @@ async def test_a_flood_past_the_cap_is_refused_with_a_log_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(batch_window_seconds=1.0, batch_max_pending_messages=2)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     flood = [telegram.compose(DEE, f"spam {n}") for n in range(5)]
     await telegram.deliver(*flood)

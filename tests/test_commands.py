@@ -33,8 +33,7 @@ async def test_start_is_greeted_by_the_bot_and_never_batched(
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(IDA, "/start")
     assert await telegram.wait_for_messages(IDA.id, 1) == [GREETING]
     assert await redis.zcard(PENDING_INDEX) == 0
@@ -49,8 +48,7 @@ async def test_clear_drops_the_pending_burst_and_its_job(
     redis: Redis,
 ) -> None:
     settings = make_settings(batch_window_seconds=3.0)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(IDA, "book me for friday")
     await telegram.person_says(IDA, "no wait")
     await until_pending(redis, str(IDA.id), 2)
@@ -77,8 +75,7 @@ async def test_other_commands_go_to_the_backend_with_the_burst(
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(IDA, "/menu")
     await telegram.wait_for_messages(IDA.id, 1)
     await wait_until_idle(redis)

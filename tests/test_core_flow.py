@@ -23,8 +23,7 @@ async def test_three_quick_messages_make_one_batch_and_one_reply(
     redis: Redis,
 ) -> None:
     settings = make_settings(batch_window_seconds=0.5)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     for text in ("hi", "can I book", "a haircut"):
         await telegram.person_says(ANA, text)
@@ -52,8 +51,7 @@ async def test_each_message_resets_the_timer(
 ) -> None:
     window = 1.0
     settings = make_settings(batch_window_seconds=window)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     first_sent = time.monotonic()
     await telegram.person_says(ANA, "hi")
@@ -83,8 +81,7 @@ async def test_a_pause_longer_than_the_window_makes_two_batches(
 ) -> None:
     window = 0.5
     settings = make_settings(batch_window_seconds=window)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     sent_at = time.monotonic()
     await telegram.person_says(ANA, "hi")
@@ -111,8 +108,7 @@ async def test_reaching_max_messages_runs_the_batch_at_once(
     settings = make_settings(
         batch_window_seconds=60, batch_max_wait_seconds=120, batch_max_messages=3
     )
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     for text in ("one", "two", "three"):
         await telegram.person_says(ANA, text)
@@ -133,8 +129,7 @@ async def test_max_wait_answers_a_person_who_never_pauses(
 ) -> None:
     window, max_wait, gap = 1.0, 2.0, 0.4
     settings = make_settings(batch_window_seconds=window, batch_max_wait_seconds=max_wait)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     first_sent = time.monotonic()
     texts = [f"part {n}" for n in range(12)]  # 12 messages, 0.4 s apart: never a 1 s pause
@@ -190,8 +185,7 @@ async def test_the_same_update_delivered_twice_is_stored_once(
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     hello = telegram.compose(ANA, "hello")
     again = telegram.compose(ANA, "again")
@@ -210,8 +204,7 @@ async def test_messages_are_ordered_by_message_id_whatever_the_arrival_order(
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     updates = [telegram.compose(ANA, text) for text in ("first", "second", "third")]
     await telegram.deliver(*reversed(updates))
@@ -229,8 +222,7 @@ async def test_the_same_person_can_burst_again_right_after_an_answer(
     redis: Redis,
 ) -> None:
     settings = make_settings(batch_window_seconds=0.3)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await telegram.person_says(ANA, "hi")
     await telegram.wait_for_messages(ANA.id, 1)

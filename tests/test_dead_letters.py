@@ -51,8 +51,7 @@ async def test_an_outage_past_the_budget_becomes_a_dead_letter_that_replays_in_o
         backend_retry_max_seconds=0.4,
         backend_failure_reply=SORRY,
     )
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await telegram.person_says(FAY, "first")
     await telegram.person_says(FAY, "second")
@@ -98,8 +97,7 @@ async def test_a_4xx_is_dead_lettered_at_once_with_the_body_shortened(
     backend.failure_status = 400
     backend.failure_body = "bad request " + "x" * 5000
     settings = make_settings(backend_failure_reply="")
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await telegram.person_says(FAY, "hi")
     [batch_id] = await dead_letter_ids(redis, 1)

@@ -22,8 +22,7 @@ async def test_an_edit_before_the_batch_goes_replaces_the_message_and_after_is_i
     redis: Redis,
 ) -> None:
     settings = make_settings(batch_window_seconds=1.5)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     original = await telegram.person_says(LEO, "meet at 5")
     await telegram.person_says(LEO, "ok?")
     async with asyncio.timeout(30):

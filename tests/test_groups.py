@@ -36,8 +36,7 @@ async def test_in_a_group_only_batches_meant_for_the_bot_are_answered_as_replies
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await says(telegram, MIA, "morning all")
     async with asyncio.timeout(30):  # stored, then its batch claimed and let go
@@ -74,8 +73,7 @@ async def test_group_answer_when_always_answers_every_batch(
     redis: Redis,
 ) -> None:
     settings = make_settings(group_answer_when="always")
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await says(telegram, MIA, "morning all")
     await telegram.wait_for_messages(GROUP, 1)
     await wait_until_idle(redis)

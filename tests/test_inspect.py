@@ -50,8 +50,7 @@ async def test_inspect_shows_pending_in_flight_and_one_conversation_in_full(
     # batch full, so it goes at once and waits at the backend: in flight.
     settings = make_settings(batch_window_seconds=30, batch_max_wait_seconds=60)
     settings = settings.model_copy(update={"batch_max_messages": 2})
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await telegram.person_says(ABE, "one")
     await telegram.person_says(ABE, "two")

@@ -38,8 +38,7 @@ async def test_media_locations_and_contacts_arrive_with_file_ids_and_details(
     redis: Redis,
 ) -> None:
     settings = make_settings(batch_window_seconds=1.0)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     updates = []
     for shape in SHAPES.values():
         update = telegram.compose(ZOE)

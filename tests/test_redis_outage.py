@@ -29,8 +29,7 @@ async def test_messages_sent_while_redis_is_down_are_answered_when_it_is_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(redis_url=durable_redis.url, redis_outage_tolerance_seconds=30)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(GUS, "before")
     await telegram.wait_for_messages(GUS.id, 1)
 

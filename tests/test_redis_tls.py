@@ -63,8 +63,7 @@ async def test_a_burst_is_answered_over_tls_with_a_password(
 ) -> None:
     assert tls_redis.url.startswith("rediss://:tls-and-a-password@")
     settings = make_settings(redis_url=tls_redis.url, redis_tls_ca_file=tls_files.ca_cert)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(HAL, "over")
     await telegram.person_says(HAL, "tls")
     [reply] = await telegram.wait_for_messages(HAL.id, 1)

@@ -31,8 +31,7 @@ async def test_a_three_part_answer_is_paced_in_order_with_typing_before_each_par
 ) -> None:
     backend.answerer = three_parts
     settings = make_settings(reply_pacing_seconds_per_character=0.01, reply_pacing_max_seconds=1.5)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(JO, "can I come tomorrow?")
     assert await telegram.wait_for_messages(JO.id, 3) == PARTS
     await wait_until_idle(redis)
@@ -56,8 +55,7 @@ async def test_typing_shows_all_the_while_the_backend_works_even_when_it_fails(
     backend.delay_seconds = 2.5
     telegram.fail_next("sendChatAction", ForcedError(500, "Internal Server Error"))
     settings = make_settings(typing_refresh_seconds=1.0)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(JO, "thinking question")
     [reply] = await telegram.wait_for_messages(JO.id, 1)
     assert "thinking question" in reply
@@ -83,8 +81,7 @@ async def test_a_10000_character_answer_arrives_as_3_messages_in_order(
 
     backend.answerer = essay
     settings = make_settings(reply_pacing_max_seconds=0)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.person_says(JO, "tell me everything")
     replies = await telegram.wait_for_messages(JO.id, 3)
     assert len(replies) == 3
@@ -125,8 +122,7 @@ async def test_a_photo_with_a_long_caption_replies_where_the_backend_says(
 
     backend.answerer = with_a_photo
     settings = make_settings(reply_pacing_max_seconds=0)
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await telegram.wait_for_messages(JO.id, 4)
     await wait_until_idle(redis)
 
@@ -150,8 +146,7 @@ async def test_replies_and_forwards_reach_the_backend_marked(
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     first = await telegram.person_says(JO, "my order number is 42")
     await telegram.person_says(JO, "about this", reply_to=first["message"]["message_id"])
     await telegram.person_says(JO, "look what my friend sent", forwarded_from="Sam")

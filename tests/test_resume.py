@@ -29,8 +29,7 @@ async def test_telegram_failing_mid_answer_resumes_from_the_first_unsent_part(
 ) -> None:
     backend.answerer = three_parts
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     # Part 1 goes through; part 2 hits a Telegram outage, then a flood limit.
     telegram.fail_next("sendMessage", ForcedError(502, "Bad Gateway"), after_successes=1)
     telegram.fail_next("sendMessage", ForcedError(429, "Too Many Requests", retry_after=1))
@@ -51,8 +50,7 @@ async def test_a_backend_outage_is_retried_with_the_same_batch_id(
     redis: Redis,
 ) -> None:
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
     await backend.stop()  # the backend is down when the batch is due
 
     await telegram.person_says(BO, "anyone home?")
@@ -124,8 +122,7 @@ async def test_markup_telegram_refuses_is_sent_as_plain_text_once(
         ForcedError(400, "Bad Request: can't parse entities: Can't find end of the entity"),
     )
     settings = make_settings()
-    await product.start_bot(settings)
-    await product.start_workers(settings)
+    await product.start(settings)
 
     await telegram.person_says(BO, "format something")
     await telegram.wait_for_messages(BO.id, 2)
