@@ -43,6 +43,11 @@ def health_check_key(host: str) -> str:
     return HEALTH_CHECK_KEY_PREFIX + host
 
 
+def job_keys(job_id: str) -> list[str]:
+    """The queue, the job and its in-progress key: what every scheduling script touches."""
+    return [QUEUE, job_key(job_id), in_progress_key(job_id)]
+
+
 def job_key(job_id: str) -> str:
     return JOB_KEY_PREFIX + job_id
 

@@ -149,9 +149,7 @@ class BatchStore:
                 keys.seen,
                 keys.inflight,
                 PENDING_INDEX,
-                arq_layout.QUEUE,
-                arq_layout.job_key(job_id),
-                arq_layout.in_progress_key(job_id),
+                *arq_layout.job_keys(job_id),
             ],
             args=[
                 conversation,
@@ -199,9 +197,7 @@ class BatchStore:
                 keys.info,
                 keys.inflight,
                 PENDING_INDEX,
-                arq_layout.QUEUE,
-                arq_layout.job_key(job_id),
-                arq_layout.in_progress_key(job_id),
+                *arq_layout.job_keys(job_id),
                 keys.outbox,
             ],
             args=[
@@ -222,9 +218,7 @@ class BatchStore:
                 keys.outbox,
                 keys.inflight,
                 PENDING_INDEX,
-                arq_layout.QUEUE,
-                arq_layout.job_key(job_id),
-                arq_layout.in_progress_key(job_id),
+                *arq_layout.job_keys(job_id),
             ],
             args=[
                 conversation,
@@ -276,9 +270,7 @@ class BatchStore:
                 keys.info,
                 keys.inflight,
                 PENDING_INDEX,
-                arq_layout.QUEUE,
-                arq_layout.job_key(job_id),
-                arq_layout.in_progress_key(job_id),
+                *arq_layout.job_keys(job_id),
             ],
             args=[conversation, job_id],
         )
