@@ -2,17 +2,20 @@
 
 Public API: :class:`BackendClient` and the two error classes a caller must tell apart,
 :class:`RetryableBackendError` (try again later) and :class:`PermanentBackendError`
-(trying again will not help), and the names of the signature headers. Everything
-else is in private modules.
+(trying again will not help), the names of the signature headers, and
+:class:`AiohttpTransport` (httpx's API over aiohttp's I/O, which the benchmarks
+compare with httpx's own). Everything else is in private modules.
 """
 
 from backend_client._client import BackendClient
 from backend_client._errors import BackendError, PermanentBackendError, RetryableBackendError
 from backend_client._signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from backend_client._transport import AiohttpTransport
 
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "AiohttpTransport",
     "BackendClient",
     "BackendError",
     "PermanentBackendError",

@@ -17,9 +17,9 @@ import sys
 from datetime import UTC, datetime
 
 from batchctl.inspect import Overview, conversation_detail, overview
+from shared.dead_letters import DeadLetter, DeadLetters
 from shared.redis_connection import redis_client
 from shared.settings import RedisConnectionSettings, load_settings
-from shared.store import BatchStore, DeadLetter
 
 
 def _when(ms: int) -> str:
@@ -63,11 +63,11 @@ def _print_overview(view: Overview) -> None:
     print(f"{view.dead_letters} dead letter(s) (see: dead-letters list)")
 
 
-async def _inspect(args: argparse.Namespace, store: BatchStore) -> int:
+async def _inspect(args: argparse.Namespace, letters: DeadLetters) -> int:
     if args.conversation is None:
-        _print_overview(await overview(store.redis, args.limit))
+        _print_overview(await overview(letters.redis, args.limit))
         return 0
-    detail = await conversation_detail(store.redis, args.conversation)
+    detail = await conversation_detail(letters.redis, args.conversation)
     if detail is None:
         print(
             f"batchctl: nothing stored for conversation {args.conversation!r} "
@@ -79,26 +79,26 @@ async def _inspect(args: argparse.Namespace, store: BatchStore) -> int:
     return 0
 
 
-async def _run(args: argparse.Namespace, store: BatchStore) -> int:
+async def _run(args: argparse.Namespace, letters: DeadLetters) -> int:
     if args.command == "inspect":
-        return await _inspect(args, store)
+        return await _inspect(args, letters)
     if args.action == "list":
-        letters = await store.dead_letters(args.limit)
-        for letter in letters:
+        newest = await letters.newest(args.limit)
+        for letter in newest:
             print(_line(letter))
-        print(f"{len(letters)} dead letter(s)")
+        print(f"{len(newest)} dead letter(s)")
         return 0
     if args.action == "purge" and args.all:
-        letters = await store.dead_letters(limit=1_000_000)
-        for letter in letters:
-            await store.purge_dead_letter(letter.batch_id)
-        print(f"purged {len(letters)} dead letter(s)")
+        every = await letters.newest(limit=1_000_000)
+        for letter in every:
+            await letters.purge(letter.batch_id)
+        print(f"purged {len(every)} dead letter(s)")
         return 0
     if not args.batch_id:
         print(f"batchctl: {args.action} needs a batch id (see: dead-letters list)", file=sys.stderr)
         return 2
     if args.action == "show":
-        found = await store.dead_letter(args.batch_id)
+        found = await letters.get(args.batch_id)
         if found is None:
             return _missing(args.batch_id)
         json_fields = ("messages", "chat", "user", "answer")
@@ -106,12 +106,12 @@ async def _run(args: argparse.Namespace, store: BatchStore) -> int:
         print(json.dumps(shown, indent=2, ensure_ascii=False))
         return 0
     if args.action == "replay":
-        count = await store.replay_dead_letter(args.batch_id)
+        count = await letters.replay(args.batch_id)
         if count is None:
             return _missing(args.batch_id)
         print(f"replayed {args.batch_id}: {count} message(s) queued again, due now")
         return 0
-    if await store.purge_dead_letter(args.batch_id):
+    if await letters.purge(args.batch_id):
         print(f"purged {args.batch_id}")
         return 0
     return _missing(args.batch_id)
@@ -126,7 +126,7 @@ async def _main(args: argparse.Namespace) -> int:
     settings = load_settings(RedisConnectionSettings)
     redis = redis_client(settings)
     try:
-        return await _run(args, BatchStore(redis, settings.redis_key_ttl_seconds))
+        return await _run(args, DeadLetters(redis, settings.redis_key_ttl_seconds))
     finally:
         await redis.aclose()
 

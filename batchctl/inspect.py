@@ -13,10 +13,7 @@ from redis.asyncio import Redis
 
 from shared import arq_layout
 from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+from shared.redis_scripts import as_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +51,7 @@ async def overview(redis: Redis, limit: int) -> Overview:
     raw = await redis.zrange(PENDING_INDEX, 0, limit - 1, withscores=True)
     async with redis.pipeline(transaction=False) as pipe:
         for member, _ in raw:
-            keys = ConversationKeys(_text(member))
+            keys = ConversationKeys(as_text(member))
             job_id = arq_layout.batch_job_id(keys.conversation)
             pipe.llen(keys.batch)
             pipe.hmget(keys.info, ["bytes", "first_at"])
@@ -66,12 +63,12 @@ async def overview(redis: Redis, limit: int) -> Overview:
         count, (size, first_at), (batch_id, sent), run_at = replies[index * 4 : index * 4 + 4]
         shown.append(
             ConversationSummary(
-                conversation=_text(member),
+                conversation=as_text(member),
                 next_step_ms=int(score),
                 pending_messages=int(count),
                 pending_bytes=int(size or 0),
                 first_at_ms=int(first_at) if first_at else None,
-                inflight_batch=_text(batch_id) if batch_id else None,
+                inflight_batch=as_text(batch_id) if batch_id else None,
                 parts_sent=int(sent) if sent is not None else None,
                 job_run_at_ms=int(run_at) if run_at is not None else None,
             )
@@ -107,8 +104,8 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
         pending, info, inflight, next_step, run_at, running, seen = await pipe.execute()
     if not (pending or info or inflight or next_step is not None):
         return None
-    info_fields = {_text(k): _text(v) for k, v in info.items()}
-    inflight_fields = {_text(k): _text(v) for k, v in inflight.items()}
+    info_fields = {as_text(k): as_text(v) for k, v in info.items()}
+    inflight_fields = {as_text(k): as_text(v) for k, v in inflight.items()}
     return {
         "conversation": conversation,
         "now_ms": await _now_ms(redis),

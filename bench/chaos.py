@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sandbox.example_backend import ExampleBackend, summarise
+from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
@@ -38,24 +39,6 @@ async def tagged_answer(request: BatchRequest) -> BatchResponse:
     """One reply per batch, carrying the batch id so a duplicate can be recognised."""
     text = summarise(request).messages[0].text
     return BatchResponse(messages=[OutgoingMessage(text=f"[{request.batch_id}] {text}")])
-
-
-DRAINS: set[asyncio.Task[bytes]] = set()
-
-
-async def spawn(
-    command: list[str], env: dict[str, str], ready: bytes
-) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    assert process.stderr is not None
-    while ready not in await process.stderr.readline():
-        pass
-    drain = asyncio.create_task(process.stderr.read())  # keep the pipe flowing
-    DRAINS.add(drain)
-    drain.add_done_callback(DRAINS.discard)
-    return process
 
 
 async def person(telegram: TelegramStandIn, who: Person, count: int, rng: random.Random) -> None:
@@ -110,8 +93,11 @@ async def run(options: Options) -> None:
     rng = random.Random(options.seed)
     redis_server, telegram, backend, env = await start_sandbox(options)
     worker_command = [sys.executable, "-m", "worker"]
-    bot = await spawn([sys.executable, "-m", "bot"], env, b"Run polling")
-    workers = [await spawn(worker_command, env, b"Starting worker") for _ in range(options.workers)]
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    workers = [
+        await ChildProcess.launch(worker_command, env, b"Starting worker")
+        for _ in range(options.workers)
+    ]
     people = [Person(id=100_000 + n, first_name=f"P{n}") for n in range(options.people)]
     total = options.people * options.messages_per_person
     kills = 0
@@ -122,7 +108,7 @@ async def run(options: Options) -> None:
     respawns: set[asyncio.Task[None]] = set()
 
     async def respawn(slot: int) -> None:
-        workers[slot] = await spawn(worker_command, env, b"Starting worker")
+        workers[slot] = await ChildProcess.launch(worker_command, env, b"Starting worker")
         processes.append(workers[slot])
 
     async def chaos_monkey() -> None:
@@ -133,9 +119,8 @@ async def run(options: Options) -> None:
             if not alive:
                 continue
             victim = rng.choice(alive)
-            workers[victim].send_signal(signal.SIGKILL)
             kill_times.append(time.monotonic())
-            await workers[victim].wait()
+            await workers[victim].stop(signal.SIGKILL)
             kills += 1
             task = asyncio.create_task(respawn(victim))  # in the background: imports take seconds
             respawns.add(task)
@@ -169,15 +154,13 @@ async def run(options: Options) -> None:
 
 
 async def stop_all(
-    processes: list[asyncio.subprocess.Process],
+    processes: list[ChildProcess],
     telegram: TelegramStandIn,
     backend: ExampleBackend,
     redis_server: RedisServer,
 ) -> None:
     for process in processes:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        await process.wait()
+        await process.stop()
     await backend.stop()
     await telegram.stop()
     redis_server.remove()

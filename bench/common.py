@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from sandbox.environment import product_environment as sandbox_environment
 from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import ChildProcess, launch_together
 from sandbox.telegram_api import TelegramStandIn
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -65,56 +66,20 @@ def product_environment(
     return sandbox_environment(redis_url, telegram, backend, **{"log_level": "WARNING", **settings})
 
 
-class Process:
-    """A product process whose log is drained, so a full pipe never stalls it."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self._drain: asyncio.Task[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @classmethod
-    async def start(cls, command: list[str], env: dict[str, str], ready: bytes) -> Process:
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-        started = cls(process)
-        assert process.stderr is not None
-        async with asyncio.timeout(60):
-            while True:
-                line = await process.stderr.readline()
-                if not line:
-                    raise RuntimeError(f"{command} exited before logging {ready!r}")
-                if ready in line:
-                    break
-        started._drain = asyncio.create_task(process.stderr.read())
-        return started
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-        await self.process.wait()
-        if self._drain is not None:
-            await self._drain
-
-
 @contextlib.asynccontextmanager
-async def workers(env: dict[str, str], count: int) -> AsyncIterator[list[Process]]:
+async def workers(env: dict[str, str], count: int) -> AsyncIterator[list[ChildProcess]]:
     """``count`` worker processes (``python -m worker``), stopped on exit."""
     # The start-up log line is INFO; the benchmark's WARNING level would hide it.
-    started = await asyncio.gather(
-        *(
-            Process.start(
+    started = await launch_together(
+        [
+            ChildProcess.launch(
                 [sys.executable, "-m", "worker"], {**env, "LOG_LEVEL": "INFO"}, b"Starting worker"
             )
             for _ in range(count)
-        )
+        ]
     )
     try:
-        yield list(started)
+        yield started
     finally:
         for process in started:
             await process.stop()

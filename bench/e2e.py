@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from bench.common import cpu_seconds, product_environment, redis_cpu_seconds, sandbox, workers
 from shared.models import Chat, IncomingMessage, MessageKind, User
-from shared.settings import Limits
+from shared.rules import BatchingRules
 from shared.store import BatchStore
 
 BACKEND_SECONDS = 0.2
@@ -56,10 +56,14 @@ async def _pending_batches(store: BatchStore, people: int, due_in_ms: int) -> No
                 IncomingMessage(
                     message_id=n, date=datetime.now(UTC), kind=MessageKind.TEXT, text=f"part {n}"
                 ),
-                window_ms=due_in_ms,
-                max_wait_ms=due_in_ms,
-                max_messages=10,
-                limits=Limits(10, 1_000_000, 100_000),
+                BatchingRules(
+                    window_ms=due_in_ms,
+                    max_wait_ms=due_in_ms,
+                    max_messages=10,
+                    max_pending_messages=10,
+                    max_pending_bytes=1_000_000,
+                    max_message_bytes=100_000,
+                ),
             )
 
     await asyncio.gather(*(one(20_000 + n) for n in range(people)))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import aiohttp
 import httpx
 
-from backend_client._transport import AiohttpTransport
+from backend_client import AiohttpTransport
 from bench.common import wait_for_port
 from sandbox.example_backend import BATCH_PATH
 from sandbox.redis_server import free_port

@@ -22,11 +22,12 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection
 
 from bench.common import redis_commands
-from bot.app import make_bot, make_dispatcher
+from bot.app import make_dispatcher
+from bot.settings import BotSettings
+from channels.telegram import make_bot
+from sandbox.peek import pending_count
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.redis_connection import FastConnection
-from shared.settings import BotSettings
-from shared.store import pending_count
 
 SENDS = 0
 
@@ -120,17 +121,12 @@ async def _stored_naive(redis: Redis) -> int:
 Setup = Callable[[str], Coroutine[Any, Any, tuple[Dispatcher, Redis]]]
 
 
-async def _batchbot(url: str, pipelined: bool) -> tuple[Dispatcher, Redis]:
+async def _batchbot(url: str) -> tuple[Dispatcher, Redis]:
     settings = BotSettings(bot_token="123:bench", redis_url=url)
     redis = Redis(
         connection_pool=ConnectionPool.from_url(url, connection_class=CountingFastConnection)
     )
-    dispatcher = make_dispatcher(redis, settings)
-    if not pipelined:
-        dispatcher["store"] = type(dispatcher["store"])(
-            redis, settings.redis_key_ttl_seconds, pipeline_appends=False
-        )
-    return dispatcher, redis
+    return make_dispatcher(redis, settings), redis
 
 
 async def _naive(url: str) -> tuple[Dispatcher, Redis]:
@@ -173,19 +169,8 @@ async def measure(
 
 async def run(url: str, people: int = 1000, burst: int = 5) -> list[IngestResult]:
     raw = updates(people, burst)
-
-    async def pipelined(u: str) -> tuple[Dispatcher, Redis]:
-        return await _batchbot(u, pipelined=True)
-
-    async def one_by_one(u: str) -> tuple[Dispatcher, Redis]:
-        return await _batchbot(u, pipelined=False)
-
     results = []
     for concurrency in (1, 100):
-        results.append(await measure("batchbot", pipelined, url, raw, concurrency))
-        if concurrency > 1:
-            results.append(
-                await measure("batchbot, unpipelined", one_by_one, url, raw, concurrency)
-            )
+        results.append(await measure("batchbot", _batchbot, url, raw, concurrency))
         results.append(await measure("naive", _naive, url, raw, concurrency))
     return results

@@ -24,7 +24,7 @@ from bench.ingest import updates
 from shared import arq_layout
 from shared.keys import ConversationKeys
 from shared.models import Chat, IncomingMessage, MessageKind, User, to_json
-from shared.settings import Limits
+from shared.rules import BatchingRules
 from shared.store import BatchStore
 
 BURST = ("hi", "can I book", "a haircut", "tomorrow?", "thanks")
@@ -68,10 +68,14 @@ async def _fill_batchbot(redis: Redis, conversations: int) -> int:
                     Chat(id=user_id, type="private"),
                     User(id=user_id, first_name="Ana"),
                     message,
-                    window_ms=WINDOW_MS,
-                    max_wait_ms=WINDOW_MS,
-                    max_messages=10,
-                    limits=Limits(200, 1_000_000, 65536),
+                    BatchingRules(
+                        window_ms=WINDOW_MS,
+                        max_wait_ms=WINDOW_MS,
+                        max_messages=10,
+                        max_pending_messages=200,
+                        max_pending_bytes=1_000_000,
+                        max_message_bytes=65536,
+                    ),
                 )
 
     await asyncio.gather(*(filler() for _ in range(CONCURRENCY)))

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bench.common import Process, product_environment, sandbox, workers
+from bench.common import product_environment, sandbox, workers
+from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person
 from shared.keys import PENDING_INDEX
@@ -47,7 +48,7 @@ async def run(people: int = 10_000, worker_count: int = 2) -> ScaleResult:
     try:
         async with sandbox() as (telegram, backend):
             env = product_environment(server.url, telegram, backend, batch_window_seconds=2)
-            bot = await Process.start(
+            bot = await ChildProcess.launch(
                 [sys.executable, "-m", "bot"], {**env, "LOG_LEVEL": "INFO"}, b"Run polling"
             )
             async with workers(env, worker_count):

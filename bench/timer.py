@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from bench.common import percentile, product_environment, sandbox, workers
 from shared.models import Chat, IncomingMessage, MessageKind, User
-from shared.settings import Limits
+from shared.rules import BatchingRules
 from shared.store import BatchStore
 
 LEAD_MS = 3000
@@ -40,10 +40,14 @@ async def _append(store: BatchStore, user_id: int, window_ms: int) -> int:
         Chat(id=user_id, type="private"),
         User(id=user_id, first_name="Bench"),
         IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi"),
-        window_ms=window_ms,
-        max_wait_ms=window_ms,
-        max_messages=10,
-        limits=Limits(10, 1_000_000, 100_000),
+        BatchingRules(
+            window_ms=window_ms,
+            max_wait_ms=window_ms,
+            max_messages=10,
+            max_pending_messages=10,
+            max_pending_bytes=1_000_000,
+            max_message_bytes=100_000,
+        ),
     )
     return result.deadline_ms
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import run
+from bot.settings import BotSettings
 from shared.logs import configure_logging
-from shared.settings import BotSettings, load_settings
+from shared.settings import load_settings
 
 
 def main() -> None:

@@ -1,29 +1,24 @@
-"""Wiring: a Bot for the configured API server and a Dispatcher with the batching router."""
+"""Wiring: a Dispatcher with the commands and batching routers, the ops server, and the run."""
 
 from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram import Dispatcher
 from redis.asyncio import Redis
 
 from bot.commands import commands_router
 from bot.handlers import InFlightStores, batching_router
 from bot.proactive import proactive_handler
+from bot.settings import BotSettings
 from bot.webhook import run_webhook
+from channels.telegram import make_bot
 from shared.ops_server import Handler, OpsServer
+from shared.outbox import Outbox
 from shared.redis_connection import redis_client
-from shared.settings import BotSettings
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
-
-
-def make_bot(settings: BotSettings) -> Bot:
-    api = TelegramAPIServer.from_base(str(settings.telegram_api_url))
-    return Bot(settings.bot_token.get_secret_value(), session=AiohttpSession(api=api))
 
 
 def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
@@ -32,6 +27,7 @@ def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
     dispatcher = Dispatcher(
         disable_fsm=True,
         store=BatchStore(redis, settings.redis_key_ttl_seconds),
+        rules=settings.batching_rules(),
         settings=settings,
         in_flight=InFlightStores(),
     )
@@ -52,9 +48,9 @@ def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, st
     """``POST /proactive`` when PROACTIVE_TOKEN is set; nothing otherwise."""
     if settings.proactive_token is None:
         return []
-    store = BatchStore(redis, settings.redis_key_ttl_seconds)
+    outbox = Outbox(redis, settings.redis_key_ttl_seconds)
     token = settings.proactive_token.get_secret_value()
-    return [("POST", "/proactive", proactive_handler(store, token))]
+    return [("POST", "/proactive", proactive_handler(outbox, token))]
 
 
 async def run(settings: BotSettings) -> None:

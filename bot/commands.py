@@ -13,9 +13,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-from bot.normalise import chat_of, user_of
-from shared.keys import conversation_id
-from shared.settings import BotSettings
+from bot.sender import sender_of
+from bot.settings import BotSettings
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
@@ -37,10 +36,9 @@ async def start(message: Message, settings: BotSettings) -> None:
 
 
 async def clear(message: Message, store: BatchStore, settings: BotSettings) -> None:
-    user = user_of(message)
-    assert user is not None  # the filter admits messages with a sender only
-    chat = chat_of(message)
-    conversation = conversation_id(chat.id, chat.type, user.id)
+    sender = sender_of(message)
+    assert sender is not None  # the filter admits messages with a sender only
+    conversation = sender.conversation
     dropped, running = await store.clear(conversation)
     log.info(
         "/clear from %s: %d pending message(s) dropped%s",

@@ -10,11 +10,12 @@ from aiogram import Bot, Router
 from aiogram.types import Message
 from redis.exceptions import RedisError
 
-from bot.normalise import chat_of, normalise, user_of
+from bot.normalise import normalise
+from bot.sender import Sender, sender_of
+from bot.settings import BotSettings
 from shared import metrics
-from shared.keys import conversation_id
-from shared.models import Chat, IncomingMessage, User
-from shared.settings import BotSettings
+from shared.models import IncomingMessage
+from shared.rules import BatchingRules
 from shared.store import AppendResult, BatchStore
 
 log = logging.getLogger("batchbot.bot")
@@ -66,18 +67,18 @@ async def collect(
     message: Message,
     bot: Bot,
     store: BatchStore,
+    rules: BatchingRules,
     settings: BotSettings,
     in_flight: InFlightStores,
 ) -> None:
     in_flight.track()
-    user = user_of(message)
-    if user is None:
+    sender = sender_of(message)
+    if sender is None:
         log.info("ignored message %s in chat %s: no sender", message.message_id, message.chat.id)
         return
-    chat = chat_of(message)
-    conversation = conversation_id(chat.id, chat.type, user.id)
-    incoming = normalise(message, await bot.me() if chat.type != "private" else None)
-    result = await store_until_done(store, settings, conversation, chat, user, incoming)
+    conversation = sender.conversation
+    incoming = normalise(message, await bot.me() if sender.chat.type != "private" else None)
+    result = await store_until_done(store, settings, sender, incoming, rules)
     ids = {"conversation": conversation, "message_id": incoming.message_id}
     if result.refused:
         metrics.MESSAGES_REFUSED.labels(result.refused).inc()
@@ -118,11 +119,10 @@ async def collect_edit(message: Message, store: BatchStore) -> None:
     """An edit while its message still waits replaces it: the backend sees what the person
     meant. Once the batch has gone, the edit is only logged; answering again would be a
     second answer to one burst."""
-    user = user_of(message)
-    if user is None:
+    sender = sender_of(message)
+    if sender is None:
         return
-    chat = chat_of(message)
-    conversation = conversation_id(chat.id, chat.type, user.id)
+    conversation = sender.conversation
     replaced = await store.replace_pending(conversation, normalise(message))
     log.info(
         "edit of message %s of %s %s",
@@ -136,10 +136,9 @@ async def collect_edit(message: Message, store: BatchStore) -> None:
 async def store_until_done(
     store: BatchStore,
     settings: BotSettings,
-    conversation: str,
-    chat: Chat,
-    user: User,
+    sender: Sender,
     incoming: IncomingMessage,
+    rules: BatchingRules,
 ) -> AppendResult:
     """Append, retrying while Redis is unreachable.
 
@@ -157,26 +156,18 @@ async def store_until_done(
     while True:
         try:
             return await store.append(
-                conversation,
-                chat,
-                user,
-                incoming,
-                window_ms=settings.window_ms_for(incoming.kind),
-                max_wait_ms=settings.max_wait_ms,
-                max_messages=settings.batch_max_messages,
-                limits=settings.limits,
-                album_grace_ms=settings.album_grace_ms,
+                sender.conversation, sender.chat, sender.user, incoming, rules
             )
         except (RedisError, OSError) as error:
             metrics.STORE_RETRIES.inc()
             if give_up_at is not None and time.monotonic() + delay > give_up_at:
                 raise MessageNotStored(
-                    f"message {incoming.message_id} of {conversation}"
+                    f"message {incoming.message_id} of {sender.conversation}"
                 ) from error
             log.warning(
                 "could not store message %s of %s (%s); retrying in %.1fs",
                 incoming.message_id,
-                conversation,
+                sender.conversation,
                 error,
                 delay,
             )

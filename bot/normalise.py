@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from aiogram.types import Message
 
-from shared.models import Chat, Contact, IncomingMessage, Location, MessageKind, User
+from shared.models import Contact, IncomingMessage, Location, MessageKind
 
 
 class BotIdentity(Protocol):
@@ -17,25 +17,6 @@ class BotIdentity(Protocol):
 
     @property
     def username(self) -> str | None: ...
-
-
-def chat_of(message: Message) -> Chat:
-    chat = message.chat
-    return Chat(id=chat.id, type=chat.type, title=chat.title, username=chat.username)
-
-
-def user_of(message: Message) -> User | None:
-    """The person who wrote it; None for posts that no person sent (channels)."""
-    sender = message.from_user
-    if sender is None:
-        return None
-    return User(
-        id=sender.id,
-        first_name=sender.first_name,
-        last_name=sender.last_name,
-        username=sender.username,
-        language_code=sender.language_code,
-    )
 
 
 def _content(message: Message) -> dict[str, Any]:

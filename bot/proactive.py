@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
+from shared.outbox import Outbox
 from shared.proactive import ProactiveRequest, queue
-from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
 
@@ -24,7 +24,7 @@ log = logging.getLogger("batchbot.bot")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def proactive_handler(store: BatchStore, token: str) -> Handler:
+def proactive_handler(outbox: Outbox, token: str) -> Handler:
     expected = f"Bearer {token}"
 
     async def handle(request: web.Request) -> web.Response:
@@ -38,7 +38,7 @@ def proactive_handler(store: BatchStore, token: str) -> Handler:
             return web.json_response({"error": "invalid request", "problems": problems}, status=400)
         except ValueError as error:
             return web.json_response({"error": str(error)}, status=400)
-        scheduling = await queue(store, body)
+        scheduling = await queue(outbox, body)
         log.info(
             "proactive: %d message(s) queued for %s (%s)",
             len(body.messages),

@@ -19,7 +19,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.handlers import MessageNotStored
-from shared.settings import BotSettings
+from bot.settings import BotSettings
 
 log = logging.getLogger("batchbot.bot")
 

@@ -13,17 +13,18 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
 from sandbox.environment import product_environment
 from sandbox.example_backend import ExampleBackend, summarise
+from sandbox.launcher import ChildProcess, launch_together
+from sandbox.peek import pending_count
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, MessageKind, OutgoingMessage
-from shared.store import pending_count
 
 ANA = Person(id=1001, first_name="Ana", username="ana", language_code="en")
 BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
@@ -45,30 +46,38 @@ def say(text: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.2f}s] {text}", flush=True)
 
 
-async def _relay_logs(name: str, stream: asyncio.StreamReader) -> None:
+def _relay(name: str) -> Callable[[str], None]:
     """Show the processes' own account of events: batchbot's log lines and any error."""
-    async for raw in stream:
-        line = raw.decode(errors="replace").rstrip()
+
+    def show(line: str) -> None:
         if " batchbot." in line:
             say(f"  [{name}] {line.split(' INFO ', 1)[-1].split(' WARNING ', 1)[-1]}")
         elif "ERROR" in line or "Traceback" in line:
             say(f"  [{name}] {line}")
 
+    return show
+
 
 @contextlib.asynccontextmanager
-async def _process(name: str, command: list[str], env: dict[str, str]) -> AsyncIterator[None]:
-    process = await asyncio.create_subprocess_exec(
-        *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+async def _product(env: dict[str, str]) -> AsyncIterator[None]:
+    """The bot and two workers, started side by side (imports take seconds each)."""
+    worker = [sys.executable, "-m", "worker"]
+    starts = [
+        ("bot", [sys.executable, "-m", "bot"], b"Run polling"),
+        ("worker-1", worker, b"Starting worker"),
+        ("worker-2", worker, b"Starting worker"),
+    ]
+    children = await launch_together(
+        [
+            ChildProcess.launch(command, env, ready, name=name, on_line=_relay(name))
+            for name, command, ready in starts
+        ]
     )
-    assert process.stderr is not None
-    relay = asyncio.create_task(_relay_logs(name, process.stderr))
     try:
         yield
     finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
-        await relay
+        for child in children:
+            await child.stop()
 
 
 async def _show_pending(redis: Redis, expected: int) -> None:
@@ -139,13 +148,8 @@ async def run(interactive: bool) -> None:
         batch_max_wait_seconds=20,
     )
     redis = Redis.from_url(redis_url)
-    worker = [sys.executable, "-m", "worker"]
     try:
-        async with (
-            _process("bot", [sys.executable, "-m", "bot"], env),
-            _process("worker-1", worker, env),
-            _process("worker-2", worker, env),
-        ):
+        async with _product(env):
             await telegram.wait_for_poller()
             say(f"bot and two workers are up; batch window {WINDOW_SECONDS:g}s")
             if interactive:

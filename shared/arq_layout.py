@@ -1,14 +1,17 @@
 """Everything batchbot knows about arq's private Redis layout (checked against arq 0.28).
 
 The bot creates and moves ARQ jobs from inside a Lua script, which means writing arq's
-keys directly. If arq ever changes its layout, this module and its test are the only
-places to look.
+keys directly. Two files hold that knowledge: this module (key names, the job payload,
+which keys a script gets) and ``lua/arq_jobs.lua`` (how a script sees a job running,
+queues, moves or drops it). If arq ever changes its layout, those two and the test
+``test_arq_layout_matches_the_installed_arq`` are the only places to look.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 QUEUE = "arq:queue"
@@ -43,11 +46,6 @@ def health_check_key(host: str) -> str:
     return HEALTH_CHECK_KEY_PREFIX + host
 
 
-def job_keys(job_id: str) -> list[str]:
-    """The queue, the job and its in-progress key: what every scheduling script touches."""
-    return [QUEUE, job_key(job_id), in_progress_key(job_id)]
-
-
 def job_key(job_id: str) -> str:
     return JOB_KEY_PREFIX + job_id
 
@@ -77,3 +75,25 @@ def batch_job_payload(conversation: str) -> str:
         "et": int(time.time() * 1000),
     }
     return serialize(data).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchJob:
+    """A conversation's batch job as a scheduling script receives it (``arq_jobs.lua``):
+    ``keys`` go last in KEYS, ``args`` first in ARGV (the key TTL follows them)."""
+
+    conversation: str
+
+    @property
+    def id(self) -> str:
+        return batch_job_id(self.conversation)
+
+    @property
+    def keys(self) -> list[str]:
+        """The queue, the job and its in-progress key, in that order."""
+        return [QUEUE, job_key(self.id), in_progress_key(self.id)]
+
+    @property
+    def args(self) -> list[str]:
+        """The conversation, the job id and the payload to write if the job is created."""
+        return [self.conversation, self.id, batch_job_payload(self.conversation)]

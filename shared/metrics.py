@@ -29,7 +29,8 @@ STORE_RETRIES = Counter(
 BATCHES = Counter(
     "batchbot_batches_total",
     "Batch job runs by outcome: answered, retry, dead_letter, reply_dropped, claim_lost, "
-    "or why nothing was done (empty, not-due, busy)",
+    "not_addressed (a group batch not meant for the bot), or why nothing was done "
+    "(empty, not-due)",
     ["outcome"],
 )
 BATCH_MESSAGES = Histogram(

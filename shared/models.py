@@ -13,8 +13,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-CONTRACT_VERSION = "1"
-
 
 class MessageKind(StrEnum):
     TEXT = "text"

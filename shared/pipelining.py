@@ -11,7 +11,6 @@ falls. Each call still runs its script atomically and gets its own reply or erro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +85,3 @@ class ScriptPipeline:
                 pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
-
-    async def aclose(self) -> None:
-        """Wait for calls already sent; used on shutdown."""
-        if self._sender is not None:
-            with contextlib.suppress(Exception):
-                await self._sender

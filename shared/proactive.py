@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
+from shared.keys import conversation_id
 from shared.models import OutgoingMessage
-from shared.store import BatchStore
+from shared.outbox import Outbox
+from shared.store import Scheduling
 
 DEFAULT_KEY_TTL_SECONDS = 7 * 86400
 
@@ -31,11 +33,12 @@ class ProactiveRequest(BaseModel):
     messages: list[OutgoingMessage] = Field(min_length=1)
 
     def conversation(self) -> str:
-        if self.user_id is None or self.user_id == self.chat_id:
-            if self.chat_id < 0:
-                raise ValueError("a group chat (negative chat_id) needs user_id")
-            return str(self.chat_id)
-        return f"{self.chat_id}:{self.user_id}"
+        """The conversation the messages join; ValueError for a group chat without user_id."""
+        private = self.user_id is None or self.user_id == self.chat_id
+        if private and self.chat_id < 0:
+            raise ValueError("a group chat (negative chat_id) needs user_id")
+        user_id = self.chat_id if self.user_id is None else self.user_id
+        return conversation_id(self.chat_id, "private" if private else "group", user_id)
 
 
 async def send_proactive(
@@ -45,11 +48,11 @@ async def send_proactive(
     *,
     user_id: int | None = None,
     key_ttl_seconds: int = DEFAULT_KEY_TTL_SECONDS,
-) -> str:
+) -> Scheduling:
     """Queue messages for a person; returns how they were scheduled (for logs)."""
     request = ProactiveRequest(chat_id=chat_id, user_id=user_id, messages=list(messages))
-    return await queue(BatchStore(redis, key_ttl_seconds), request)
+    return await queue(Outbox(redis, key_ttl_seconds), request)
 
 
-async def queue(store: BatchStore, request: ProactiveRequest) -> str:
-    return await store.queue_proactive(request.conversation(), request.messages)
+async def queue(outbox: Outbox, request: ProactiveRequest) -> Scheduling:
+    return await outbox.queue(request.conversation(), request.messages)

@@ -1,14 +1,15 @@
-"""Configuration from environment variables, validated once at start-up.
+"""Configuration from environment variables, validated once at start-up: the part every
+process shares (Redis, Telegram, the batching rules, logs).
 
-Every process calls :func:`load_settings` before doing anything else, so a typo in a
-variable stops it at once with the variable's name instead of failing on the first
-message hours later.
+Each process adds its own settings beside its code (``bot.settings``,
+``worker.settings``). Every process calls :func:`load_settings` before doing anything
+else, so a typo in a variable stops it at once with the variable's name instead of
+failing on the first message hours later.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -23,21 +24,12 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.models import MessageKind
+from shared.rules import BatchingRules
 
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
-_WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _SECRET_NAME_PARTS = ("TOKEN", "SECRET", "REDIS_URL")
 """A setting whose name has one of these may hold a secret: never echo its value."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Per-conversation bounds, so no person can grow Redis without limit."""
-
-    max_pending_messages: int
-    max_pending_bytes: int
-    max_message_bytes: int
 
 
 class ConfigError(SystemExit):
@@ -144,14 +136,6 @@ class CommonSettings(RedisConnectionSettings):
             )
         return self
 
-    @property
-    def limits(self) -> Limits:
-        return Limits(
-            max_pending_messages=self.batch_max_pending_messages,
-            max_pending_bytes=self.batch_max_pending_bytes,
-            max_message_bytes=self.message_max_bytes,
-        )
-
     @field_validator("batch_window_by_kind")
     @classmethod
     def _kind_windows_in_range(cls, windows: dict[MessageKind, float]) -> dict[MessageKind, float]:
@@ -160,201 +144,22 @@ class CommonSettings(RedisConnectionSettings):
                 raise ValueError(f"the window for {kind.value} must be over 0 and at most 3600 s")
         return windows
 
-    @property
-    def window_ms(self) -> int:
-        return round(self.batch_window_seconds * 1000)
-
-    def window_ms_for(self, kind: MessageKind) -> int:
-        """The quiet time after a message of this kind (BATCH_WINDOW_BY_KIND, or the window)."""
-        return round(self.batch_window_by_kind.get(kind, self.batch_window_seconds) * 1000)
-
-    @property
-    def album_grace_ms(self) -> int:
-        return round(self.batch_album_grace_seconds * 1000)
-
-    @property
-    def max_wait_ms(self) -> int:
-        return round(self.batch_max_wait_seconds * 1000)
+    def batching_rules(self) -> BatchingRules:
+        """The rules as one value, in the milliseconds the append script works in."""
+        return BatchingRules(
+            window_ms=_ms(self.batch_window_seconds),
+            max_wait_ms=_ms(self.batch_max_wait_seconds),
+            max_messages=self.batch_max_messages,
+            max_pending_messages=self.batch_max_pending_messages,
+            max_pending_bytes=self.batch_max_pending_bytes,
+            max_message_bytes=self.message_max_bytes,
+            album_grace_ms=_ms(self.batch_album_grace_seconds),
+            window_ms_by_kind={k: _ms(s) for k, s in self.batch_window_by_kind.items()},
+        )
 
 
-class BotSettings(CommonSettings):
-    """Polling by default; webhook mode when WEBHOOK_URL is set."""
-
-    start_greeting: str = Field(
-        default="Hi! Write to me as you would to a person; I answer when you pause.",
-        max_length=4096,
-        description="The bot's answer to /start; empty: /start goes to the backend as text.",
-    )
-    proactive_token: SecretStr | None = Field(
-        default=None,
-        min_length=16,
-        description="Enables POST /proactive on the metrics port for requests bearing it.",
-    )
-    clear_reply: str = Field(
-        default="Done: I have forgotten what you sent since my last answer.",
-        min_length=1,
-        max_length=4096,
-        description="The bot's answer to /clear, after dropping the pending messages.",
-    )
-
-    bot_shutdown_grace_seconds: float = Field(
-        default=8.0,
-        ge=0,
-        le=3600,
-        description="On SIGTERM, how long messages being stored may take to reach Redis.",
-    )
-    bot_metrics_port: int = Field(
-        default=9100, ge=0, le=65535, description="Port of /metrics and /healthz; 0: off."
-    )
-    webhook_url: HttpUrl | None = Field(
-        default=None, description="Public HTTPS URL Telegram posts updates to; unset: polling."
-    )
-    webhook_secret: SecretStr | None = Field(
-        default=None,
-        description="Sent by Telegram in X-Telegram-Bot-Api-Secret-Token; required for webhooks.",
-    )
-    webhook_listen_host: str = Field(
-        default="0.0.0.0", description="Where the webhook server binds."
-    )
-    webhook_listen_port: int = Field(default=8080, ge=1, le=65535)
-    webhook_store_timeout_seconds: float = Field(
-        default=5.0,
-        gt=0,
-        le=50,
-        description="How long a webhook request waits for Redis before answering 503.",
-    )
-
-    @model_validator(mode="after")
-    def _webhook_needs_a_secret(self) -> BotSettings:
-        if self.webhook_url is None:
-            return self
-        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
-        if not _WEBHOOK_SECRET_SHAPE.fullmatch(secret):
-            raise ValueError(
-                "WEBHOOK_SECRET must be set with WEBHOOK_URL: 1 to 256 characters of "
-                "A-Z, a-z, 0-9, _ and - (Telegram's rule); anyone could post updates otherwise"
-            )
-        return self
-
-
-class WorkerProcessSettings(CommonSettings):
-    """What a worker needs on top: the backend, timeouts and polling."""
-
-    backend_url: HttpUrl = Field(
-        description="Full URL of the backend's batch endpoint, e.g. http://backend:8000/webhook/batch"
-    )
-    backend_bearer_token: SecretStr | None = Field(
-        default=None, description="Sent as 'Authorization: Bearer <token>' to the backend."
-    )
-    backend_signing_secret: SecretStr | None = Field(
-        default=None,
-        min_length=16,
-        description="Signs each request body with HMAC-SHA256 (X-Batchbot-Signature).",
-    )
-    backend_timeout_seconds: float = Field(
-        default=30.0, gt=0, le=600, description="Longest wait for one backend answer."
-    )
-    backend_retry_base_seconds: float = Field(
-        default=1.0, gt=0, le=600, description="First back-off after a retryable backend error."
-    )
-    backend_retry_max_seconds: float = Field(
-        default=60.0, gt=0, le=3600, description="Back-off never grows past this."
-    )
-    backend_retry_budget_seconds: float = Field(
-        default=600.0,
-        gt=0,
-        le=43200,
-        description="How long a batch is retried before it becomes a dead letter.",
-    )
-    backend_failure_reply: str = Field(
-        default="Sorry, I can't answer right now. Please try again in a little while.",
-        max_length=4096,
-        description="Sent to the person when their batch becomes a dead letter; empty: none.",
-    )
-    group_answer_when: Literal["mentioned", "always"] = Field(
-        default="mentioned",
-        description="In group chats: answer a person's batch only when one of its messages "
-        "mentions the bot or replies to it ('mentioned'), or every batch ('always').",
-    )
-    reply_pacing_seconds_per_character: float = Field(
-        default=0.02,
-        ge=0,
-        le=1,
-        description="Pause before each reply message after the first, per character of it.",
-    )
-    reply_pacing_max_seconds: float = Field(
-        default=2.0, ge=0, le=30, description="The pause before a reply message never exceeds this."
-    )
-    typing_refresh_seconds: float = Field(
-        default=4.0,
-        ge=1,
-        le=30,
-        description="How often 'typing…' is sent again while the backend works (it shows 5 s).",
-    )
-    telegram_timeout_seconds: float = Field(
-        default=15.0, gt=0, le=600, description="Longest wait for one Telegram API call."
-    )
-    worker_job_timeout_seconds: float = Field(
-        default=90.0,
-        gt=0,
-        le=3600,
-        description="Longest run of one batch; a killed worker's batch resumes 10 s after this.",
-    )
-    worker_poll_delay_seconds: float = Field(
-        default=0.05, gt=0, le=5, description="How often a worker looks for due batches."
-    )
-    worker_max_jobs: int = Field(
-        default=20, ge=1, le=10000, description="Batches one worker process handles at once."
-    )
-    worker_max_tries: int = Field(
-        default=50, ge=1, description="Runs of one batch job before the sweep takes over."
-    )
-    worker_queue_read_limit: int = Field(
-        default=1000,
-        ge=10,
-        description="Due jobs read per poll; must exceed worker replicas x WORKER_MAX_JOBS.",
-    )
-    worker_shutdown_grace_seconds: int = Field(
-        default=8,
-        ge=0,
-        le=3600,
-        description="On SIGTERM, how long running batches may finish before being re-queued.",
-    )
-    redis_outage_tolerance_seconds: float = Field(
-        default=60.0,
-        ge=0,
-        le=3600,
-        description="How long a worker waits for an unreachable Redis before it exits.",
-    )
-    sweep_interval_seconds: float = Field(
-        default=5.0, gt=0, le=3600, description="How often a worker reschedules stranded batches."
-    )
-    worker_metrics_port: int = Field(
-        default=9101, ge=0, le=65535, description="Port of /metrics and /healthz; 0: off."
-    )
-    worker_health_check_interval_seconds: float = Field(
-        default=10.0,
-        ge=1,
-        le=3600,
-        description="How often a worker records its health key for `python -m worker --check`.",
-    )
-
-    @model_validator(mode="after")
-    def _job_timeout_covers_one_exchange(self) -> WorkerProcessSettings:
-        needed = self.backend_timeout_seconds + self.telegram_timeout_seconds
-        timeout = self.worker_job_timeout_seconds
-        if timeout < needed:
-            raise ValueError(
-                f"WORKER_JOB_TIMEOUT_SECONDS ({timeout:g}) must be at least "
-                f"BACKEND_TIMEOUT_SECONDS + TELEGRAM_TIMEOUT_SECONDS ({needed:g}): a batch needs "
-                "one backend call and one send"
-            )
-        return self
-
-    @property
-    def recovery_seconds(self) -> float:
-        """How long a killed worker's batch stays locked: ARQ's job timeout plus 10 s."""
-        return self.worker_job_timeout_seconds + 10
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 Settings = TypeVar("Settings", bound=RedisConnectionSettings)

@@ -18,15 +18,18 @@ from arq.worker import Worker
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import make_bot, make_dispatcher
+from bot.app import make_dispatcher
+from bot.settings import BotSettings
+from channels.telegram import make_bot
 from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import TelegramStandIn
 from shared.keys import PENDING_INDEX
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.redis_connection import redis_client
-from shared.settings import BotSettings, WorkerProcessSettings
 from worker.options import worker_options
+from worker.settings import WorkerProcessSettings
 
 # Many bots and workers run side by side here: no metrics ports unless a test asks.
 os.environ.update({"BOT_METRICS_PORT": "0", "WORKER_METRICS_PORT": "0"})
@@ -178,59 +181,13 @@ async def wait_until_idle(redis: Redis, timeout_seconds: float = 30.0) -> None:
             await asyncio.sleep(0.02)
 
 
-class ChildProcess:
-    """A product process (bot, worker, tool) whose log the test reads and may search."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.log = bytearray()
-        self._reader: asyncio.Task[None] | None = None
-
-    @classmethod
-    async def launch(cls, command: list[str], env: dict[str, str], ready: bytes) -> Any:
-        """Start ``command`` and return once its log shows ``ready``."""
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-        child = cls(process)
-        await child._read_until(ready)
-        child._reader = asyncio.create_task(child._drain())
-        return child
-
-    async def _read_until(self, marker: bytes) -> None:
-        assert self.process.stderr is not None
-        async with asyncio.timeout(60):
-            while line := await self.process.stderr.readline():
-                self.log.extend(line)
-                if marker in line:
-                    return
-        raise AssertionError(f"process ended before logging {marker!r}:\n{self.log.decode()}")
-
-    async def _drain(self) -> None:
-        """Keep reading the log, so a full pipe never blocks the process."""
-        assert self.process.stderr is not None
-        while line := await self.process.stderr.readline():
-            self.log.extend(line)
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.returncode is None:
-            self.process.send_signal(sig)
-        code = await self.process.wait()
-        if self._reader is not None:
-            await self._reader
-        return code
-
-
 class WorkerProcess(ChildProcess):
     """``python -m worker`` as its own process, so a test can SIGKILL it."""
 
     @classmethod
     async def start(cls, settings: WorkerProcessSettings) -> WorkerProcess:
         env = {**os.environ, **settings_environment(settings)}
-        worker: WorkerProcess = await cls.launch(
-            [sys.executable, "-m", "worker"], env, b"Starting worker"
-        )
-        return worker
+        return await cls.launch([sys.executable, "-m", "worker"], env, b"Starting worker")
 
 
 def settings_environment(settings: WorkerProcessSettings) -> dict[str, str]:

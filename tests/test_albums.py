@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
+from bot.settings import BotSettings
 from sandbox.example_backend import ExampleBackend
+from sandbox.peek import pending_count
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.keys import ConversationKeys
 from shared.models import Chat, IncomingMessage, MessageKind, User
-from shared.settings import BotSettings, ConfigError, Limits, load_settings
-from shared.store import BatchStore, pending_count
+from shared.rules import BatchingRules
+from shared.settings import ConfigError, load_settings
+from shared.store import BatchStore
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 KAI = Person(id=7207, first_name="Kai")
@@ -70,11 +73,15 @@ async def test_a_batch_cut_at_max_messages_takes_the_rest_of_its_album(redis: Re
                 file_id=f"f{message_id}",
                 media_group_id=group,
             ),
-            window_ms=60_000,
-            max_wait_ms=60_000,
-            max_messages=2,
-            limits=Limits(200, 1_000_000, 65_536),
-            album_grace_ms=1500,
+            BatchingRules(
+                window_ms=60_000,
+                max_wait_ms=60_000,
+                max_messages=2,
+                max_pending_messages=200,
+                max_pending_bytes=1_000_000,
+                max_message_bytes=65_536,
+                album_grace_ms=1500,
+            ),
         )
     await redis.hset(ConversationKeys("9").info, "deadline", "0")  # type: ignore[misc]
     claimed = (await store.claim("9", max_messages=2, recheck_after_ms=60_000)).batch
@@ -97,9 +104,9 @@ async def test_a_photo_can_have_a_longer_window_than_text(
 def test_kind_windows_are_read_as_json_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOT_TOKEN", "123:abc")
     monkeypatch.setenv("BATCH_WINDOW_BY_KIND", '{"photo": 20, "video": 30}')
-    settings = load_settings(BotSettings)
-    assert settings.window_ms_for(MessageKind.VIDEO) == 30_000
-    assert settings.window_ms_for(MessageKind.TEXT) == settings.window_ms
+    rules = load_settings(BotSettings).batching_rules()
+    assert rules.window_ms_for(MessageKind.VIDEO) == 30_000
+    assert rules.window_ms_for(MessageKind.TEXT) == rules.window_ms
     monkeypatch.setenv("BATCH_WINDOW_BY_KIND", '{"selfie": 20}')
     with pytest.raises(ConfigError, match="BATCH_WINDOW_BY_KIND"):
         load_settings(BotSettings)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from backend_client._transport import AiohttpTransport
+from backend_client import AiohttpTransport
 from sandbox.redis_server import free_port
 
 SLOW_SECONDS = 2.0

@@ -6,12 +6,12 @@ import asyncio
 
 from redis.asyncio import Redis
 
+from bot.settings import BotSettings
 from sandbox.example_backend import ExampleBackend
+from sandbox.peek import pending_count
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared import arq_layout
 from shared.keys import PENDING_INDEX
-from shared.settings import BotSettings
-from shared.store import pending_count
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 IDA = Person(id=6106, first_name="Ida")

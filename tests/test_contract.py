@@ -11,10 +11,11 @@ import arq.constants
 import pytest
 from arq.jobs import deserialize_job_raw
 
+from bot.settings import BotSettings
 from shared import arq_layout
 from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User, to_json
 from shared.schema import SCHEMA_DIR, SCHEMAS, render
-from shared.settings import BotSettings, ConfigError, load_settings
+from shared.settings import ConfigError, load_settings
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))

@@ -11,10 +11,10 @@ import sys
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
+from sandbox.peek import pending_count
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.keys import DEAD_LETTERS_INDEX
-from shared.store import pending_count
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 FAY = Person(id=7007, first_name="Fay")

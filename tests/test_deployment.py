@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import BotSettings, WorkerProcessSettings
+from bot.settings import BotSettings
+from worker.settings import WorkerProcessSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_ONLY_VARIABLES = {"REDIS_PASSWORD"}

@@ -7,8 +7,8 @@ import asyncio
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
+from sandbox.peek import pending_messages
 from sandbox.telegram_api import Person, TelegramStandIn
-from shared.store import pending_messages
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 LEO = Person(id=8208, first_name="Leo")

@@ -19,14 +19,19 @@ from backend_client import BackendClient, PermanentBackendError, RetryableBacken
 from bot.normalise import normalise
 from sandbox.redis_server import RedisServer
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User
-from shared.settings import Limits
+from shared.rules import BatchingRules
 from shared.store import BatchStore
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-LIMITS = Limits(
-    max_pending_messages=1000, max_pending_bytes=10_000_000, max_message_bytes=1_000_000
+RULES = BatchingRules(
+    window_ms=0,
+    max_wait_ms=1000,
+    max_messages=100,
+    max_pending_messages=1000,
+    max_pending_bytes=10_000_000,
+    max_message_bytes=1_000_000,
 )
 
 texts = st.text(max_size=300) | st.text(min_size=4000, max_size=5000)
@@ -103,9 +108,8 @@ def test_any_burst_of_messages_is_stored_and_claimed_whole(
             incoming = normalise(update.message)
             expected.append(incoming)
             result = await store.append(
-                "42", Chat(id=42, type="private"), User(id=42, first_name="Fuzz"), incoming,
-                window_ms=0, max_wait_ms=1000, max_messages=100, limits=LIMITS,
-            )  # fmt: skip
+                "42", Chat(id=42, type="private"), User(id=42, first_name="Fuzz"), incoming, RULES
+            )
             assert result.refused is None and not result.duplicate
         outcome = await store.claim("42", max_messages=100, recheck_after_ms=60_000)
         assert outcome.batch is not None

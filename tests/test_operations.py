@@ -23,9 +23,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
-from tests.conftest import ChildProcess, wait_until_idle
+from tests.conftest import wait_until_idle
 
 DEE = Person(id=4004, first_name="Dee")
 REDIS_PASSWORD = "redis-password-8b1f"

@@ -11,11 +11,12 @@ import pytest
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.proactive import send_proactive
-from tests.conftest import ChildProcess, Product, SettingsFactory, wait_until_idle
+from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 MAX = Person(id=4404, first_name="Max")
 TOKEN = "proactive-token-0123456789"

@@ -12,7 +12,7 @@ from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory, wait_until_idle
-from worker.telegram import TEXT_LIMIT, split_text
+from worker.reply_parts import TEXT_LIMIT, split_text
 
 JO = Person(id=5105, first_name="Jo")
 PARTS = ["Sure!", "Tomorrow at 10 works: " + "x" * 8, "See you then. " + "y" * 200]

@@ -19,7 +19,7 @@ from sandbox import example_backend
 from sandbox.example_backend import ExampleBackend
 from shared.logs import REDACTED, JsonFormatter, RedactingFormatter, TextFormatter, secrets_of
 from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User
-from shared.settings import WorkerProcessSettings
+from worker.settings import WorkerProcessSettings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECRET = "a-long-signing-secret-for-tests"

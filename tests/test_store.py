@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from sandbox.peek import pending_count, pending_messages
 from shared import arq_layout
 from shared.keys import PENDING_INDEX, ConversationKeys
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageKind, OutgoingMessage, User
-from shared.settings import Limits
-from shared.store import BatchStore, Scheduling, pending_count, pending_messages
+from shared.rules import BatchingRules
+from shared.store import BatchStore, Scheduling
 
 CHAT = Chat(id=77, type="private")
 USER = User(id=77, first_name="Bo")
 KEYS = ConversationKeys("77")
 JOB = arq_layout.batch_job_id("77")
 DAY = 86400
-LIMITS = Limits(max_pending_messages=200, max_pending_bytes=1_048_576, max_message_bytes=65_536)
+RULES = BatchingRules(
+    window_ms=1000,
+    max_wait_ms=60_000,
+    max_messages=10,
+    max_pending_messages=200,
+    max_pending_bytes=1_048_576,
+    max_message_bytes=65_536,
+)
 
 
-def rules_limits(rules: dict[str, int]) -> Limits:
-    return Limits(
-        max_pending_messages=rules.get("max_pending_messages", LIMITS.max_pending_messages),
-        max_pending_bytes=rules.get("max_pending_bytes", LIMITS.max_pending_bytes),
-        max_message_bytes=rules.get("max_message_bytes", LIMITS.max_message_bytes),
-    )
+def rules(**changes: int) -> BatchingRules:
+    return dataclasses.replace(RULES, **changes)  # type: ignore[arg-type]
 
 
 def text(message_id: int, words: str = "hi") -> IncomingMessage:
@@ -34,28 +39,27 @@ def text(message_id: int, words: str = "hi") -> IncomingMessage:
     )
 
 
-async def append(store: BatchStore, message_id: int, window_ms: int = 1000, **rules: int) -> int:
-    result = await store.append(
-        "77",
-        CHAT,
-        USER,
-        text(message_id),
-        window_ms=window_ms,
-        max_wait_ms=rules.get("max_wait_ms", 60_000),
-        max_messages=rules.get("max_messages", 10),
-        limits=rules_limits(rules),
-    )
+async def append(store: BatchStore, message_id: int, **changes: int) -> int:
+    result = await store.append("77", CHAT, USER, text(message_id), rules(**changes))
     return result.deadline_ms - result.now_ms
 
 
 async def test_append_creates_then_moves_one_job(redis: Redis) -> None:
     store = BatchStore(redis, 7 * DAY)
     first = await store.append(
-        "77", CHAT, USER, text(1), window_ms=1000, max_wait_ms=5000, max_messages=10, limits=LIMITS
+        "77",
+        CHAT,
+        USER,
+        text(1),
+        rules(window_ms=1000, max_wait_ms=5000, max_messages=10),
     )
     assert first.scheduling is Scheduling.CREATED
     second = await store.append(
-        "77", CHAT, USER, text(2), window_ms=1000, max_wait_ms=5000, max_messages=10, limits=LIMITS
+        "77",
+        CHAT,
+        USER,
+        text(2),
+        rules(window_ms=1000, max_wait_ms=5000, max_messages=10),
     )
     assert second.scheduling is Scheduling.MOVED
     assert await redis.zscore(arq_layout.QUEUE, JOB) == second.deadline_ms
@@ -126,7 +130,11 @@ async def test_a_redelivered_message_is_dropped_even_after_its_batch_was_answere
     assert batch is not None
     await store.release(batch)
     redelivered = await store.append(
-        "77", CHAT, USER, text(1), window_ms=0, max_wait_ms=1000, max_messages=10, limits=LIMITS
+        "77",
+        CHAT,
+        USER,
+        text(1),
+        rules(window_ms=0, max_wait_ms=1000, max_messages=10),
     )
     assert redelivered.duplicate
     assert await pending_count(redis, "77") == 0
@@ -169,14 +177,26 @@ async def test_caps_refuse_what_would_grow_redis_without_bound(redis: Redis) -> 
     for message_id in (1, 2, 3):
         await append(store, message_id, window_ms=0, **caps)
     refused = await store.append(
-        "77", CHAT, USER, text(4), window_ms=1000, max_wait_ms=5000, max_messages=10,
-        limits=rules_limits(caps),
-    )  # fmt: skip
+        "77",
+        CHAT,
+        USER,
+        text(4),
+        rules(window_ms=1000, max_wait_ms=5000, max_messages=10, **caps),
+    )
     assert (refused.refused, refused.pending) == ("too-many-pending", 3)
     huge = await store.append(
-        "77", CHAT, USER, text(5, "x" * 5000), window_ms=1000, max_wait_ms=5000, max_messages=10,
-        limits=Limits(10, 1_048_576, 2000),
-    )  # fmt: skip
+        "77",
+        CHAT,
+        USER,
+        text(5, "x" * 5000),
+        rules(
+            window_ms=1000,
+            max_wait_ms=5000,
+            max_messages=10,
+            max_pending_messages=10,
+            max_message_bytes=2000,
+        ),
+    )
     assert huge.refused == "message-too-large"
     assert await pending_count(redis, "77") == 3
 
@@ -184,9 +204,12 @@ async def test_caps_refuse_what_would_grow_redis_without_bound(redis: Redis) -> 
     batch = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
     assert batch is not None
     again = await store.append(
-        "77", CHAT, USER, text(4), window_ms=1000, max_wait_ms=5000, max_messages=10,
-        limits=rules_limits(caps),
-    )  # fmt: skip
+        "77",
+        CHAT,
+        USER,
+        text(4),
+        rules(window_ms=1000, max_wait_ms=5000, max_messages=10, **caps),
+    )
     assert (again.refused, again.duplicate, again.pending) == (None, False, 1)
 
 
@@ -195,20 +218,28 @@ async def test_pending_bytes_are_counted_across_claims(redis: Redis) -> None:
     size = len(text(1).model_dump_json(exclude_none=True))
     caps = {"max_pending_bytes": 3 * size + 10}
     for message_id in (1, 2, 3):
-        assert (await store.append(
-            "77", CHAT, USER, text(message_id), window_ms=0, max_wait_ms=5000, max_messages=2,
-            limits=rules_limits(caps),
-        )).refused is None  # fmt: skip
+        assert (
+            await store.append(
+                "77",
+                CHAT,
+                USER,
+                text(message_id),
+                rules(window_ms=0, max_wait_ms=5000, max_messages=2, **caps),
+            )
+        ).refused is None
     running = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
     assert running is not None
     # One message is still pending: room for exactly two more of the same size.
     results = [
         await store.append(
-            "77", CHAT, USER, text(n), window_ms=0, max_wait_ms=5000, max_messages=10,
-            limits=rules_limits(caps),
+            "77",
+            CHAT,
+            USER,
+            text(n),
+            rules(window_ms=0, max_wait_ms=5000, max_messages=10, **caps),
         )
         for n in (4, 5, 6)
-    ]  # fmt: skip
+    ]
     assert [r.refused for r in results] == [None, None, "too-many-pending-bytes"]
 
 

@@ -11,12 +11,13 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.app import make_bot, make_dispatcher
+from bot.app import make_dispatcher
+from bot.settings import BotSettings
 from bot.webhook import make_webhook_app
+from channels.telegram import make_bot
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
-from shared.settings import BotSettings
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 HAL = Person(id=9009, first_name="Hal")

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import Hold, Person, TelegramStandIn
-from shared.settings import WorkerProcessSettings
 from tests.conftest import Product, SettingsFactory, WorkerProcess, three_parts, wait_until_idle
+from worker.settings import WorkerProcessSettings
 
 EVE = Person(id=6006, first_name="Eve")
 

@@ -11,8 +11,9 @@ import argparse
 import sys
 
 from shared.logs import configure_logging
-from shared.settings import WorkerProcessSettings, load_settings
+from shared.settings import load_settings
 from worker import health
+from worker.settings import WorkerProcessSettings
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from shared import arq_layout
 from shared.redis_connection import redis_client
-from shared.settings import WorkerProcessSettings
+from worker.settings import WorkerProcessSettings
 
 CHECK_TIMEOUT_SECONDS = 5.0
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from shared.logs import configure_logging
-from shared.settings import WorkerProcessSettings, load_settings
+from shared.settings import load_settings
 from worker.options import worker_options
+from worker.settings import WorkerProcessSettings
 
 
 def settings_class(settings: WorkerProcessSettings) -> type[Any]:

@@ -18,8 +18,9 @@ from redis.backoff import ExponentialBackoff
 
 from shared import arq_layout
 from shared.redis_connection import tls_options
-from shared.settings import WorkerProcessSettings
-from worker.jobs import after_job_end, process_message_batch, shutdown, startup
+from worker.jobs import after_job_end, process_message_batch
+from worker.lifecycle import shutdown, startup
+from worker.settings import WorkerProcessSettings
 
 
 def _redis_settings(settings: WorkerProcessSettings) -> RedisSettings:

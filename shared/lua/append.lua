@@ -1,14 +1,14 @@
 -- Store one incoming message and (re)schedule its conversation's batch job, atomically.
--- KEYS: 1 batch, 2 info, 3 seen, 4 inflight, 5 pending index, 6 arq queue, 7 arq job, 8 arq in-progress
--- ARGV: 1 conversation, 2 message id, 3 message JSON, 4 chat JSON, 5 user JSON,
---       6 window ms, 7 max wait ms, 8 max messages, 9 key ttl s, 10 job id, 11 job payload,
---       12 seen ids kept, 13 seen ttl s, 14 max pending messages, 15 max pending bytes,
---       16 max message bytes, 17 album grace ms (0: not an album item)
+-- KEYS: 1 batch, 2 info, 3 seen, 4 inflight, 5 pending index, 6-8 the job (arq_jobs.lua)
+-- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
+--       5 message id, 6 message JSON, 7 chat JSON, 8 user JSON,
+--       9 window ms, 10 max wait ms, 11 max messages, 12 seen ids kept, 13 seen ttl s,
+--       14 max pending messages, 15 max pending bytes, 16 max message bytes,
+--       17 album grace ms (0: not an album item)
 -- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local conversation, message_id = ARGV[1], ARGV[2]
-local ttl = tonumber(ARGV[9])
+local now = now_ms()
+local job = conversation_job()
+local conversation, message_id, message = ARGV[1], ARGV[5], ARGV[6]
 
 -- A redelivered update carries a message id we already stored: keep the first copy.
 if redis.call('ZADD', KEYS[3], 'NX', message_id, message_id) == 0 then
@@ -22,7 +22,7 @@ redis.call('EXPIRE', KEYS[3], tonumber(ARGV[13]))
 
 -- Abuse bounds: refuse what would grow Redis without limit; forget the id so a
 -- redelivery later, when there is room, is not taken for a duplicate.
-local size = #ARGV[3]
+local size = #message
 local pending = redis.call('LLEN', KEYS[1])
 local pending_bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes')) or 0
 local refusal = nil
@@ -38,12 +38,12 @@ if refusal then
   return {'refused', pending, 0, now, refusal}
 end
 
-insert_in_order(KEYS[1], tonumber(message_id), ARGV[3])
+insert_in_order(KEYS[1], tonumber(message_id), message)
 redis.call('HINCRBY', KEYS[2], 'bytes', size)
 local count = pending + 1
 local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now
-local deadline = math.min(now + tonumber(ARGV[6]), first + tonumber(ARGV[7]))
-if count >= tonumber(ARGV[8]) then
+local deadline = math.min(now + tonumber(ARGV[9]), first + tonumber(ARGV[10]))
+if count >= tonumber(ARGV[11]) then
   deadline = now
 end
 -- An album arrives as separate messages a moment apart: hold the batch for the next
@@ -55,9 +55,9 @@ end
 local album_until = tonumber(redis.call('HGET', KEYS[2], 'album_until')) or 0
 deadline = math.max(deadline, album_until)
 redis.call('HSET', KEYS[2], 'first_at', first, 'deadline', deadline,
-  'chat', ARGV[4], 'user', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
+  'chat', ARGV[7], 'user', ARGV[8])
+redis.call('EXPIRE', KEYS[1], job.ttl)
+redis.call('EXPIRE', KEYS[2], job.ttl)
 
 -- While a batch of this conversation is claimed or its job is running, the queue is
 -- left alone: the job's end schedules these messages as the next batch.
@@ -65,15 +65,7 @@ if redis.call('EXISTS', KEYS[4]) == 1 then
   return {'stored', count, deadline, now, 'behind-running'}
 end
 redis.call('ZADD', KEYS[5], deadline, conversation)
-if redis.call('EXISTS', KEYS[8]) == 1 then
+if job_running(job) then
   return {'stored', count, deadline, now, 'behind-running'}
 end
-local job_id = ARGV[10]
-if redis.call('ZSCORE', KEYS[6], job_id) then
-  redis.call('ZADD', KEYS[6], 'XX', deadline, job_id)
-  redis.call('SET', KEYS[7], ARGV[11], 'EX', ttl, 'NX')
-  return {'stored', count, deadline, now, 'moved'}
-end
-redis.call('SET', KEYS[7], ARGV[11], 'EX', ttl)
-redis.call('ZADD', KEYS[6], deadline, job_id)
-return {'stored', count, deadline, now, 'created'}
+return {'stored', count, deadline, now, queue_job(job, deadline)}

@@ -4,8 +4,7 @@
 -- ARGV: 1 conversation, 2 new batch id, 3 max messages, 4 recheck after ms, 5 key ttl s,
 --       6 early tolerance ms
 -- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local conversation = ARGV[1]
 local recheck_at = now + tonumber(ARGV[4])
 

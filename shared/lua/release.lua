@@ -5,8 +5,7 @@
 if redis.call('HGET', KEYS[1], 'batch_id') ~= ARGV[2] then
   return 0
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 if ARGV[3] ~= '' then
   local fields = redis.call('HGETALL', KEYS[1])
   redis.call('HSET', KEYS[5], unpack(fields))

@@ -7,8 +7,7 @@
 if redis.call('HGET', KEYS[1], 'conversation') ~= ARGV[2] then
   return -1
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local ttl = tonumber(ARGV[3])
 local count = 0
 for i = 6, #ARGV, 2 do

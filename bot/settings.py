@@ -1,0 +1,71 @@
+"""The bot process's settings: commands, shutdown, metrics port, webhook mode."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, HttpUrl, SecretStr, model_validator
+
+from shared.settings import CommonSettings
+
+_WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class BotSettings(CommonSettings):
+    """Polling by default; webhook mode when WEBHOOK_URL is set."""
+
+    start_greeting: str = Field(
+        default="Hi! Write to me as you would to a person; I answer when you pause.",
+        max_length=4096,
+        description="The bot's answer to /start; empty: /start goes to the backend as text.",
+    )
+    proactive_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Enables POST /proactive on the metrics port for requests bearing it.",
+    )
+    clear_reply: str = Field(
+        default="Done: I have forgotten what you sent since my last answer.",
+        min_length=1,
+        max_length=4096,
+        description="The bot's answer to /clear, after dropping the pending messages.",
+    )
+
+    bot_shutdown_grace_seconds: float = Field(
+        default=8.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long messages being stored may take to reach Redis.",
+    )
+    bot_metrics_port: int = Field(
+        default=9100, ge=0, le=65535, description="Port of /metrics and /healthz; 0: off."
+    )
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="Public HTTPS URL Telegram posts updates to; unset: polling."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Sent by Telegram in X-Telegram-Bot-Api-Secret-Token; required for webhooks.",
+    )
+    webhook_listen_host: str = Field(
+        default="0.0.0.0", description="Where the webhook server binds."
+    )
+    webhook_listen_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_store_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=50,
+        description="How long a webhook request waits for Redis before answering 503.",
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> BotSettings:
+        if self.webhook_url is None:
+            return self
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not _WEBHOOK_SECRET_SHAPE.fullmatch(secret):
+            raise ValueError(
+                "WEBHOOK_SECRET must be set with WEBHOOK_URL: 1 to 256 characters of "
+                "A-Z, a-z, 0-9, _ and - (Telegram's rule); anyone could post updates otherwise"
+            )
+        return self

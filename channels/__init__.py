@@ -1,0 +1,7 @@
+"""The messaging platforms batchbot talks to, one module each, behind one small interface.
+
+A channel's sender knows how to send a text, a photo, a reply, the typing indicator,
+its length limits, and how its errors map onto the four outcomes in
+:mod:`channels.outcomes`; the worker's one delivery loop (``worker.delivery``) does the
+rest. Telegram is the one channel today.
+"""

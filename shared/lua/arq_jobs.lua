@@ -1,0 +1,44 @@
+-- How a script drives a conversation's ARQ job. Together with shared/arq_layout.py (key
+-- names and the job payload) this is everything batchbot knows about ARQ's internals;
+-- no other script touches ARQ's keys except through these functions.
+--
+-- Scripts that schedule follow one layout, built by BatchStore._job_call:
+--   KEYS end with the job's queue, job and in-progress keys;
+--   ARGV start with the conversation, the job id, the job payload and the key TTL (s).
+
+local function conversation_job()
+  local n = #KEYS
+  return {queue = KEYS[n - 2], key = KEYS[n - 1], in_progress = KEYS[n],
+          id = ARGV[2], payload = ARGV[3], ttl = tonumber(ARGV[4])}
+end
+
+-- ARQ holds the in-progress key while a worker runs the job: leave the queue alone then.
+local function job_running(job)
+  return redis.call('EXISTS', job.in_progress) == 1
+end
+
+-- When the queued job runs (ms), or nil when it is not queued.
+local function job_run_at(job)
+  local score = redis.call('ZSCORE', job.queue, job.id)
+  return score and tonumber(score)
+end
+
+-- Run the job at run_at: a queued job is moved (its score is its run time), otherwise
+-- it is created. Returns 'moved' or 'created'.
+local function queue_job(job, run_at)
+  if job_run_at(job) then
+    redis.call('ZADD', job.queue, 'XX', run_at, job.id)
+    redis.call('SET', job.key, job.payload, 'EX', job.ttl, 'NX')
+    return 'moved'
+  end
+  redis.call('SET', job.key, job.payload, 'EX', job.ttl)
+  redis.call('ZADD', job.queue, run_at, job.id)
+  return 'created'
+end
+
+-- Take a job that is not running off the queue.
+local function drop_job(job)
+  redis.call('ZREM', job.queue, job.id)
+  redis.call('DEL', job.key)
+end
+

@@ -1,0 +1,60 @@
+"""Proactive messages waiting for delivery: what the backend sends without being asked.
+
+They wait in ``outbox:<conversation>`` and go out from the conversation's own job, after
+any reply in progress, so they are never interleaved with an answer's parts. How many
+parts of the first message went out is kept beside it (``outbox-sent:<conversation>``),
+so a re-run after a crash continues where it stopped.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from shared.keys import PENDING_INDEX, ConversationKeys
+from shared.models import OutgoingMessage, to_json
+from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.store import Scheduling
+
+
+class Outbox:
+    """Queue proactive messages (bot, backend tools) and take them out (worker)."""
+
+    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+        self.redis = redis
+        self.key_ttl_seconds = key_ttl_seconds
+        self._queue = load_script(redis, "proactive")
+
+    async def queue(self, conversation: str, messages: list[OutgoingMessage]) -> Scheduling:
+        """Queue messages for the conversation's job to send; one script call."""
+        keys = ConversationKeys(conversation)
+        script_keys, args = job_script_call(
+            conversation,
+            self.key_ttl_seconds,
+            [keys.outbox, keys.inflight, PENDING_INDEX],
+            [to_json(message) for message in messages],
+        )
+        raw = await self._queue(keys=script_keys, args=args)
+        return Scheduling(as_text(raw[0]))
+
+    async def head(self, conversation: str) -> tuple[OutgoingMessage, int] | None:
+        """The next proactive message and how many of its parts were sent already."""
+        keys = ConversationKeys(conversation)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lindex(keys.outbox, 0)
+            pipe.get(keys.outbox_progress)
+            head, progress = await pipe.execute()
+        if head is None:
+            return None
+        return OutgoingMessage.model_validate_json(head), int(progress or 0)
+
+    async def mark_sent(self, conversation: str, parts_sent: int, done: bool) -> None:
+        """Record delivered parts; when the message is done, drop it from the outbox.
+        One MULTI/EXEC transaction."""
+        keys = ConversationKeys(conversation)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if done:
+                pipe.lpop(keys.outbox)
+                pipe.delete(keys.outbox_progress)
+            else:
+                pipe.set(keys.outbox_progress, parts_sent, ex=self.key_ttl_seconds)
+            await pipe.execute()

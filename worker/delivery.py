@@ -1,0 +1,142 @@
+"""The one delivery loop: send the parts not yet sent, marking each as it goes.
+
+Backend answers and proactive messages both go through :func:`deliver`. A channel's
+sender does the sending and maps its platform's errors onto :mod:`channels.outcomes`;
+here those outcomes get one meaning each: a refused part is skipped, a person who is
+gone gets nothing more, and "retry after" or "unavailable" go up to the job, which
+knows whether its batch may still wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from channels.outcomes import RecipientGone, Refused
+from shared import metrics
+from worker.reply_parts import ReplyPart, pacing_seconds
+
+log = logging.getLogger("batchbot.worker")
+
+MarkSent = Callable[[int], Awaitable[object]]
+"""Records how many parts of the reply have gone out (an atomic Redis write)."""
+
+
+class Sender(Protocol):
+    """What delivery needs of a channel (see :class:`channels.telegram.TelegramSender`)."""
+
+    async def send_text(
+        self, chat_id: int, text: str, parse_mode: str | None, reply_to: int | None
+    ) -> None: ...
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: str,
+        caption: str | None,
+        parse_mode: str | None,
+        reply_to: int | None,
+    ) -> None: ...
+
+    async def show_typing(self, chat_id: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Parts after the first come with 'typing…' for as long as writing them would take."""
+
+    seconds_per_character: float
+    max_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    parts_done: int
+    """Parts sent or skipped as refused, counted from the reply's first."""
+    recipient_gone: bool
+    """The person blocked the bot; the parts after ``parts_done`` were dropped."""
+
+
+async def deliver(
+    sender: Sender,
+    chat_id: int,
+    parts: Sequence[ReplyPart],
+    already_sent: int,
+    mark_sent: MarkSent,
+    pacing: Pacing,
+    what: str,
+    log_fields: dict[str, str] | None = None,
+) -> Delivered:
+    """Send ``parts[already_sent:]`` in order; ``what`` names the reply in log lines.
+
+    Raises :class:`channels.outcomes.RetryAfter` or :class:`channels.outcomes.Unavailable`
+    with every part before the failed one marked as sent, so a re-run continues there.
+    """
+    for index in range(already_sent, len(parts)):
+        part = parts[index]
+        if index > 0:  # the person sees more is coming, as if it were being written
+            await sender.show_typing(chat_id)
+            await asyncio.sleep(
+                pacing_seconds(part, pacing.seconds_per_character, pacing.max_seconds)
+            )
+        try:
+            await unsplittable(
+                functools.partial(_send_and_mark, sender, chat_id, part, mark_sent, index + 1)
+            )
+        except RecipientGone as gone:
+            log.warning("%s: %s; the rest is dropped", what, gone, extra=log_fields)
+            return Delivered(index, recipient_gone=True)
+        except Refused as refused:
+            log.error("%s: part %d not sent: %s", what, index + 1, refused, extra=log_fields)
+            await mark_sent(index + 1)
+    return Delivered(len(parts), recipient_gone=False)
+
+
+async def _send_and_mark(
+    sender: Sender, chat_id: int, part: ReplyPart, mark_sent: MarkSent, parts_done: int
+) -> None:
+    if part.photo is not None:
+        caption = part.text or None
+        await sender.send_photo(chat_id, part.photo, caption, part.parse_mode, part.reply_to)
+    else:
+        await sender.send_text(chat_id, part.text, part.parse_mode, part.reply_to)
+    metrics.REPLY_PARTS_SENT.inc()
+    await mark_sent(parts_done)
+
+
+async def unsplittable(step: Callable[[], Awaitable[None]]) -> None:
+    """Run a send-and-record step to its end even if the job is cancelled meanwhile.
+
+    SIGTERM and job timeouts cancel the job; landing between a delivered message and
+    its record would make the re-run send that message again.
+    """
+    running = asyncio.ensure_future(step())
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
+@contextlib.asynccontextmanager
+async def typing_while(sender: Sender, chat_id: int, every_seconds: float) -> AsyncIterator[None]:
+    """Keep 'typing…' showing (Telegram shows it for 5 s) until the block ends."""
+
+    async def refresh() -> None:
+        while True:
+            await sender.show_typing(chat_id)
+            await asyncio.sleep(every_seconds)
+
+    refresher = asyncio.create_task(refresh())
+    try:
+        yield
+    finally:
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
