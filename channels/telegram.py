@@ -52,11 +52,9 @@ def _outcomes() -> Iterator[None]:
     except TelegramRetryAfter as error:
         metrics.TELEGRAM_ERRORS.labels("retry_after").inc()
         raise RetryAfter(f"Telegram flood limit: {error}", error.retry_after) from error
-    except TelegramNetworkError as error:
-        metrics.TELEGRAM_ERRORS.labels("network").inc()
-        raise Unavailable(f"Telegram unavailable: {error}") from error
-    except TelegramServerError as error:
-        metrics.TELEGRAM_ERRORS.labels("server").inc()
+    except (TelegramNetworkError, TelegramServerError) as error:
+        kind = "network" if isinstance(error, TelegramNetworkError) else "server"
+        metrics.TELEGRAM_ERRORS.labels(kind).inc()
         raise Unavailable(f"Telegram unavailable: {error}") from error
     except TelegramForbiddenError as error:
         metrics.TELEGRAM_ERRORS.labels("forbidden").inc()

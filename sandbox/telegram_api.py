@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,25 +19,27 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.telegram_wire import (
+    BOT_USER,
+    Person,
+    bot_message_json,
+    error_response,
+    message_json,
+    request_params,
+)
+
+__all__ = [
+    "BOT_USER",
+    "ChatAction",
+    "ForcedError",
+    "Hold",
+    "Person",
+    "SentMessage",
+    "TelegramStandIn",
+]
+
 SANDBOX_TOKEN = "123456:sandbox-token"
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "batchbot", "username": "batchbot_sandbox"}
 MAX_LONG_POLL_SECONDS = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: int
-    first_name: str
-    username: str | None = None
-    language_code: str | None = "en"
-
-    def as_telegram(self) -> dict[str, Any]:
-        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.username:
-            user["username"] = self.username
-        if self.language_code:
-            user["language_code"] = self.language_code
-        return user
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,80 +128,12 @@ class TelegramStandIn:
         await self.deliver(update)
         return update
 
-    def compose(
-        self,
-        person: Person,
-        text: str | None = None,
-        *,
-        photo: str | None = None,
-        caption: str | None = None,
-        media_group_id: str | None = None,
-        reply_to_bot: int | None = None,
-        reply_to: int | None = None,
-        forwarded_from: str | None = None,
-        chat_id: int | None = None,
-        chat_type: str = "private",
-    ) -> dict[str, Any]:
-        """An update with the next update and message ids, not yet delivered."""
-        chat_id = person.id if chat_id is None else chat_id
+    def compose(self, person: Person, text: str | None = None, **details: Any) -> dict[str, Any]:
+        """An update with the next update and message ids, not yet delivered (``details``
+        as for :func:`sandbox.telegram_wire.message_json`)."""
+        chat_id = details.get("chat_id") or person.id
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
-        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
-        if chat_type == "private":
-            chat["first_name"] = person.first_name
-        else:
-            chat["title"] = f"group {chat_id}"
-        message: dict[str, Any] = {
-            "message_id": next(counter),
-            "date": int(time.time()),
-            "chat": chat,
-            "from": person.as_telegram(),
-        }
-        if text is not None:
-            message["text"] = text
-        if photo is not None:
-            message["photo"] = [
-                {
-                    "file_id": f"{photo}-small",
-                    "file_unique_id": f"{photo}-s",
-                    "width": 90,
-                    "height": 90,
-                },
-                {"file_id": photo, "file_unique_id": f"{photo}-l", "width": 1280, "height": 960},
-            ]
-        if caption is not None:
-            message["caption"] = caption
-        if media_group_id is not None:
-            message["media_group_id"] = media_group_id
-        if text is not None:
-            mentions = [
-                {"type": "mention", "offset": _utf16_length(text[: m.start()]),
-                 "length": _utf16_length(m.group())}
-                for m in re.finditer(r"@\w+", text)
-            ]  # fmt: skip
-            if mentions:
-                message["entities"] = mentions  # as Telegram marks @usernames
-        if reply_to is not None:  # one of the person's own earlier messages
-            message["reply_to_message"] = {
-                "message_id": reply_to,
-                "date": int(time.time()),
-                "chat": chat,
-                "from": person.as_telegram(),
-                "text": "an earlier message",
-            }
-        if forwarded_from is not None:
-            message["forward_origin"] = {
-                "type": "hidden_user",
-                "sender_user_name": forwarded_from,
-                "date": int(time.time()),
-            }
-        if reply_to_bot is not None:
-            message["reply_to_message"] = {
-                "message_id": reply_to_bot,
-                "date": int(time.time()),
-                "chat": chat,
-                "from": BOT_USER,
-                "text": "an earlier answer",
-            }
+        message = message_json(person, next(counter), text, **details)
         return {"update_id": next(self._update_ids), "message": message}
 
     def edit(self, update: dict[str, Any], text: str) -> dict[str, Any]:
@@ -269,15 +202,15 @@ class TelegramStandIn:
     # -- Bot API ----------------------------------------------------------------------
     async def _bot_api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return error_response(401, "Unauthorized")
         method = request.match_info["method"]
-        params = await _params(request)
+        params = await request_params(request)
         await self._wait_if_held(method)
         forced = self._forced.get(method)
         error = forced.pop(0) if forced else None
         if error is not None:
             extra = {"retry_after": error.retry_after} if error.retry_after is not None else None
-            return _error(error.status, error.description, extra)
+            return error_response(error.status, error.description, extra)
         handler = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -288,7 +221,7 @@ class TelegramStandIn:
             "sendPhoto": self._send_photo,
         }.get(method)
         if handler is None:
-            return _error(404, f"Not Found: method {method} is not in the sandbox")
+            return error_response(404, f"Not Found: method {method} is not in the sandbox")
         result = await handler(params)
         return web.json_response({"ok": True, "result": result})
 
@@ -350,22 +283,7 @@ class TelegramStandIn:
         if self.on_event:
             shown = f"[photo {photo}] {text!r}" if photo else repr(text)
             self.on_event(f"Telegram ← bot to chat {chat_id}: {shown}")
-        chat_type = "private" if chat_id > 0 else "supergroup"
-        message: dict[str, Any] = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": chat_type},
-            "from": BOT_USER,
-        }
-        if photo is None:
-            message["text"] = text
-        else:
-            message["photo"] = [
-                {"file_id": photo, "file_unique_id": photo, "width": 1, "height": 1}
-            ]
-            if text:
-                message["caption"] = text
-        return message
+        return bot_message_json(chat_id, message_id, text, photo)
 
     # -- control API for people and programs outside this process -----------------------
     async def _control_message(self, request: web.Request) -> web.Response:
@@ -380,27 +298,3 @@ class TelegramStandIn:
         return web.json_response(
             [{"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text} for m in sent]
         )
-
-
-async def _params(request: web.Request) -> dict[str, str]:
-    """aiogram sends form fields; other clients may send JSON or a query string."""
-    params: dict[str, str] = dict(request.query)
-    if request.content_type == "application/json":
-        body = await request.json()
-        params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
-    elif request.can_read_body:
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return params
-
-
-def _utf16_length(text: str) -> int:
-    """Telegram measures entity offsets in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return web.json_response(body, status=status)
