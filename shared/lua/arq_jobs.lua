@@ -42,3 +42,9 @@ local function drop_job(job)
   redis.call('DEL', job.key)
 end
 
+-- Free a job whose worker is gone: ARQ would otherwise wait for its in-progress key to
+-- expire (the job timeout plus 10 s) before any worker may run the job again.
+local function release_job_lock(job)
+  redis.call('DEL', job.in_progress)
+end
+
