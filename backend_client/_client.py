@@ -70,6 +70,13 @@ class BackendClient:
         except ValidationError as error:
             raise PermanentBackendError(
                 "backend answered 200 with a body that is not a BatchResponse "
-                f"({error.error_count()} problem(s), first: {error.errors()[0]['msg']}): "
+                f"({error.error_count()} problem(s), first: {_first_problem(error)}): "
                 f"{excerpt(response.text)}"
             ) from error
+
+
+def _first_problem(error: ValidationError) -> str:
+    """Where the body breaks the contract and how: ``messages.0.text: Field required``."""
+    problem = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else problem["msg"]

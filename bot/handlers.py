@@ -83,11 +83,12 @@ async def collect(
     if result.refused:
         metrics.MESSAGES_REFUSED.labels(result.refused).inc()
         log.warning(
-            "message %s of %s refused (%s): %d pending; see the BATCH_MAX_PENDING_* settings",
+            "message %s of %s refused (%s): %d pending; see %s",
             incoming.message_id,
             conversation,
             result.refused,
             result.pending,
+            result.refused.setting,
             extra=ids,
         )
         return
@@ -115,7 +116,7 @@ async def collect(
     )
 
 
-async def collect_edit(message: Message, store: BatchStore) -> None:
+async def collect_edit(message: Message, bot: Bot, store: BatchStore) -> None:
     """An edit while its message still waits replaces it: the backend sees what the person
     meant. Once the batch has gone, the edit is only logged; answering again would be a
     second answer to one burst."""
@@ -123,7 +124,8 @@ async def collect_edit(message: Message, store: BatchStore) -> None:
     if sender is None:
         return
     conversation = sender.conversation
-    replaced = await store.replace_pending(conversation, normalise(message))
+    edited = normalise(message, await bot.me() if sender.chat.type != "private" else None)
+    replaced = await store.replace_pending(conversation, edited)
     log.info(
         "edit of message %s of %s %s",
         message.message_id,

@@ -30,12 +30,12 @@ def proactive_handler(outbox: Outbox, token: str) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
             return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        raw = await request.read()
         try:
-            body = ProactiveRequest.model_validate_json(await request.read())
+            body = ProactiveRequest.model_validate_json(raw)
             conversation = body.conversation()
         except ValidationError as error:
-            problems = error.errors(include_url=False, include_context=False)
-            return web.json_response({"error": "invalid request", "problems": problems}, status=400)
+            return web.json_response(_invalid(error, raw), status=400)
         except ValueError as error:
             return web.json_response({"error": str(error)}, status=400)
         scheduling = await queue(outbox, body)
@@ -51,3 +51,13 @@ def proactive_handler(outbox: Outbox, token: str) -> Handler:
         )
 
     return handle
+
+
+def _invalid(error: ValidationError, raw: bytes) -> dict[str, object]:
+    """What was wrong with a body, as JSON (a body that is not JSON says so)."""
+    if not raw.strip():
+        return {"error": 'the body is empty; send JSON like {"chat_id": 123, "messages": [...]}'}
+    problems = error.errors(include_url=False, include_context=False, include_input=False)
+    if problems and problems[0]["type"] == "json_invalid":
+        return {"error": f"the body is not JSON ({problems[0]['msg']}); send application/json"}
+    return {"error": "invalid request", "problems": problems}

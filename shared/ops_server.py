@@ -27,6 +27,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REDIS_CHECK_TIMEOUT_SECONDS = 2.0
 
 
+def describe(error: BaseException, timeout_seconds: float) -> str:
+    """An error as a reader needs it; a bare timeout says how long was waited."""
+    if isinstance(error, TimeoutError) and not str(error):
+        return f"no answer within {timeout_seconds:g}s"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 class OpsServer:
     """A small aiohttp server; start it after the process has a Redis client."""
 
@@ -74,7 +81,7 @@ class OpsServer:
             async with asyncio.timeout(REDIS_CHECK_TIMEOUT_SECONDS):
                 await self.redis.ping()
         except (RedisError, OSError, TimeoutError) as error:
-            return f"redis unreachable: {type(error).__name__}: {error}"
+            return f"redis unreachable: {describe(error, REDIS_CHECK_TIMEOUT_SECONDS)}"
         return None
 
     async def _healthz(self, request: web.Request) -> web.Response:
@@ -97,7 +104,10 @@ class OpsServer:
                     pipe.zcard(DEAD_LETTERS_INDEX)
                     pending, dead = await pipe.execute()
         except (RedisError, OSError, TimeoutError) as error:
-            log.warning("metrics: could not read counts from Redis: %s", error)
+            log.warning(
+                "metrics: could not read counts from Redis: %s",
+                describe(error, REDIS_CHECK_TIMEOUT_SECONDS),
+            )
             return
         metrics.PENDING_CONVERSATIONS.set(pending)
         metrics.DEAD_LETTERS_STORED.set(dead)

@@ -51,6 +51,15 @@ class Refusal(StrEnum):
     TOO_MANY_PENDING = "too-many-pending"
     TOO_MANY_PENDING_BYTES = "too-many-pending-bytes"
 
+    @property
+    def setting(self) -> str:
+        """The setting that sets this cap, for the log line an operator reads."""
+        return {
+            Refusal.MESSAGE_TOO_LARGE: "MESSAGE_MAX_BYTES",
+            Refusal.TOO_MANY_PENDING: "BATCH_MAX_PENDING_MESSAGES",
+            Refusal.TOO_MANY_PENDING_BYTES: "BATCH_MAX_PENDING_BYTES",
+        }[self]
+
 
 class ClaimState(StrEnum):
     CLAIMED = "claimed"

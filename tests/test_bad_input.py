@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from backend_client import BackendClient, PermanentBackendError
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.keys import DEAD_LETTERS_INDEX, dead_letter_key
+from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User
+from shared.ops_server import describe
+from shared.store import Refusal
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 DEE = Person(id=4004, first_name="Dee")
@@ -134,5 +139,43 @@ async def test_a_flood_past_the_cap_is_refused_with_a_log_line(
     refused = {int(line.split()[1]) for line in refusals}  # "message <id> of <conversation> ..."
     assert len(stored) == 2
     assert all("too-many-pending" in line for line in refusals)
+    assert all("see BATCH_MAX_PENDING_MESSAGES" in line for line in refusals)
     assert stored | refused == {u["message"]["message_id"] for u in flood}
     assert not stored & refused
+
+
+def test_each_refusal_names_the_setting_to_change() -> None:
+    assert Refusal.MESSAGE_TOO_LARGE.setting == "MESSAGE_MAX_BYTES"
+    assert Refusal.TOO_MANY_PENDING.setting == "BATCH_MAX_PENDING_MESSAGES"
+    assert Refusal.TOO_MANY_PENDING_BYTES.setting == "BATCH_MAX_PENDING_BYTES"
+
+
+def test_a_silent_timeout_is_described_by_how_long_was_waited() -> None:
+    assert describe(TimeoutError(), 2.0) == "no answer within 2s"
+    assert describe(ConnectionRefusedError(111, "Connection refused"), 2.0) == (
+        "ConnectionRefusedError: [Errno 111] Connection refused"
+    )
+
+
+async def test_a_body_that_breaks_the_contract_is_refused_naming_the_field() -> None:
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response({"messages": [{"text": "fine"}, {"parse_mode": "HTML"}]})
+
+    app = web.Application()
+    app.router.add_post("/batch", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = BackendClient(f"http://127.0.0.1:{runner.addresses[0][1]}/batch", 5)
+    request = BatchRequest.build(
+        "b1",
+        Chat(id=1, type="private"),
+        User(id=1, first_name="Dee"),
+        [IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi")],
+    )
+    try:
+        with pytest.raises(PermanentBackendError, match=r"first: messages\.1: Value error"):
+            await client.answer(request)
+    finally:
+        await client.aclose()
+        await runner.cleanup()

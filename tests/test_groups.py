@@ -7,6 +7,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
+from sandbox.peek import pending_messages
 from sandbox.telegram_api import BOT_USER, Person, TelegramStandIn
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
@@ -79,3 +80,33 @@ async def test_group_answer_when_always_answers_every_batch(
     await wait_until_idle(redis)
     [batch] = backend.received
     assert batch.messages[0].addresses_bot is False
+
+
+async def test_an_edited_message_that_mentions_the_bot_still_gets_its_batch_answered(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    settings = make_settings(batch_window_seconds=1.5)
+    await product.start(settings)
+    original = await telegram.person_says(
+        MIA, f"{HANDLE} can I book", chat_id=GROUP, chat_type="supergroup"
+    )
+    conversation = f"{GROUP}:{MIA.id}"
+    async with asyncio.timeout(30):
+        while not await pending_messages(redis, conversation):
+            await asyncio.sleep(0.02)
+    await telegram.deliver(telegram.edit(original, f"{HANDLE} can I book for two"))
+    async with asyncio.timeout(30):
+        while (await pending_messages(redis, conversation))[
+            0
+        ].text != f"{HANDLE} can I book for two":
+            await asyncio.sleep(0.02)
+    await telegram.wait_for_messages(GROUP, 1)
+    await wait_until_idle(redis)
+    [batch] = backend.received
+    assert [(m.text, m.addresses_bot) for m in batch.messages] == [
+        (f"{HANDLE} can I book for two", True)
+    ]

@@ -90,4 +90,11 @@ async def test_the_endpoint_refuses_wrong_tokens_and_bad_bodies(
     group = await post(bot_with_endpoint, {"chat_id": -100, "messages": [{"text": "x"}]})
     assert group.status_code == 400
     assert "needs user_id" in group.text
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient() as http:
+        not_json = await http.post(bot_with_endpoint, content=b"chat_id=1", headers=headers)
+        nothing = await http.post(bot_with_endpoint, content=b"", headers=headers)
+    assert (not_json.status_code, nothing.status_code) == (400, 400)
+    assert "the body is not JSON" in not_json.json()["error"]
+    assert "the body is empty" in nothing.json()["error"]
     assert await redis.keys("outbox:*") == []
