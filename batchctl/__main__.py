@@ -16,9 +16,12 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
+
 from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
-from shared.redis_connection import redis_client
+from shared.logs import describe
+from shared.redis_connection import redis_address, redis_client
 from shared.settings import RedisConnectionSettings, load_settings
 
 
@@ -127,6 +130,13 @@ async def _main(args: argparse.Namespace) -> int:
     redis = redis_client(settings)
     try:
         return await _run(args, DeadLetters(redis, settings.redis_key_ttl_seconds))
+    except (RedisError, OSError) as error:
+        print(
+            f"batchctl: REDIS_URL {redis_address(settings)} cannot be reached "
+            f"({describe(error, 0)}); check the address and that Redis is running",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         await redis.aclose()
 

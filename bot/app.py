@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
 
 from bot.commands import commands_router
-from bot.handlers import InFlightStores, batching_router
+from bot.handlers import batching_router
+from bot.polling import poll_until_stopped
 from bot.proactive import proactive_handler
 from bot.settings import BotSettings
 from bot.webhook import run_webhook
 from channels.telegram import make_bot
-from shared.ops_server import Handler, OpsServer
+from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
-from shared.redis_connection import redis_client
+from shared.redis_connection import redis_client, wait_for_redis
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
@@ -29,19 +32,10 @@ def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
         store=BatchStore(redis, settings.redis_key_ttl_seconds),
         rules=settings.batching_rules(),
         settings=settings,
-        in_flight=InFlightStores(),
     )
     dispatcher.include_router(commands_router(settings))
     dispatcher.include_router(batching_router())
-    dispatcher.shutdown.register(_finish_stores)
     return dispatcher
-
-
-async def _finish_stores(in_flight: InFlightStores, settings: BotSettings) -> None:
-    """On SIGTERM, let messages being stored (say, during a Redis hiccup) get there."""
-    unfinished = await in_flight.drain(settings.bot_shutdown_grace_seconds)
-    if unfinished:
-        log.error("%d message(s) were not stored before shutdown", unfinished)
 
 
 def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, str, Handler]]:
@@ -56,25 +50,30 @@ def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, st
 async def run(settings: BotSettings) -> None:
     """Webhook mode when WEBHOOK_URL is set, else polling; until SIGINT/SIGTERM."""
     redis = redis_client(settings)
-    bot = make_bot(settings)
-    dispatcher = make_dispatcher(redis, settings)
-    ops = OpsServer(
-        redis,
-        settings.metrics_host,
-        settings.bot_metrics_port,
-        "BOT_METRICS_PORT",
-        routes=_proactive_routes(redis, settings),
-    )
+    ops = None
     if settings.bot_metrics_port:
+        sock = bind_ops_socket(settings.metrics_host, settings.bot_metrics_port, "BOT_METRICS_PORT")
+        ops = OpsServer(redis, sock, routes=_proactive_routes(redis, settings))
         await ops.start()
+    bot = make_bot(settings)
     try:
+        await wait_for_redis(redis, settings, give_up_after_seconds=None)
+        dispatcher = make_dispatcher(redis, settings)
         if settings.webhook_url is not None:
             await run_webhook(dispatcher, bot, settings)
         else:
-            await bot.delete_webhook()
-            await dispatcher.start_polling(
-                bot, allowed_updates=dispatcher.resolve_used_update_types()
-            )
+            await _poll(dispatcher, bot, settings)
     finally:
-        await ops.stop()
+        if ops is not None:
+            await ops.stop()
+        await bot.session.close()
         await redis.aclose()
+
+
+async def _poll(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await bot.delete_webhook()
+    await poll_until_stopped(dispatcher, bot, stop, settings.bot_shutdown_grace_seconds)

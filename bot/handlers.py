@@ -24,33 +24,6 @@ RETRY_FIRST_DELAY_SECONDS = 0.1
 RETRY_MAX_DELAY_SECONDS = 5.0
 
 
-class InFlightStores:
-    """Handlers still storing a message, so shutdown can let them finish.
-
-    In polling mode aiogram stops without waiting for handler tasks, and Telegram
-    already counts their updates as delivered: cancelling one would lose its message.
-    """
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[object]] = set()
-
-    def track(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def drain(self, timeout_seconds: float) -> int:
-        """Wait for running stores; returns how many were still unfinished at the timeout."""
-        if not self._tasks:
-            return 0
-        log.info(
-            "waiting up to %.0fs for %d message(s) to be stored", timeout_seconds, len(self._tasks)
-        )
-        _, unfinished = await asyncio.wait(set(self._tasks), timeout=timeout_seconds)
-        return len(unfinished)
-
-
 class MessageNotStored(Exception):
     """Redis stayed unreachable; in webhook mode Telegram must deliver the update again."""
 
@@ -69,9 +42,7 @@ async def collect(
     store: BatchStore,
     rules: BatchingRules,
     settings: BotSettings,
-    in_flight: InFlightStores,
 ) -> None:
-    in_flight.track()
     sender = sender_of(message)
     if sender is None:
         log.info("ignored message %s in chat %s: no sender", message.message_id, message.chat.id)
@@ -144,9 +115,9 @@ async def store_until_done(
 ) -> AppendResult:
     """Append, retrying while Redis is unreachable.
 
-    In polling mode aiogram has already moved the update offset, so giving up here
-    would lose the message for good; waiting keeps it in memory until Redis is back.
-    In webhook mode Telegram keeps the update until we answer 2xx, so after
+    In polling mode the update is confirmed to Telegram only once stored
+    (:mod:`bot.polling`), so waiting holds up nothing but new fetches. In webhook mode
+    Telegram keeps the update until we answer 2xx, so after
     WEBHOOK_STORE_TIMEOUT_SECONDS we give up and let it redeliver.
     """
     delay = RETRY_FIRST_DELAY_SECONDS

@@ -40,10 +40,16 @@ def conversation_of_job(job_id: str) -> str | None:
     return None
 
 
-def health_check_key(host: str) -> str:
-    """Per host, not arq's one shared key: otherwise any live worker makes every
-    container look healthy. A container's check runs on the worker's own host name."""
-    return HEALTH_CHECK_KEY_PREFIX + host
+def health_check_key(host: str, worker: str) -> str:
+    """Per worker (host, then its metrics port or process id), not arq's one shared key:
+    otherwise any live worker makes every container look healthy, and workers side by
+    side on one host would overwrite each other's line."""
+    return f"{HEALTH_CHECK_KEY_PREFIX}{host}:{worker}"
+
+
+def health_check_keys_of(host: str) -> str:
+    """The pattern matching the health keys of every worker on a host."""
+    return f"{HEALTH_CHECK_KEY_PREFIX}{host}:*"
 
 
 def job_key(job_id: str) -> str:

@@ -27,6 +27,13 @@ CONTEXT_FIELDS = ("conversation", "batch_id", "message_id", "chat_id")
 """Fields a log call may pass with ``extra=``; JSON lines carry them as keys."""
 
 
+def describe(error: BaseException, timeout_seconds: float) -> str:
+    """An error as a reader needs it; a bare timeout says how long was waited."""
+    if isinstance(error, TimeoutError) and not str(error):
+        return f"no answer within {timeout_seconds:g}s"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 class RedactingFormatter(logging.Formatter):
     """Formats with ``inner``, then replaces every known secret in the result."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from redis.exceptions import RedisError
 
 from shared import metrics
 from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX
+from shared.logs import describe
 from shared.settings import ConfigError
 
 log = logging.getLogger("batchbot.ops")
@@ -26,31 +28,60 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 REDIS_CHECK_TIMEOUT_SECONDS = 2.0
 
+PORT_RANGE = 10
+"""A busy metrics port moves to the next free one of this many, so several workers on
+one host all start with the same settings."""
 
-def describe(error: BaseException, timeout_seconds: float) -> str:
-    """An error as a reader needs it; a bare timeout says how long was waited."""
-    if isinstance(error, TimeoutError) and not str(error):
-        return f"no answer within {timeout_seconds:g}s"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+def bind_ops_socket(host: str, port: int, port_setting: str) -> socket.socket:
+    """A listening socket on the first free port of ``port`` … ``port + 9``.
+
+    Bound before the process starts its work, so the port is known early (a worker's
+    health key names it) and two processes starting together cannot both pick it.
+    """
+    problem = ""
+    for candidate in range(port, min(port + PORT_RANGE, 65536)):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, candidate))
+            sock.listen(128)
+        except OSError as error:
+            sock.close()
+            problem = error.strerror or str(error)
+            continue
+        sock.setblocking(False)
+        if candidate != port:
+            log.info(
+                "%s %d is in use; metrics and health on port %d", port_setting, port, candidate
+            )
+        return sock
+    raise ConfigError(
+        f"batchbot cannot start: {port_setting} {port} and the {PORT_RANGE - 1} ports after it "
+        f"are in use or not allowed on {host} ({problem}); choose another port, or 0 to turn "
+        "metrics and health off"
+    )
 
 
 class OpsServer:
-    """A small aiohttp server; start it after the process has a Redis client."""
+    """A small aiohttp server on a socket from :func:`bind_ops_socket`."""
 
     def __init__(
         self,
         redis: Redis,
-        host: str,
-        port: int,
-        port_setting: str,
+        sock: socket.socket,
         routes: Sequence[tuple[str, str, Handler]] = (),
     ) -> None:
         self.routes = routes
         self.redis = redis
-        self.host = host
-        self.port = port
-        self.port_setting = port_setting
+        self.sock = sock
         self._runner: web.AppRunner | None = None
+
+    @property
+    def port(self) -> int:
+        port: int = self.sock.getsockname()[1]
+        return port
 
     async def start(self) -> None:
         app = web.Application()
@@ -60,17 +91,9 @@ class OpsServer:
             app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, self.host, self.port).start()
-        except OSError as error:
-            await self._runner.cleanup()
-            raise ConfigError(
-                f"batchbot cannot start: {self.port_setting} {self.port} is in use or not "
-                f"allowed on {self.host} ({error.strerror}); choose another port, or 0 to "
-                "turn metrics and health off"
-            ) from None
-        self.port = self._runner.addresses[0][1]
-        log.info("metrics and health on http://%s:%d/metrics and /healthz", self.host, self.port)
+        await web.SockSite(self._runner, self.sock).start()
+        host = self.sock.getsockname()[0]
+        log.info("metrics and health on http://%s:%d/metrics and /healthz", host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:

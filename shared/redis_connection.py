@@ -3,13 +3,23 @@ command packing for the bot's hot path."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection, SSLConnection
+from redis.exceptions import RedisError
 
-from shared.settings import RedisConnectionSettings
+from shared.logs import describe
+from shared.settings import ConfigError, RedisConnectionSettings
+
+log = logging.getLogger("batchbot.redis")
+
+PING_TIMEOUT_SECONDS = 2.0
 
 
 class _HiredisPacking:
@@ -68,3 +78,50 @@ def redis_client(settings: RedisConnectionSettings) -> Redis:
     client: Redis = Redis.from_url(settings.redis_url, **tls_options(settings))
     use_c_packing(client)
     return client
+
+
+def redis_address(settings: RedisConnectionSettings) -> str:
+    """Where REDIS_URL points, fit for a log line: the password cut out."""
+    parts = urlsplit(settings.redis_url)
+    if parts.password is None:
+        return settings.redis_url
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{user}{host}{port}", parts.path, parts.query, ""))
+
+
+async def wait_for_redis(
+    client: Redis, settings: RedisConnectionSettings, give_up_after_seconds: float | None
+) -> None:
+    """Return once Redis answers PING. Says once, in one line, that it is waiting and for
+    what; raises ConfigError (one line, exit code 1) after ``give_up_after_seconds``."""
+    started = time.monotonic()
+    delay = 0.2
+    told = False
+    while True:
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+                await client.ping()
+        except (RedisError, OSError, TimeoutError) as error:
+            problem = describe(error, PING_TIMEOUT_SECONDS)
+            waited = time.monotonic() - started
+            if give_up_after_seconds is not None and waited + delay > give_up_after_seconds:
+                raise ConfigError(
+                    f"batchbot cannot start: REDIS_URL {redis_address(settings)} cannot be "
+                    f"reached ({problem}) after {waited:.0f}s; check the address and that "
+                    "Redis is running"
+                ) from None
+            if not told:
+                log.warning(
+                    "REDIS_URL %s cannot be reached (%s); waiting for it",
+                    redis_address(settings),
+                    problem,
+                )
+                told = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        if told:
+            log.info("REDIS_URL %s answers again", redis_address(settings))
+        return

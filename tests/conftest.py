@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import make_dispatcher
+from bot.polling import poll_until_stopped
 from bot.settings import BotSettings
 from channels.telegram import make_bot
 from sandbox.example_backend import ExampleBackend
@@ -119,22 +120,17 @@ class Product:
     def __init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
         self._closers: list[Callable[[], Awaitable[Any]]] = []
+        self._stops: list[asyncio.Event] = []
 
     async def start_bot(self, settings: WorkerProcessSettings) -> None:
         bot_settings = BotSettings(**settings.model_dump())
         redis = redis_client(bot_settings)
         bot = make_bot(bot_settings)
         dispatcher = make_dispatcher(redis, bot_settings)
-        self._tasks.append(
-            asyncio.create_task(
-                dispatcher.start_polling(
-                    bot,
-                    allowed_updates=dispatcher.resolve_used_update_types(),
-                    handle_signals=False,
-                    polling_timeout=1,
-                )
-            )
-        )
+        stop = asyncio.Event()
+        polling = poll_until_stopped(dispatcher, bot, stop, grace_seconds=5, poll_timeout_seconds=1)
+        self._tasks.append(asyncio.create_task(polling))
+        self._stops.append(stop)
         self._closers.append(redis.aclose)
         self._closers.append(bot.session.close)
 
@@ -154,6 +150,8 @@ class Product:
         return [t.exception() for t in self._tasks if t.done() and t.exception() is not None]  # type: ignore[misc]
 
     async def stop(self) -> None:
+        for stop in self._stops:
+            stop.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

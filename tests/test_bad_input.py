@@ -15,8 +15,8 @@ from backend_client import BackendClient, PermanentBackendError
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.keys import DEAD_LETTERS_INDEX, dead_letter_key
+from shared.logs import describe
 from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User
-from shared.ops_server import describe
 from shared.store import Refusal
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 

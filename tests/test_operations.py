@@ -26,6 +26,7 @@ from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
+from shared.ops_server import PORT_RANGE
 from tests.conftest import wait_until_idle
 
 DEE = Person(id=4004, first_name="Dee")
@@ -190,18 +191,19 @@ async def test_bot_healthz_fails_while_redis_is_down(
         assert await bot.stop(signal.SIGTERM) == 0
 
 
-async def test_metrics_port_in_use_stops_the_worker_at_start_up(
+async def test_a_worker_whose_metrics_ports_are_all_taken_exits_with_one_line(
     redis_server: RedisServer, telegram: TelegramStandIn, backend: ExampleBackend
 ) -> None:
-    """Two workers on one host with the same port: the second says so and exits."""
-    with socket_bound() as port:
+    """A busy port moves to the next; when the whole range is taken, the worker says so
+    in one line naming the setting and exits 1, with no traceback after it."""
+    with ports_bound(PORT_RANGE) as first:
         env = {
             **os.environ,
             "BOT_TOKEN": telegram.token,
             "TELEGRAM_API_URL": telegram.url,
             "REDIS_URL": redis_server.url,
             "BACKEND_URL": backend.url,
-            "WORKER_METRICS_PORT": str(port),
+            "WORKER_METRICS_PORT": str(first),
         }
         finished = await asyncio.to_thread(
             subprocess.run,
@@ -212,15 +214,32 @@ async def test_metrics_port_in_use_stops_the_worker_at_start_up(
             timeout=60,
             check=False,
         )
-    assert finished.returncode != 0
-    assert f"WORKER_METRICS_PORT {port} is in use" in finished.stderr
+    assert finished.returncode == 1
+    [line] = finished.stderr.strip().splitlines()
+    assert line.startswith(f"batchbot cannot start: WORKER_METRICS_PORT {first} and the 9 ports")
+    assert "Traceback" not in finished.stderr
 
 
 @contextlib.contextmanager
-def socket_bound() -> Iterator[int]:
-    """A port held open for the duration of a ``with`` block."""
-    with socket.socket() as held:
-        held.bind(("0.0.0.0", 0))
-        held.listen()
-        port: int = held.getsockname()[1]
-        yield port
+def ports_bound(count: int) -> Iterator[int]:
+    """``count`` consecutive ports held open for the ``with`` block; yields the first."""
+    for _ in range(50):
+        first = free_port()
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("0.0.0.0", port))
+                sock.listen()
+        except OSError:
+            for sock in held:
+                sock.close()
+            continue
+        try:
+            yield first
+        finally:
+            for sock in held:
+                sock.close()
+        return
+    raise RuntimeError("no run of free ports found")

@@ -69,12 +69,11 @@ async def startup(ctx: dict[str, Any]) -> None:
         sender=TelegramSender(make_bot(settings, settings.telegram_timeout_seconds)),
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings.sweep_interval_seconds))
-    ops = OpsServer(
-        ctx["redis"], settings.metrics_host, settings.worker_metrics_port, "WORKER_METRICS_PORT"
-    )
-    if settings.worker_metrics_port:
+    sock = ctx.get("ops_socket")  # bound by worker_options, so the health key names its port
+    if sock is not None:
+        ops = OpsServer(ctx["redis"], sock)
         await ops.start()
-    ctx["ops"] = ops
+        ctx["ops"] = ops
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -82,15 +81,20 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    sweep: asyncio.Task[None] = ctx["sweep"]
-    sweep.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweep
-    ops: OpsServer = ctx["ops"]
-    await ops.stop()
-    deps = deps_of(ctx)
-    await deps.backend.aclose()
-    await deps.sender.aclose()
+    """Stop what :func:`startup` started, as far as it got (ARQ calls this after a failed
+    start-up too, and a second error would bury the first)."""
+    sweep: asyncio.Task[None] | None = ctx.get("sweep")
+    if sweep is not None:
+        sweep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweep
+    ops: OpsServer | None = ctx.get("ops")
+    if ops is not None:
+        await ops.stop()
+    deps: WorkerDeps | None = ctx.get("deps")
+    if deps is not None:
+        await deps.backend.aclose()
+        await deps.sender.aclose()
 
 
 async def sweep_forever(store: BatchStore, interval_seconds: float) -> None:

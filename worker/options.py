@@ -7,6 +7,7 @@ with their own settings, while ``arq worker.main.WorkerSettings`` reads the envi
 from __future__ import annotations
 
 import math
+import os
 import socket
 from typing import Any
 
@@ -17,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from shared import arq_layout
+from shared.ops_server import bind_ops_socket
 from shared.redis_connection import tls_options
 from worker.jobs import after_job_end, process_message_batch
 from worker.lifecycle import shutdown, startup
@@ -53,8 +55,17 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
 
     ``keep_result=0`` on the function and the worker: otherwise ``arq:result:<id>``
     blocks the fixed job id for an hour and the person's next burst waits for it.
+    The metrics port is bound here, before ARQ starts, so the health key can name it.
     """
     timeout = settings.worker_job_timeout_seconds
+    ctx: dict[str, Any] = {"settings": settings}
+    name = f"pid{os.getpid()}"
+    if settings.worker_metrics_port:
+        sock = bind_ops_socket(
+            settings.metrics_host, settings.worker_metrics_port, "WORKER_METRICS_PORT"
+        )
+        ctx["ops_socket"] = sock
+        name = f"port{sock.getsockname()[1]}"
     return {
         "functions": [
             func(
@@ -68,7 +79,7 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
         "on_startup": startup,
         "on_shutdown": shutdown,
         "after_job_end": after_job_end,
-        "ctx": {"settings": settings},
+        "ctx": ctx,
         "redis_settings": _redis_settings(settings),
         "job_serializer": arq_layout.serialize,
         "job_deserializer": arq_layout.deserialize,
@@ -82,5 +93,5 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
         # whatever is still running when the grace time is over.
         "job_completion_wait": settings.worker_shutdown_grace_seconds,
         "health_check_interval": settings.worker_health_check_interval_seconds,
-        "health_check_key": arq_layout.health_check_key(socket.gethostname()),
+        "health_check_key": arq_layout.health_check_key(socket.gethostname(), name),
     }
