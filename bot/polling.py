@@ -109,17 +109,23 @@ async def _handle(dispatcher: Dispatcher, bot: Bot, update: Update) -> None:
 async def _unless_stopped(fetch: Awaitable[list[Update]], stop: asyncio.Event) -> list[Update]:
     """The fetched updates, or none if the bot is stopped while the long poll waits."""
     polling = asyncio.ensure_future(fetch)
+    polling.add_done_callback(_retrieved)  # also when this coroutine is cancelled meanwhile
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([polling, stopping], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
-    if not polling.done():
-        polling.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await polling
+        if not polling.done():
+            polling.cancel()
+    if polling.cancelled():
         return []
     return polling.result()
+
+
+def _retrieved(task: asyncio.Future[list[Update]]) -> None:
+    """Mark a fetch's error as seen: the caller handles it, or is gone (stopping)."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _sleep_unless_stopped(seconds: float, stop: asyncio.Event) -> None:

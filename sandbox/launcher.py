@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Self
+from typing import Self, TypeVar
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 LOG_TAIL_CHARACTERS = 3000
@@ -119,11 +119,16 @@ class ChildProcess:
         return await self.wait()
 
 
-async def launch_together(launches: Sequence[Awaitable[ChildProcess]]) -> list[ChildProcess]:
+Launched = TypeVar("Launched", bound=ChildProcess)
+
+
+async def launch_together(launches: Sequence[Awaitable[Launched]]) -> list[Launched]:
     """Launch several processes at once (each spends seconds importing); if any fails,
     stop the others and raise its error."""
-    results = await asyncio.gather(*launches, return_exceptions=True)
-    started = [result for result in results if isinstance(result, ChildProcess)]
+    results: list[Launched | BaseException] = await asyncio.gather(
+        *launches, return_exceptions=True
+    )
+    started = [result for result in results if not isinstance(result, BaseException)]
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
         for child in started:

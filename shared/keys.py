@@ -11,6 +11,10 @@ from dataclasses import dataclass
 PENDING_INDEX = "pending:deadlines"
 """Sorted set: conversation → when something must next happen to it (ms since epoch)."""
 
+LEASES = "batch-leases"
+"""Sorted set: conversation → when the lease of its running batch lapses (ms since epoch).
+A worker renews it every few seconds; a lapsed one means the worker died or stalled."""
+
 DEAD_LETTERS_INDEX = "dead-letters"
 """Sorted set: batch id → when it was dead-lettered (ms since epoch)."""
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from shared.keys import PENDING_INDEX, ConversationKeys
 from shared.models import OutgoingMessage, to_json
 from shared.redis_scripts import as_text, job_script_call, load_script
-from shared.store import Scheduling
+from shared.states import Scheduling
 
 
 class Outbox:

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from shared.keys import conversation_id
 from shared.models import OutgoingMessage
 from shared.outbox import Outbox
-from shared.store import Scheduling
+from shared.states import Scheduling
 
 DEFAULT_KEY_TTL_SECONDS = 7 * 86400
 

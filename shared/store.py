@@ -11,17 +11,23 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, dead_letter_key
+from shared.keys import (
+    DEAD_LETTERS_INDEX,
+    LEASES,
+    PENDING_INDEX,
+    ConversationKeys,
+    dead_letter_key,
+)
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.rules import BatchingRules
+from shared.states import ClaimState, Refusal, ScheduleState, Scheduling
 
 SEEN_IDS_KEPT = 200
 """Message ids remembered per conversation to drop redelivered updates."""
@@ -31,52 +37,6 @@ SEEN_TTL_SECONDS = 86400
 
 EARLY_CLAIM_TOLERANCE_MS = 100
 """A job may claim this much before the deadline (clock skew between worker and Redis)."""
-
-
-class Scheduling(StrEnum):
-    """What a stored message (or a queued proactive message) did to the conversation's job."""
-
-    CREATED = "created"
-    MOVED = "moved"
-    BEHIND_RUNNING = "behind-running"
-    """A batch is running: its job's end schedules what waits."""
-    BEHIND_BATCH = "behind-batch"
-    """A batch is claimed: proactive messages follow its reply."""
-
-
-class Refusal(StrEnum):
-    """Why a message was not stored: the per-person cap it would break."""
-
-    MESSAGE_TOO_LARGE = "message-too-large"
-    TOO_MANY_PENDING = "too-many-pending"
-    TOO_MANY_PENDING_BYTES = "too-many-pending-bytes"
-
-    @property
-    def setting(self) -> str:
-        """The setting that sets this cap, for the log line an operator reads."""
-        return {
-            Refusal.MESSAGE_TOO_LARGE: "MESSAGE_MAX_BYTES",
-            Refusal.TOO_MANY_PENDING: "BATCH_MAX_PENDING_MESSAGES",
-            Refusal.TOO_MANY_PENDING_BYTES: "BATCH_MAX_PENDING_BYTES",
-        }[self]
-
-
-class ClaimState(StrEnum):
-    CLAIMED = "claimed"
-    RESUMED = "resumed"
-    """A re-run found the batch it claimed before (after a crash or a retry)."""
-    EMPTY = "empty"
-    NOT_DUE = "not-due"
-    """A new message moved the deadline just as the job started."""
-
-
-class ScheduleState(StrEnum):
-    RUNNING = "running"
-    QUEUED = "queued"
-    RESCHEDULED = "rescheduled"
-    """A claimed batch had lost its job; it got a new one."""
-    SCHEDULED = "scheduled"
-    IDLE = "idle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +55,8 @@ class ClaimedBatch:
 
     conversation: str
     batch_id: str
+    token: str
+    """This run's claim token: every write of the run checks it (see ``claim.lua``)."""
     request: BatchRequest
     first_at_ms: int
     """When the batch's first message was stored: the start of its wait."""
@@ -215,12 +177,13 @@ class BatchStore:
         return await script(keys=job_keys, args=job_args)
 
     async def claim(
-        self, conversation: str, *, max_messages: int, recheck_after_ms: int
+        self, conversation: str, *, max_messages: int, recheck_after_ms: int, lease_ms: int
     ) -> ClaimOutcome:
-        """Take the due messages as one batch with a stable id, or the batch claimed before."""
+        """Take the due messages as one batch with a stable id, or the batch claimed before;
+        either way under a new claim token, with a lease of ``lease_ms``."""
         keys = ConversationKeys(conversation)
         raw = await self._claim(
-            keys=[keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox],
+            keys=[keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox, LEASES],
             args=[
                 conversation,
                 uuid.uuid4().hex,
@@ -228,6 +191,8 @@ class BatchStore:
                 recheck_after_ms,
                 self.key_ttl_seconds,
                 EARLY_CLAIM_TOLERANCE_MS,
+                uuid.uuid4().hex,
+                lease_ms,
             ],
         )
         state, deadline, now = ClaimState(as_text(raw[0])), int(raw[1]), int(raw[2])
@@ -247,7 +212,7 @@ class BatchStore:
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)
-        done = await self._update(keys=[keys.inflight], args=[batch.batch_id, field, value])
+        done = await self._update(keys=[keys.inflight], args=[batch.token, field, value])
         return bool(done)
 
     async def release(self, batch: ClaimedBatch, dead_letter_reason: str = "") -> bool:
@@ -261,8 +226,15 @@ class BatchStore:
                 PENDING_INDEX,
                 dead_letter_key(batch.batch_id),
                 DEAD_LETTERS_INDEX,
+                LEASES,
             ],
-            args=[batch.conversation, batch.batch_id, dead_letter_reason, self.key_ttl_seconds],
+            args=[
+                batch.conversation,
+                batch.batch_id,
+                dead_letter_reason,
+                self.key_ttl_seconds,
+                batch.token,
+            ],
         )
         return bool(done)
 
@@ -285,6 +257,7 @@ def _claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> 
     return ClaimedBatch(
         conversation=conversation,
         batch_id=fields["batch_id"],
+        token=fields["token"],
         request=request,
         first_at_ms=int(fields.get("first_at", fields["claimed_at"])),
         deadline_ms=int(fields["deadline"]),

@@ -84,7 +84,9 @@ async def test_a_batch_cut_at_max_messages_takes_the_rest_of_its_album(redis: Re
             ),
         )
     await redis.hset(ConversationKeys("9").info, "deadline", "0")  # type: ignore[misc]
-    claimed = (await store.claim("9", max_messages=2, recheck_after_ms=60_000)).batch
+    claimed = (
+        await store.claim("9", max_messages=2, recheck_after_ms=60_000, lease_ms=60_000)
+    ).batch
     assert claimed is not None
     assert [m.message_id for m in claimed.request.messages] == [1, 2, 3, 4]
     assert await pending_count(redis, "9") == 1

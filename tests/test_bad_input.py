@@ -17,7 +17,7 @@ from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.keys import DEAD_LETTERS_INDEX, dead_letter_key
 from shared.logs import describe
 from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User
-from shared.store import Refusal
+from shared.states import Refusal
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 DEE = Person(id=4004, first_name="Dee")

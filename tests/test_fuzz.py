@@ -111,7 +111,9 @@ def test_any_burst_of_messages_is_stored_and_claimed_whole(
                 "42", Chat(id=42, type="private"), User(id=42, first_name="Fuzz"), incoming, RULES
             )
             assert result.refused is None and not result.duplicate
-        outcome = await store.claim("42", max_messages=100, recheck_after_ms=60_000)
+        outcome = await store.claim(
+            "42", max_messages=100, recheck_after_ms=60_000, lease_ms=60_000
+        )
         assert outcome.batch is not None
         assert outcome.batch.request.messages == expected
         words = [m.words() for m in expected if m.words()]

@@ -12,7 +12,8 @@ from shared import arq_layout
 from shared.keys import PENDING_INDEX, ConversationKeys
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageKind, OutgoingMessage, User
 from shared.rules import BatchingRules
-from shared.store import BatchStore, Scheduling
+from shared.states import Scheduling
+from shared.store import BatchStore
 
 CHAT = Chat(id=77, type="private")
 USER = User(id=77, first_name="Bo")
@@ -83,7 +84,7 @@ async def test_every_key_has_a_safety_ttl_of_days(redis: Redis) -> None:
     for key in (KEYS.batch, KEYS.info, arq_layout.job_key(JOB)):
         assert await redis.ttl(key) > 6 * DAY, key
     assert await redis.ttl(KEYS.seen) > DAY - 60
-    outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
     assert outcome.batch is not None
     assert await redis.ttl(KEYS.inflight) > 6 * DAY
 
@@ -92,14 +93,14 @@ async def test_a_rerun_gets_the_same_batch_with_its_answer_and_progress(redis: R
     store = BatchStore(redis, 7 * DAY)
     await append(store, 1, window_ms=0)
     await append(store, 2, window_ms=0)
-    first = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    first = await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
     assert first.batch is not None and not first.batch.resumed
     answer = BatchResponse(messages=[OutgoingMessage(text="one"), OutgoingMessage(text="two")])
     assert await store.save_answer(first.batch, answer)
     assert await store.mark_sent(first.batch, 1)
     await append(store, 3, window_ms=0)  # arrives while the batch is claimed
 
-    again = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    again = await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
     assert again.batch is not None and again.batch.resumed
     assert again.batch.batch_id == first.batch.batch_id
     assert [m.message_id for m in again.batch.request.messages] == [1, 2]
@@ -110,11 +111,15 @@ async def test_a_rerun_gets_the_same_batch_with_its_answer_and_progress(redis: R
 async def test_a_worker_that_lost_its_claim_cannot_touch_the_next_batch(redis: Redis) -> None:
     store = BatchStore(redis, 7 * DAY)
     await append(store, 1, window_ms=0)
-    stale = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    stale = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert stale is not None
     assert await store.release(stale)
     await append(store, 2, window_ms=0)
-    current = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    current = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert current is not None
     assert not await store.mark_sent(stale, 1)
     assert not await store.release(stale)
@@ -126,7 +131,9 @@ async def test_a_redelivered_message_is_dropped_even_after_its_batch_was_answere
 ) -> None:
     store = BatchStore(redis, 7 * DAY)
     await append(store, 1, window_ms=0)
-    batch = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    batch = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert batch is not None
     await store.release(batch)
     redelivered = await store.append(
@@ -143,7 +150,7 @@ async def test_a_redelivered_message_is_dropped_even_after_its_batch_was_answere
 async def test_a_job_that_starts_before_a_moved_deadline_claims_nothing(redis: Redis) -> None:
     store = BatchStore(redis, 7 * DAY)
     await append(store, 1, window_ms=30_000)
-    outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000)
+    outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
     assert outcome.state == "not-due"
     assert await pending_count(redis, "77") == 1
     # ARQ removes the job it ran; the job's end puts it back at the deadline.
@@ -157,16 +164,22 @@ async def test_a_job_that_starts_before_a_moved_deadline_claims_nothing(redis: R
 async def test_more_than_max_messages_leaves_the_rest_due_at_once(redis: Redis) -> None:
     store = BatchStore(redis, 7 * DAY)
     await append(store, 1, window_ms=0)
-    running = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    running = (
+        await store.claim("77", max_messages=2, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert running is not None
     for message_id in (2, 3, 4):  # arrive while the batch is at the backend
         await append(store, message_id, window_ms=5000, max_messages=2)
     await store.release(running)
-    first = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    first = (
+        await store.claim("77", max_messages=2, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert first is not None
     assert [m.message_id for m in first.request.messages] == [2, 3]
     await store.release(first)
-    second = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    second = (
+        await store.claim("77", max_messages=2, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert second is not None
     assert [m.message_id for m in second.request.messages] == [4]
 
@@ -201,7 +214,9 @@ async def test_caps_refuse_what_would_grow_redis_without_bound(redis: Redis) -> 
     assert await pending_count(redis, "77") == 3
 
     # Once the batch is claimed there is room again, and a refused id is not a duplicate.
-    batch = (await store.claim("77", max_messages=10, recheck_after_ms=70_000)).batch
+    batch = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert batch is not None
     again = await store.append(
         "77",
@@ -227,7 +242,9 @@ async def test_pending_bytes_are_counted_across_claims(redis: Redis) -> None:
                 rules(window_ms=0, max_wait_ms=5000, max_messages=2, **caps),
             )
         ).refused is None
-    running = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    running = (
+        await store.claim("77", max_messages=2, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert running is not None
     # One message is still pending: room for exactly two more of the same size.
     results = [
@@ -253,7 +270,9 @@ async def test_messages_that_overtake_each_other_are_kept_in_message_id_order(
     stored = await pending_messages(redis, "77")
     assert [m.message_id for m in stored] == [1, 2, 3, 4, 5]
     await redis.hset(KEYS.info, "deadline", "0")  # type: ignore[misc]  # due now
-    first = (await store.claim("77", max_messages=2, recheck_after_ms=70_000)).batch
+    first = (
+        await store.claim("77", max_messages=2, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
     assert first is not None
     assert [m.message_id for m in first.request.messages] == [1, 2]
     assert await pending_count(redis, "77") == 3

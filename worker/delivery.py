@@ -23,8 +23,21 @@ from worker.reply_parts import ReplyPart, pacing_seconds
 
 log = logging.getLogger("batchbot.worker")
 
-MarkSent = Callable[[int], Awaitable[object]]
-"""Records how many parts of the reply have gone out (an atomic Redis write)."""
+MarkSent = Callable[[int], Awaitable[bool]]
+"""Records how many parts of the reply have gone out (an atomic Redis write); False when
+this run no longer holds the reply (another worker took it over)."""
+
+StillHeld = Callable[[], Awaitable[bool]]
+"""Asked before each part: does this run still hold the reply?"""
+
+
+class ClaimLost(Exception):
+    """Another worker took the reply over (this one stalled): send nothing more."""
+
+
+async def always_held() -> bool:
+    """For replies nobody else can take over (proactive messages)."""
+    return True
 
 
 class Sender(Protocol):
@@ -71,11 +84,13 @@ async def deliver(
     pacing: Pacing,
     what: str,
     log_fields: dict[str, str] | None = None,
+    still_held: StillHeld = always_held,
 ) -> Delivered:
     """Send ``parts[already_sent:]`` in order; ``what`` names the reply in log lines.
 
     Raises :class:`channels.outcomes.RetryAfter` or :class:`channels.outcomes.Unavailable`
-    with every part before the failed one marked as sent, so a re-run continues there.
+    with every part before the failed one marked as sent, so a re-run continues there;
+    :class:`ClaimLost` when the reply was taken over by another run.
     """
     for index in range(already_sent, len(parts)):
         part = parts[index]
@@ -84,6 +99,8 @@ async def deliver(
             await asyncio.sleep(
                 pacing_seconds(part, pacing.seconds_per_character, pacing.max_seconds)
             )
+        if not await still_held():
+            raise ClaimLost(f"{what}: taken over by another worker before part {index + 1}")
         try:
             await unsplittable(
                 functools.partial(_send_and_mark, sender, chat_id, part, mark_sent, index + 1)
@@ -93,7 +110,8 @@ async def deliver(
             return Delivered(index, recipient_gone=True)
         except Refused as refused:
             log.error("%s: part %d not sent: %s", what, index + 1, refused, extra=log_fields)
-            await mark_sent(index + 1)
+            if not await mark_sent(index + 1):
+                raise ClaimLost(f"{what}: taken over by another worker") from refused
     return Delivered(len(parts), recipient_gone=False)
 
 
@@ -106,7 +124,8 @@ async def _send_and_mark(
     else:
         await sender.send_text(chat_id, part.text, part.parse_mode, part.reply_to)
     metrics.REPLY_PARTS_SENT.inc()
-    await mark_sent(parts_done)
+    if not await mark_sent(parts_done):
+        raise ClaimLost(f"part {parts_done} sent as the reply was taken over by another worker")
 
 
 async def unsplittable(step: Callable[[], Awaitable[None]]) -> None:

@@ -14,10 +14,13 @@ lasts; after that, or for a failure that will not pass, the batch becomes a dead
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import random
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -28,7 +31,7 @@ from channels.outcomes import RetryAfter, Unavailable
 from shared import arq_layout, metrics
 from shared.models import BatchResponse
 from shared.store import ClaimedBatch
-from worker.delivery import Delivered, deliver, typing_while
+from worker.delivery import ClaimLost, Delivered, deliver, typing_while
 from worker.lifecycle import WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
 from worker.reply_parts import batch_reply_target, reply_parts
@@ -89,6 +92,7 @@ class BatchRun:
             conversation,
             max_messages=settings.batch_max_messages,
             recheck_after_ms=round(settings.recovery_seconds * 1000),
+            lease_ms=settings.lease_ms,
         )
         batch = outcome.batch
         if batch is None:
@@ -109,13 +113,14 @@ class BatchRun:
             outbox = await self._deliver_outbox(conversation)
             return f"batch {batch.batch_id}: not addressed to the bot; not answered{outbox}"
         try:
-            answer = batch.answer
-            if answer is None:
-                answer = await self._ask_backend(batch)
-                if not await store.save_answer(batch, answer):
-                    metrics.BATCHES.labels("claim_lost").inc()
-                    return "claim lost"
-            delivered = await self._send_reply(batch, answer)
+            async with self._lease_kept(batch):
+                delivered = await self._answer(batch)
+            if not await store.release(batch):
+                raise ClaimLost(f"batch {batch.batch_id}: taken over before its release")
+        except ClaimLost as lost:
+            metrics.BATCHES.labels("claim_lost").inc()
+            log.warning("%s; this run stops", lost, extra=_ids(batch))
+            return "claim lost"
         except BatchDeadLettered as dead:
             metrics.BATCHES.labels("dead_letter").inc()
             outbox = await self._deliver_outbox(conversation)
@@ -123,13 +128,48 @@ class BatchRun:
         except Retry:
             metrics.BATCHES.labels("retry").inc()
             raise
-        await store.release(batch)
         metrics.BATCHES.labels("reply_dropped" if delivered.recipient_gone else "answered").inc()
         outbox = await self._deliver_outbox(conversation)
         count = len(batch.request.messages)
         return (
             f"batch {batch.batch_id}: {count} messages, {delivered.parts_done} parts sent{outbox}"
         )
+
+    async def _answer(self, batch: ClaimedBatch) -> Delivered:
+        """The backend's answer (asked once, stored before anything is sent), delivered."""
+        answer = batch.answer
+        if answer is None:
+            answer = await self._ask_backend(batch)
+            if not await self.deps.store.save_answer(batch, answer):
+                raise ClaimLost(f"batch {batch.batch_id}: taken over while the backend answered")
+        return await self._send_reply(batch, answer)
+
+    @contextlib.asynccontextmanager
+    async def _lease_kept(self, batch: ClaimedBatch) -> AsyncIterator[None]:
+        """Renew the batch's lease while the block runs. Leaving it with the batch unfinished
+        (a retry is queued, or an error) ends the lease: only a dead worker's batch is
+        taken over, never one that waits for its retry."""
+        leases, lease_ms = self.deps.leases, self.deps.settings.lease_ms
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(lease_ms / 3000)
+                if not await leases.renew(batch, lease_ms):
+                    return  # taken over: the next write or send of this run finds out
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield
+        except (ClaimLost, BatchDeadLettered):
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await leases.end(batch)
+            raise
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     @property
     def retry_delay(self) -> float:
@@ -168,6 +208,7 @@ class BatchRun:
                 self.deps.pacing,
                 what=f"batch {batch.batch_id}",
                 log_fields=_ids(batch),
+                still_held=functools.partial(self.deps.leases.holds, batch),
             )
         except RetryAfter as error:
             self._retry_within_budget(batch, error, error.seconds)
@@ -198,8 +239,9 @@ class BatchRun:
             reason,
             extra=_ids(batch),
         )
+        if not await self.deps.store.release(batch, dead_letter_reason=reason):
+            raise ClaimLost(f"batch {batch.batch_id}: taken over before its dead letter")
         metrics.DEAD_LETTERS.labels(cause).inc()
-        await self.deps.store.release(batch, dead_letter_reason=reason)
         apology = self.deps.settings.backend_failure_reply
         if cause != "telegram" and apology:
             try:

@@ -17,16 +17,20 @@ from pydantic import SecretStr
 
 from backend_client import BackendClient
 from channels.telegram import TelegramSender, make_bot
+from shared.leases import BatchLeases
 from shared.ops_server import OpsServer
 from shared.outbox import Outbox
 from shared.redis_connection import use_c_packing
-from shared.store import BatchStore, ScheduleState
+from shared.states import ScheduleState
+from shared.store import BatchStore
 from worker.delivery import Pacing
 from worker.settings import WorkerProcessSettings
 
 log = logging.getLogger("batchbot.worker")
 
 SWEEP_BATCH_LIMIT = 500
+LEASE_WATCH_SECONDS = 1.0
+"""How often each worker looks for lapsed leases: part of the time to recover a batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,7 @@ class WorkerDeps:
 
     settings: WorkerProcessSettings
     store: BatchStore
+    leases: BatchLeases
     outbox: Outbox
     backend: BackendClient
     sender: TelegramSender
@@ -59,6 +64,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["deps"] = WorkerDeps(
         settings=settings,
         store=store,
+        leases=BatchLeases(ctx["redis"], settings.redis_key_ttl_seconds),
         outbox=Outbox(ctx["redis"], settings.redis_key_ttl_seconds),
         backend=BackendClient(
             str(settings.backend_url),
@@ -69,6 +75,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         sender=TelegramSender(make_bot(settings, settings.telegram_timeout_seconds)),
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings.sweep_interval_seconds))
+    ctx["lease_watch"] = asyncio.create_task(watch_leases(ctx["deps"].leases))
     sock = ctx.get("ops_socket")  # bound by worker_options, so the health key names its port
     if sock is not None:
         ops = OpsServer(ctx["redis"], sock)
@@ -83,11 +90,12 @@ def _secret(value: SecretStr | None) -> str | None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Stop what :func:`startup` started, as far as it got (ARQ calls this after a failed
     start-up too, and a second error would bury the first)."""
-    sweep: asyncio.Task[None] | None = ctx.get("sweep")
-    if sweep is not None:
-        sweep.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweep
+    for name in ("sweep", "lease_watch"):
+        task: asyncio.Task[None] | None = ctx.get(name)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     ops: OpsServer | None = ctx.get("ops")
     if ops is not None:
         await ops.stop()
@@ -114,3 +122,25 @@ async def sweep_forever(store: BatchStore, interval_seconds: float) -> None:
                     log.warning("sweep: conversation %s had no job; %s", conversation, state)
         except Exception:
             log.exception("sweep failed; trying again in %.1fs", interval_seconds)
+
+
+async def watch_leases(leases: BatchLeases, interval_seconds: float = LEASE_WATCH_SECONDS) -> None:
+    """Hand every batch whose lease lapsed (its worker died or stalled) to a free worker.
+
+    Every worker watches, so recovery needs no particular one alive; the takeover is
+    one atomic script that checks the lease by Redis's clock, so two watchers cannot
+    both take a batch.
+    """
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            now_ms = int(time.time() * 1000)
+            for conversation in await leases.lapsed(now_ms, SWEEP_BATCH_LIMIT):
+                if await leases.take_over(conversation) == "taken-over":
+                    log.warning(
+                        "batch of %s: its worker stopped renewing the lease; handed over",
+                        conversation,
+                        extra={"conversation": conversation},
+                    )
+        except Exception:
+            log.exception("lease watch failed; trying again in %.1fs", interval_seconds)

@@ -29,8 +29,9 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
         message, already_sent = head
         parts = reply_parts(BatchResponse(messages=[message]))
 
-        async def mark_sent(sent: int, total: int = len(parts)) -> None:
+        async def mark_sent(sent: int, total: int = len(parts)) -> bool:
             await deps.outbox.mark_sent(conversation, sent, done=sent == total)
+            return True
 
         try:
             result = await deliver(

@@ -102,6 +102,14 @@ class WorkerProcessSettings(CommonSettings):
         le=3600,
         description="How long a worker waits for an unreachable Redis before it exits.",
     )
+    worker_lease_seconds: float = Field(
+        default=5.0,
+        ge=1,
+        le=600,
+        description="A running batch's lease: renewed every third of it; a worker that stops "
+        "renewing (killed, stalled) has its batch handed to another worker about this long "
+        "after its last renewal.",
+    )
     sweep_interval_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often a worker reschedules stranded batches."
     )
@@ -126,6 +134,10 @@ class WorkerProcessSettings(CommonSettings):
                 "one backend call and one send"
             )
         return self
+
+    @property
+    def lease_ms(self) -> int:
+        return round(self.worker_lease_seconds * 1000)
 
     @property
     def recovery_seconds(self) -> float:

@@ -1,8 +1,11 @@
 -- Claim the due pending messages of a conversation as one batch with a stable id.
 -- A re-run after a crash gets the batch it claimed before, answer and progress included.
--- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox
+-- Every claim, new or resumed, gets a new claim token and a lease: the writes of this
+-- run check the token, and the lease (renewed while the run lives) lets another worker
+-- take the batch over within seconds should this one die.
+-- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases
 -- ARGV: 1 conversation, 2 new batch id, 3 max messages, 4 recheck after ms, 5 key ttl s,
---       6 early tolerance ms
+--       6 early tolerance ms, 7 claim token, 8 lease ms
 -- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch)
 local now = now_ms()
 local conversation = ARGV[1]
@@ -16,7 +19,10 @@ local function reply(state, deadline)
   return out
 end
 
+local lease_until = now + tonumber(ARGV[8])
 if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HSET', KEYS[3], 'token', ARGV[7])
+  redis.call('ZADD', KEYS[6], lease_until, conversation)
   redis.call('ZADD', KEYS[4], recheck_at, conversation)
   return reply('resumed', tonumber(redis.call('HGET', KEYS[3], 'deadline')) or 0)
 end
@@ -49,8 +55,10 @@ redis.call('HSET', KEYS[3],
   'batch_id', ARGV[2], 'conversation', conversation,
   'chat', profile[1], 'user', profile[2],
   'messages', '[' .. table.concat(members, ',') .. ']',
-  'first_at', profile[3] or now, 'deadline', deadline, 'claimed_at', now, 'sent', 0)
+  'first_at', profile[3] or now, 'deadline', deadline, 'claimed_at', now, 'sent', 0,
+  'token', ARGV[7])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
+redis.call('ZADD', KEYS[6], lease_until, conversation)
 if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
 else

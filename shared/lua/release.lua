@@ -1,10 +1,14 @@
 -- Finish a claimed batch (answered, or dead-lettered with a reason) and index what waits next.
--- KEYS: 1 inflight, 2 batch, 3 info, 4 pending index, 5 dead letter, 6 dead letters index
--- ARGV: 1 conversation, 2 batch id, 3 dead-letter reason ('' when answered), 4 dead ttl s
--- Returns 1 when released, 0 when this batch was not the one held.
-if redis.call('HGET', KEYS[1], 'batch_id') ~= ARGV[2] then
+-- KEYS: 1 inflight, 2 batch, 3 info, 4 pending index, 5 dead letter, 6 dead letters index,
+--       7 leases
+-- ARGV: 1 conversation, 2 batch id, 3 dead-letter reason ('' when answered), 4 dead ttl s,
+--       5 claim token
+-- Returns 1 when released, 0 when this run no longer holds the batch.
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[5] then
   return 0
 end
+redis.call('ZREM', KEYS[7], ARGV[1])
+redis.call('HDEL', KEYS[1], 'token')
 local now = now_ms()
 if ARGV[3] ~= '' then
   local fields = redis.call('HGETALL', KEYS[1])

@@ -1,0 +1,62 @@
+"""Leases on running batches: how a dead or stalled worker's batch is handed over in seconds.
+
+A claim (``claim.lua``) gives the batch a new claim token and a lease in ``batch-leases``.
+The run renews the lease every few seconds and asks, before each send, whether it
+still holds the batch. Every worker watches for lapsed leases and hands such a batch
+to the next free worker (``take_over.lua``), which resumes it under a new token; the
+old run, should it wake up, can neither store, send nor release anything of it.
+Without this ARQ re-runs a killed worker's job only once its in-progress key expires:
+the job timeout plus 10 s.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
+from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.store import ClaimedBatch
+
+
+class BatchLeases:
+    """Renewing, ending and taking over the leases of claimed batches."""
+
+    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+        self.redis = redis
+        self.key_ttl_seconds = key_ttl_seconds
+        self._renew = load_script(redis, "renew")
+        self._end_lease = load_script(redis, "end_lease")
+        self._take_over = load_script(redis, "take_over")
+
+    async def holds(self, batch: ClaimedBatch) -> bool:
+        """Does this run still hold the batch? Asked before each send: a run whose batch was
+        taken over (it stalled) must not send more."""
+        token = await self.redis.hget(ConversationKeys(batch.conversation).inflight, "token")  # type: ignore[misc]
+        return token is not None and as_text(token) == batch.token
+
+    async def renew(self, batch: ClaimedBatch, lease_ms: int) -> bool:
+        """Keep the batch this run's for ``lease_ms`` more; False once it was taken over."""
+        keys = ConversationKeys(batch.conversation)
+        renewed = await self._renew(
+            keys=[keys.inflight, LEASES], args=[batch.conversation, batch.token, lease_ms]
+        )
+        return bool(renewed)
+
+    async def end(self, batch: ClaimedBatch) -> None:
+        """The run ends with the batch unfinished (a retry is queued): nobody takes it over."""
+        keys = ConversationKeys(batch.conversation)
+        await self._end_lease(keys=[keys.inflight, LEASES], args=[batch.conversation, batch.token])
+
+    async def lapsed(self, before_ms: int, limit: int) -> list[str]:
+        """Conversations whose running batch's lease lapsed: candidates for a takeover."""
+        raw = await self.redis.zrangebyscore(LEASES, "-inf", before_ms, start=0, num=limit)
+        return [as_text(member) for member in raw]
+
+    async def take_over(self, conversation: str) -> str:
+        """Hand a batch whose lease lapsed to the next free worker: 'taken-over', or 'alive'
+        or 'gone' when there was nothing to take (checked by Redis's clock)."""
+        keys = ConversationKeys(conversation)
+        job_keys, job_args = job_script_call(
+            conversation, self.key_ttl_seconds, [LEASES, keys.inflight, PENDING_INDEX], []
+        )
+        return as_text(await self._take_over(keys=job_keys, args=job_args))

@@ -1,0 +1,51 @@
+"""The states the batching scripts report, as enums: what a step did, and why not."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Scheduling(StrEnum):
+    """What a stored message (or a queued proactive message) did to the conversation's job."""
+
+    CREATED = "created"
+    MOVED = "moved"
+    BEHIND_RUNNING = "behind-running"
+    """A batch is running: its job's end schedules what waits."""
+    BEHIND_BATCH = "behind-batch"
+    """A batch is claimed: proactive messages follow its reply."""
+
+
+class Refusal(StrEnum):
+    """Why a message was not stored: the per-person cap it would break."""
+
+    MESSAGE_TOO_LARGE = "message-too-large"
+    TOO_MANY_PENDING = "too-many-pending"
+    TOO_MANY_PENDING_BYTES = "too-many-pending-bytes"
+
+    @property
+    def setting(self) -> str:
+        """The setting that sets this cap, for the log line an operator reads."""
+        return {
+            Refusal.MESSAGE_TOO_LARGE: "MESSAGE_MAX_BYTES",
+            Refusal.TOO_MANY_PENDING: "BATCH_MAX_PENDING_MESSAGES",
+            Refusal.TOO_MANY_PENDING_BYTES: "BATCH_MAX_PENDING_BYTES",
+        }[self]
+
+
+class ClaimState(StrEnum):
+    CLAIMED = "claimed"
+    RESUMED = "resumed"
+    """A re-run found the batch it claimed before (after a crash or a retry)."""
+    EMPTY = "empty"
+    NOT_DUE = "not-due"
+    """A new message moved the deadline just as the job started."""
+
+
+class ScheduleState(StrEnum):
+    RUNNING = "running"
+    QUEUED = "queued"
+    RESCHEDULED = "rescheduled"
+    """A claimed batch had lost its job; it got a new one."""
+    SCHEDULED = "scheduled"
+    IDLE = "idle"
