@@ -29,7 +29,7 @@ def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
     # a storage lookup for nothing.
     dispatcher = Dispatcher(
         disable_fsm=True,
-        store=BatchStore(redis, settings.redis_key_ttl_seconds),
+        store=BatchStore(redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas),
         rules=settings.batching_rules(),
         settings=settings,
     )

@@ -113,11 +113,13 @@ async def _unless_stopped(fetch: Awaitable[list[Update]], stop: asyncio.Event) -
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([polling, stopping], return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        polling.cancel()
+        raise
     finally:
         stopping.cancel()
-        if not polling.done():
-            polling.cancel()
-    if polling.cancelled():
+    if not polling.done():  # stopped while the long poll waited
+        polling.cancel()
         return []
     return polling.result()
 

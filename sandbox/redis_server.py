@@ -50,9 +50,15 @@ class RedisServer:
     """
 
     def __init__(
-        self, *, appendonly: bool = False, password: str | None = None, tls: TlsFiles | None = None
+        self,
+        *,
+        appendonly: bool = False,
+        password: str | None = None,
+        tls: TlsFiles | None = None,
+        replica_of: int | None = None,
     ) -> None:
         self.port = free_port()
+        self.replica_of = replica_of
         self.directory = Path(tempfile.mkdtemp(prefix="batchbot-redis-"))
         self.appendonly = appendonly
         self.password = password
@@ -94,6 +100,7 @@ class RedisServer:
             "--appendonly", "yes" if self.appendonly else "no",
             "--logfile", str(self.directory / "redis.log"),
             *self._security_arguments(),
+            *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []),
         ]  # fmt: skip
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5, **self._client_options())
@@ -114,6 +121,13 @@ class RedisServer:
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL: what a crashed host looks like (nothing flushed, no goodbye)."""
+        if self._process is not None:
+            self._process.kill()
             self._process.wait(timeout=10)
             self._process = None
 

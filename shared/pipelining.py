@@ -16,7 +16,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
+
+WAIT_TIMEOUT_MS = 2000
+"""How long a write waits for its replicas (REDIS_WAIT_REPLICAS) before it counts as failed."""
+
+
+class NotReplicated(RedisError):
+    """Redis took the write, but fewer replicas than REDIS_WAIT_REPLICAS confirmed it in
+    time: a failover now could lose it, so it is not acknowledged (and is tried again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +38,9 @@ class _Call:
 class ScriptPipeline:
     """Runs script calls through at most one pipeline in flight at a time."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, wait_replicas: int = 0) -> None:
         self._redis = redis
+        self._wait_replicas = wait_replicas
         self._waiting: list[_Call] = []
         self._sender: asyncio.Task[None] | None = None
 
@@ -83,5 +92,16 @@ class ScriptPipeline:
         async with self._redis.pipeline(transaction=False) as pipe:
             for call in calls:
                 pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+            if self._wait_replicas:  # same connection as the writes: WAIT covers them
+                pipe.execute_command("WAIT", self._wait_replicas, WAIT_TIMEOUT_MS)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
+        if not self._wait_replicas:
+            return replies
+        acknowledged = replies.pop()
+        if isinstance(acknowledged, int) and acknowledged < self._wait_replicas:
+            shortfall = NotReplicated(
+                f"{acknowledged} of {self._wait_replicas} replica(s) confirmed the write "
+                f"within {WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS)"
+            )
+            return [reply if isinstance(reply, Exception) else shortfall for reply in replies]
         return replies

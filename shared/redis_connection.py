@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -12,7 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection, SSLConnection
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.logs import describe
 from shared.settings import ConfigError, RedisConnectionSettings
@@ -75,9 +81,51 @@ def use_c_packing(client: Redis) -> None:
 
 
 def redis_client(settings: RedisConnectionSettings) -> Redis:
+    """A client for REDIS_URL, or for the master the Sentinels name (REDIS_SENTINELS)."""
+    if settings.sentinel_addresses:
+        return sentinel_master(settings)
     client: Redis = Redis.from_url(settings.redis_url, **tls_options(settings))
     use_c_packing(client)
     return client
+
+
+def sentinel_master(
+    settings: RedisConnectionSettings, redis_class: type[Redis] = Redis, **options: Any
+) -> Redis:
+    """A client that asks the Sentinels where the master is, and asks again after a
+    failover (its connections to a demoted master fail, and are made anew)."""
+    parts = urlsplit(settings.redis_url)
+    tls = tls_options(settings)
+    if tls:
+        tls["ssl"] = True
+    sentinel = Sentinel(settings.sentinel_addresses, socket_timeout=PING_TIMEOUT_SECONDS)  # type: ignore[no-untyped-call]
+    client: Redis = sentinel.master_for(
+        settings.redis_sentinel_master or "",
+        redis_class=redis_class,
+        db=int(parts.path.strip("/") or 0),
+        username=parts.username,
+        password=parts.password,
+        **tls,
+        **options,
+    )
+    return client
+
+
+def outage_retry(tolerance_seconds: float) -> dict[str, Any]:
+    """Connection options that make every command wait out an outage (a restart, a
+    failover) of up to ``tolerance_seconds``, retrying with back-off capped at 2 s.
+
+    OSError too: a refused connect surfaces as the builtin ConnectionRefusedError,
+    which redis-py retries only when told to.
+    """
+    cap = 2.0
+    return {
+        "retry": Retry(
+            ExponentialBackoff(cap=cap, base=0.05),
+            retries=math.ceil(tolerance_seconds / cap) + 5,
+        ),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError, OSError],
+    }
 
 
 def redis_address(settings: RedisConnectionSettings) -> str:

@@ -56,6 +56,39 @@ class RedisConnectionSettings(BaseSettings):
         ge=86400,
         description="Safety-net expiry of every batch key; never the timer.",
     )
+    redis_sentinels: str | None = Field(
+        default=None,
+        pattern=r"^\s*[^\s,:]+:\d+\s*(,\s*[^\s,:]+:\d+\s*)*$",
+        description="Redis Sentinels as comma-separated host:port; REDIS_URL then gives only "
+        "the database, user and password.",
+    )
+    redis_sentinel_master: str | None = Field(
+        default=None, min_length=1, description="The service name the Sentinels monitor."
+    )
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="A message is acknowledged to Telegram only once this many replicas "
+        "hold it (Redis WAIT), so a failover cannot lose it.",
+    )
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """REDIS_SENTINELS as (host, port) pairs; empty without Sentinel."""
+        if not self.redis_sentinels:
+            return []
+        pairs = [entry.strip().rsplit(":", 1) for entry in self.redis_sentinels.split(",")]
+        return [(host, int(port)) for host, port in pairs]
+
+    @model_validator(mode="after")
+    def _sentinels_need_a_master_name(self) -> RedisConnectionSettings:
+        if bool(self.redis_sentinels) != bool(self.redis_sentinel_master):
+            raise ValueError(
+                "REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: set both to use "
+                "Sentinel (the service name is in the Sentinels' configuration), or neither"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ca_file_needs_tls(self) -> RedisConnectionSettings:

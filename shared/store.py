@@ -9,6 +9,7 @@ messages live in :mod:`shared.outbox`, failed batches in :mod:`shared.dead_lette
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +25,12 @@ from shared.keys import (
     dead_letter_key,
 )
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
-from shared.pipelining import ScriptPipeline
+from shared.pipelining import WAIT_TIMEOUT_MS, ScriptPipeline
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.rules import BatchingRules
 from shared.states import ClaimState, Refusal, ScheduleState, Scheduling
+
+log = logging.getLogger("batchbot.store")
 
 SEEN_IDS_KEPT = 200
 """Message ids remembered per conversation to drop redelivered updates."""
@@ -80,10 +83,11 @@ class ClaimOutcome:
 class BatchStore:
     """The batching protocol over one Redis connection pool."""
 
-    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, key_ttl_seconds: int, wait_replicas: int = 0) -> None:
         self.redis = redis
         self.key_ttl_seconds = key_ttl_seconds
-        self._appends = ScriptPipeline(redis)
+        self.wait_replicas = wait_replicas
+        self._appends = ScriptPipeline(redis, wait_replicas)
         self._append = load_script(redis, "append")
         self._schedule = load_script(redis, "schedule")
         self._claim = load_script(redis, "claim")
@@ -182,9 +186,10 @@ class BatchStore:
         """Take the due messages as one batch with a stable id, or the batch claimed before;
         either way under a new claim token, with a lease of ``lease_ms``."""
         keys = ConversationKeys(conversation)
-        raw = await self._claim(
-            keys=[keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox, LEASES],
-            args=[
+        raw = await self._replicated(
+            self._claim,
+            [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox, LEASES],
+            [
                 conversation,
                 uuid.uuid4().hex,
                 max_messages,
@@ -212,14 +217,15 @@ class BatchStore:
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)
-        done = await self._update(keys=[keys.inflight], args=[batch.token, field, value])
+        done = await self._replicated(self._update, [keys.inflight], [batch.token, field, value])
         return bool(done)
 
     async def release(self, batch: ClaimedBatch, dead_letter_reason: str = "") -> bool:
         """Drop the claimed batch (or keep it as a dead letter) and index what waits next."""
         keys = ConversationKeys(batch.conversation)
-        done = await self._release(
-            keys=[
+        done = await self._replicated(
+            self._release,
+            [
                 keys.inflight,
                 keys.batch,
                 keys.info,
@@ -228,7 +234,7 @@ class BatchStore:
                 DEAD_LETTERS_INDEX,
                 LEASES,
             ],
-            args=[
+            [
                 batch.conversation,
                 batch.batch_id,
                 dead_letter_reason,
@@ -237,6 +243,19 @@ class BatchStore:
             ],
         )
         return bool(done)
+
+    async def _replicated(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """A worker's write; with REDIS_WAIT_REPLICAS it waits for the replicas too, so a
+        failover keeps the batch's progress. A shortfall is logged: the write stands."""
+        if not self.wait_replicas:
+            return await script(keys=keys, args=args)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await script(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", self.wait_replicas, WAIT_TIMEOUT_MS)
+            reply, acknowledged = await pipe.execute()
+        if acknowledged < self.wait_replicas:
+            log.warning("%d of %d replica(s) confirmed a write", acknowledged, self.wait_replicas)
+        return reply
 
     async def overdue(self, before_ms: int, limit: int) -> list[str]:
         """Conversations whose next step is overdue: candidates for the sweep."""

@@ -117,7 +117,7 @@ async def test_a_deployed_bot_and_worker_count_in_metrics_and_log_no_secrets(
         bot_code, worker_code = await bot.stop(), await worker.stop()
         await redis.aclose()
         await backend.stop()
-    assert (bot_code, worker_code) == (0, 0)
+    assert (bot_code, worker_code) == (0, 0), bot.log_tail()
     assert worker_check(env) == 1, "a stopped worker must fail its health check"
 
     # The backend authenticated every request it answered.

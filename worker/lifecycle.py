@@ -20,7 +20,7 @@ from channels.telegram import TelegramSender, make_bot
 from shared.leases import BatchLeases
 from shared.ops_server import OpsServer
 from shared.outbox import Outbox
-from shared.redis_connection import use_c_packing
+from shared.redis_connection import outage_retry, use_c_packing
 from shared.states import ScheduleState
 from shared.store import BatchStore
 from worker.delivery import Pacing
@@ -60,7 +60,11 @@ def deps_of(ctx: dict[str, Any]) -> WorkerDeps:
 async def startup(ctx: dict[str, Any]) -> None:
     settings: WorkerProcessSettings = ctx["settings"]
     use_c_packing(ctx["redis"])  # ARQ's own commands and ours: about 26 per batch
-    store = BatchStore(ctx["redis"], settings.redis_key_ttl_seconds)
+    if settings.sentinel_addresses:  # ARQ's Sentinel pool takes no retry options
+        pool = ctx["redis"].connection_pool
+        pool.connection_kwargs.update(outage_retry(settings.redis_outage_tolerance_seconds))
+        await pool.disconnect()
+    store = BatchStore(ctx["redis"], settings.redis_key_ttl_seconds, settings.redis_wait_replicas)
     ctx["deps"] = WorkerDeps(
         settings=settings,
         store=store,

@@ -6,20 +6,16 @@ with their own settings, while ``arq worker.main.WorkerSettings`` reads the envi
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 from typing import Any
 
 from arq import func
 from arq.connections import RedisSettings
-from redis import exceptions as redis_errors
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 
 from shared import arq_layout
 from shared.ops_server import bind_ops_socket
-from shared.redis_connection import tls_options
+from shared.redis_connection import outage_retry, tls_options
 from worker.jobs import after_job_end, process_message_batch
 from worker.lifecycle import shutdown, startup
 from worker.settings import WorkerProcessSettings
@@ -29,24 +25,19 @@ def _redis_settings(settings: WorkerProcessSettings) -> RedisSettings:
     """Commands wait out a Redis outage of up to REDIS_OUTAGE_TOLERANCE_SECONDS.
 
     Without this, ARQ's poll loop dies on the first refused connection and the worker
-    exits; with it, every command retries with back-off (capped at 2 s) and the worker
-    carries on when Redis is back.
+    exits; with it, every command retries with back-off and the worker carries on when
+    Redis is back. With Sentinel, ARQ takes no retry options: startup adds them
+    (:func:`worker.lifecycle.startup`).
     """
     redis_settings = RedisSettings.from_dsn(settings.redis_url)
     for name, value in tls_options(settings).items():
         setattr(redis_settings, name, value)
-    cap = 2.0
-    redis_settings.retry = Retry(
-        ExponentialBackoff(cap=cap, base=0.05),
-        retries=math.ceil(settings.redis_outage_tolerance_seconds / cap) + 5,
-    )
-    # OSError too: a refused connect surfaces as the builtin ConnectionRefusedError,
-    # which redis-py retries only when told to.
-    redis_settings.retry_on_error = [
-        redis_errors.ConnectionError,
-        redis_errors.TimeoutError,
-        OSError,
-    ]
+    for name, value in outage_retry(settings.redis_outage_tolerance_seconds).items():
+        setattr(redis_settings, name, value)
+    if settings.sentinel_addresses:
+        redis_settings.host = settings.sentinel_addresses
+        redis_settings.sentinel = True
+        redis_settings.sentinel_master = settings.redis_sentinel_master or ""
     return redis_settings
 
 

@@ -1,0 +1,87 @@
+"""A throwaway Redis Sentinel (``redis-server --sentinel``) watching a sandbox primary."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+from sandbox.redis_server import free_port, redis_server_binary
+
+MASTER_NAME = "batchbot"
+DOWN_AFTER_MS = 1000
+FAILOVER_TIMEOUT_MS = 3000
+
+
+class RedisSentinel:
+    """One Sentinel; three of them agree (quorum 2) that the primary is down."""
+
+    def __init__(self, primary_port: int, quorum: int = 2) -> None:
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="batchbot-sentinel-"))
+        self.config = self.directory / "sentinel.conf"
+        self.config.write_text(
+            f"port {self.port}\n"
+            "bind 127.0.0.1\n"
+            f"dir {self.directory}\n"
+            f"logfile {self.directory / 'sentinel.log'}\n"
+            f"sentinel monitor {MASTER_NAME} 127.0.0.1 {primary_port} {quorum}\n"
+            f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
+            f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}\n"
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout_seconds: float = 10.0) -> None:
+        command = [redis_server_binary(), str(self.config), "--sentinel"]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        give_up = time.monotonic() + timeout_seconds
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if self._process.poll() is not None or time.monotonic() > give_up:
+                        raise RuntimeError(f"redis sentinel did not start on {self.port}") from None
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def master_port(self) -> int | None:
+        """The port of the primary this Sentinel currently names."""
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        try:
+            found = client.sentinel_get_master_addr_by_name(MASTER_NAME)  # type: ignore[no-untyped-call]
+        finally:
+            client.close()
+        return int(found[1]) if found else None
+
+    def knows(self, replicas: int, other_sentinels: int) -> bool:
+        """Has this Sentinel found the primary's replicas and its fellow Sentinels? Only
+        then can they agree on a failover."""
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, decode_responses=True)
+        try:
+            raw = client.execute_command("SENTINEL", "MASTER", MASTER_NAME)  # type: ignore[no-untyped-call]
+        finally:
+            client.close()
+        fields = dict(zip(raw[::2], raw[1::2], strict=True)) if isinstance(raw, list) else raw
+        return (
+            int(fields["num-slaves"]) >= replicas
+            and int(fields["num-other-sentinels"]) >= other_sentinels
+        )
+
+    def remove(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+        shutil.rmtree(self.directory, ignore_errors=True)

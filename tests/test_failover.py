@@ -1,0 +1,130 @@
+"""Redis high availability: the primary SIGKILLed mid-traffic, Sentinel promotes the
+replica, and with REDIS_WAIT_REPLICAS=1 no acknowledged message is lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sandbox.example_backend import ExampleBackend, summarise
+from sandbox.redis_sentinel import MASTER_NAME, RedisSentinel
+from sandbox.redis_server import RedisServer
+from sandbox.telegram_api import Person, TelegramStandIn
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from tests.conftest import Product
+from worker.settings import WorkerProcessSettings
+
+PEOPLE = 50
+BURSTS = 3
+BURST = 3
+
+
+async def tagged(request: BatchRequest) -> BatchResponse:
+    """One reply per batch, carrying the batch id, so a reply sent twice is recognised."""
+    text = summarise(request).messages[0].text
+    return BatchResponse(messages=[OutgoingMessage(text=f"[{request.batch_id}] {text}")])
+
+
+class HighAvailability:
+    """A primary with AOF, one replica, and three Sentinels watching them."""
+
+    def __init__(self) -> None:
+        self.primary = RedisServer(appendonly=True)
+        self.primary.start()
+        self.replica = RedisServer(appendonly=True, replica_of=self.primary.port)
+        self.replica.start()
+        self.sentinels = [RedisSentinel(self.primary.port) for _ in range(3)]
+        for sentinel in self.sentinels:
+            sentinel.start()
+
+    async def until_ready(self) -> None:
+        async with asyncio.timeout(30):
+            while not all(s.knows(replicas=1, other_sentinels=2) for s in self.sentinels):
+                await asyncio.sleep(0.2)
+
+    async def until_promoted(self, port: int) -> None:
+        async with asyncio.timeout(30):
+            while not all(s.master_port() == port for s in self.sentinels):
+                await asyncio.sleep(0.05)
+
+    def remove(self) -> None:
+        for sentinel in self.sentinels:
+            sentinel.remove()
+        self.replica.remove()
+        self.primary.remove()
+
+
+@pytest.fixture
+async def ha() -> AsyncIterator[HighAvailability]:
+    servers = HighAvailability()
+    await servers.until_ready()
+    yield servers
+    servers.remove()
+
+
+async def person(telegram: TelegramStandIn, who: Person, rng: random.Random) -> None:
+    await asyncio.sleep(rng.uniform(0, 1))
+    for burst in range(BURSTS):
+        for n in range(BURST):
+            await telegram.person_says(who, f"{who.first_name} {burst}.{n}")
+            await asyncio.sleep(rng.uniform(0, 0.1))
+        await asyncio.sleep(rng.uniform(1.0, 2.0))
+
+
+async def test_the_primary_killed_mid_traffic_loses_no_acknowledged_message(
+    ha: HighAvailability,  # first, so Redis outlives the product at teardown
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+) -> None:
+    backend.answerer = tagged
+    settings = WorkerProcessSettings(
+        bot_token=telegram.token,
+        telegram_api_url=telegram.url,
+        backend_url=backend.url,
+        redis_url="redis://localhost/0",  # with Sentinel: only the database (and credentials)
+        redis_sentinels=",".join(s.address for s in ha.sentinels),
+        redis_sentinel_master=MASTER_NAME,
+        redis_wait_replicas=1,
+        batch_window_seconds=0.5,
+        batch_max_wait_seconds=5,
+        sweep_interval_seconds=1,
+        worker_metrics_port=0,
+    )
+    await product.start(settings, workers=2)
+    rng = random.Random(20261122)
+    people = [Person(id=700_000 + n, first_name=f"P{n}") for n in range(PEOPLE)]
+    traffic = asyncio.gather(
+        *(person(telegram, who, random.Random(rng.random())) for who in people)
+    )
+
+    await asyncio.sleep(2.5)  # mid-traffic
+    ha.primary.kill()
+    killed_at = time.monotonic()
+    await ha.until_promoted(ha.replica.port)
+    promoted_at = time.monotonic()
+    ha.primary.start()  # its supervisor restarts it; the Sentinels make it a replica
+    await traffic
+    total = PEOPLE * BURSTS * BURST
+    await backend.wait_for_answered_messages(total, timeout_seconds=120)
+    await telegram.wait_for_sent(len(backend.calls), timeout_seconds=60)
+    recovered_at = time.monotonic()
+    print(
+        f"failover: replica promoted {promoted_at - killed_at:.1f}s after the kill; every "
+        f"message answered {recovered_at - killed_at:.1f}s after it"
+    )
+
+    arrivals = Counter(
+        (c.request.user.id, m.message_id) for c in backend.calls for m in c.request.messages
+    )
+    assert len(arrivals) == total  # no message lost
+    assert max(arrivals.values()) == 1  # none in two batches
+    replies = Counter(message.text.split("]", 1)[0] for message in telegram.sent)
+    assert sorted(replies) == sorted(f"[{call.batch_id}" for call in backend.calls)  # one each
+    assert max(replies.values()) == 1
+    assert product.crashed() == []
