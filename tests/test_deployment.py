@@ -69,6 +69,18 @@ def published_ports(compose_source: str) -> list[str]:
     return ports
 
 
+def test_the_ha_profile_adds_a_replica_and_three_sentinels(tmp_path: Path) -> None:
+    compose_config(tmp_path)
+    quiet = docker_compose(tmp_path, "--profile", "ha", "config", "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    config = docker_compose(tmp_path, "--profile", "ha", "config").stdout
+    for service in ("redis-replica:", "sentinel-1:", "sentinel-2:", "sentinel-3:"):
+        assert f"\n  {service}\n" in config
+    assert "--replicaof" in config
+    assert "sentinel monitor batchbot redis 6379 2" in config
+    assert config.count("profiles:\n    - ha\n") == 4  # started only with the profile
+
+
 def test_compose_refuses_to_start_redis_without_a_password(tmp_path: Path) -> None:
     compose_config(tmp_path)
     env = (tmp_path / ".env").read_text()
