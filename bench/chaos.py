@@ -1,9 +1,13 @@
-"""Chaos run: many people typing, several worker processes SIGKILLed at random, and a
-backend that fails a share of its calls. Prints what was sent and what came back.
+"""Chaos run: many people typing while worker processes are SIGKILLed at random, the bot
+is SIGKILLed and restarted, the Redis primary is SIGKILLed once (Sentinel fails over to
+the replica), and the backend fails a share of its calls. Prints what was sent and
+what came back, and how long a killed worker's batches took to be answered.
 
 Run: ``.venv/bin/python -m bench.chaos`` (options: ``--help``). It starts its own
-redis-server, the sandbox Telegram and backend, the bot and the workers as processes.
-The goal is 0 messages lost and 0 replies sent twice.
+Redis primary, replica and three Sentinels, the sandbox Telegram and backend, the bot
+and the workers as processes. Goals: 0 messages lost, 0 in two batches, duplicate
+replies only for a part on the wire at the instant of a kill, and a killed worker's
+batches answered within 15 s.
 """
 
 from __future__ import annotations
@@ -12,17 +16,29 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import signal
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
+from redis.asyncio import Redis
+
+from bench.common import percentile
 from sandbox.example_backend import ExampleBackend, summarise
-from sandbox.launcher import ChildProcess
-from sandbox.redis_server import RedisServer
+from sandbox.launcher import ChildProcess, launch_together
+from sandbox.redis_sentinel import MASTER_NAME, SentinelGroup
 from sandbox.telegram_api import Person, TelegramStandIn
+from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from shared.redis_connection import redis_client
+from shared.settings import RedisConnectionSettings
+
+WORKER = [sys.executable, "-m", "worker"]
+BOT = [sys.executable, "-m", "bot"]
 
 
 @dataclass
@@ -31,8 +47,24 @@ class Options:
     messages_per_person: int
     workers: int
     kill_every_seconds: float
+    bot_kill_every_seconds: float
     failure_rate: float
     seed: int
+    failover_after_seconds: float
+    logs: str | None
+
+
+@dataclass
+class Faults:
+    """What was done to the system, and when (monotonic seconds)."""
+
+    worker_kills: list[float] = field(default_factory=list)
+    bot_kills: list[float] = field(default_factory=list)
+    failover_seconds: float | None = None
+    recovery_seconds: list[float] = field(default_factory=list)
+    """Per batch in flight on a killed worker: from the kill to its reply."""
+    stranded: dict[str, float] = field(default_factory=dict)
+    """Batch id → the kill that stranded it, until its reply is found."""
 
 
 async def tagged_answer(request: BatchRequest) -> BatchResponse:
@@ -53,12 +85,129 @@ async def person(telegram: TelegramStandIn, who: Person, count: int, rng: random
         await asyncio.sleep(rng.uniform(1, 4))
 
 
-async def start_sandbox(
-    options: Options,
-) -> tuple[RedisServer, TelegramStandIn, ExampleBackend, dict[str, str]]:
-    """Redis with AOF, the sandbox Telegram and a failing backend; the processes' environment."""
-    redis_server = RedisServer(appendonly=True)
-    redis_server.start()
+def environment(
+    telegram: TelegramStandIn, backend: ExampleBackend, ha: SentinelGroup
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": "redis://localhost/0",
+        "REDIS_SENTINELS": ha.addresses,
+        "REDIS_SENTINEL_MASTER": MASTER_NAME,
+        "REDIS_WAIT_REPLICAS": "1",
+        "BACKEND_URL": backend.url,
+        "BOT_METRICS_PORT": "0",
+        "WORKER_METRICS_PORT": "0",
+        "BATCH_WINDOW_SECONDS": "0.5",
+        "BATCH_MAX_WAIT_SECONDS": "5",
+        "BACKEND_RETRY_BASE_SECONDS": "0.2",
+        "BACKEND_RETRY_MAX_SECONDS": "1",
+        "SWEEP_INTERVAL_SECONDS": "1",
+        "BOT_SHUTDOWN_GRACE_SECONDS": "1",
+    }
+
+
+async def batches_held_by(victim: ChildProcess, redis: Redis) -> list[str]:
+    """The batches the victim had claimed or resumed that are still in flight."""
+    held = []
+    for batch_id, conversation in set(
+        re.findall(rb"batch (\w+) of (\S+) (?:claimed|resumed)", bytes(victim.log))
+    ):
+        inflight = ConversationKeys(conversation.decode()).inflight
+        current = await redis.hget(inflight, "batch_id")  # type: ignore[misc]
+        if current == batch_id:
+            held.append(batch_id.decode())
+    return held
+
+
+class Monkey:
+    """Kills workers and the bot at random, and fails the Redis primary over once."""
+
+    def __init__(
+        self, options: Options, env: dict[str, str], ha: SentinelGroup, redis: Redis
+    ) -> None:
+        self.options, self.env, self.ha, self.redis = options, env, ha, redis
+        self.rng = random.Random(options.seed)
+        self.faults = Faults()
+        self.workers: list[ChildProcess] = []
+        self.bot: ChildProcess | None = None
+        self.stopped: list[ChildProcess] = []
+        self.respawns: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        launches = [
+            ChildProcess.launch(WORKER, self.env, b"Starting worker")
+            for _ in range(self.options.workers)
+        ]
+        self.workers = await launch_together(launches)
+        self.bot = await ChildProcess.launch(BOT, self.env, b"Run polling")
+
+    async def kill_workers(self) -> None:
+        while True:
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.options.kill_every_seconds)
+            alive = [slot for slot, w in enumerate(self.workers) if w.returncode is None]
+            if not alive:
+                continue
+            slot = self.rng.choice(alive)
+            victim = self.workers[slot]
+            killed_at = time.monotonic()
+            await victim.stop(signal.SIGKILL)
+            self.faults.worker_kills.append(killed_at)
+            self.stopped.append(victim)
+            for batch_id in await batches_held_by(victim, self.redis):
+                self.faults.stranded.setdefault(batch_id, killed_at)
+            self._in_background(self._respawn_worker(slot))
+
+    async def kill_bot(self) -> None:
+        while self.options.bot_kill_every_seconds > 0:
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.options.bot_kill_every_seconds)
+            if self.bot is None:
+                continue
+            await self.bot.stop(signal.SIGKILL)
+            self.faults.bot_kills.append(time.monotonic())
+            self.stopped.append(self.bot)
+            self.bot = await ChildProcess.launch(BOT, self.env, b"Run polling")
+
+    async def fail_over(self, after_seconds: float) -> None:
+        if after_seconds <= 0:
+            return
+        await asyncio.sleep(after_seconds)
+        self.ha.primary.kill()
+        killed_at = time.monotonic()
+        await self.ha.until_promoted(self.ha.replica.port)
+        self.faults.failover_seconds = time.monotonic() - killed_at
+        self.ha.primary.start()  # as its supervisor would; the Sentinels make it a replica
+
+    async def _respawn_worker(self, slot: int) -> None:
+        self.workers[slot] = await ChildProcess.launch(WORKER, self.env, b"Starting worker")
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.respawns.add(task)
+        task.add_done_callback(self.respawns.discard)
+
+    async def stop_all(self, logs: str | None) -> None:
+        await asyncio.gather(*self.respawns)
+        running = [*self.workers, *([self.bot] if self.bot else [])]
+        for child in running:
+            await child.stop()
+        if logs is not None:
+            write_logs(logs, [*self.stopped, *running])
+
+
+def write_logs(directory: str, children: list[ChildProcess]) -> None:
+    """Every process's log, for a reader to follow a batch through kills and failover."""
+    os.makedirs(directory, exist_ok=True)
+    for number, child in enumerate(children):
+        name = "bot" if child.name.endswith("bot") else "worker"
+        with open(os.path.join(directory, f"{number:03d}-{name}.log"), "wb") as out:
+            out.write(bytes(child.log))
+
+
+async def run(options: Options) -> None:
+    ha = SentinelGroup()
+    await ha.until_ready()
     telegram = TelegramStandIn()
     backend = ExampleBackend(
         answerer=tagged_answer,
@@ -68,68 +217,32 @@ async def start_sandbox(
     )
     await telegram.start()
     await backend.start()
-    env = {
-        **os.environ,
-        "BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "REDIS_URL": redis_server.url,
-        "BACKEND_URL": backend.url,
-        "BOT_METRICS_PORT": "0",  # several processes share this host
-        "WORKER_METRICS_PORT": "0",
-        "BATCH_WINDOW_SECONDS": "0.5",
-        "BATCH_MAX_WAIT_SECONDS": "5",
-        "BACKEND_TIMEOUT_SECONDS": "2",
-        "TELEGRAM_TIMEOUT_SECONDS": "2",
-        "WORKER_JOB_TIMEOUT_SECONDS": "5",
-        "BACKEND_RETRY_BASE_SECONDS": "0.2",
-        "BACKEND_RETRY_MAX_SECONDS": "1",
-        "BACKEND_RETRY_BUDGET_SECONDS": "600",
-        "SWEEP_INTERVAL_SECONDS": "1",
-    }
-    return redis_server, telegram, backend, env
-
-
-async def run(options: Options) -> None:
-    rng = random.Random(options.seed)
-    redis_server, telegram, backend, env = await start_sandbox(options)
-    worker_command = [sys.executable, "-m", "worker"]
-    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
-    workers = [
-        await ChildProcess.launch(worker_command, env, b"Starting worker")
-        for _ in range(options.workers)
-    ]
+    env = environment(telegram, backend, ha)
+    redis = redis_client(
+        RedisConnectionSettings(
+            redis_url=env["REDIS_URL"],
+            redis_sentinels=ha.addresses,
+            redis_sentinel_master=MASTER_NAME,
+        )
+    )
+    monkey = Monkey(options, env, ha, redis)
+    await monkey.start()
     people = [Person(id=100_000 + n, first_name=f"P{n}") for n in range(options.people)]
     total = options.people * options.messages_per_person
-    kills = 0
+    print(
+        f"{options.people} people, {total} messages, {options.workers} workers (one SIGKILLed "
+        f"every ~{options.kill_every_seconds:g}s), the bot SIGKILLed every "
+        f"~{options.bot_kill_every_seconds:g}s, one Redis primary failover, backend failing "
+        f"{options.failure_rate:.0%} of calls",
+        flush=True,
+    )
     started = time.monotonic()
-
-    processes = [bot, *workers]
-    kill_times: list[float] = []
-    respawns: set[asyncio.Task[None]] = set()
-
-    async def respawn(slot: int) -> None:
-        workers[slot] = await ChildProcess.launch(worker_command, env, b"Starting worker")
-        processes.append(workers[slot])
-
-    async def chaos_monkey() -> None:
-        nonlocal kills
-        while True:
-            await asyncio.sleep(rng.uniform(0.5, 1.5) * options.kill_every_seconds)
-            alive = [slot for slot, w in enumerate(workers) if w.returncode is None]
-            if not alive:
-                continue
-            victim = rng.choice(alive)
-            kill_times.append(time.monotonic())
-            await workers[victim].stop(signal.SIGKILL)
-            kills += 1
-            task = asyncio.create_task(respawn(victim))  # in the background: imports take seconds
-            respawns.add(task)
-            task.add_done_callback(respawns.discard)
-
-    monkey = asyncio.create_task(chaos_monkey())
-    print(f"{options.people} people, {total} messages, {options.workers} workers, "
-          f"SIGKILL every ~{options.kill_every_seconds:g}s, backend failing "
-          f"{options.failure_rate:.0%} of calls", flush=True)  # fmt: skip
+    faults = [
+        asyncio.create_task(monkey.kill_workers()),
+        asyncio.create_task(monkey.kill_bot()),
+        asyncio.create_task(monkey.fail_over(options.failover_after_seconds)),
+    ]
+    rng = random.Random(options.seed)
     await asyncio.gather(
         *(
             person(telegram, who, options.messages_per_person, random.Random(rng.random()))
@@ -137,8 +250,9 @@ async def run(options: Options) -> None:
         )
     )
     sending_done = time.monotonic()
-    monkey.cancel()
-    await asyncio.gather(*respawns)
+    for task in faults:
+        task.cancel()
+    await asyncio.gather(*faults, return_exceptions=True)
     try:
         await backend.wait_for_answered_messages(total, timeout_seconds=300)
         await telegram.wait_for_sent(len(backend.calls), timeout_seconds=120)
@@ -146,28 +260,29 @@ async def run(options: Options) -> None:
     except TimeoutError:
         print("timed out waiting: the counts below show what is missing", flush=True)
     finished = time.monotonic()
-    report(telegram, backend, total, kills)
-    explain_duplicates(telegram, kill_times)
+    recovery_times(telegram, monkey.faults)
+    report(telegram, backend, total, monkey.faults)
     print(f"time: sending {sending_done - started:.1f}s, draining {finished - sending_done:.1f}s")
-
-    await stop_all(processes, telegram, backend, redis_server)
-
-
-async def stop_all(
-    processes: list[ChildProcess],
-    telegram: TelegramStandIn,
-    backend: ExampleBackend,
-    redis_server: RedisServer,
-) -> None:
-    for process in processes:
-        await process.stop()
+    await monkey.stop_all(options.logs)
+    await redis.aclose()
     await backend.stop()
     await telegram.stop()
-    redis_server.remove()
+    ha.remove()
 
 
-def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, kills: int) -> None:
+def recovery_times(telegram: TelegramStandIn, faults: Faults) -> None:
+    """For each batch a killed worker held whose reply the person did not have yet: from
+    the kill to the reply's arrival. (A held batch already answered, waiting only for its
+    release, kept the person waiting for nothing.)"""
+    for batch_id, killed_at in list(faults.stranded.items()):
+        arrivals = [m.at for m in telegram.sent if m.text.startswith(f"[{batch_id}]")]
+        if arrivals and min(arrivals) < killed_at:
+            del faults.stranded[batch_id]
+        elif arrivals:
+            faults.recovery_seconds.append(min(arrivals) - killed_at)
 
+
+def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, faults: Faults) -> None:
     delivered = Counter(
         (call.request.user.id, m.message_id)
         for call in backend.calls
@@ -175,18 +290,29 @@ def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, kills
     )
     replies = Counter(text.split("]", 1)[0] for text in (m.text for m in telegram.sent))
     batch_ids = {f"[{call.batch_id}" for call in backend.calls}
-    print(f"messages sent                  {total}")
-    print(f"messages delivered to backend  {len(delivered)}")
-    print(f"  delivered in 2+ batches      {sum(1 for n in delivered.values() if n > 1)}")
-    print(f"messages lost                  {total - len(delivered)}")
-    print(f"batches answered by backend    {len(backend.calls)}")
-    print(f"backend calls failed (503)     {backend.failures}")
-    print(f"backend answers replayed       {backend.replayed}")
-    print(f"replies sent                   {len(telegram.sent)}")
-    print(f"  batches without a reply      {len(batch_ids - set(replies))}")
-    print(f"  duplicate replies            {sum(n - 1 for n in replies.values() if n > 1)}")
-    print(f"workers SIGKILLed              {kills}")
-    print(f"overlapping batches of a person {backend.overlaps}")
+    recovery = faults.recovery_seconds
+    print(f"messages sent                    {total}")
+    print(f"messages delivered to backend    {len(delivered)}")
+    print(f"  delivered in 2+ batches        {sum(1 for n in delivered.values() if n > 1)}")
+    print(f"messages lost                    {total - len(delivered)}")
+    print(f"batches answered by backend      {len(backend.calls)}")
+    print(f"backend calls failed (503)       {backend.failures}")
+    print(f"backend answers replayed         {backend.replayed}")
+    print(f"replies sent                     {len(telegram.sent)}")
+    print(f"  batches without a reply        {len(batch_ids - set(replies))}")
+    print(f"  duplicate replies              {sum(n - 1 for n in replies.values() if n > 1)}")
+    print(f"overlapping batches of a person  {backend.overlaps}")
+    print(f"workers SIGKILLed                {len(faults.worker_kills)}")
+    print(f"bot SIGKILLed                    {len(faults.bot_kills)}")
+    failover = f"{faults.failover_seconds:.1f}s" if faults.failover_seconds is not None else "-"
+    print(f"primary failover: replica named  {failover} after the kill")
+    if recovery:
+        print(
+            f"unanswered batches on killed workers {len(faults.stranded)}, answered "
+            f"{len(recovery)}: p50 {percentile(recovery, 0.5):.1f}s, "
+            f"max {max(recovery):.1f}s after the kill"
+        )
+    explain_duplicates(telegram, faults.worker_kills)
 
 
 def explain_duplicates(telegram: TelegramStandIn, kill_times: list[float]) -> None:
@@ -212,8 +338,13 @@ def main() -> None:
     parser.add_argument("--messages-per-person", type=int, default=15)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--kill-every-seconds", type=float, default=2.0)
+    parser.add_argument("--bot-kill-every-seconds", type=float, default=10.0, help="0: none")
     parser.add_argument("--failure-rate", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument(
+        "--failover-after-seconds", type=float, default=10.0, help="0: no primary failover"
+    )
+    parser.add_argument("--logs", help="write every process's log into this directory")
     args = parser.parse_args()
     asyncio.run(run(Options(**vars(args))))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import tempfile
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from sandbox.redis_server import free_port, redis_server_binary
+from sandbox.redis_server import RedisServer, free_port, redis_server_binary
 
 MASTER_NAME = "batchbot"
 DOWN_AFTER_MS = 1000
@@ -85,3 +86,45 @@ class RedisSentinel:
             self._process.wait(timeout=10)
             self._process = None
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class SentinelGroup:
+    """A primary with AOF, one replica, and three Sentinels watching them."""
+
+    def __init__(self) -> None:
+        self.primary = RedisServer(appendonly=True)
+        self.primary.start()
+        self.replica = RedisServer(appendonly=True, replica_of=self.primary.port)
+        self.replica.start()
+        self.sentinels = [RedisSentinel(self.primary.port) for _ in range(3)]
+        for sentinel in self.sentinels:
+            sentinel.start()
+
+    @property
+    def addresses(self) -> str:
+        """REDIS_SENTINELS for these Sentinels."""
+        return ",".join(sentinel.address for sentinel in self.sentinels)
+
+    async def until_ready(self, timeout_seconds: float = 30.0) -> None:
+        """Until every Sentinel knows the replica and the other two."""
+        async with asyncio.timeout(timeout_seconds):
+            while not self._ready():  # noqa: ASYNC110 - Sentinels have no event to await
+                await asyncio.sleep(0.2)
+
+    async def until_promoted(self, port: int, timeout_seconds: float = 30.0) -> None:
+        """Until every Sentinel names the server on ``port`` as the primary."""
+        async with asyncio.timeout(timeout_seconds):
+            while not self._promoted(port):  # noqa: ASYNC110 - no event to await either
+                await asyncio.sleep(0.05)
+
+    def _ready(self) -> bool:
+        return all(s.knows(replicas=1, other_sentinels=2) for s in self.sentinels)
+
+    def _promoted(self, port: int) -> bool:
+        return all(s.master_port() == port for s in self.sentinels)
+
+    def remove(self) -> None:
+        for sentinel in self.sentinels:
+            sentinel.remove()
+        self.replica.remove()
+        self.primary.remove()

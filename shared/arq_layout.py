@@ -100,6 +100,11 @@ class BatchJob:
         return [QUEUE, job_key(self.id), in_progress_key(self.id)]
 
     @property
+    def in_progress_key(self) -> str:
+        """ARQ's lock on the running job, which a claim and each lease renewal hold short."""
+        return in_progress_key(self.id)
+
+    @property
     def args(self) -> list[str]:
         """The conversation, the job id and the payload to write if the job is created."""
         return [self.conversation, self.id, batch_job_payload(self.conversation)]

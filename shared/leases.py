@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from shared.arq_layout import BatchJob
 from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.store import ClaimedBatch
@@ -38,7 +39,8 @@ class BatchLeases:
         """Keep the batch this run's for ``lease_ms`` more; False once it was taken over."""
         keys = ConversationKeys(batch.conversation)
         renewed = await self._renew(
-            keys=[keys.inflight, LEASES], args=[batch.conversation, batch.token, lease_ms]
+            keys=[keys.inflight, LEASES, BatchJob(batch.conversation).in_progress_key],
+            args=[batch.conversation, batch.token, lease_ms],
         )
         return bool(renewed)
 

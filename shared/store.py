@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from shared.arq_layout import BatchJob
 from shared.keys import (
     DEAD_LETTERS_INDEX,
     LEASES,
@@ -188,7 +189,15 @@ class BatchStore:
         keys = ConversationKeys(conversation)
         raw = await self._replicated(
             self._claim,
-            [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox, LEASES],
+            [
+                keys.batch,
+                keys.info,
+                keys.inflight,
+                PENDING_INDEX,
+                keys.outbox,
+                LEASES,
+                BatchJob(conversation).in_progress_key,
+            ],
             [
                 conversation,
                 uuid.uuid4().hex,

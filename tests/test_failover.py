@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sandbox.example_backend import ExampleBackend, summarise
-from sandbox.redis_sentinel import MASTER_NAME, RedisSentinel
-from sandbox.redis_server import RedisServer
+from sandbox.redis_sentinel import MASTER_NAME, SentinelGroup
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product
@@ -30,38 +29,9 @@ async def tagged(request: BatchRequest) -> BatchResponse:
     return BatchResponse(messages=[OutgoingMessage(text=f"[{request.batch_id}] {text}")])
 
 
-class HighAvailability:
-    """A primary with AOF, one replica, and three Sentinels watching them."""
-
-    def __init__(self) -> None:
-        self.primary = RedisServer(appendonly=True)
-        self.primary.start()
-        self.replica = RedisServer(appendonly=True, replica_of=self.primary.port)
-        self.replica.start()
-        self.sentinels = [RedisSentinel(self.primary.port) for _ in range(3)]
-        for sentinel in self.sentinels:
-            sentinel.start()
-
-    async def until_ready(self) -> None:
-        async with asyncio.timeout(30):
-            while not all(s.knows(replicas=1, other_sentinels=2) for s in self.sentinels):
-                await asyncio.sleep(0.2)
-
-    async def until_promoted(self, port: int) -> None:
-        async with asyncio.timeout(30):
-            while not all(s.master_port() == port for s in self.sentinels):
-                await asyncio.sleep(0.05)
-
-    def remove(self) -> None:
-        for sentinel in self.sentinels:
-            sentinel.remove()
-        self.replica.remove()
-        self.primary.remove()
-
-
 @pytest.fixture
-async def ha() -> AsyncIterator[HighAvailability]:
-    servers = HighAvailability()
+async def ha() -> AsyncIterator[SentinelGroup]:
+    servers = SentinelGroup()
     await servers.until_ready()
     yield servers
     servers.remove()
@@ -77,7 +47,7 @@ async def person(telegram: TelegramStandIn, who: Person, rng: random.Random) -> 
 
 
 async def test_the_primary_killed_mid_traffic_loses_no_acknowledged_message(
-    ha: HighAvailability,  # first, so Redis outlives the product at teardown
+    ha: SentinelGroup,  # first, so Redis outlives the product at teardown
     product: Product,
     telegram: TelegramStandIn,
     backend: ExampleBackend,
@@ -88,7 +58,7 @@ async def test_the_primary_killed_mid_traffic_loses_no_acknowledged_message(
         telegram_api_url=telegram.url,
         backend_url=backend.url,
         redis_url="redis://localhost/0",  # with Sentinel: only the database (and credentials)
-        redis_sentinels=",".join(s.address for s in ha.sentinels),
+        redis_sentinels=ha.addresses,
         redis_sentinel_master=MASTER_NAME,
         redis_wait_replicas=1,
         batch_window_seconds=0.5,

@@ -98,7 +98,16 @@ class BatchRun:
         if batch is None:
             metrics.BATCHES.labels(outcome.state).inc()
             return outcome.state + await self._deliver_outbox(conversation)
-        if not batch.resumed:
+        if batch.resumed:
+            log.info(
+                "batch %s of %s resumed: run %d, %d part(s) sent before",
+                batch.batch_id,
+                conversation,
+                self.job_try,
+                batch.sent,
+                extra=_ids(batch),
+            )
+        else:
             log.info(
                 "batch %s of %s claimed: %d message(s), %d ms after its deadline",
                 batch.batch_id,

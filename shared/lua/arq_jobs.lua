@@ -48,3 +48,11 @@ local function release_job_lock(job)
   redis.call('DEL', job.in_progress)
 end
 
+-- Keep ARQ's lock on a running job for ms more, instead of the job timeout plus 10 s it
+-- was set to: should the worker die, ARQ itself runs the job again within ms.
+local function hold_job_lock(in_progress_key, ms)
+  if redis.call('EXISTS', in_progress_key) == 1 then
+    redis.call('PEXPIRE', in_progress_key, ms)
+  end
+end
+

@@ -3,7 +3,8 @@
 -- Every claim, new or resumed, gets a new claim token and a lease: the writes of this
 -- run check the token, and the lease (renewed while the run lives) lets another worker
 -- take the batch over within seconds should this one die.
--- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases
+-- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases,
+--       7 the job's in-progress key (ARQ's lock, held for the lease: arq_jobs.lua)
 -- ARGV: 1 conversation, 2 new batch id, 3 max messages, 4 recheck after ms, 5 key ttl s,
 --       6 early tolerance ms, 7 claim token, 8 lease ms
 -- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch)
@@ -20,6 +21,7 @@ local function reply(state, deadline)
 end
 
 local lease_until = now + tonumber(ARGV[8])
+hold_job_lock(KEYS[7], tonumber(ARGV[8]))
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('HSET', KEYS[3], 'token', ARGV[7])
   redis.call('ZADD', KEYS[6], lease_until, conversation)
