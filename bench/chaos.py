@@ -313,6 +313,14 @@ def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, fault
             f"max {max(recovery):.1f}s after the kill"
         )
     explain_duplicates(telegram, faults.worker_kills)
+    doubled = [key for key, n in delivered.items() if n > 1][:5]
+    for user, message_id in doubled:
+        batches = [
+            c.batch_id
+            for c in backend.calls
+            if c.request.user.id == user and message_id in c.message_ids
+        ]
+        print(f"  message {message_id} of {user} in batches {', '.join(batches)}")
 
 
 def explain_duplicates(telegram: TelegramStandIn, kill_times: list[float]) -> None:

@@ -14,8 +14,8 @@ import redis
 from sandbox.redis_server import RedisServer, free_port, redis_server_binary
 
 MASTER_NAME = "batchbot"
-DOWN_AFTER_MS = 1000
-FAILOVER_TIMEOUT_MS = 3000
+DOWN_AFTER_MS = 3000
+FAILOVER_TIMEOUT_MS = 6000
 
 
 class RedisSentinel:
