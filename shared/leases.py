@@ -44,10 +44,14 @@ class BatchLeases:
         )
         return bool(renewed)
 
-    async def end(self, batch: ClaimedBatch) -> None:
-        """The run ends with the batch unfinished (a retry is queued): nobody takes it over."""
+    async def end(self, batch: ClaimedBatch, retry_in_ms: int) -> None:
+        """The run ends with the batch unfinished (a retry is queued): nobody takes it over,
+        and the sweep looks at it again when the retry is due."""
         keys = ConversationKeys(batch.conversation)
-        await self._end_lease(keys=[keys.inflight, LEASES], args=[batch.conversation, batch.token])
+        await self._end_lease(
+            keys=[keys.inflight, LEASES, PENDING_INDEX],
+            args=[batch.conversation, batch.token, retry_in_ms],
+        )
 
     async def lapsed(self, before_ms: int, limit: int) -> list[str]:
         """Conversations whose running batch's lease lapsed: candidates for a takeover."""

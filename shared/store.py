@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +19,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from shared.arq_layout import BatchJob
-from shared.keys import (
-    DEAD_LETTERS_INDEX,
-    LEASES,
-    PENDING_INDEX,
-    ConversationKeys,
-    dead_letter_key,
-)
+from shared.keys import DEAD_LETTERS_INDEX, LEASES, PENDING_INDEX, ConversationKeys, dead_letter_key
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
 from shared.pipelining import WAIT_TIMEOUT_MS, ScriptPipeline
 from shared.redis_scripts import as_text, job_script_call, load_script
@@ -145,8 +140,12 @@ class BatchStore:
             refused=Refusal(detail) if status == "refused" else None,
         )
 
-    async def schedule(self, conversation: str) -> tuple[ScheduleState, int]:
-        """Give a conversation with pending or claimed work a job; idempotent."""
+    async def schedule(
+        self, conversation: str, lease_ms: int = 0, lock_ms: int = 0
+    ) -> tuple[ScheduleState, int]:
+        """Give a conversation with pending or claimed work a job; idempotent. With
+        ``lease_ms``, a job whose worker died before claiming (its ARQ lock older than the
+        lease, ARQ's lock being ``lock_ms`` long) is freed and queued again."""
         conversation_keys = ConversationKeys(conversation)
         raw = await self._run_job_script(
             self._schedule,
@@ -157,7 +156,9 @@ class BatchStore:
                 conversation_keys.inflight,
                 PENDING_INDEX,
                 conversation_keys.outbox,
+                LEASES,
             ],
+            [lease_ms, lock_ms],
         )
         return ScheduleState(as_text(raw[0])), int(raw[1])
 
@@ -177,8 +178,10 @@ class BatchStore:
         )
         return int(dropped), bool(running)
 
-    async def _run_job_script(self, script: AsyncScript, conversation: str, keys: list[str]) -> Any:
-        job_keys, job_args = job_script_call(conversation, self.key_ttl_seconds, keys, [])
+    async def _run_job_script(
+        self, script: AsyncScript, conversation: str, keys: list[str], args: Sequence[Any] = ()
+    ) -> Any:
+        job_keys, job_args = job_script_call(conversation, self.key_ttl_seconds, keys, [*args])
         return await script(keys=job_keys, args=job_args)
 
     async def claim(

@@ -53,7 +53,10 @@ async def after_job_end(ctx: dict[str, Any]) -> None:
     """ARQ has removed the finished job: now the next batch can get a job of its own."""
     conversation = arq_layout.conversation_of_job(ctx["job_id"])
     if conversation is not None:
-        state, run_at = await deps_of(ctx).store.schedule(conversation)
+        settings = deps_of(ctx).settings
+        state, run_at = await deps_of(ctx).store.schedule(
+            conversation, settings.lease_ms, settings.lock_ms
+        )
         log.debug("after job %s: %s (run at %s)", ctx["job_id"], state, run_at)
 
 
@@ -171,9 +174,10 @@ class BatchRun:
             yield
         except (ClaimLost, BatchDeadLettered):
             raise
-        except BaseException:
+        except BaseException as error:
+            retry_in_ms = (error.defer_score or 0) if isinstance(error, Retry) else 0
             with contextlib.suppress(Exception):
-                await leases.end(batch)
+                await leases.end(batch, retry_in_ms)
             raise
         finally:
             renewing.cancel()

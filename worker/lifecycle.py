@@ -78,8 +78,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         ),
         sender=TelegramSender(make_bot(settings, settings.telegram_timeout_seconds)),
     )
-    ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings.sweep_interval_seconds))
-    ctx["lease_watch"] = asyncio.create_task(watch_leases(ctx["deps"].leases))
+    ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
+    ctx["lease_watch"] = asyncio.create_task(watch_leases(ctx["deps"]))
     sock = ctx.get("ops_socket")  # bound by worker_options, so the health key names its port
     if sock is not None:
         ops = OpsServer(ctx["redis"], sock)
@@ -109,36 +109,46 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await deps.sender.aclose()
 
 
-async def sweep_forever(store: BatchStore, interval_seconds: float) -> None:
+async def sweep_forever(store: BatchStore, settings: WorkerProcessSettings) -> None:
     """Give a job to every conversation whose next step is overdue.
 
-    A worker can die between ARQ finishing a job and ``after_job_end``, and ARQ drops
-    jobs that exceed their tries; the pending index still knows these conversations.
+    A worker can die between ARQ finishing a job and ``after_job_end``, or between ARQ
+    handing it a job and its claim, and ARQ drops jobs that exceed their tries; the
+    pending index still knows these conversations.
     """
+    interval_seconds = settings.sweep_interval_seconds
     grace_ms = round(max(1.0, interval_seconds) * 1000)
     while True:
         await asyncio.sleep(interval_seconds)
         try:
-            overdue = await store.overdue(int(time.time() * 1000) - grace_ms, SWEEP_BATCH_LIMIT)
-            for conversation in overdue:
-                state, _ = await store.schedule(conversation)
-                if state in (ScheduleState.RESCHEDULED, ScheduleState.SCHEDULED):
-                    log.warning("sweep: conversation %s had no job; %s", conversation, state)
+            await _schedule_overdue(store, settings, int(time.time() * 1000) - grace_ms)
         except Exception:
             log.exception("sweep failed; trying again in %.1fs", interval_seconds)
 
 
-async def watch_leases(leases: BatchLeases, interval_seconds: float = LEASE_WATCH_SECONDS) -> None:
-    """Hand every batch whose lease lapsed (its worker died or stalled) to a free worker.
+async def _schedule_overdue(
+    store: BatchStore, settings: WorkerProcessSettings, before_ms: int
+) -> None:
+    for conversation in await store.overdue(before_ms, SWEEP_BATCH_LIMIT):
+        state, _ = await store.schedule(conversation, settings.lease_ms, settings.lock_ms)
+        if state in (ScheduleState.RESCHEDULED, ScheduleState.SCHEDULED):
+            log.warning("sweep: conversation %s had no job; %s", conversation, state)
+
+
+async def watch_leases(deps: WorkerDeps, interval_seconds: float = LEASE_WATCH_SECONDS) -> None:
+    """Hand every batch whose lease lapsed (its worker died or stalled) to a free worker,
+    and free every job whose worker died before it could claim (overdue by a lease).
 
     Every worker watches, so recovery needs no particular one alive; the takeover is
     one atomic script that checks the lease by Redis's clock, so two watchers cannot
     both take a batch.
     """
+    leases, settings = deps.leases, deps.settings
     while True:
         await asyncio.sleep(interval_seconds)
         try:
             now_ms = int(time.time() * 1000)
+            await _schedule_overdue(deps.store, settings, now_ms - settings.lease_ms)
             for conversation in await leases.lapsed(now_ms, SWEEP_BATCH_LIMIT):
                 if await leases.take_over(conversation) == "taken-over":
                     log.warning(

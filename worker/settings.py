@@ -140,6 +140,11 @@ class WorkerProcessSettings(CommonSettings):
         return round(self.worker_lease_seconds * 1000)
 
     @property
+    def lock_ms(self) -> int:
+        """How long ARQ locks a job it starts: the job timeout plus 10 s (arq 0.28)."""
+        return round(self.recovery_seconds * 1000)
+
+    @property
     def recovery_seconds(self) -> float:
         """How long a killed worker's batch stays locked: ARQ's job timeout plus 10 s."""
         return self.worker_job_timeout_seconds + 10

@@ -56,3 +56,9 @@ local function hold_job_lock(in_progress_key, ms)
   end
 end
 
+-- How long ago ARQ took the lock of a running job, from what is left of its TTL: ARQ
+-- sets it to lock_ms (the job timeout plus 10 s) when a worker picks the job up.
+local function job_lock_age(job, lock_ms)
+  return lock_ms - redis.call('PTTL', job.in_progress)
+end
+

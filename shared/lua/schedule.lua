@@ -1,13 +1,22 @@
 -- Make sure a conversation with work has a job: run when a job ends and by the sweep.
--- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6-8 the job (arq_jobs.lua)
--- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s)
+-- A job ARQ handed to a worker that died before claiming (no lease yet) is freed once
+-- its lock is older than the lease: ARQ would hold it for the job timeout plus 10 s.
+-- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases,
+--       7-9 the job (arq_jobs.lua)
+-- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
+--       5 lease ms (0: no check of the lock), 6 ARQ's lock ms (job timeout + 10 s)
 -- Returns {state, run at ms}
 local now = now_ms()
 local job = conversation_job()
 local conversation = ARGV[1]
 
 if job_running(job) then
-  return {'running', 0}
+  local lease_ms = tonumber(ARGV[5])
+  local unclaimed = lease_ms > 0 and not redis.call('ZSCORE', KEYS[6], conversation)
+  if not (unclaimed and job_lock_age(job, tonumber(ARGV[6])) > lease_ms) then
+    return {'running', 0}
+  end
+  release_job_lock(job)
 end
 local queued_at = job_run_at(job)
 
