@@ -16,7 +16,8 @@ from bot.settings import BotSettings
 from shared import metrics
 from shared.models import IncomingMessage
 from shared.rules import BatchingRules
-from shared.store import AppendResult, BatchStore
+from shared.states import AppendResult
+from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
 

@@ -98,7 +98,9 @@ def sentinel_master(
     tls = tls_options(settings)
     if tls:
         tls["ssl"] = True
-    sentinel = Sentinel(settings.sentinel_addresses, socket_timeout=PING_TIMEOUT_SECONDS)  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        settings.sentinel_addresses, sentinel_kwargs={"socket_timeout": PING_TIMEOUT_SECONDS}
+    )
     client: Redis = sentinel.master_for(
         settings.redis_sentinel_master or "",
         redis_class=redis_class,

@@ -1,7 +1,9 @@
-"""The states the batching scripts report, as enums: what a step did, and why not."""
+"""The states the batching scripts report, as enums (what a step did, and why not), and
+what storing a message returns."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -49,3 +51,13 @@ class ScheduleState(StrEnum):
     """A claimed batch had lost its job; it got a new one."""
     SCHEDULED = "scheduled"
     IDLE = "idle"
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    duplicate: bool
+    pending: int
+    deadline_ms: int
+    now_ms: int
+    scheduling: Scheduling | None
+    refused: Refusal | None = None

@@ -21,10 +21,10 @@ from redis.commands.core import AsyncScript
 from shared.arq_layout import BatchJob
 from shared.keys import DEAD_LETTERS_INDEX, LEASES, PENDING_INDEX, ConversationKeys, dead_letter_key
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
-from shared.pipelining import WAIT_TIMEOUT_MS, ScriptPipeline
+from shared.pipelining import ScriptPipeline
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.rules import BatchingRules
-from shared.states import ClaimState, Refusal, ScheduleState, Scheduling
+from shared.states import AppendResult, ClaimState, Refusal, ScheduleState, Scheduling
 
 log = logging.getLogger("batchbot.store")
 
@@ -34,18 +34,12 @@ SEEN_IDS_KEPT = 200
 SEEN_TTL_SECONDS = 86400
 """Telegram keeps an undelivered update for 24 hours, so a redelivery comes within a day."""
 
+WORKER_WAIT_TIMEOUT_MS = 250
+"""A worker's write waits this long for its replicas, then goes on (a healthy replica
+answers in a millisecond; without one, waiting longer would only stall every batch)."""
+
 EARLY_CLAIM_TOLERANCE_MS = 100
 """A job may claim this much before the deadline (clock skew between worker and Redis)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    duplicate: bool
-    pending: int
-    deadline_ms: int
-    now_ms: int
-    scheduling: Scheduling | None
-    refused: Refusal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +257,7 @@ class BatchStore:
             return await script(keys=keys, args=args)
         async with self.redis.pipeline(transaction=False) as pipe:
             await script(keys=keys, args=args, client=pipe)
-            pipe.execute_command("WAIT", self.wait_replicas, WAIT_TIMEOUT_MS)
+            pipe.execute_command("WAIT", self.wait_replicas, WORKER_WAIT_TIMEOUT_MS)
             reply, acknowledged = await pipe.execute()
         if acknowledged < self.wait_replicas:
             log.warning("%d of %d replica(s) confirmed a write", acknowledged, self.wait_replicas)
