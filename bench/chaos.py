@@ -61,10 +61,13 @@ class Faults:
     worker_kills: list[float] = field(default_factory=list)
     bot_kills: list[float] = field(default_factory=list)
     failover_seconds: float | None = None
+    failover_at: float | None = None
     recovery_seconds: list[float] = field(default_factory=list)
     """Per batch in flight on a killed worker: from the kill to its reply."""
-    stranded: dict[str, float] = field(default_factory=dict)
-    """Batch id → the kill that stranded it, until its reply is found."""
+    recovery_near_failover: list[float] = field(default_factory=list)
+    """The same, for kills within 15 s after the primary's: Redis was away too."""
+    stranded: dict[str, list[float]] = field(default_factory=dict)
+    """Batch id → the kills that stranded it (a batch can be on the next victim too)."""
 
 
 async def tagged_answer(request: BatchRequest) -> BatchResponse:
@@ -156,7 +159,7 @@ class Monkey:
             self.faults.worker_kills.append(killed_at)
             self.stopped.append(victim)
             for batch_id in await batches_held_by(victim, self.redis):
-                self.faults.stranded.setdefault(batch_id, killed_at)
+                self.faults.stranded.setdefault(batch_id, []).append(killed_at)
             self._in_background(self._respawn_worker(slot))
 
     async def kill_bot(self) -> None:
@@ -175,6 +178,7 @@ class Monkey:
         await asyncio.sleep(after_seconds)
         self.ha.primary.kill()
         killed_at = time.monotonic()
+        self.faults.failover_at = killed_at
         await self.ha.until_promoted(self.ha.replica.port)
         self.faults.failover_seconds = time.monotonic() - killed_at
         self.ha.primary.start()  # as its supervisor would; the Sentinels make it a replica
@@ -274,12 +278,16 @@ def recovery_times(telegram: TelegramStandIn, faults: Faults) -> None:
     """For each batch a killed worker held whose reply the person did not have yet: from
     the kill to the reply's arrival. (A held batch already answered, waiting only for its
     release, kept the person waiting for nothing.)"""
-    for batch_id, killed_at in list(faults.stranded.items()):
+    for batch_id, kills in list(faults.stranded.items()):
+        killed_at = kills[-1]  # each kill's recovery: from the last one that held it
         arrivals = [m.at for m in telegram.sent if m.text.startswith(f"[{batch_id}]")]
         if arrivals and min(arrivals) < killed_at:
             del faults.stranded[batch_id]
         elif arrivals:
-            faults.recovery_seconds.append(min(arrivals) - killed_at)
+            failover = faults.failover_at
+            near = failover is not None and 0 <= killed_at - failover <= 15
+            recovered = min(arrivals) - killed_at
+            (faults.recovery_near_failover if near else faults.recovery_seconds).append(recovered)
 
 
 def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, faults: Faults) -> None:
@@ -306,12 +314,17 @@ def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, fault
     print(f"bot SIGKILLed                    {len(faults.bot_kills)}")
     failover = f"{faults.failover_seconds:.1f}s" if faults.failover_seconds is not None else "-"
     print(f"primary failover: replica named  {failover} after the kill")
-    if recovery:
-        print(
-            f"unanswered batches on killed workers {len(faults.stranded)}, answered "
-            f"{len(recovery)}: p50 {percentile(recovery, 0.5):.1f}s, "
-            f"max {max(recovery):.1f}s after the kill"
-        )
+    for label, times in (
+        ("unanswered batches on killed workers", recovery),
+        ("  of them killed while Redis failed over", faults.recovery_near_failover),
+    ):
+        if times:
+            print(
+                f"{label}: {len(times)}, answered p50 {percentile(times, 0.5):.1f}s, "
+                f"max {max(times):.1f}s after the kill"
+            )
+    twice = sum(1 for kills in faults.stranded.values() if len(kills) > 1)
+    print(f"  stranded by two kills or more    {twice} (timed from the last)")
     explain_duplicates(telegram, faults.worker_kills)
     doubled = [key for key, n in delivered.items() if n > 1][:5]
     for user, message_id in doubled:
