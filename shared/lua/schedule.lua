@@ -12,7 +12,9 @@ local conversation = ARGV[1]
 
 if job_running(job) then
   local lease_ms = tonumber(ARGV[5])
+  -- (A job sending proactive messages holds no lease: it keeps ARQ's lock.)
   local unclaimed = lease_ms > 0 and not redis.call('ZSCORE', KEYS[6], conversation)
+    and redis.call('LLEN', KEYS[5]) == 0
   if not (unclaimed and job_lock_age(job, tonumber(ARGV[6])) > lease_ms) then
     return {'running', 0}
   end
