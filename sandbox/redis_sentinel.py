@@ -6,12 +6,11 @@ import asyncio
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import redis
 
-from sandbox.redis_server import RedisServer, free_port, redis_server_binary
+from sandbox.redis_server import RedisServer, free_port, redis_server_binary, until_it_answers
 
 MASTER_NAME = "batchbot"
 DOWN_AFTER_MS = 3000
@@ -44,18 +43,7 @@ class RedisSentinel:
         command = [redis_server_binary(), str(self.config), "--sentinel"]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-        give_up = time.monotonic() + timeout_seconds
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    if self._process.poll() is not None or time.monotonic() > give_up:
-                        raise RuntimeError(f"redis sentinel did not start on {self.port}") from None
-                    time.sleep(0.02)
-        finally:
-            client.close()
+        until_it_answers(self._process, client, timeout_seconds, self.directory / "sentinel.log")
 
     def master_port(self) -> int | None:
         """The port of the primary this Sentinel currently names."""

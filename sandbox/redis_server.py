@@ -43,6 +43,26 @@ class TlsFiles:
     key: Path
 
 
+def until_it_answers(
+    process: subprocess.Popen[bytes], client: redis.Redis, timeout_seconds: float, log: Path
+) -> None:
+    """Return once the just-started server answers PING; fail with its log if it ends or
+    stays silent for ``timeout_seconds``. Closes ``client``."""
+    give_up = time.monotonic() + timeout_seconds
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > give_up:
+                    text = log.read_text(errors="replace") if log.exists() else "(no log)"
+                    raise RuntimeError(f"redis-server did not start:\n{text}") from None
+                time.sleep(0.02)
+    finally:
+        client.close()
+
+
 class RedisServer:
     """One redis-server process; its data directory survives :meth:`stop` for restarts.
 
@@ -104,19 +124,8 @@ class RedisServer:
         ]  # fmt: skip
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5, **self._client_options())
-        give_up = time.monotonic() + timeout_seconds
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    if self._process.poll() is not None or time.monotonic() > give_up:
-                        log = (self.directory / "redis.log").read_text(errors="replace")
-                        raise RuntimeError(f"redis-server did not start:\n{log}") from None
-                    time.sleep(0.02)
-        finally:
-            client.close()
+        log = self.directory / "redis.log"
+        until_it_answers(self._process, client, timeout_seconds, log)
 
     def stop(self) -> None:
         if self._process is not None:
