@@ -1,12 +1,12 @@
 """Leases on running batches: how a dead or stalled worker's batch is handed over in seconds.
 
-A claim (``claim.lua``) gives the batch a new claim token and a lease in ``batch-leases``.
-The run renews the lease every few seconds and asks, before each send, whether it
-still holds the batch. Every worker watches for lapsed leases and hands such a batch
-to the next free worker (``take_over.lua``), which resumes it under a new token; the
-old run, should it wake up, can neither store, send nor release anything of it.
-Without this ARQ re-runs a killed worker's job only once its in-progress key expires:
-the job timeout plus 10 s.
+A claim (``claim.lua``) gives the batch a new claim token and a lease in ``batch-leases``,
+and holds ARQ's lock on the job for that long only. The run renews both every few
+seconds and asks, before each send, whether it still holds the batch. When a worker
+dies or stalls, the lock lapses with the lease and ARQ runs the job again on another
+worker, which resumes the batch under a new token; the old run, should it wake up, can
+neither store, send nor release anything of it. Without this ARQ re-runs a killed
+worker's job only once its lock expires: the job timeout plus 10 s.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from shared.arq_layout import BatchJob
 from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
-from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.redis_scripts import as_text, load_script
 from shared.store import ClaimedBatch
 
 
@@ -27,7 +27,6 @@ class BatchLeases:
         self.key_ttl_seconds = key_ttl_seconds
         self._renew = load_script(redis, "renew")
         self._end_lease = load_script(redis, "end_lease")
-        self._take_over = load_script(redis, "take_over")
 
     async def holds(self, batch: ClaimedBatch) -> bool:
         """Does this run still hold the batch? Asked before each send: a run whose batch was
@@ -52,17 +51,3 @@ class BatchLeases:
             keys=[keys.inflight, LEASES, PENDING_INDEX],
             args=[batch.conversation, batch.token, retry_in_ms],
         )
-
-    async def lapsed(self, before_ms: int, limit: int) -> list[str]:
-        """Conversations whose running batch's lease lapsed: candidates for a takeover."""
-        raw = await self.redis.zrangebyscore(LEASES, "-inf", before_ms, start=0, num=limit)
-        return [as_text(member) for member in raw]
-
-    async def take_over(self, conversation: str) -> str:
-        """Hand a batch whose lease lapsed to the next free worker: 'taken-over', or 'alive'
-        or 'gone' when there was nothing to take (checked by Redis's clock)."""
-        keys = ConversationKeys(conversation)
-        job_keys, job_args = job_script_call(
-            conversation, self.key_ttl_seconds, [LEASES, keys.inflight, PENDING_INDEX], []
-        )
-        return as_text(await self._take_over(keys=job_keys, args=job_args))

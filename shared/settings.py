@@ -27,6 +27,7 @@ from shared.models import MessageKind
 from shared.rules import BatchingRules
 
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
+_SENTINELS_SHAPE = re.compile(r"\s*[^\s,:]+:\d+\s*(,\s*[^\s,:]+:\d+\s*)*")
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _SECRET_NAME_PARTS = ("TOKEN", "SECRET", "REDIS_URL")
 """A setting whose name has one of these may hold a secret: never echo its value."""
@@ -58,7 +59,6 @@ class RedisConnectionSettings(BaseSettings):
     )
     redis_sentinels: str | None = Field(
         default=None,
-        pattern=r"^\s*[^\s,:]+:\d+\s*(,\s*[^\s,:]+:\d+\s*)*$",
         description="Redis Sentinels as comma-separated host:port; REDIS_URL then gives only "
         "the database, user and password.",
     )
@@ -72,6 +72,16 @@ class RedisConnectionSettings(BaseSettings):
         description="A message is acknowledged to Telegram only once this many replicas "
         "hold it (Redis WAIT), so a failover cannot lose it.",
     )
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_are_host_port_pairs(cls, value: str | None) -> str | None:
+        if value is not None and not _SENTINELS_SHAPE.fullmatch(value):
+            raise ValueError(
+                "expected the Sentinels as host:port, comma-separated, like "
+                "sentinel-1:26379,sentinel-2:26379,sentinel-3:26379"
+            )
+        return value
 
     @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:

@@ -29,8 +29,8 @@ from worker.settings import WorkerProcessSettings
 log = logging.getLogger("batchbot.worker")
 
 SWEEP_BATCH_LIMIT = 500
-LEASE_WATCH_SECONDS = 1.0
-"""How often each worker looks for lapsed leases: part of the time to recover a batch."""
+UNCLAIMED_WATCH_SECONDS = 1.0
+"""How often each worker looks for jobs whose worker died before claiming them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         sender=TelegramSender(make_bot(settings, settings.telegram_timeout_seconds)),
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
-    ctx["lease_watch"] = asyncio.create_task(watch_leases(ctx["deps"]))
+    ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
     sock = ctx.get("ops_socket")  # bound by worker_options, so the health key names its port
     if sock is not None:
         ops = OpsServer(ctx["redis"], sock)
@@ -94,7 +94,7 @@ def _secret(value: SecretStr | None) -> str | None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Stop what :func:`startup` started, as far as it got (ARQ calls this after a failed
     start-up too, and a second error would bury the first)."""
-    for name in ("sweep", "lease_watch"):
+    for name in ("sweep", "unclaimed_watch"):
         task: asyncio.Task[None] | None = ctx.get(name)
         if task is not None:
             task.cancel()
@@ -135,26 +135,23 @@ async def _schedule_overdue(
             log.warning("sweep: conversation %s had no job; %s", conversation, state)
 
 
-async def watch_leases(deps: WorkerDeps, interval_seconds: float = LEASE_WATCH_SECONDS) -> None:
-    """Hand every batch whose lease lapsed (its worker died or stalled) to a free worker,
-    and free every job whose worker died before it could claim (overdue by a lease).
+async def watch_unclaimed_jobs(
+    store: BatchStore,
+    settings: WorkerProcessSettings,
+    interval_seconds: float = UNCLAIMED_WATCH_SECONDS,
+) -> None:
+    """Free every job whose worker died between ARQ's pick and the claim.
 
-    Every worker watches, so recovery needs no particular one alive; the takeover is
-    one atomic script that checks the lease by Redis's clock, so two watchers cannot
-    both take a batch.
+    Once claimed, a job's lock lapses with its lease (``shared.leases``); before the
+    claim ARQ's lock is the job timeout plus 10 s. A job overdue by a lease, whose lock
+    is older than a lease and holds no lease, has lost its worker (``schedule.lua``).
     """
-    leases, settings = deps.leases, deps.settings
     while True:
         await asyncio.sleep(interval_seconds)
         try:
             now_ms = int(time.time() * 1000)
-            await _schedule_overdue(deps.store, settings, now_ms - settings.lease_ms)
-            for conversation in await leases.lapsed(now_ms, SWEEP_BATCH_LIMIT):
-                if await leases.take_over(conversation) == "taken-over":
-                    log.warning(
-                        "batch of %s: its worker stopped renewing the lease; handed over",
-                        conversation,
-                        extra={"conversation": conversation},
-                    )
+            await _schedule_overdue(store, settings, now_ms - settings.lease_ms)
         except Exception:
-            log.exception("lease watch failed; trying again in %.1fs", interval_seconds)
+            log.exception(
+                "watch for unclaimed jobs failed; trying again in %.1fs", interval_seconds
+            )
