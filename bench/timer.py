@@ -77,7 +77,7 @@ async def lateness(
             await backend.wait_for_answered_messages(measured_count, timeout_seconds=120)
     await redis.flushall()
     await redis.aclose()
-    return [call.started_wall * 1000 - by_user[call.request.user.id] for call in backend.calls]
+    return [call.started_wall * 1000 - by_user[int(call.request.user.id)] for call in backend.calls]
 
 
 async def run(

@@ -1,4 +1,5 @@
-"""Wiring: a Dispatcher with the commands and batching routers, the ops server, and the run."""
+"""Wiring: every configured channel (Telegram's Dispatcher with the commands and batching
+routers, WhatsApp's webhook), the ops server, and the run."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.polling import poll_until_stopped
 from bot.proactive import proactive_handler
 from bot.settings import BotSettings
 from bot.webhook import run_webhook
+from bot.whatsapp import serve_whatsapp
 from channels.telegram import make_bot
 from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
@@ -44,36 +46,56 @@ def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, st
         return []
     outbox = Outbox(redis, settings.redis_key_ttl_seconds)
     token = settings.proactive_token.get_secret_value()
-    return [("POST", "/proactive", proactive_handler(outbox, token))]
+    handler = proactive_handler(outbox, token, settings.channels, settings.whatsapp_phone_number_id)
+    return [("POST", "/proactive", handler)]
 
 
 async def run(settings: BotSettings) -> None:
-    """Webhook mode when WEBHOOK_URL is set, else polling; until SIGINT/SIGTERM."""
+    """Every configured channel until SIGINT/SIGTERM: WhatsApp's webhook server when
+    WHATSAPP_ACCESS_TOKEN is set; Telegram when BOT_TOKEN is (webhook mode when
+    WEBHOOK_URL is set, else polling)."""
     redis = redis_client(settings)
     ops = None
     if settings.bot_metrics_port:
         sock = bind_ops_socket(settings.metrics_host, settings.bot_metrics_port, "BOT_METRICS_PORT")
         ops = OpsServer(redis, sock, routes=_proactive_routes(redis, settings))
         await ops.start()
-    bot = make_bot(settings)
+    bot = make_bot(settings) if settings.bot_token is not None else None
+    whatsapp = None
     try:
         await wait_for_redis(redis, settings, give_up_after_seconds=None)
-        dispatcher = make_dispatcher(redis, settings)
-        if settings.webhook_url is not None:
-            await run_webhook(dispatcher, bot, settings)
+        if settings.whatsapp_access_token is not None:
+            store = BatchStore(redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas)
+            whatsapp = await serve_whatsapp(store, settings)
+        if bot is None:
+            await _until_stopped()
+        elif settings.webhook_url is not None:
+            await run_webhook(make_dispatcher(redis, settings), bot, settings)
         else:
-            await _poll(dispatcher, bot, settings)
+            await _poll(make_dispatcher(redis, settings), bot, settings)
     finally:
+        if whatsapp is not None:
+            await whatsapp.cleanup()
         if ops is not None:
             await ops.stop()
-        await bot.session.close()
+        if bot is not None:
+            await bot.session.close()
         await redis.aclose()
 
 
-async def _poll(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _until_stopped() -> None:
+    await _stop_on_signals().wait()
+
+
+async def _poll(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -> None:
+    stop = _stop_on_signals()
     await bot.delete_webhook()
     await poll_until_stopped(dispatcher, bot, stop, settings.bot_shutdown_grace_seconds)

@@ -14,7 +14,7 @@ from bot.normalise import normalise
 from bot.sender import Sender, sender_of
 from bot.settings import BotSettings
 from shared import metrics
-from shared.models import IncomingMessage
+from shared.models import Channel, IncomingMessage
 from shared.rules import BatchingRules
 from shared.states import AppendResult
 from shared.store import BatchStore
@@ -26,7 +26,7 @@ RETRY_MAX_DELAY_SECONDS = 5.0
 
 
 class MessageNotStored(Exception):
-    """Redis stayed unreachable; in webhook mode Telegram must deliver the update again."""
+    """Redis stayed unreachable; the platform must deliver the message again (webhooks)."""
 
 
 def batching_router() -> Router:
@@ -48,10 +48,17 @@ async def collect(
     if sender is None:
         log.info("ignored message %s in chat %s: no sender", message.message_id, message.chat.id)
         return
-    conversation = sender.conversation
     incoming = normalise(message, await bot.me() if sender.chat.type != "private" else None)
-    result = await store_until_done(store, settings, sender, incoming, rules)
-    ids = {"conversation": conversation, "message_id": incoming.message_id}
+    give_up = None if settings.webhook_url is None else settings.webhook_store_timeout_seconds
+    result = await store_until_done(store, sender, incoming, rules, give_up)
+    record(result, Channel.TELEGRAM, sender.conversation, incoming)
+
+
+def record(
+    result: AppendResult, channel: Channel, conversation: str, incoming: IncomingMessage
+) -> None:
+    """Count and log what became of one incoming message (never its content)."""
+    ids = {"conversation": conversation, "message_id": str(incoming.message_id)}
     if result.refused:
         metrics.MESSAGES_REFUSED.labels(result.refused).inc()
         log.warning(
@@ -65,7 +72,7 @@ async def collect(
         )
         return
     if result.duplicate:
-        metrics.MESSAGES_DUPLICATE.inc()
+        metrics.MESSAGES_DUPLICATE.labels(channel.value).inc()
         log.info(
             "message %s of %s: duplicate delivery, dropped",
             incoming.message_id,
@@ -73,7 +80,7 @@ async def collect(
             extra=ids,
         )
         return
-    metrics.MESSAGES_RECEIVED.labels(incoming.kind.value).inc()
+    metrics.MESSAGES_RECEIVED.labels(channel.value, incoming.kind.value).inc()
     due_in = max(0, result.deadline_ms - result.now_ms) / 1000
     # DEBUG: a line per message is noise at scale; metrics count them, workers log batches.
     log.debug(
@@ -109,24 +116,20 @@ async def collect_edit(message: Message, bot: Bot, store: BatchStore) -> None:
 
 async def store_until_done(
     store: BatchStore,
-    settings: BotSettings,
     sender: Sender,
     incoming: IncomingMessage,
     rules: BatchingRules,
+    give_up_after_seconds: float | None,
 ) -> AppendResult:
     """Append, retrying while Redis is unreachable.
 
     In polling mode the update is confirmed to Telegram only once stored
-    (:mod:`bot.polling`), so waiting holds up nothing but new fetches. In webhook mode
-    Telegram keeps the update until we answer 2xx, so after
-    WEBHOOK_STORE_TIMEOUT_SECONDS we give up and let it redeliver.
+    (:mod:`bot.polling`), so waiting holds up nothing but new fetches: no limit. A
+    webhook's platform (Telegram, WhatsApp) keeps the message until we answer 2xx, so
+    after WEBHOOK_STORE_TIMEOUT_SECONDS we give up (MessageNotStored) and let it redeliver.
     """
     delay = RETRY_FIRST_DELAY_SECONDS
-    give_up_at = (
-        None
-        if settings.webhook_url is None
-        else time.monotonic() + settings.webhook_store_timeout_seconds
-    )
+    give_up_at = None if give_up_after_seconds is None else time.monotonic() + give_up_after_seconds
     while True:
         try:
             return await store.append(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from shared.models import Channel
 from shared.outbox import Outbox
-from shared.proactive import ProactiveRequest, queue
+from shared.proactive import ProactiveRequest
 
 log = logging.getLogger("batchbot.bot")
 
@@ -24,7 +25,13 @@ log = logging.getLogger("batchbot.bot")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def proactive_handler(outbox: Outbox, token: str) -> Handler:
+def proactive_handler(
+    outbox: Outbox,
+    token: str,
+    channels: Collection[Channel] = (Channel.TELEGRAM,),
+    whatsapp_phone_number_id: str | None = None,
+) -> Handler:
+    """``channels`` are those this bot serves: a message for another is refused (400)."""
     expected = f"Bearer {token}"
 
     async def handle(request: web.Request) -> web.Response:
@@ -33,12 +40,14 @@ def proactive_handler(outbox: Outbox, token: str) -> Handler:
         raw = await request.read()
         try:
             body = ProactiveRequest.model_validate_json(raw)
-            conversation = body.conversation()
+            conversation = body.conversation(whatsapp_phone_number_id)
+            if body.channel not in channels:
+                raise ValueError(f"{body.channel.value} is not a channel this bot serves")
         except ValidationError as error:
             return web.json_response(_invalid(error, raw), status=400)
         except ValueError as error:
             return web.json_response({"error": str(error)}, status=400)
-        scheduling = await queue(outbox, body)
+        scheduling = await outbox.queue(conversation, body.messages)
         log.info(
             "proactive: %d message(s) queued for %s (%s)",
             len(body.messages),

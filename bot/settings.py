@@ -1,4 +1,5 @@
-"""The bot process's settings: commands, shutdown, metrics port, webhook mode."""
+"""The bot process's settings: commands, shutdown, metrics port, Telegram's webhook mode,
+WhatsApp's webhook."""
 
 from __future__ import annotations
 
@@ -57,6 +58,44 @@ class BotSettings(CommonSettings):
         le=50,
         description="How long a webhook request waits for Redis before answering 503.",
     )
+
+    whatsapp_app_secret: SecretStr | None = Field(
+        default=None,
+        min_length=8,
+        description="The Meta app's secret: every webhook delivery must be signed with it.",
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        default=None,
+        min_length=8,
+        description="Any string you choose; enter the same in the app's webhook settings.",
+    )
+    whatsapp_phone_number_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,32}$",
+        description="The business number's id (not the number): messages to it are served, "
+        "to other numbers of the account ignored; proactive messages come from it.",
+    )
+    whatsapp_listen_host: str = Field(
+        default="0.0.0.0", description="Where the WhatsApp webhook server binds."
+    )
+    whatsapp_listen_port: int = Field(default=8081, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _whatsapp_needs_its_webhook_settings(self) -> BotSettings:
+        if self.whatsapp_access_token is None:
+            return self
+        needed = {
+            "WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+            "WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
+        }
+        missing = [name for name, value in needed.items() if value is None]
+        if missing:
+            raise ValueError(
+                "WHATSAPP_ACCESS_TOKEN is set, so the bot serves WhatsApp's webhook and needs "
+                f"{', '.join(missing)} too (from the Meta app's settings; see the README)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> BotSettings:

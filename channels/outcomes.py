@@ -1,6 +1,6 @@
 """What a failed send means for delivery, whatever the platform said.
 
-Each channel maps its own errors onto these four, so the delivery loop handles every
+Each channel maps its own errors onto these, so the delivery loop handles every
 platform the same way: wait and go on, retry later, stop, or skip the one part.
 """
 
@@ -24,7 +24,15 @@ class Unavailable(DeliveryFailed):
 
 
 class RecipientGone(DeliveryFailed):
-    """The person blocked the bot or left: drop the rest of the reply."""
+    """The person cannot be reached (blocked the bot, left, or WhatsApp's 24-hour window
+    closed): stop, and keep the batch as a dead letter with the reason; retrying would
+    fail the same way."""
+
+
+class CredentialsRefused(RecipientGone):
+    """The platform refused our token: nothing can be sent to anyone until an operator
+    fixes it. Handled like a gone recipient (a dead letter, to replay once fixed); the
+    sender logs it loudly."""
 
 
 class Refused(DeliveryFailed):

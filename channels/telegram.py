@@ -23,18 +23,30 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import ReplyParameters
 
-from channels.outcomes import RecipientGone, Refused, RetryAfter, Unavailable
+from channels.base import Limits, Recipient
+from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
 from shared import metrics
+from shared.keys import chat_of_conversation
+from shared.models import Channel, MessageId
 from shared.settings import CommonSettings
 
 log = logging.getLogger("batchbot.telegram")
 
 
+TELEGRAM_LIMITS = Limits(text=4096, caption=1024)
+
+
+def _errors(kind: str) -> None:
+    metrics.SEND_ERRORS.labels(Channel.TELEGRAM.value, kind).inc()
+
+
 def make_bot(settings: CommonSettings, timeout_seconds: float | None = None) -> Bot:
     """A Bot for TELEGRAM_API_URL (Telegram's, a self-hosted server, or the sandbox)."""
+    assert settings.bot_token is not None, "make_bot needs BOT_TOKEN"
     api = TelegramAPIServer.from_base(str(settings.telegram_api_url))
     session = (
         AiohttpSession(api=api)
@@ -50,29 +62,40 @@ def _outcomes() -> Iterator[None]:
     try:
         yield
     except TelegramRetryAfter as error:
-        metrics.TELEGRAM_ERRORS.labels("retry_after").inc()
+        _errors("retry_after")
         raise RetryAfter(f"Telegram flood limit: {error}", error.retry_after) from error
     except (TelegramNetworkError, TelegramServerError) as error:
         kind = "network" if isinstance(error, TelegramNetworkError) else "server"
-        metrics.TELEGRAM_ERRORS.labels(kind).inc()
+        _errors(kind)
         raise Unavailable(f"Telegram unavailable: {error}") from error
     except TelegramForbiddenError as error:
-        metrics.TELEGRAM_ERRORS.labels("forbidden").inc()
+        _errors("recipient_gone")
         raise RecipientGone(f"the chat blocked the bot: {error}") from error
+    except TelegramUnauthorizedError as error:
+        _errors("token_refused")
+        log.critical("Telegram refused BOT_TOKEN (%s): nothing can be sent until fixed", error)
+        raise CredentialsRefused(f"Telegram refused BOT_TOKEN: {error}") from error
     except TelegramBadRequest as error:
-        metrics.TELEGRAM_ERRORS.labels("bad_request").inc()
+        _errors("bad_request")
         raise Refused(f"Telegram refused it: {error}") from error
 
 
 class TelegramSender:
-    """Sends one reply part at a time to a Telegram chat."""
+    """Sends one reply part at a time to a Telegram chat (see :class:`ChannelSender`)."""
 
-    def __init__(self, bot: Bot) -> None:
+    channel = Channel.TELEGRAM
+    limits = TELEGRAM_LIMITS
+
+    def __init__(self, bot: Bot, typing_refresh_seconds: float = 4.0) -> None:
         self.bot = bot
+        self.typing_refresh_seconds = typing_refresh_seconds
+        """Telegram shows 'typing…' for 5 s."""
 
     async def send_text(
-        self, chat_id: int, text: str, parse_mode: str | None, reply_to: int | None
+        self, to: Recipient, text: str, parse_mode: str | None, reply_to: MessageId | None
     ) -> None:
+        chat_id = chat_of_conversation(to.conversation)
+
         async def send(mode: str | None) -> object:
             return await self.bot.send_message(
                 chat_id, text, parse_mode=mode, reply_parameters=_replying(reply_to)
@@ -83,12 +106,14 @@ class TelegramSender:
 
     async def send_photo(
         self,
-        chat_id: int,
+        to: Recipient,
         photo: str,
         caption: str | None,
         parse_mode: str | None,
-        reply_to: int | None,
+        reply_to: MessageId | None,
     ) -> None:
+        chat_id = chat_of_conversation(to.conversation)
+
         async def send(mode: str | None) -> object:
             return await self.bot.send_photo(
                 chat_id,
@@ -101,8 +126,9 @@ class TelegramSender:
         with _outcomes():
             await _plain_if_markup_refused(chat_id, parse_mode, send)
 
-    async def show_typing(self, chat_id: int) -> None:
+    async def show_typing(self, to: Recipient) -> None:
         """Best effort: a failed typing indicator must never hold up the answer."""
+        chat_id = chat_of_conversation(to.conversation)
         try:
             await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
         except (TelegramAPIError, TelegramNetworkError) as error:
@@ -112,10 +138,11 @@ class TelegramSender:
         await self.bot.session.close()
 
 
-def _replying(reply_to: int | None) -> ReplyParameters | None:
-    if reply_to is None:
+def _replying(reply_to: MessageId | None) -> ReplyParameters | None:
+    """A reply to a Telegram message; an id of another platform's form is no reply."""
+    if reply_to is None or not str(reply_to).isdigit():
         return None
-    return ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+    return ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
 
 
 async def _plain_if_markup_refused(
@@ -131,6 +158,6 @@ async def _plain_if_markup_refused(
     except TelegramBadRequest as error:
         if parse_mode is None or "can't parse entities" not in error.message.lower():
             raise
-        metrics.TELEGRAM_ERRORS.labels("markup").inc()
+        _errors("markup")
         log.warning("chat %s: Telegram refused the %s markup; sent plain", chat_id, parse_mode)
         await send(None)

@@ -25,7 +25,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from pydantic import ValidationError
 
-from shared.models import BatchRequest, BatchResponse, OutgoingMessage, to_json
+from shared.models import BatchRequest, BatchResponse, MessageId, OutgoingMessage, to_json
 
 BATCH_PATH = "/webhook/batch"
 
@@ -60,11 +60,11 @@ class BackendCall:
     started_wall: float
 
     @property
-    def person(self) -> tuple[int, int]:
+    def person(self) -> tuple[int | str, int | str]:
         return (self.request.chat.id, self.request.user.id)
 
     @property
-    def message_ids(self) -> list[int]:
+    def message_ids(self) -> list[MessageId]:
         return [m.message_id for m in self.request.messages]
 
 
@@ -103,7 +103,7 @@ class ExampleBackend:
         self.raw_requests: list[RawRequest] = []
         self.refused_unauthenticated = 0
         self._changed = asyncio.Condition()
-        self._at_backend: Counter[tuple[int, int]] = Counter()
+        self._at_backend: Counter[tuple[int | str, int | str]] = Counter()
         self.overlaps = 0
         self.replayed = 0
         self.failures = 0

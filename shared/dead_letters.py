@@ -1,4 +1,4 @@
-"""Dead letters: batches the backend or Telegram gave up on, kept with the reason.
+"""Dead letters: batches the backend or the chat platform gave up on, kept with the reason.
 
 For operators (``batchctl``): list them, show one, replay it (its messages go back in
 front of the person's pending ones, due at once) or purge it. The worker creates them
@@ -20,7 +20,7 @@ from shared.store import BatchStore
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A batch kept after the backend or Telegram gave up on it, with the reason."""
+    """A batch kept after the backend or the chat platform gave up on it, with the reason."""
 
     fields: dict[str, str]
 
@@ -71,9 +71,6 @@ class DeadLetters:
         if letter is None:
             return None
         keys = ConversationKeys(letter.conversation)
-        pairs: list[str | int] = []
-        for message in letter.messages:
-            pairs += [message.message_id, to_json(message)]
         replayed = int(
             await self._replay(
                 keys=[
@@ -89,7 +86,7 @@ class DeadLetters:
                     self.key_ttl_seconds,
                     letter.fields["chat"],
                     letter.fields["user"],
-                    *pairs,
+                    *(to_json(message) for message in letter.messages),
                 ],
             )
         )

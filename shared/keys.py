@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.models import Channel
+
 PENDING_INDEX = "pending:deadlines"
 """Sorted set: conversation → when something must next happen to it (ms since epoch)."""
 
@@ -19,16 +21,38 @@ DEAD_LETTERS_INDEX = "dead-letters"
 """Sorted set: batch id → when it was dead-lettered (ms since epoch)."""
 
 
+WHATSAPP_PREFIX = "wa:"
+"""WhatsApp conversations are ``wa:<phone number id>:<wa_id>``; Telegram's have no prefix
+(they were there first, and their keys stay as they were)."""
+
+
 def conversation_id(chat_id: int, chat_type: str, user_id: int) -> str:
-    """The user id in a private chat, ``<chat>:<user>`` in a group (one batch per person)."""
+    """Telegram: the user id in a private chat, ``<chat>:<user>`` in a group (one batch
+    per person)."""
     if chat_type == "private":
         return str(user_id)
     return f"{chat_id}:{user_id}"
 
 
+def whatsapp_conversation_id(phone_number_id: str, wa_id: str) -> str:
+    """A person writing to one of the business's numbers: the answer comes from that number."""
+    return f"{WHATSAPP_PREFIX}{phone_number_id}:{wa_id}"
+
+
+def channel_of(conversation: str) -> Channel:
+    return Channel.WHATSAPP if conversation.startswith(WHATSAPP_PREFIX) else Channel.TELEGRAM
+
+
 def chat_of_conversation(conversation: str) -> int:
-    """The chat a conversation is in: the user's private chat, or the group before ':'."""
+    """The Telegram chat a conversation is in: the user's private chat, or the group
+    before ':'."""
     return int(conversation.split(":", 1)[0])
+
+
+def whatsapp_parts(conversation: str) -> tuple[str, str]:
+    """(phone number id, wa_id) of a WhatsApp conversation."""
+    phone_number_id, _, wa_id = conversation.removeprefix(WHATSAPP_PREFIX).partition(":")
+    return phone_number_id, wa_id
 
 
 def dead_letter_key(batch_id: str) -> str:
@@ -43,7 +67,7 @@ class ConversationKeys:
 
     @property
     def batch(self) -> str:
-        """List of pending messages (JSON), in Telegram message-id order."""
+        """List of pending messages (JSON), in the order they were written."""
         return f"batch:{self.conversation}"
 
     @property

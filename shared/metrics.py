@@ -11,7 +11,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 # Bot
 MESSAGES_RECEIVED = Counter(
-    "batchbot_messages_received_total", "Messages stored in a batch, by kind", ["kind"]
+    "batchbot_messages_received_total",
+    "Messages stored in a batch, by channel and kind",
+    ["channel", "kind"],
 )
 MESSAGES_REFUSED = Counter(
     "batchbot_messages_refused_total",
@@ -19,7 +21,15 @@ MESSAGES_REFUSED = Counter(
     ["reason"],
 )
 MESSAGES_DUPLICATE = Counter(
-    "batchbot_messages_duplicate_total", "Redelivered updates dropped because already stored"
+    "batchbot_messages_duplicate_total",
+    "Redelivered messages dropped because already stored, by channel",
+    ["channel"],
+)
+WEBHOOK_REQUESTS = Counter(
+    "batchbot_webhook_requests_total",
+    "Webhook deliveries by channel and answer: stored, refused_signature, not_a_delivery, "
+    "not_stored (503, the platform delivers again)",
+    ["channel", "result"],
 )
 STORE_RETRIES = Counter(
     "batchbot_store_retries_total", "Attempts to store a message that failed on a Redis error"
@@ -28,10 +38,10 @@ STORE_RETRIES = Counter(
 # Worker
 BATCHES = Counter(
     "batchbot_batches_total",
-    "Batch job runs by outcome: answered, retry, dead_letter, reply_dropped, claim_lost, "
+    "Batch job runs by channel and outcome: answered, retry, dead_letter, claim_lost, "
     "not_addressed (a group batch not meant for the bot), or why nothing was done "
     "(empty, not-due)",
-    ["outcome"],
+    ["channel", "outcome"],
 )
 BATCH_MESSAGES = Histogram(
     "batchbot_batch_messages",
@@ -49,17 +59,21 @@ BACKEND_SECONDS = Histogram(
     ["result"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60),
 )
-TELEGRAM_ERRORS = Counter(
-    "batchbot_telegram_errors_total",
-    "Failed Bot API sends, by kind: retry_after, network, server, forbidden, bad_request, "
-    "markup (resent as plain text)",
-    ["kind"],
+SEND_ERRORS = Counter(
+    "batchbot_send_errors_total",
+    "Failed sends to a chat platform, by channel and kind: retry_after, network, server, "
+    "recipient_gone, token_refused, bad_request, markup (Telegram: resent as plain text)",
+    ["channel", "kind"],
 )
-REPLY_PARTS_SENT = Counter("batchbot_reply_parts_sent_total", "Messages sent to Telegram")
+REPLY_PARTS_SENT = Counter(
+    "batchbot_reply_parts_sent_total", "Messages sent to people, by channel", ["channel"]
+)
 DEAD_LETTERS = Counter(
     "batchbot_dead_letters_total",
-    "Batches kept as dead letters, by cause: backend_rejected, backend_gave_up, telegram",
-    ["cause"],
+    "Batches kept as dead letters, by channel and cause: backend_rejected, backend_gave_up, "
+    "undeliverable (the person cannot be reached, or the platform refused the token), "
+    "unavailable (the platform failed past the retry budget), channel_not_configured",
+    ["channel", "cause"],
 )
 
 # Both: read from Redis when /metrics is scraped, so every process reports the same.

@@ -14,6 +14,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+class Channel(StrEnum):
+    """The messaging platform a conversation is on."""
+
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
 class MessageKind(StrEnum):
     TEXT = "text"
     PHOTO = "photo"
@@ -24,13 +31,22 @@ class MessageKind(StrEnum):
     STICKER = "sticker"
     LOCATION = "location"
     CONTACT = "contact"
+    REACTION = "reaction"
+    INTERACTIVE = "interactive"
     OTHER = "other"
+
+
+MessageId = int | str
+"""Telegram's message ids are numbers; WhatsApp's (``wamid``) are strings."""
 
 
 class Chat(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    id: int
+    id: int | str = Field(
+        description="Telegram's chat id, or on WhatsApp the person's wa_id (their phone "
+        "number, digits only, as a string)"
+    )
     type: str = Field(description="private, group, supergroup or channel")
     title: str | None = None
     username: str | None = None
@@ -39,8 +55,8 @@ class Chat(BaseModel):
 class User(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    id: int
-    first_name: str
+    id: int | str = Field(description="Telegram's user id, or on WhatsApp the wa_id")
+    first_name: str = Field(description="On WhatsApp the profile name (may be empty)")
     last_name: str | None = None
     username: str | None = None
     language_code: str | None = None
@@ -49,6 +65,8 @@ class User(BaseModel):
 class Location(BaseModel):
     latitude: float
     longitude: float
+    name: str | None = Field(default=None, description="A place's name (WhatsApp)")
+    address: str | None = Field(default=None, description="A place's address (WhatsApp)")
 
 
 class Contact(BaseModel):
@@ -61,11 +79,14 @@ class Contact(BaseModel):
 class IncomingMessage(BaseModel):
     """One message of a burst, reduced to what a backend needs to understand it.
 
-    Media carry Telegram's ``file_id``; a backend fetches the bytes with the Bot API's
-    getFile using the same bot token.
+    Media carry Telegram's ``file_id``, which a backend fetches with the Bot API's
+    getFile using the same bot token, or WhatsApp's media id, which it fetches with the
+    Graph API (``GET /<media id>``, then the URL it gives) using the same access token.
     """
 
-    message_id: int
+    message_id: MessageId = Field(
+        description="Telegram's message id (a number), or WhatsApp's wamid (a string)"
+    )
     date: datetime
     kind: MessageKind
     text: str | None = None
@@ -75,10 +96,14 @@ class IncomingMessage(BaseModel):
     mime_type: str | None = None
     file_name: str | None = None
     duration: int | None = None
-    emoji: str | None = None
+    emoji: str | None = Field(
+        default=None, description="A sticker's emoji, or a reaction's (absent: reaction removed)"
+    )
     media_group_id: str | None = None
-    reply_to_message_id: int | None = Field(
-        default=None, description="The earlier message of the chat this one replies to"
+    reply_to_message_id: MessageId | None = Field(
+        default=None,
+        description="The earlier message of the chat this one replies to (for a reaction: "
+        "the message reacted to)",
     )
     forwarded: bool | None = Field(
         default=None, description="True when the person forwarded it from elsewhere"
@@ -90,8 +115,13 @@ class IncomingMessage(BaseModel):
     )
     location: Location | None = None
     contact: Contact | None = None
+    choice_id: str | None = Field(
+        default=None,
+        description="Kind 'interactive': the id of the button or list row the person "
+        "chose (its title is the text)",
+    )
     content_type: str | None = Field(
-        default=None, description="Telegram's content type, for kind 'other'"
+        default=None, description="The platform's own type of the message, for kind 'other'"
     )
 
     def words(self) -> str | None:
@@ -103,6 +133,9 @@ class BatchRequest(BaseModel):
     """What the worker POSTs to BACKEND_URL: one whole burst of one person."""
 
     batch_id: str = Field(description="Stable id of this batch, the same on every retry")
+    channel: Channel = Field(
+        default=Channel.TELEGRAM, description="Where the person wrote, and where the answer goes"
+    )
     chat: Chat
     user: User
     messages: list[IncomingMessage] = Field(min_length=1)
@@ -110,11 +143,29 @@ class BatchRequest(BaseModel):
 
     @classmethod
     def build(
-        cls, batch_id: str, chat: Chat, user: User, messages: list[IncomingMessage]
+        cls,
+        batch_id: str,
+        chat: Chat,
+        user: User,
+        messages: list[IncomingMessage],
+        channel: Channel = Channel.TELEGRAM,
     ) -> BatchRequest:
-        ordered = sorted(messages, key=lambda message: message.message_id)
+        """Messages in the order they were written: by Telegram's message id, or on
+        WhatsApp (no numeric id) by timestamp, then arrival (``messages`` come in
+        arrival order, and the sort is stable)."""
+        if channel is Channel.TELEGRAM:
+            ordered = sorted(messages, key=lambda message: int(message.message_id))
+        else:
+            ordered = sorted(messages, key=lambda message: message.date)
         words = [w for w in (message.words() for message in ordered) if w]
-        return cls(batch_id=batch_id, chat=chat, user=user, messages=ordered, text="\n".join(words))
+        return cls(
+            batch_id=batch_id,
+            channel=channel,
+            chat=chat,
+            user=user,
+            messages=ordered,
+            text="\n".join(words),
+        )
 
 
 class OutgoingMessage(BaseModel):
@@ -126,14 +177,17 @@ class OutgoingMessage(BaseModel):
     photo: str | None = Field(
         default=None,
         min_length=1,
-        description="An https URL or a Telegram file_id; the text becomes its caption "
+        description="An https URL, a Telegram file_id or a WhatsApp media id; the text "
+        "becomes its caption "
         "(the first 1,024 characters; the rest follows as text)",
     )
     parse_mode: Literal["HTML", "MarkdownV2", "Markdown"] | None = Field(
         default=None,
-        description="Telegram formatting; if Telegram rejects the markup, the text is sent plain",
+        description="Telegram formatting; if Telegram rejects the markup, the text is sent "
+        "plain. On WhatsApp the markup is taken out and the text sent plain (WhatsApp's own "
+        "*bold* and _italic_ need no parse_mode)",
     )
-    reply_to_message_id: int | None = Field(
+    reply_to_message_id: MessageId | None = Field(
         default=None,
         description="Show this message as a reply to one of the chat's messages; in groups "
         "the answer's first message replies to the batch's last one unless this is set",

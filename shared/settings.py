@@ -1,5 +1,6 @@
 """Configuration from environment variables, validated once at start-up: the part every
-process shares (Redis, Telegram, the batching rules, logs).
+process shares (Redis in ``shared.redis_settings``, the channels in
+``shared.channel_settings``, the batching rules, logs).
 
 Each process adds its own settings beside its code (``bot.settings``,
 ``worker.settings``). Every process calls :func:`load_settings` before doing anything
@@ -9,26 +10,17 @@ failing on the first message hours later.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal, TypeVar
 
-from pydantic import (
-    Field,
-    FilePath,
-    HttpUrl,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from shared.channel_settings import ChannelSettings
 from shared.models import MessageKind
+from shared.redis_settings import RedisConnectionSettings
 from shared.rules import BatchingRules
 
-TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
-_SENTINELS_SHAPE = re.compile(r"\s*[^\s,:]+:\d+\s*(,\s*[^\s,:]+:\d+\s*)*")
-_TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+__all__ = ["CommonSettings", "ConfigError", "RedisConnectionSettings", "load_settings"]
+
 _SECRET_NAME_PARTS = ("TOKEN", "SECRET", "REDIS_URL")
 """A setting whose name has one of these may hold a secret: never echo its value."""
 
@@ -37,89 +29,9 @@ class ConfigError(SystemExit):
     """A setting is missing or wrong; the message names the variable and says what to do."""
 
 
-class RedisConnectionSettings(BaseSettings):
-    """Where Redis is: every process and the ``batchctl`` tool read these."""
+class CommonSettings(ChannelSettings):
+    """Settings both processes read: channels, the batching rules, logs and metrics."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
-
-    redis_url: str = Field(
-        default="redis://localhost:6379/0",
-        pattern=r"^(redis|rediss|unix)://",
-        description="redis://, rediss:// (TLS) or unix:// URL; may carry a user and password.",
-    )
-    redis_tls_ca_file: FilePath | None = Field(
-        default=None,
-        description="PEM file of the CA that signed Redis's certificate, for rediss:// "
-        "with a private CA; unset: the system's trusted CAs.",
-    )
-    redis_key_ttl_seconds: int = Field(
-        default=7 * 86400,
-        ge=86400,
-        description="Safety-net expiry of every batch key; never the timer.",
-    )
-    redis_sentinels: str | None = Field(
-        default=None,
-        description="Redis Sentinels as comma-separated host:port; REDIS_URL then gives only "
-        "the database, user and password.",
-    )
-    redis_sentinel_master: str | None = Field(
-        default=None, min_length=1, description="The service name the Sentinels monitor."
-    )
-    redis_wait_replicas: int = Field(
-        default=0,
-        ge=0,
-        le=16,
-        description="A message is acknowledged to Telegram only once this many replicas "
-        "hold it (Redis WAIT), so a failover cannot lose it.",
-    )
-
-    @field_validator("redis_sentinels")
-    @classmethod
-    def _sentinels_are_host_port_pairs(cls, value: str | None) -> str | None:
-        if value is not None and not _SENTINELS_SHAPE.fullmatch(value):
-            raise ValueError(
-                "expected the Sentinels as host:port, comma-separated, like "
-                "sentinel-1:26379,sentinel-2:26379,sentinel-3:26379"
-            )
-        return value
-
-    @property
-    def sentinel_addresses(self) -> list[tuple[str, int]]:
-        """REDIS_SENTINELS as (host, port) pairs; empty without Sentinel."""
-        if not self.redis_sentinels:
-            return []
-        pairs = [entry.strip().rsplit(":", 1) for entry in self.redis_sentinels.split(",")]
-        return [(host, int(port)) for host, port in pairs]
-
-    @model_validator(mode="after")
-    def _sentinels_need_a_master_name(self) -> RedisConnectionSettings:
-        if bool(self.redis_sentinels) != bool(self.redis_sentinel_master):
-            raise ValueError(
-                "REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together: set both to use "
-                "Sentinel (the service name is in the Sentinels' configuration), or neither"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _ca_file_needs_tls(self) -> RedisConnectionSettings:
-        if self.redis_tls_ca_file is not None and not self.redis_url.startswith("rediss://"):
-            raise ValueError(
-                "REDIS_TLS_CA_FILE is set but REDIS_URL does not start with rediss://; "
-                "use rediss:// to connect with TLS, or unset REDIS_TLS_CA_FILE"
-            )
-        return self
-
-
-class CommonSettings(RedisConnectionSettings):
-    """Settings both processes read: Telegram, the batching rules, logs and metrics."""
-
-    bot_token: SecretStr = Field(
-        description="The token @BotFather gave you, like 123456:ABC-DEF...",
-    )
-    telegram_api_url: HttpUrl = Field(
-        default=HttpUrl(TELEGRAM_DEFAULT_API_URL),
-        description="Bot API server: Telegram's, a self-hosted one, or the local sandbox.",
-    )
     batch_window_seconds: float = Field(
         default=10.0, gt=0, le=3600, description="Quiet time after the last message."
     )
@@ -158,16 +70,6 @@ class CommonSettings(RedisConnectionSettings):
     metrics_host: str = Field(
         default="0.0.0.0", description="Where the /metrics and /healthz server binds."
     )
-
-    @field_validator("bot_token")
-    @classmethod
-    def _token_shape(cls, token: SecretStr) -> SecretStr:
-        if not _TOKEN_SHAPE.fullmatch(token.get_secret_value()):
-            raise ValueError(
-                "does not look like a bot token (digits, a colon, then letters, digits, _ or -); "
-                "copy it again from @BotFather"
-            )
-        return token
 
     @model_validator(mode="after")
     def _max_wait_covers_window(self) -> CommonSettings:

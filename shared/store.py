@@ -19,7 +19,14 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from shared.arq_layout import BatchJob
-from shared.keys import DEAD_LETTERS_INDEX, LEASES, PENDING_INDEX, ConversationKeys, dead_letter_key
+from shared.keys import (
+    DEAD_LETTERS_INDEX,
+    LEASES,
+    PENDING_INDEX,
+    ConversationKeys,
+    channel_of,
+    dead_letter_key,
+)
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redis_scripts import as_text, job_script_call, load_script
@@ -35,8 +42,8 @@ SEEN_TTL_SECONDS = 86400
 """Telegram keeps an undelivered update for 24 hours, so a redelivery comes within a day."""
 
 WORKER_WAIT_TIMEOUT_MS = 250
-"""A worker's write waits this long for its replicas, then goes on (a healthy replica
-answers in a millisecond; without one, waiting longer would only stall every batch)."""
+"""A worker's write waits this long for its replicas, then goes on (a healthy one answers
+in a millisecond; without one, waiting longer would stall every batch)."""
 
 EARLY_CLAIM_TOLERANCE_MS = 100
 """A job may claim this much before the deadline (clock skew between worker and Redis)."""
@@ -51,8 +58,7 @@ class ClaimedBatch:
     token: str
     """This run's claim token: every write of the run checks it (see ``claim.lua``)."""
     request: BatchRequest
-    first_at_ms: int
-    """When the batch's first message was stored: the start of its wait."""
+    first_at_ms: int  # when the batch's first message was stored: the start of its wait
     deadline_ms: int
     claimed_at_ms: int
     resumed: bool
@@ -277,6 +283,7 @@ def _claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> 
         chat=Chat.model_validate_json(fields["chat"]),
         user=User.model_validate_json(fields["user"]),
         messages=messages,
+        channel=channel_of(conversation),
     )
     answer = fields.get("answer")
     return ClaimedBatch(

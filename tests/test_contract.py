@@ -13,7 +13,7 @@ from arq.jobs import deserialize_job_raw
 
 from bot.settings import BotSettings
 from shared import arq_layout
-from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User, to_json
+from shared.models import BatchRequest, Channel, Chat, IncomingMessage, MessageKind, User, to_json
 from shared.schema import SCHEMA_DIR, SCHEMAS, render
 from shared.settings import ConfigError, load_settings
 
@@ -38,12 +38,33 @@ def test_request_json_has_the_contract_shape() -> None:
         ],
     )
     assert to_json(request) == (
-        '{"batch_id":"b1","chat":{"id":123,"type":"private"},'
+        '{"batch_id":"b1","channel":"telegram","chat":{"id":123,"type":"private"},'
         '"user":{"id":123,"first_name":"Ana","username":"ana","language_code":"es"},'
         '"messages":[{"message_id":41,"date":"2026-11-22T10:00:01Z","kind":"text","text":"hola"},'
         '{"message_id":42,"date":"2026-11-22T10:00:01Z","kind":"photo","caption":"mira",'
         '"file_id":"AgAC"}],"text":"hola\\nmira"}'
     )
+
+
+def test_a_whatsapp_request_names_its_channel_and_keeps_the_wamids() -> None:
+    """WhatsApp's ids are strings and its batches go by timestamp, then arrival."""
+    early, late = (datetime(2026, 11, 22, 10, 0, s, tzinfo=UTC) for s in (1, 2))
+    request = BatchRequest.build(
+        batch_id="b2",
+        chat=Chat(id="14155550101", type="private"),
+        user=User(id="14155550101", first_name="Ana"),
+        messages=[
+            IncomingMessage(message_id="wamid.C", date=late, kind=MessageKind.TEXT, text="c"),
+            IncomingMessage(message_id="wamid.B", date=early, kind=MessageKind.TEXT, text="b"),
+            IncomingMessage(message_id="wamid.A", date=early, kind=MessageKind.TEXT, text="a"),
+        ],
+        channel=Channel.WHATSAPP,
+    )
+    assert to_json(request).startswith(
+        '{"batch_id":"b2","channel":"whatsapp","chat":{"id":"14155550101","type":"private"},'
+    )
+    assert [m.message_id for m in request.messages] == ["wamid.B", "wamid.A", "wamid.C"]
+    assert request.text == "b\na\nc"
 
 
 def test_arq_layout_matches_the_installed_arq() -> None:
@@ -83,21 +104,26 @@ def test_max_wait_shorter_than_the_window_is_refused(monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.parametrize(
-    ("command", "variable"),
+    ("command", "problem"),
     [
-        ([sys.executable, "-m", "bot"], "BOT_TOKEN"),
-        ([sys.executable, "-m", "worker"], "BACKEND_URL"),
+        (
+            [sys.executable, "-m", "bot"],
+            "no channel is configured: set BOT_TOKEN for Telegram, WHATSAPP_ACCESS_TOKEN for "
+            "WhatsApp, or both",
+        ),
+        ([sys.executable, "-m", "worker"], "BACKEND_URL: Field required"),
     ],
 )
 def test_processes_refuse_to_start_without_required_settings(
-    command: list[str], variable: str
+    command: list[str], problem: str
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "BACKEND_URL")}
-    if variable == "BACKEND_URL":
+    unset = ("BOT_TOKEN", "WHATSAPP_ACCESS_TOKEN", "BACKEND_URL")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    if "BACKEND_URL" in problem:
         env["BOT_TOKEN"] = "123:abc"
     finished = subprocess.run(
         command, check=False, env=env, capture_output=True, text=True, timeout=60
     )
     assert finished.returncode != 0
-    assert f"{variable}: Field required" in finished.stderr
+    assert problem in finished.stderr
     assert "Traceback" not in finished.stderr

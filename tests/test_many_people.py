@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import Person, TelegramStandIn
+from shared.models import MessageId
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 PEOPLE = [Person(id=5000 + n, first_name=f"Person{n}") for n in range(20)]
@@ -44,7 +45,7 @@ async def test_twenty_people_two_workers_every_message_once_no_overlap(
     await backend.wait_for_answered_messages(total)
     await wait_until_idle(redis)
 
-    delivered: dict[int, list[int]] = defaultdict(list)
+    delivered: dict[int | str, list[MessageId]] = defaultdict(list)
     for call in backend.calls:
         assert call.message_ids == sorted(call.message_ids)
         assert len(call.message_ids) <= 5

@@ -139,15 +139,17 @@ async def test_a_deployed_bot_and_worker_count_in_metrics_and_log_no_secrets(
 
 
 def check_bot_metrics(samples: Samples) -> None:
-    assert value(samples, "batchbot_messages_received_total", kind="text") == 3
+    received = "batchbot_messages_received_total"
+    assert value(samples, received, channel="telegram", kind="text") == 3
     refused = "batchbot_messages_refused_total"
     assert value(samples, refused, reason="message-too-large") == 1
     check_redis_gauges(samples)
 
 
 def check_worker_metrics(samples: Samples) -> None:
-    assert value(samples, "batchbot_batches_total", outcome="answered") == 1
-    assert value(samples, "batchbot_batches_total", outcome="dead_letter") == 1
+    batches = "batchbot_batches_total"
+    assert value(samples, batches, channel="telegram", outcome="answered") == 1
+    assert value(samples, batches, channel="telegram", outcome="dead_letter") == 1
     assert value(samples, "batchbot_batch_messages_count") == 2
     assert value(samples, "batchbot_batch_messages_sum") == 3
     assert value(samples, "batchbot_batch_wait_seconds_count") == 2
@@ -155,8 +157,9 @@ def check_worker_metrics(samples: Samples) -> None:
     backend_seconds = "batchbot_backend_request_seconds_count"
     assert value(samples, backend_seconds, result="ok") == 1
     assert value(samples, backend_seconds, result="permanent") == 1
-    assert value(samples, "batchbot_dead_letters_total", cause="backend_rejected") == 1
-    assert value(samples, "batchbot_reply_parts_sent_total") == 1
+    dead = "batchbot_dead_letters_total"
+    assert value(samples, dead, channel="telegram", cause="backend_rejected") == 1
+    assert value(samples, "batchbot_reply_parts_sent_total", channel="telegram") == 1
     check_redis_gauges(samples)
 
 

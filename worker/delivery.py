@@ -1,10 +1,11 @@
 """The one delivery loop: send the parts not yet sent, marking each as it goes.
 
-Backend answers and proactive messages both go through :func:`deliver`. A channel's
-sender does the sending and maps its platform's errors onto :mod:`channels.outcomes`;
-here those outcomes get one meaning each: a refused part is skipped, a person who is
-gone gets nothing more, and "retry after" or "unavailable" go up to the job, which
-knows whether its batch may still wait.
+Backend answers and proactive messages, on every channel, go through :func:`deliver`.
+A channel's sender (:class:`channels.base.ChannelSender`) does the sending and maps
+its platform's errors onto :mod:`channels.outcomes`; here those outcomes get one
+meaning each: a refused part is skipped, a person who cannot be reached gets nothing
+more (the job keeps the batch as a dead letter), and "retry after" or "unavailable" go
+up to the job, which knows whether its batch may still wait.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from channels.base import ChannelSender, Recipient
 from channels.outcomes import RecipientGone, Refused
 from shared import metrics
 from worker.reply_parts import ReplyPart, pacing_seconds
@@ -40,25 +41,6 @@ async def always_held() -> bool:
     return True
 
 
-class Sender(Protocol):
-    """What delivery needs of a channel (see :class:`channels.telegram.TelegramSender`)."""
-
-    async def send_text(
-        self, chat_id: int, text: str, parse_mode: str | None, reply_to: int | None
-    ) -> None: ...
-
-    async def send_photo(
-        self,
-        chat_id: int,
-        photo: str,
-        caption: str | None,
-        parse_mode: str | None,
-        reply_to: int | None,
-    ) -> None: ...
-
-    async def show_typing(self, chat_id: int) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Pacing:
     """Parts after the first come with 'typing…' for as long as writing them would take."""
@@ -71,13 +53,14 @@ class Pacing:
 class Delivered:
     parts_done: int
     """Parts sent or skipped as refused, counted from the reply's first."""
-    recipient_gone: bool
-    """The person blocked the bot; the parts after ``parts_done`` were dropped."""
+    undeliverable: str | None = None
+    """Why the person cannot be reached (blocked the bot, WhatsApp's window closed, the
+    token refused); the parts after ``parts_done`` were not sent."""
 
 
 async def deliver(
-    sender: Sender,
-    chat_id: int,
+    sender: ChannelSender,
+    to: Recipient,
     parts: Sequence[ReplyPart],
     already_sent: int,
     mark_sent: MarkSent,
@@ -95,7 +78,7 @@ async def deliver(
     for index in range(already_sent, len(parts)):
         part = parts[index]
         if index > 0:  # the person sees more is coming, as if it were being written
-            await sender.show_typing(chat_id)
+            await sender.show_typing(to)
             await asyncio.sleep(
                 pacing_seconds(part, pacing.seconds_per_character, pacing.max_seconds)
             )
@@ -103,27 +86,27 @@ async def deliver(
             raise ClaimLost(f"{what}: taken over by another worker before part {index + 1}")
         try:
             await unsplittable(
-                functools.partial(_send_and_mark, sender, chat_id, part, mark_sent, index + 1)
+                functools.partial(_send_and_mark, sender, to, part, mark_sent, index + 1)
             )
         except RecipientGone as gone:
-            log.warning("%s: %s; the rest is dropped", what, gone, extra=log_fields)
-            return Delivered(index, recipient_gone=True)
+            log.warning("%s: %s; the rest is not sent", what, gone, extra=log_fields)
+            return Delivered(index, undeliverable=str(gone))
         except Refused as refused:
             log.error("%s: part %d not sent: %s", what, index + 1, refused, extra=log_fields)
             if not await mark_sent(index + 1):
                 raise ClaimLost(f"{what}: taken over by another worker") from refused
-    return Delivered(len(parts), recipient_gone=False)
+    return Delivered(len(parts))
 
 
 async def _send_and_mark(
-    sender: Sender, chat_id: int, part: ReplyPart, mark_sent: MarkSent, parts_done: int
+    sender: ChannelSender, to: Recipient, part: ReplyPart, mark_sent: MarkSent, parts_done: int
 ) -> None:
     if part.photo is not None:
         caption = part.text or None
-        await sender.send_photo(chat_id, part.photo, caption, part.parse_mode, part.reply_to)
+        await sender.send_photo(to, part.photo, caption, part.parse_mode, part.reply_to)
     else:
-        await sender.send_text(chat_id, part.text, part.parse_mode, part.reply_to)
-    metrics.REPLY_PARTS_SENT.inc()
+        await sender.send_text(to, part.text, part.parse_mode, part.reply_to)
+    metrics.REPLY_PARTS_SENT.labels(sender.channel.value).inc()
     if not await mark_sent(parts_done):
         raise ClaimLost(f"part {parts_done} sent as the reply was taken over by another worker")
 
@@ -143,19 +126,26 @@ async def unsplittable(step: Callable[[], Awaitable[None]]) -> None:
         raise
 
 
+TYPING_SETTLE_SECONDS = 1.0
+"""At the block's end, a typing call under way may finish for this long (on WhatsApp it
+also marks the person's message read), then it is cut off."""
+
+
 @contextlib.asynccontextmanager
-async def typing_while(sender: Sender, chat_id: int, every_seconds: float) -> AsyncIterator[None]:
-    """Keep 'typing…' showing (Telegram shows it for 5 s) until the block ends."""
+async def typing_while(sender: ChannelSender, to: Recipient) -> AsyncIterator[None]:
+    """Keep 'typing…' showing (Telegram shows it 5 s, WhatsApp 25 s) until the block ends."""
+    done = asyncio.Event()
 
     async def refresh() -> None:
-        while True:
-            await sender.show_typing(chat_id)
-            await asyncio.sleep(every_seconds)
+        while not done.is_set():
+            await sender.show_typing(to)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), sender.typing_refresh_seconds)
 
     refresher = asyncio.create_task(refresh())
     try:
         yield
     finally:
-        refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresher
+        done.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(refresher, TYPING_SETTLE_SECONDS)

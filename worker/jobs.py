@@ -27,12 +27,14 @@ from typing import Any, NoReturn
 from arq import Retry
 
 from backend_client import PermanentBackendError, RetryableBackendError
+from channels.base import ChannelSender, Recipient
 from channels.outcomes import RetryAfter, Unavailable
 from shared import arq_layout, metrics
+from shared.keys import channel_of
 from shared.models import BatchResponse
 from shared.store import ClaimedBatch
 from worker.delivery import ClaimLost, Delivered, deliver, typing_while
-from worker.lifecycle import WorkerDeps, deps_of
+from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
 from worker.reply_parts import batch_reply_target, reply_parts
 from worker.settings import WorkerProcessSettings
@@ -79,7 +81,19 @@ def meant_for_the_bot(settings: WorkerProcessSettings, batch: ClaimedBatch) -> b
 
 def _ids(batch: ClaimedBatch) -> dict[str, str]:
     """Log fields that let a reader follow one batch and one person."""
-    return {"conversation": batch.conversation, "batch_id": batch.batch_id}
+    return {
+        "conversation": batch.conversation,
+        "batch_id": batch.batch_id,
+        "channel": batch.request.channel.value,
+    }
+
+
+def _recipient(batch: ClaimedBatch) -> Recipient:
+    return Recipient(batch.conversation, batch.request.messages[-1].message_id)
+
+
+def _count(conversation: str, outcome: str) -> None:
+    metrics.BATCHES.labels(channel_of(conversation).value, outcome).inc()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +113,7 @@ class BatchRun:
         )
         batch = outcome.batch
         if batch is None:
-            metrics.BATCHES.labels(outcome.state).inc()
+            _count(conversation, outcome.state)
             return outcome.state + await self._deliver_outbox(conversation)
         if batch.resumed:
             log.info(
@@ -121,7 +135,7 @@ class BatchRun:
             )
         if not meant_for_the_bot(settings, batch):
             await store.release(batch)
-            metrics.BATCHES.labels("not_addressed").inc()
+            _count(conversation, "not_addressed")
             outbox = await self._deliver_outbox(conversation)
             return f"batch {batch.batch_id}: not addressed to the bot; not answered{outbox}"
         try:
@@ -130,17 +144,17 @@ class BatchRun:
             if not await store.release(batch):
                 raise ClaimLost(f"batch {batch.batch_id}: taken over before its release")
         except ClaimLost as lost:
-            metrics.BATCHES.labels("claim_lost").inc()
+            _count(conversation, "claim_lost")
             log.warning("%s; this run stops", lost, extra=_ids(batch))
             return "claim lost"
         except BatchDeadLettered as dead:
-            metrics.BATCHES.labels("dead_letter").inc()
+            _count(conversation, "dead_letter")
             outbox = await self._deliver_outbox(conversation)
             return f"batch {batch.batch_id} dead-lettered: {dead}{outbox}"
         except Retry:
-            metrics.BATCHES.labels("retry").inc()
+            _count(conversation, "retry")
             raise
-        metrics.BATCHES.labels("reply_dropped" if delivered.recipient_gone else "answered").inc()
+        _count(conversation, "answered")
         outbox = await self._deliver_outbox(conversation)
         count = len(batch.request.messages)
         return (
@@ -148,13 +162,24 @@ class BatchRun:
         )
 
     async def _answer(self, batch: ClaimedBatch) -> Delivered:
-        """The backend's answer (asked once, stored before anything is sent), delivered."""
+        """The backend's answer (asked once, stored before anything is sent), delivered;
+        a person who cannot be reached makes the batch a dead letter with the reason."""
+        try:
+            sender = self.deps.sender_for(batch.conversation)
+        except ChannelNotConfigured as error:
+            await self._dead_letter(batch, str(error), "channel_not_configured")
         answer = batch.answer
         if answer is None:
-            answer = await self._ask_backend(batch)
+            answer = await self._ask_backend(batch, sender)
             if not await self.deps.store.save_answer(batch, answer):
                 raise ClaimLost(f"batch {batch.batch_id}: taken over while the backend answered")
-        return await self._send_reply(batch, answer)
+        delivered = await self._send_reply(batch, answer, sender)
+        if delivered.undeliverable is not None:
+            reason = (
+                f"not delivered after {delivered.parts_done} part(s): {delivered.undeliverable}"
+            )
+            await self._dead_letter(batch, reason, "undeliverable")
+        return delivered
 
     @contextlib.asynccontextmanager
     async def _lease_kept(self, batch: ClaimedBatch) -> AsyncIterator[None]:
@@ -188,16 +213,15 @@ class BatchRun:
     def retry_delay(self) -> float:
         return backoff_seconds(self.deps.settings, self.job_try)
 
-    async def _ask_backend(self, batch: ClaimedBatch) -> BatchResponse:
+    async def _ask_backend(self, batch: ClaimedBatch, sender: ChannelSender) -> BatchResponse:
         """The backend's answer; Retry when it may work later; BatchDeadLettered when not."""
         if self.job_try == 1:
             metrics.BATCH_MESSAGES.observe(len(batch.request.messages))
             metrics.BATCH_WAIT_SECONDS.observe(max(0.0, time.time() - batch.first_at_ms / 1000))
         started = time.monotonic()
         result = "ok"
-        chat_id, every = batch.request.chat.id, self.deps.settings.typing_refresh_seconds
         try:
-            async with typing_while(self.deps.sender, chat_id, every):
+            async with typing_while(sender, _recipient(batch)):
                 return await self.deps.backend.answer(batch.request)
         except RetryableBackendError as error:
             result = "retryable"
@@ -209,13 +233,15 @@ class BatchRun:
         finally:
             metrics.BACKEND_SECONDS.labels(result).observe(time.monotonic() - started)
 
-    async def _send_reply(self, batch: ClaimedBatch, answer: BatchResponse) -> Delivered:
+    async def _send_reply(
+        self, batch: ClaimedBatch, answer: BatchResponse, sender: ChannelSender
+    ) -> Delivered:
         """Deliver the parts not sent yet; Retry or a dead letter when the chat fails."""
         try:
             return await deliver(
-                self.deps.sender,
-                batch.request.chat.id,
-                reply_parts(answer, batch_reply_target(batch.request)),
+                sender,
+                _recipient(batch),
+                reply_parts(answer, batch_reply_target(batch.request), sender.limits),
                 batch.sent,
                 functools.partial(self.deps.store.mark_sent, batch),
                 self.deps.pacing,
@@ -225,10 +251,10 @@ class BatchRun:
             )
         except RetryAfter as error:
             self._retry_within_budget(batch, error, error.seconds)
-            await self._dead_letter(batch, str(error), "telegram")
+            await self._dead_letter(batch, str(error), "unavailable")
         except Unavailable as error:
             self._retry_within_budget(batch, error, self.retry_delay)
-            await self._dead_letter(batch, str(error), "telegram")
+            await self._dead_letter(batch, str(error), "unavailable")
 
     def _retry_within_budget(self, batch: ClaimedBatch, error: Exception, delay: float) -> None:
         """Raise ARQ's Retry if the batch may still wait ``delay``; return when it may not."""
@@ -243,7 +269,7 @@ class BatchRun:
         """Keep the batch, with why, for a person to replay.
 
         When the backend failed, the person hears BACKEND_FAILURE_REPLY; when the chat
-        did (``cause`` "telegram"), an apology would fail the same way.
+        did, an apology would fail the same way.
         """
         log.error(
             "batch %s of %s dead-lettered: %s",
@@ -254,11 +280,12 @@ class BatchRun:
         )
         if not await self.deps.store.release(batch, dead_letter_reason=reason):
             raise ClaimLost(f"batch {batch.batch_id}: taken over before its dead letter")
-        metrics.DEAD_LETTERS.labels(cause).inc()
+        metrics.DEAD_LETTERS.labels(batch.request.channel.value, cause).inc()
         apology = self.deps.settings.backend_failure_reply
-        if cause != "telegram" and apology:
+        if cause.startswith("backend") and apology:
             try:
-                await self.deps.sender.send_text(batch.request.chat.id, apology, None, None)
+                sender = self.deps.sender_for(batch.conversation)
+                await sender.send_text(_recipient(batch), apology, None, None)
             except Exception as error:  # best effort: the batch is already kept
                 log.warning(
                     "batch %s: apology not delivered: %s", batch.batch_id, error, extra=_ids(batch)

@@ -16,8 +16,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from backend_client import BackendClient
+from channels.base import ChannelSender
 from channels.telegram import TelegramSender, make_bot
+from channels.whatsapp import WhatsAppSender
+from shared.keys import channel_of
 from shared.leases import BatchLeases
+from shared.models import Channel
 from shared.ops_server import OpsServer
 from shared.outbox import Outbox
 from shared.redis_connection import outage_retry, use_c_packing
@@ -33,6 +37,10 @@ UNCLAIMED_WATCH_SECONDS = 1.0
 """How often each worker looks for jobs whose worker died before claiming them."""
 
 
+class ChannelNotConfigured(Exception):
+    """A batch of a channel this worker has no credentials for."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerDeps:
     """What every job needs, created once per worker process in :func:`startup`."""
@@ -42,7 +50,19 @@ class WorkerDeps:
     leases: BatchLeases
     outbox: Outbox
     backend: BackendClient
-    sender: TelegramSender
+    senders: dict[Channel, ChannelSender]
+
+    def sender_for(self, conversation: str) -> ChannelSender:
+        """The sender of the conversation's channel; ChannelNotConfigured without one."""
+        channel = channel_of(conversation)
+        sender = self.senders.get(channel)
+        if sender is None:
+            setting = "BOT_TOKEN" if channel is Channel.TELEGRAM else "WHATSAPP_ACCESS_TOKEN"
+            raise ChannelNotConfigured(
+                f"{channel.value} is not configured on this worker: set {setting}, then "
+                "replay the dead letter"
+            )
+        return sender
 
     @property
     def pacing(self) -> Pacing:
@@ -76,7 +96,7 @@ async def startup(ctx: dict[str, Any]) -> None:
             bearer_token=_secret(settings.backend_bearer_token),
             signing_secret=_secret(settings.backend_signing_secret),
         ),
-        sender=TelegramSender(make_bot(settings, settings.telegram_timeout_seconds)),
+        senders=channel_senders(settings),
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
@@ -85,6 +105,21 @@ async def startup(ctx: dict[str, Any]) -> None:
         ops = OpsServer(ctx["redis"], sock)
         await ops.start()
         ctx["ops"] = ops
+
+
+def channel_senders(settings: WorkerProcessSettings) -> dict[Channel, ChannelSender]:
+    """A sender for every channel whose credentials are set."""
+    senders: dict[Channel, ChannelSender] = {}
+    if settings.bot_token is not None:
+        bot = make_bot(settings, settings.telegram_timeout_seconds)
+        senders[Channel.TELEGRAM] = TelegramSender(bot, settings.typing_refresh_seconds)
+    if settings.whatsapp_access_token is not None:
+        senders[Channel.WHATSAPP] = WhatsAppSender(
+            str(settings.whatsapp_api_url),
+            settings.whatsapp_access_token.get_secret_value(),
+            settings.whatsapp_timeout_seconds,
+        )
+    return senders
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -106,7 +141,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     deps: WorkerDeps | None = ctx.get("deps")
     if deps is not None:
         await deps.backend.aclose()
-        await deps.sender.aclose()
+        for sender in deps.senders.values():
+            await sender.aclose()
 
 
 async def sweep_forever(store: BatchStore, settings: WorkerProcessSettings) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from channels.base import Limits
+from shared.models import BatchRequest, BatchResponse, MessageId, OutgoingMessage
 
 TEXT_LIMIT = 4096
-"""Telegram refuses a text message longer than this many characters."""
+"""Telegram and WhatsApp refuse a text message longer than this many characters."""
 
-CAPTION_LIMIT = 1024
-"""Telegram refuses a photo caption longer than this many characters."""
+DEFAULT_LIMITS = Limits(text=TEXT_LIMIT, caption=1024)
 
 _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " ")
 """Where a long text may be cut, best first: paragraph, line, sentence, clause, word."""
@@ -28,7 +28,7 @@ class ReplyPart:
     text: str
     parse_mode: str | None
     photo: str | None = None
-    reply_to: int | None = None
+    reply_to: MessageId | None = None
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -51,30 +51,35 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [part for part in parts if part]
 
 
-def _parts_of(message: OutgoingMessage) -> list[ReplyPart]:
+def _parts_of(message: OutgoingMessage, limits: Limits) -> list[ReplyPart]:
     text = message.text or ""
     if message.photo is None:
-        pieces = [ReplyPart(piece, message.parse_mode) for piece in split_text(text)]
+        pieces = [ReplyPart(piece, message.parse_mode) for piece in split_text(text, limits.text)]
     else:
-        caption = split_text(text, CAPTION_LIMIT)[:1]
+        caption = split_text(text, limits.caption)[:1]
         rest = text[len(caption[0]) :].strip() if caption else ""
         pieces = [ReplyPart(caption[0] if caption else "", message.parse_mode, message.photo)]
-        pieces += [ReplyPart(piece, message.parse_mode) for piece in split_text(rest)]
+        pieces += [ReplyPart(piece, message.parse_mode) for piece in split_text(rest, limits.text)]
     if message.reply_to_message_id is not None and pieces:
         pieces[0] = dataclasses.replace(pieces[0], reply_to=message.reply_to_message_id)
     return pieces
 
 
-def reply_parts(answer: BatchResponse, reply_to_first: int | None = None) -> list[ReplyPart]:
-    """The messages of an answer, in order; ``reply_to_first`` makes the first one a reply
-    unless the backend chose what it replies to."""
-    parts = [part for message in answer.messages for part in _parts_of(message)]
+def reply_parts(
+    answer: BatchResponse,
+    reply_to_first: MessageId | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[ReplyPart]:
+    """The messages of an answer, in order, each within the channel's ``limits``;
+    ``reply_to_first`` makes the first one a reply unless the backend chose what it
+    replies to."""
+    parts = [part for message in answer.messages for part in _parts_of(message, limits)]
     if reply_to_first is not None and parts and parts[0].reply_to is None:
         parts[0] = dataclasses.replace(parts[0], reply_to=reply_to_first)
     return parts
 
 
-def batch_reply_target(request: BatchRequest) -> int | None:
+def batch_reply_target(request: BatchRequest) -> MessageId | None:
     """In a group, the answer replies to the batch's last message, so the people in the
     chat see whom it answers; in a private chat it needs no reply."""
     if request.chat.type == "private":

@@ -11,7 +11,8 @@ local job = conversation_job()
 local conversation, message_id, message = ARGV[1], ARGV[5], ARGV[6]
 
 -- A redelivered update carries a message id we already stored: keep the first copy.
-if redis.call('ZADD', KEYS[3], 'NX', message_id, message_id) == 0 then
+-- (Scored by arrival, so the ids kept are the latest, whatever their form.)
+if redis.call('ZADD', KEYS[3], 'NX', now, message_id) == 0 then
   return {'duplicate', redis.call('LLEN', KEYS[1]), 0, now, ''}
 end
 local keep = tonumber(ARGV[12])
@@ -38,7 +39,7 @@ if refusal then
   return {'refused', pending, 0, now, refusal}
 end
 
-insert_in_order(KEYS[1], tonumber(message_id), message)
+insert_in_order(KEYS[1], message)
 redis.call('HINCRBY', KEYS[2], 'bytes', size)
 local count = pending + 1
 local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now

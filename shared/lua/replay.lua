@@ -1,8 +1,8 @@
 -- Put a dead-lettered batch back in front of the person's pending messages, due now.
--- Each goes where its message id belongs, so replayed messages come before newer ones.
+-- Each goes where it was written, so replayed messages come before newer ones.
 -- KEYS: 1 dead letter, 2 dead letters index, 3 batch, 4 info, 5 pending index
 -- ARGV: 1 batch id, 2 conversation, 3 key ttl s, 4 chat JSON, 5 user JSON,
---       6.. message id, message JSON, message id, message JSON, ...
+--       6.. the messages' JSON
 -- Returns the number of messages put back, or -1 if the dead letter is gone or not this one.
 if redis.call('HGET', KEYS[1], 'conversation') ~= ARGV[2] then
   return -1
@@ -10,11 +10,11 @@ end
 local now = now_ms()
 local ttl = tonumber(ARGV[3])
 local count = 0
-for i = 6, #ARGV, 2 do
-  if not redis.call('LPOS', KEYS[3], ARGV[i + 1]) then
-    insert_in_order(KEYS[3], tonumber(ARGV[i]), ARGV[i + 1])
+for i = 6, #ARGV do
+  if not redis.call('LPOS', KEYS[3], ARGV[i]) then
+    insert_in_order(KEYS[3], ARGV[i])
     count = count + 1
-    redis.call('HINCRBY', KEYS[4], 'bytes', #ARGV[i + 1])
+    redis.call('HINCRBY', KEYS[4], 'bytes', #ARGV[i])
   end
 end
 if not redis.call('HGET', KEYS[4], 'first_at') then
