@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
+from shared.keys import channel_of
 from shared.logs import describe
 from shared.redis_connection import redis_address, redis_client
 from shared.settings import RedisConnectionSettings, load_settings
@@ -33,7 +34,8 @@ def _line(letter: DeadLetter) -> str:
     reason = letter.reason if len(letter.reason) <= 80 else letter.reason[:79] + "…"
     count = len(letter.messages)
     return (
-        f"{letter.batch_id}  {_when(letter.failed_at_ms)}  conversation {letter.conversation}"
+        f"{letter.batch_id}  {_when(letter.failed_at_ms)}  {channel_of(letter.conversation)}"
+        f" conversation {letter.conversation}"
         f"  {count} message(s)  {reason}"
     )
 
@@ -46,8 +48,11 @@ def _ago(now_ms: int, at_ms: int) -> str:
 def _print_overview(view: Overview) -> None:
     print(f"{view.conversations} conversation(s) with pending or claimed messages")
     if view.shown:
-        head = ("conversation", "next step", "msgs", "bytes", "first msg")
-        print(f"  {head[0]:<24} {head[1]:>12} {head[2]:>5} {head[3]:>8} {head[4]:>12}  state")
+        head = ("channel", "conversation", "next step", "msgs", "bytes", "first msg")
+        print(
+            f"  {head[0]:<8} {head[1]:<32} {head[2]:>12} {head[3]:>5} {head[4]:>8} "
+            f"{head[5]:>12}  state"
+        )
     for line in view.shown:
         first = _ago(view.now_ms, line.first_at_ms) if line.first_at_ms else "-"
         if line.inflight_batch:
@@ -57,7 +62,8 @@ def _print_overview(view: Overview) -> None:
         else:
             state = "waiting; no job (the sweep will give it one)"
         print(
-            f"  {line.conversation:<24} {_ago(view.now_ms, line.next_step_ms):>12} "
+            f"  {channel_of(line.conversation):<8} {line.conversation:<32} "
+            f"{_ago(view.now_ms, line.next_step_ms):>12} "
             f"{line.pending_messages:>5} {line.pending_bytes:>8} {first:>12}  {state}"
         )
     if len(view.shown) < view.conversations:

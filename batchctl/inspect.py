@@ -12,7 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from shared import arq_layout
-from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys
+from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, channel_of
 from shared.redis_scripts import as_text
 
 
@@ -108,6 +108,7 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
     inflight_fields = {as_text(k): as_text(v) for k, v in inflight.items()}
     return {
         "conversation": conversation,
+        "channel": channel_of(conversation).value,
         "now_ms": await _now_ms(redis),
         "next_step_ms": int(next_step) if next_step is not None else None,
         "pending": [json.loads(m) for m in pending],

@@ -70,21 +70,22 @@ async def test_inspect_shows_pending_in_flight_and_one_conversation_in_full(
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.splitlines()
     assert lines[0] == "3 conversation(s) with pending or claimed messages"
-    [abe] = [line for line in lines if line.strip().startswith(f"{ABE.id} ")]
+    [abe] = [line for line in lines if line.strip().startswith(f"telegram {ABE.id} ")]
     [batch_id] = [call.batch_id for call in backend.received]
     assert f"in flight: batch {batch_id}, 0 part(s) sent" in abe
-    [bea] = [line for line in lines if line.strip().startswith(f"{BEA.id} ")]
+    [bea] = [line for line in lines if line.strip().startswith(f"telegram {BEA.id} ")]
     columns = bea.split()
-    assert columns[1] == "in"  # due in the future: "in 29.9s"
-    assert columns[3] == "1"  # one message pending
+    assert columns[2] == "in"  # due in the future: "in 29.9s"
+    assert columns[4] == "1"  # one message pending
     assert "waiting; job queued" in bea
-    assert any(line.strip().startswith(f"{GROUP}:{CAL.id} ") for line in lines)
+    assert any(line.strip().startswith(f"telegram {GROUP}:{CAL.id} ") for line in lines)
     assert "1 batch(es) in flight" in lines
     assert "0 dead letter(s) (see: dead-letters list)" in lines
 
     assert bea_detail.returncode == 0, bea_detail.stderr
     detail = json.loads(bea_detail.stdout)
     assert [m["text"] for m in detail["pending"]] == ["are you open on sunday?"]
+    assert detail["channel"] == "telegram"
     assert detail["batch_info"]["user"]["first_name"] == "Bea"
     assert detail["job"]["id"] == f"batch:{BEA.id}"
     deadline = int(detail["batch_info"]["deadline"])

@@ -4,8 +4,10 @@ webhook deliveries in, Graph API sends out)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +18,7 @@ from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
-from sandbox.redis_server import free_port
+from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.whatsapp_api import SANDBOX_VERIFY_TOKEN, WaForcedError, WhatsAppStandIn
 from sandbox.whatsapp_wire import (
@@ -78,13 +80,18 @@ async def bot_process() -> AsyncIterator[list[ChildProcess]]:
 
 
 async def start_bot(
-    settings: WorkerProcessSettings, whatsapp: WhatsAppStandIn, started: list[ChildProcess]
+    settings: WorkerProcessSettings,
+    whatsapp: WhatsAppStandIn,
+    started: list[ChildProcess],
+    **bot_only: str,
 ) -> ChildProcess:
-    """``python -m bot`` serving WhatsApp's webhook on a free loopback port."""
+    """``python -m bot`` serving WhatsApp's webhook on a free loopback port; ``bot_only``
+    are more of the bot's settings (``PROACTIVE_TOKEN=...``)."""
     port = free_port()
     env = {
         **os.environ,
         **settings_environment(settings),
+        **bot_only,
         "WHATSAPP_APP_SECRET": whatsapp.app_secret,
         "WHATSAPP_VERIFY_TOKEN": SANDBOX_VERIFY_TOKEN,
         "WHATSAPP_PHONE_NUMBER_ID": SANDBOX_PHONE_NUMBER_ID,
@@ -330,3 +337,53 @@ async def test_both_channels_in_one_deployment_each_person_answered_on_their_own
     assert "Tess" in on_telegram and "Ana" in on_whatsapp
     assert [m.to for m in whatsapp.sent] == [ANA.wa_id]
     assert [m.chat_id for m in telegram.sent] == [tess.id]
+
+
+async def test_proactive_messages_and_batchctl_work_the_same_on_whatsapp(
+    whatsapp_settings: SettingsFactory,
+    whatsapp: WhatsAppStandIn,
+    redis_server: RedisServer,
+    product: Product,
+    redis: Redis,
+    bot_process: list[ChildProcess],
+) -> None:
+    settings, token, metrics_port = whatsapp_settings(), "p" * 16, free_port()
+    await start_bot(
+        settings,
+        whatsapp,
+        bot_process,
+        PROACTIVE_TOKEN=token,
+        BOT_METRICS_PORT=str(metrics_port),
+    )
+    await whatsapp.person_says(BEN, "is my table ready?")  # pending: no worker yet
+    conversation = whatsapp_conversation_id(SANDBOX_PHONE_NUMBER_ID, BEN.wa_id)
+    env = {**os.environ, "REDIS_URL": redis_server.url}
+    inspect = [sys.executable, "-m", "batchctl", "inspect"]
+
+    def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+
+    listing = await asyncio.to_thread(run, inspect)
+    detail = await asyncio.to_thread(run, [*inspect, conversation])
+    assert any(
+        line.split()[:2] == ["whatsapp", conversation] for line in listing.stdout.splitlines()
+    )
+    shown = json.loads(detail.stdout)
+    assert shown["channel"] == "whatsapp"
+    assert [m["text"] for m in shown["pending"]] == ["is my table ready?"]
+
+    proactive = f"http://127.0.0.1:{metrics_port}/proactive"
+    auth = {"Authorization": f"Bearer {token}"}
+    message = {"messages": [{"text": "Your table is ready."}]}
+    async with httpx.AsyncClient() as http:
+        queued = await http.post(
+            proactive, headers=auth, json={"channel": "whatsapp", "wa_id": ANA.wa_id, **message}
+        )
+        missing = await http.post(proactive, headers=auth, json={"channel": "whatsapp", **message})
+    assert queued.status_code == 202, queued.text
+    assert missing.status_code == 400 and "wa_id" in missing.json()["error"]
+
+    await product.start_workers(settings)
+    assert await whatsapp.wait_for_messages(ANA.wa_id, 1) == ["Your table is ready."]
+    assert len(await whatsapp.wait_for_messages(BEN.wa_id, 1)) == 1
+    await wait_until_idle(redis)
