@@ -4,6 +4,7 @@ webhook deliveries in, Graph API sends out)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
