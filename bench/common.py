@@ -63,7 +63,11 @@ def product_environment(
     redis_url: str, telegram: TelegramStandIn, backend: ExampleBackend, **settings: object
 ) -> dict[str, str]:
     """The sandbox's environment, logging at WARNING unless ``settings`` say otherwise."""
-    return sandbox_environment(redis_url, telegram, backend, **{"log_level": "WARNING", **settings})
+    env = sandbox_environment(redis_url, telegram, backend)
+    env.update(
+        {name.upper(): str(value) for name, value in {"LOG_LEVEL": "WARNING", **settings}.items()}
+    )
+    return env
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,8 @@
 
 A simulated person (or you, with ``--interactive``) sends a burst; the terminal shows
 each message arriving, the batch's deadline moving, the one backend call and the one
-reply, then a second batch after a pause, then an album answered in two paced parts.
+reply, then a second batch after a pause, then an album answered in two paced parts,
+then a burst on WhatsApp through the same bot and workers.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from sandbox.launcher import ChildProcess, launch_together
 from sandbox.peek import pending_count
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
+from sandbox.whatsapp_wire import WaPerson
 from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, MessageKind, OutgoingMessage
 
 ANA = Person(id=1001, first_name="Ana", username="ana", language_code="en")
+BEA = WaPerson(wa_id="14155550199", name="Bea")
 BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
+WHATSAPP_BURST = ["hola", "do you do beards too?", "saturday morning?"]
 WINDOW_SECONDS = 2.0
 STARTED = time.monotonic()
 
@@ -63,7 +68,7 @@ async def _product(env: dict[str, str]) -> AsyncIterator[None]:
     """The bot and two workers, started side by side (imports take seconds each)."""
     worker = [sys.executable, "-m", "worker"]
     starts = [
-        ("bot", [sys.executable, "-m", "bot"], b"Run polling"),
+        ("bot", [sys.executable, "-m", "bot"], b"WhatsApp webhook: listening"),
         ("worker-1", worker, b"Starting worker"),
         ("worker-2", worker, b"Starting worker"),
     ]
@@ -113,7 +118,18 @@ async def _scripted(telegram: TelegramStandIn, redis: Redis) -> None:
         await asyncio.sleep(0.3)
     await telegram.wait_for_messages(ANA.id, 4)
     say("Three bursts, three backend calls; the album came as one batch, its answer in two")
-    say("parts with 'typing…' between them. Done.")
+    say("parts with 'typing…' between them.")
+
+
+async def _scripted_whatsapp(whatsapp: WhatsAppStandIn) -> None:
+    say(f"Bea writes on WhatsApp: {len(WHATSAPP_BURST)} messages, each a signed webhook delivery:")
+    for text in WHATSAPP_BURST:
+        await whatsapp.person_says(BEA, text)
+        say(f"Bea → {text!r} (the bot answered Meta 200 once it was stored)")
+        await asyncio.sleep(0.5)
+    await whatsapp.wait_for_messages(BEA.wa_id, 1)
+    say("One WhatsApp burst, one backend call (channel: whatsapp), one answer through the")
+    say("Graph API from the number Bea wrote to. Done.")
 
 
 async def _interactive(telegram: TelegramStandIn) -> None:
@@ -135,15 +151,19 @@ async def run(interactive: bool) -> None:
         redis_server.start()
         redis_url = redis_server.url
     telegram = TelegramStandIn(on_event=say)
+    whatsapp = WhatsAppStandIn(on_event=say)
     backend = ExampleBackend(on_event=say, answerer=answer_with_a_second_part_about_photos)
     await telegram.start()
+    await whatsapp.start()
     await backend.start()
-    say(f"sandbox Telegram at {telegram.url}, example backend at {backend.url}")
+    say(f"sandbox Telegram at {telegram.url}, WhatsApp Cloud API at {whatsapp.api_url},")
+    say(f"example backend at {backend.url}")
     say(f"Redis at {redis_url}; starting the bot and two workers ...")
     env = product_environment(
         redis_url,
         telegram,
         backend,
+        whatsapp=whatsapp,
         batch_window_seconds=WINDOW_SECONDS,
         batch_max_wait_seconds=20,
     )
@@ -156,10 +176,12 @@ async def run(interactive: bool) -> None:
                 await _interactive(telegram)
             else:
                 await _scripted(telegram, redis)
+                await _scripted_whatsapp(whatsapp)
             say("stopping the bot and the workers ...")
     finally:
         await redis.aclose()
         await backend.stop()
+        await whatsapp.stop()
         await telegram.stop()
         if redis_server is not None:
             redis_server.remove()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,7 @@ class WhatsAppStandIn:
     """Graph calls refused for a wrong or missing bearer token."""
     send_attempts: int = 0
     """Sends that reached the Graph endpoint with the right token, failed ones included."""
+    on_event: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
@@ -181,6 +183,8 @@ class WhatsAppStandIn:
         async with self._changed:
             self.sent.append(sent)
             self._changed.notify_all()
+        if self.on_event:
+            self.on_event(f"WhatsApp → {sent.to}: {sent.text!r}")
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
