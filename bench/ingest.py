@@ -1,4 +1,5 @@
-"""Ingest: updates per second through aiogram's ``feed_update`` and the handler, into Redis.
+"""Ingest: updates per second through aiogram's ``feed_update`` and the handler, into Redis,
+and the same bursts as WhatsApp webhook deliveries through the bot's WhatsApp handler.
 
 batchbot's handler against the batcher it replaces, written the way that one worked:
 read the person's JSON list, append, write it back, write a timestamp key, and
@@ -24,10 +25,14 @@ from redis.asyncio.connection import Connection
 from bench.common import redis_commands
 from bot.app import make_dispatcher
 from bot.settings import BotSettings
+from bot.whatsapp import WhatsAppWebhook
 from channels.telegram import make_bot
+from channels.whatsapp.signature import signature_of
 from sandbox.peek import pending_count
 from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.whatsapp_wire import SANDBOX_PHONE_NUMBER_ID, WaPerson, delivery_json, text_json
 from shared.redis_connection import FastConnection
+from shared.store import BatchStore
 
 SENDS = 0
 
@@ -167,10 +172,74 @@ async def measure(
     )
 
 
+def whatsapp_deliveries(people: int, burst: int, secret: str) -> list[tuple[bytes, str]]:
+    """The same bursts on WhatsApp: each message its own signed delivery, as Meta sends."""
+    signed = []
+    for p in range(people):
+        person = WaPerson(wa_id=str(14_155_500_000 + p), name=f"P{p}")
+        for n in range(burst):
+            body = json.dumps(
+                delivery_json((person, text_json(person, f"message {n} of a burst")))
+            ).encode()
+            signed.append((body, signature_of(secret, body)))
+    return signed
+
+
+async def measure_whatsapp(
+    url: str, deliveries: list[tuple[bytes, str]], secret: str, concurrency: int
+) -> IngestResult:
+    """WhatsApp's webhook handler (signature, parsing, store) without the HTTP server,
+    as the Telegram rows measure aiogram's handling without polling."""
+    global SENDS  # noqa: PLW0603
+    admin = Redis.from_url(url)
+    await admin.flushall()
+    redis = Redis(
+        connection_pool=ConnectionPool.from_url(url, connection_class=CountingFastConnection)
+    )
+    settings = BotSettings(
+        redis_url=url,
+        whatsapp_access_token="EAAG-bench",
+        whatsapp_app_secret=secret,
+        whatsapp_verify_token="bench-verify",
+        whatsapp_phone_number_id=SANDBOX_PHONE_NUMBER_ID,
+    )
+    webhook = WhatsAppWebhook(BatchStore(redis, settings.redis_key_ttl_seconds), settings)
+    await redis.ping()
+    commands_before = await redis_commands(admin)
+    SENDS = 0
+    pending = iter(deliveries)
+
+    async def feeder() -> None:
+        for body, signature in pending:
+            response = await webhook.take(body, signature)
+            assert response.status == 200, response.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(feeder() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    sends = SENDS
+    commands = await redis_commands(admin) - commands_before - 1
+    stored = await _stored_batchbot(admin)
+    await redis.aclose()
+    await admin.aclose()
+    return IngestResult(
+        name="whatsapp",
+        concurrency=concurrency,
+        messages=len(deliveries),
+        per_second=len(deliveries) / seconds,
+        round_trips_per_message=sends / len(deliveries),
+        commands_per_message=commands / len(deliveries),
+        lost=len(deliveries) - stored,
+    )
+
+
 async def run(url: str, people: int = 1000, burst: int = 5) -> list[IngestResult]:
     raw = updates(people, burst)
+    secret = "bench-app-secret"
+    signed = whatsapp_deliveries(people, burst, secret)
     results = []
     for concurrency in (1, 100):
         results.append(await measure("batchbot", _batchbot, url, raw, concurrency))
+        results.append(await measure_whatsapp(url, signed, secret, concurrency))
         results.append(await measure("naive", _naive, url, raw, concurrency))
     return results

@@ -63,8 +63,11 @@ class WhatsAppWebhook:
         return web.Response(status=403, text="wrong hub.verify_token or hub.mode")
 
     async def receive(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        if not signature_matches(self._secret, raw, request.headers.get("X-Hub-Signature-256")):
+        return await self.take(await request.read(), request.headers.get("X-Hub-Signature-256"))
+
+    async def take(self, raw: bytes, signature: str | None) -> web.Response:
+        """One delivery's bytes and signature header, to the answer Meta gets."""
+        if not signature_matches(self._secret, raw, signature):
             _count("refused_signature")
             log.warning("WhatsApp delivery refused: X-Hub-Signature-256 missing or wrong")
             return web.Response(
