@@ -87,6 +87,10 @@ async def test_a_person_who_blocked_the_bot_gets_no_retries(
     assert len(backend.calls) == 1
     # A retry would have gone through (only one failure was forced) and shown up here.
     assert telegram.messages_to(DEE.id) == []
+    # The batch is kept, saying why, for an operator to replay once the person is back.
+    [batch_id] = [b.decode() for b in await redis.zrange(DEAD_LETTERS_INDEX, 0, -1)]
+    reason = await redis.hget(dead_letter_key(batch_id), "reason")  # type: ignore[misc]
+    assert b"blocked the bot" in reason
 
 
 async def test_updates_and_messages_the_bot_does_not_handle_do_not_stop_it(
