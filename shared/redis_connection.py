@@ -14,8 +14,12 @@ import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
-from redis.backoff import ExponentialBackoff
+from redis.asyncio.sentinel import (
+    Sentinel,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -54,6 +58,46 @@ class FastConnection(_HiredisPacking, Connection):
 
 class FastSSLConnection(_HiredisPacking, SSLConnection):
     """A TLS connection with C packing."""
+
+
+class _AskTheSentinelsEachTry:
+    """A Sentinel-managed connection that tries each address the Sentinels give once.
+
+    redis-py connects to the address it was given with the connection's whole retry
+    budget before asking the Sentinels again, so with the outage retry a client would
+    knock on a dead primary's door for REDIS_OUTAGE_TOLERANCE_SECONDS while the
+    Sentinels already name its successor. Here the budget is spent by the outer loop,
+    which asks the Sentinels before every attempt.
+    """
+
+    retry: Retry
+
+    async def connect_to(self, address: tuple[str, int]) -> None:
+        budget = self.retry
+        self.retry = Retry(NoBackoff(), 0)
+        try:
+            await super().connect_to(address)  # type: ignore[misc]
+        finally:
+            self.retry = budget
+
+
+class FailoverConnection(_AskTheSentinelsEachTry, SentinelManagedConnection):
+    pass
+
+
+class FailoverSSLConnection(_AskTheSentinelsEachTry, SentinelManagedSSLConnection):
+    pass
+
+
+def use_failover_connections(client: Redis, options: dict[str, Any]) -> None:
+    """Give a Sentinel client's pool ``options`` (the outage retry) and the connection
+    class above, dropping the connections it made before (which keep their own options:
+    ARQ pings Redis before the worker's start-up can set them)."""
+    pool = client.connection_pool
+    tls = issubclass(pool.connection_class, SentinelManagedSSLConnection)
+    pool.connection_class = FailoverSSLConnection if tls else FailoverConnection
+    pool.connection_kwargs.update(options)
+    pool.reset()  # type: ignore[no-untyped-call]
 
 
 def tls_options(settings: RedisConnectionSettings) -> dict[str, Any]:
@@ -104,6 +148,7 @@ def sentinel_master(
     client: Redis = sentinel.master_for(
         settings.redis_sentinel_master or "",
         redis_class=redis_class,
+        connection_class=FailoverSSLConnection if tls else FailoverConnection,
         db=int(parts.path.strip("/") or 0),
         username=parts.username,
         password=parts.password,

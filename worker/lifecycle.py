@@ -24,7 +24,7 @@ from shared.leases import BatchLeases
 from shared.models import Channel
 from shared.ops_server import OpsServer
 from shared.outbox import Outbox
-from shared.redis_connection import outage_retry, use_c_packing
+from shared.redis_connection import outage_retry, use_c_packing, use_failover_connections
 from shared.states import ScheduleState
 from shared.store import BatchStore
 from worker.delivery import Pacing
@@ -81,9 +81,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: WorkerProcessSettings = ctx["settings"]
     use_c_packing(ctx["redis"])  # ARQ's own commands and ours: about 26 per batch
     if settings.sentinel_addresses:  # ARQ's Sentinel pool takes no retry options
-        pool = ctx["redis"].connection_pool
-        pool.connection_kwargs.update(outage_retry(settings.redis_outage_tolerance_seconds))
-        await pool.disconnect()
+        await ctx["redis"].connection_pool.disconnect()
+        use_failover_connections(
+            ctx["redis"], outage_retry(settings.redis_outage_tolerance_seconds)
+        )
     store = BatchStore(ctx["redis"], settings.redis_key_ttl_seconds, settings.redis_wait_replicas)
     ctx["deps"] = WorkerDeps(
         settings=settings,
