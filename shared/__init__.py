@@ -1,7 +1,8 @@
 """What every process shares: the batching protocol over Redis and what it is made of.
 
 - ``models``: the wire contract with the backend; ``rules``: the batching rules;
-  ``settings``: the settings every process reads (each process adds its own).
+  ``settings``: the settings every process reads (each process adds its own), with
+  ``redis_settings`` and ``channel_settings`` (which channels are on).
 - ``store``: the batch protocol (the bot's intake, the worker's steps); ``outbox``:
   proactive messages; ``dead_letters``: failed batches, for operators.
 - ``keys``, ``redis_scripts`` and ``lua/``: key names and the atomic scripts;
