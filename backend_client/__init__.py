@@ -1,6 +1,7 @@
 """The one place that speaks HTTP to the AI backend.
 
-Public API: :class:`BackendClient` and the two error classes a caller must tell apart,
+Public API: :class:`BackendClient` (a JSON answer, or a streamed one read as Server-Sent
+Events) and the two error classes a caller must tell apart,
 :class:`RetryableBackendError` (try again later) and :class:`PermanentBackendError`
 (trying again will not help), the names of the signature headers, and
 :class:`AiohttpTransport` (httpx's API over aiohttp's I/O, which the benchmarks

@@ -1,4 +1,5 @@
-"""HTTP client for the backend's batch endpoint (contract v1)."""
+"""HTTP client for the backend's batch endpoint (contract v1): a JSON answer, or a
+streamed one (Server-Sent Events, :mod:`backend_client._stream`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pydantic import ValidationError
 
 from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
 from backend_client._signing import signature_headers
+from backend_client._stream import EVENT_STREAM, OnText, answer_from_stream
 from backend_client._transport import AiohttpTransport
 from shared.models import BatchRequest, BatchResponse, to_json
 
@@ -44,35 +46,53 @@ class BackendClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def answer(self, request: BatchRequest) -> BatchResponse:
-        """POST one batch and return the validated answer, or raise a classified error."""
+    async def answer(self, request: BatchRequest, on_text: OnText | None = None) -> BatchResponse:
+        """POST one batch and return the validated answer, or raise a classified error.
+
+        A streamed answer calls ``on_text`` with the text so far after each piece.
+        """
         body = to_json(request).encode()
-        headers = {"Idempotency-Key": request.batch_id}
+        headers = {
+            "Idempotency-Key": request.batch_id,
+            "Accept": f"application/json, {EVENT_STREAM}",
+        }
         if self._signing_secret:
             headers.update(signature_headers(self._signing_secret, body))
         try:
-            response = await self._http.post(self.url, content=body, headers=headers)
+            async with self._http.stream("POST", self.url, content=body, headers=headers) as got:
+                if got.status_code == 200 and _content_type(got) == EVENT_STREAM:
+                    return await answer_from_stream(got, on_text)
+                await got.aread()
+                return _answer_of(got)
         except httpx.TimeoutException as error:
             raise RetryableBackendError(f"backend timed out: {error!r}") from error
         except httpx.TransportError as error:
             raise RetryableBackendError(f"backend unreachable: {error!r}") from error
 
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RetryableBackendError(
-                f"backend answered {response.status_code}: {excerpt(response.text)}"
-            )
-        if response.status_code != 200:
-            raise PermanentBackendError(
-                f"backend answered {response.status_code}: {excerpt(response.text)}"
-            )
-        try:
-            return BatchResponse.model_validate_json(response.content)
-        except ValidationError as error:
-            raise PermanentBackendError(
-                "backend answered 200 with a body that is not a BatchResponse "
-                f"({error.error_count()} problem(s), first: {_first_problem(error)}): "
-                f"{excerpt(response.text)}"
-            ) from error
+
+def _content_type(response: httpx.Response) -> str:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";", maxsplit=1)[0].strip().lower()
+
+
+def _answer_of(response: httpx.Response) -> BatchResponse:
+    """A whole (JSON) answer, or the classified error its status and body make."""
+    if response.status_code >= 500 or response.status_code == 429:
+        raise RetryableBackendError(
+            f"backend answered {response.status_code}: {excerpt(response.text)}"
+        )
+    if response.status_code != 200:
+        raise PermanentBackendError(
+            f"backend answered {response.status_code}: {excerpt(response.text)}"
+        )
+    try:
+        return BatchResponse.model_validate_json(response.content)
+    except ValidationError as error:
+        raise PermanentBackendError(
+            "backend answered 200 with a body that is not a BatchResponse "
+            f"({error.error_count()} problem(s), first: {_first_problem(error)}): "
+            f"{excerpt(response.text)}"
+        ) from error
 
 
 def _first_problem(error: ValidationError) -> str:

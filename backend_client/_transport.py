@@ -6,12 +6,16 @@ rest of a batch's work together; it is a known httpx limitation (encode/httpx#32
 aiohttp, which the bot and the workers already run for aiogram, needs about 0.2 ms.
 The client keeps httpx's API (requests, responses, timeouts, errors); only the wire
 work moves. Redirects are not followed (the backend client never asks for them), and
-bodies arrive undecoded so httpx decodes them as it always does.
+bodies arrive undecoded so httpx decodes them as it always does. A body is streamed
+as it arrives (a backend's Server-Sent Events answer is read piece by piece); the
+aiohttp response is released when httpx closes the body.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import httpx
@@ -48,32 +52,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             for name, value in request.headers.raw  # as written, not lower-cased
             if name.lower().decode("latin-1") not in _HOP_BY_HOP
         ]
-        try:
-            async with self._session_for_this_loop().request(
+        with _as_httpx_errors(request):
+            response = await self._session_for_this_loop().request(
                 request.method,
                 str(request.url),
                 headers=headers,
                 data=await request.aread(),
                 allow_redirects=False,
                 timeout=_aiohttp_timeout(request),
-            ) as response:
-                body = await response.read()
-        except aiohttp.ConnectionTimeoutError as error:
-            raise httpx.ConnectTimeout(
-                str(error) or "connect timed out", request=request
-            ) from error
-        except aiohttp.ServerTimeoutError as error:  # no answer within the read timeout
-            raise httpx.ReadTimeout(str(error) or "read timed out", request=request) from error
-        except TimeoutError as error:
-            raise httpx.TimeoutException("timed out", request=request) from error
-        except aiohttp.ClientConnectorError as error:
-            raise httpx.ConnectError(str(error), request=request) from error
-        except (aiohttp.ClientError, asyncio.IncompleteReadError) as error:
-            raise httpx.NetworkError(f"{type(error).__name__}: {error}", request=request) from error
+            )
         return httpx.Response(
             status_code=response.status,
             headers=list(response.raw_headers),
-            stream=httpx.ByteStream(body),
+            stream=_Body(response, request),
             request=request,
             extensions={
                 "http_version": b"HTTP/1.1",
@@ -84,3 +75,36 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    """An aiohttp response body as httpx reads it: chunk by chunk, errors as httpx's."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors(self._request):
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+@contextlib.contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    """aiohttp's and asyncio's errors as the httpx errors callers of httpx expect."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as error:
+        raise httpx.ConnectTimeout(str(error) or "connect timed out", request=request) from error
+    except aiohttp.ServerTimeoutError as error:  # no answer within the read timeout
+        raise httpx.ReadTimeout(str(error) or "read timed out", request=request) from error
+    except TimeoutError as error:
+        raise httpx.TimeoutException("timed out", request=request) from error
+    except aiohttp.ClientConnectorError as error:
+        raise httpx.ConnectError(str(error), request=request) from error
+    except (aiohttp.ClientError, asyncio.IncompleteReadError) as error:
+        raise httpx.NetworkError(f"{type(error).__name__}: {error}", request=request) from error

@@ -65,4 +65,13 @@ class ChannelSender(Protocol):
         """Best effort: never raises, never holds up the answer."""
         ...
 
+    def shows_drafts(self, to: Recipient) -> bool:
+        """Whether an answer being written can be shown to this recipient as it grows."""
+        ...
+
+    async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
+        """Show the answer so far (changes to one ``draft_id`` animate); False when the
+        platform refused it. Best effort: never raises."""
+        ...
+
     async def aclose(self) -> None: ...

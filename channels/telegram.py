@@ -134,6 +134,22 @@ class TelegramSender:
         except (TelegramAPIError, TelegramNetworkError) as error:
             log.debug("typing indicator for chat %s failed: %s", chat_id, error)
 
+    def shows_drafts(self, to: Recipient) -> bool:
+        """Drafts exist in private chats only (a group's conversation is ``chat:user``)."""
+        return ":" not in to.conversation
+
+    async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
+        """``sendMessageDraft`` with the first 4,096 characters (the first part's worth)."""
+        chat_id = chat_of_conversation(to.conversation)
+        try:
+            await self.bot.send_message_draft(
+                chat_id, draft_id, text=text[: self.limits.text], parse_mode=None
+            )
+        except (TelegramAPIError, TelegramNetworkError) as error:
+            log.info("draft for chat %s refused: %s; 'typing…' instead", chat_id, error)
+            return False
+        return True
+
     async def aclose(self) -> None:
         await self.bot.session.close()
 

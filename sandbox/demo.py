@@ -3,7 +3,8 @@
 A simulated person (or you, with ``--interactive``) sends a burst; the terminal shows
 each message arriving, the batch's deadline moving, the one backend call and the one
 reply, then a second batch after a pause, then an album answered in two paced parts,
-then a burst on WhatsApp through the same bot and workers.
+then an answer streamed by the backend and shown as a growing draft, then a burst on
+WhatsApp through the same bot and workers.
 """
 
 from __future__ import annotations
@@ -121,6 +122,24 @@ async def _scripted(telegram: TelegramStandIn, redis: Redis) -> None:
     say("parts with 'typing…' between them.")
 
 
+async def _scripted_stream(telegram: TelegramStandIn, backend: ExampleBackend) -> None:
+    backend.stream, backend.seconds_per_piece, backend.answerer = True, 0.12, _advice
+    say("Ana asks for advice; this time the backend streams its answer (Server-Sent Events),")
+    say("and Telegram shows it growing as a draft, at most two updates a second:")
+    await telegram.person_says(ANA, "any tips for keeping the cut neat?")
+    await telegram.wait_for_messages(ANA.id, 5)
+    say("The draft was a preview; the final answer came once, as a message.")
+
+
+async def _advice(request: BatchRequest) -> BatchResponse:
+    text = (
+        f"Sure, {request.user.first_name}! Wash it every other day, use a light conditioner, "
+        "and book a trim every four to six weeks so the shape holds. A little wax in the "
+        "morning keeps it tidy until the evening."
+    )
+    return BatchResponse(messages=[OutgoingMessage(text=text)])
+
+
 async def _scripted_whatsapp(whatsapp: WhatsAppStandIn) -> None:
     say(f"Bea writes on WhatsApp: {len(WHATSAPP_BURST)} messages, each a signed webhook delivery:")
     for text in WHATSAPP_BURST:
@@ -176,6 +195,7 @@ async def run(interactive: bool) -> None:
                 await _interactive(telegram)
             else:
                 await _scripted(telegram, redis)
+                await _scripted_stream(telegram, backend)
                 await _scripted_whatsapp(whatsapp)
             say("stopping the bot and the workers ...")
     finally:

@@ -25,6 +25,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from pydantic import ValidationError
 
+from sandbox.streaming import stream_answer, wants_a_stream
 from shared.models import BatchRequest, BatchResponse, MessageId, OutgoingMessage, to_json
 
 BATCH_PATH = "/webhook/batch"
@@ -96,6 +97,11 @@ class ExampleBackend:
     """When set, a request without ``Authorization: Bearer <token>`` gets 401."""
     signing_secret: str | None = None
     """When set, a request without a valid X-Batchbot-Signature gets 401."""
+    stream: bool = False
+    """Answer a request that accepts text/event-stream as a stream, a word at a time."""
+    seconds_per_piece: float = 0.05
+    cut_streams: int = 0
+    """This many coming streams break off halfway, before their answer event."""
 
     def __post_init__(self) -> None:
         self._answers: dict[str, str] = {}
@@ -139,7 +145,7 @@ class ExampleBackend:
         async with asyncio.timeout(timeout_seconds), self._changed:
             await self._changed.wait_for(lambda: self.answered_messages() >= count)
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
         started_wall = time.time()
         body = await request.read()
@@ -178,15 +184,22 @@ class ExampleBackend:
             answer = await self.answerer(batch) if self.answerer else summarise(batch)
         finally:
             self._at_backend[person] -= 1
-        answer_body = to_json(answer)
+        response: web.StreamResponse = web.Response(
+            text=to_json(answer), content_type="application/json"
+        )
+        if self.stream and wants_a_stream(request):
+            cut, self.cut_streams = self.cut_streams > 0, max(0, self.cut_streams - 1)
+            response = await stream_answer(request, answer, self.seconds_per_piece, cut)
+            if cut:
+                return response  # no answer: the worker asks again
         if key is not None:
-            self._answers[key] = answer_body
+            self._answers[key] = to_json(answer)
         async with self._changed:
             self.calls.append(
                 BackendCall(batch.batch_id, key, batch, started, time.monotonic(), started_wall)
             )
             self._changed.notify_all()
-        return web.Response(text=answer_body, content_type="application/json")
+        return response
 
     def _authentication_problem(self, request: web.Request, body: bytes) -> str | None:
         if self.bearer_token is not None:
@@ -203,9 +216,10 @@ class ExampleBackend:
         return None
 
 
-async def _serve(host: str, port: int) -> None:
+async def _serve(host: str, port: int, stream: bool) -> None:
     backend = ExampleBackend(
         on_event=print,
+        stream=stream,
         # The same variables the workers sign with, so a compose stack checks both ends.
         bearer_token=os.environ.get("BACKEND_BEARER_TOKEN") or None,
         signing_secret=os.environ.get("BACKEND_SIGNING_SECRET") or None,
@@ -219,8 +233,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--stream", action="store_true", help="stream answers (Server-Sent Events) when asked"
+    )
     args = parser.parse_args()
-    asyncio.run(_serve(args.host, args.port))
+    asyncio.run(_serve(args.host, args.port, args.stream))
 
 
 if __name__ == "__main__":

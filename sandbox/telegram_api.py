@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.telegram_records import ChatAction, Draft, ForcedError, Hold, SentMessage
 from sandbox.telegram_wire import (
     BOT_USER,
     Person,
@@ -31,6 +32,7 @@ from sandbox.telegram_wire import (
 __all__ = [
     "BOT_USER",
     "ChatAction",
+    "Draft",
     "ForcedError",
     "Hold",
     "Person",
@@ -42,51 +44,12 @@ SANDBOX_TOKEN = "123456:sandbox-token"
 MAX_LONG_POLL_SECONDS = 50
 
 
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    chat_id: int
-    message_id: int
-    text: str
-    at: float
-    parse_mode: str | None = None
-    reply_to: int | None = None
-    photo: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChatAction:
-    """A sendChatAction call ("typing"), with when it came (monotonic, like SentMessage)."""
-
-    chat_id: int
-    action: str
-    at: float
-
-
-@dataclass
-class ForcedError:
-    """An error the next call of a method answers instead of succeeding."""
-
-    status: int
-    description: str
-    retry_after: int | None = None
-
-
-@dataclass
-class Hold:
-    """A call kept waiting: ``arrived`` is set when it comes in; :meth:`release` lets it go."""
-
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def release(self) -> None:
-        self.released.set()
-
-
 @dataclass
 class TelegramStandIn:
     token: str = SANDBOX_TOKEN
     sent: list[SentMessage] = field(default_factory=list)
     chat_actions: list[ChatAction] = field(default_factory=list)
+    drafts: list[Draft] = field(default_factory=list)
     on_event: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
@@ -217,6 +180,7 @@ class TelegramStandIn:
             "deleteWebhook": self._true,
             "setWebhook": self._true,
             "sendChatAction": self._send_chat_action,
+            "sendMessageDraft": self._send_message_draft,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
         }.get(method)
@@ -254,6 +218,20 @@ class TelegramStandIn:
         self.chat_actions.append(action)
         if self.on_event:
             self.on_event(f"Telegram ← bot to chat {action.chat_id}: ({action.action}…)")
+        return True
+
+    async def _send_message_draft(self, params: dict[str, str]) -> Any:
+        draft = Draft(
+            int(params["chat_id"]),
+            int(params["draft_id"]),
+            params.get("text", ""),
+            time.monotonic(),
+        )
+        async with self._changed:
+            self.drafts.append(draft)
+            self._changed.notify_all()
+        if self.on_event:
+            self.on_event(f"Telegram ← bot to chat {draft.chat_id}: (draft) {draft.text!r}")
         return True
 
     async def _send_message(self, params: dict[str, str]) -> Any:

@@ -208,6 +208,17 @@ class BatchResponse(BaseModel):
     messages: list[OutgoingMessage]
 
 
+class StreamDelta(BaseModel):
+    """The data of a streamed answer's ``event: delta``: the next piece of its text.
+
+    A backend may answer ``text/event-stream`` instead of JSON: any number of deltas,
+    then one ``event: answer`` whose data is the whole BatchResponse; only that answer
+    is stored and sent for good, and a stream that ends without it is asked again.
+    """
+
+    text: str = Field(description="The next piece of the answer's text, appended as is")
+
+
 def to_json(model: BaseModel) -> str:
     """The one way models become JSON in Redis and on the wire: compact, no nulls."""
     return model.model_dump_json(exclude_none=True)

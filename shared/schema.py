@@ -11,12 +11,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from shared.models import BatchRequest, BatchResponse
+from shared.models import BatchRequest, BatchResponse, StreamDelta
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMAS: dict[str, type[BaseModel]] = {
     "batch-request.schema.json": BatchRequest,
     "batch-response.schema.json": BatchResponse,
+    "stream-delta.schema.json": StreamDelta,
 }
 
 

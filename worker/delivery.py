@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from channels.base import ChannelSender, Recipient
@@ -124,28 +124,3 @@ async def unsplittable(step: Callable[[], Awaitable[None]]) -> None:
         with contextlib.suppress(Exception):
             await running
         raise
-
-
-TYPING_SETTLE_SECONDS = 1.0
-"""At the block's end, a typing call under way may finish for this long (on WhatsApp it
-also marks the person's message read), then it is cut off."""
-
-
-@contextlib.asynccontextmanager
-async def typing_while(sender: ChannelSender, to: Recipient) -> AsyncIterator[None]:
-    """Keep 'typing…' showing (Telegram shows it 5 s, WhatsApp 25 s) until the block ends."""
-    done = asyncio.Event()
-
-    async def refresh() -> None:
-        while not done.is_set():
-            await sender.show_typing(to)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), sender.typing_refresh_seconds)
-
-    refresher = asyncio.create_task(refresh())
-    try:
-        yield
-    finally:
-        done.set()
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(refresher, TYPING_SETTLE_SECONDS)

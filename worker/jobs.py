@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,11 +32,12 @@ from shared import arq_layout, metrics
 from shared.keys import channel_of
 from shared.models import BatchResponse
 from shared.store import ClaimedBatch
-from worker.delivery import ClaimLost, Delivered, deliver, typing_while
+from worker.delivery import ClaimLost, Delivered, deliver
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
+from worker.policy import backoff_seconds, meant_for_the_bot
+from worker.progress import draft_id_of, progress_shown
 from worker.reply_parts import batch_reply_target, reply_parts
-from worker.settings import WorkerProcessSettings
 
 log = logging.getLogger("batchbot.worker")
 
@@ -60,23 +60,6 @@ async def after_job_end(ctx: dict[str, Any]) -> None:
             conversation, settings.lease_ms, settings.lock_ms
         )
         log.debug("after job %s: %s (run at %s)", ctx["job_id"], state, run_at)
-
-
-def backoff_seconds(settings: WorkerProcessSettings, job_try: int) -> float:
-    """Exponential back-off with jitter, so retries of many batches do not arrive together."""
-    ceiling = min(
-        settings.backend_retry_max_seconds,
-        settings.backend_retry_base_seconds * 2 ** max(0, job_try - 1),
-    )
-    return random.uniform(ceiling / 2, ceiling)
-
-
-def meant_for_the_bot(settings: WorkerProcessSettings, batch: ClaimedBatch) -> bool:
-    """Private chats always; groups when a message of the batch mentions or replies to the
-    bot, unless GROUP_ANSWER_WHEN is 'always'."""
-    if batch.request.chat.type == "private" or settings.group_answer_when == "always":
-        return True
-    return any(message.addresses_bot for message in batch.request.messages)
 
 
 def _ids(batch: ClaimedBatch) -> dict[str, str]:
@@ -220,9 +203,11 @@ class BatchRun:
             metrics.BATCH_WAIT_SECONDS.observe(max(0.0, time.time() - batch.first_at_ms / 1000))
         started = time.monotonic()
         result = "ok"
+        to, draft_id = _recipient(batch), draft_id_of(batch.batch_id)
+        per_second = self.deps.settings.draft_updates_per_second
         try:
-            async with typing_while(sender, _recipient(batch)):
-                return await self.deps.backend.answer(batch.request)
+            async with progress_shown(sender, to, draft_id, per_second) as on_text:
+                return await self.deps.backend.answer(batch.request, on_text)
         except RetryableBackendError as error:
             result = "retryable"
             self._retry_within_budget(batch, error, self.retry_delay)

@@ -67,6 +67,13 @@ class WorkerProcessSettings(CommonSettings):
         le=30,
         description="How often 'typing…' is sent again while the backend works (it shows 5 s).",
     )
+    draft_updates_per_second: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description="When the backend streams its answer: how often a Telegram private chat's "
+        "draft (the answer so far) is updated; 0: no drafts, 'typing…' only.",
+    )
     telegram_timeout_seconds: float = Field(
         default=15.0, gt=0, le=600, description="Longest wait for one Telegram API call."
     )

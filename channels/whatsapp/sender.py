@@ -110,6 +110,13 @@ class WhatsAppSender:
         if response.is_error:
             log.debug("typing indicator for %s refused: %s", to.conversation, response.status_code)
 
+    def shows_drafts(self, to: Recipient) -> bool:
+        """WhatsApp has no drafts: the typing indicator shows while the answer is written."""
+        return False
+
+    async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
+        return False
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -1,0 +1,78 @@
+"""A backend's streamed answer: Server-Sent Events, read as they arrive.
+
+The contract (v1): any number of ``event: delta`` with ``data: {"text": "<the next
+piece>"}``, then exactly one ``event: answer`` whose data is the whole answer, the same
+object a JSON answer is. Only that final answer counts; a stream that ends, breaks or
+times out before it is a retryable failure (the worker asks again with the same batch
+id). Other events and comments are ignored, as the SSE format allows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+from pydantic import ValidationError
+
+from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
+from shared.models import BatchResponse
+
+OnText = Callable[[str], Awaitable[None]]
+"""Called with the answer's text so far, after each delta."""
+
+EVENT_STREAM = "text/event-stream"
+
+
+async def events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """(event, data) pairs of an SSE body; an event without a name is a "message"."""
+    name, data = "", list[str]()
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield name or "message", "\n".join(data)
+            name, data = "", list[str]()
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+    if data:
+        yield name or "message", "\n".join(data)
+
+
+async def answer_from_stream(response: httpx.Response, on_text: OnText | None) -> BatchResponse:
+    """The final answer of a streamed response, reporting the text as it grows."""
+    text = ""
+    async for name, data in events(response):
+        if name == "delta":
+            text += _delta_text(data)
+            if on_text is not None:
+                await on_text(text)
+        elif name == "answer":
+            try:
+                return BatchResponse.model_validate_json(data)
+            except ValidationError as error:
+                raise PermanentBackendError(
+                    f"the stream's answer event is not a BatchResponse: {excerpt(data)}"
+                ) from error
+    raise RetryableBackendError(
+        f"the backend's stream ended before its answer event ({len(text)} characters "
+        "streamed); asking again"
+    )
+
+
+def _delta_text(data: str) -> str:
+    try:
+        piece = json.loads(data).get("text")
+    except (ValueError, AttributeError):
+        piece = None
+    if not isinstance(piece, str):
+        raise PermanentBackendError(
+            f'a delta event\'s data must be {{"text": "..."}}; got {excerpt(data)}'
+        )
+    return piece

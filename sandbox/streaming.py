@@ -1,0 +1,44 @@
+"""The example backend's streamed answers: Server-Sent Events as the contract defines them
+(``event: delta`` pieces of text, then ``event: answer`` with the whole answer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+from aiohttp import web
+
+from shared.models import BatchResponse, to_json
+
+_WORDS = re.compile(r"\S+\s*")
+
+
+def wants_a_stream(request: web.Request) -> bool:
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
+def pieces_of(answer: BatchResponse) -> list[str]:
+    """The answer's text as a model would write it: a word (and its space) at a time."""
+    text = "\n\n".join(message.text or "" for message in answer.messages)
+    return _WORDS.findall(text)
+
+
+async def stream_answer(
+    request: web.Request, answer: BatchResponse, seconds_per_piece: float, cut: bool
+) -> web.StreamResponse:
+    """Write the answer as deltas, then the answer event; ``cut`` drops the connection
+    halfway instead, as a backend that crashed mid-answer would."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    pieces = pieces_of(answer)
+    for index, piece in enumerate(pieces):
+        if cut and index >= len(pieces) // 2:
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        await response.write(f"event: delta\ndata: {json.dumps({'text': piece})}\n\n".encode())
+        await asyncio.sleep(seconds_per_piece)
+    await response.write(f"event: answer\ndata: {to_json(answer)}\n\n".encode())
+    await response.write_eof()
+    return response

@@ -1,0 +1,56 @@
+"""What the Bot API stand-in records of the bot's calls, and how a test steers them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    chat_id: int
+    message_id: int
+    text: str
+    at: float
+    parse_mode: str | None = None
+    reply_to: int | None = None
+    photo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A sendMessageDraft call: the answer so far, shown as it is written."""
+
+    chat_id: int
+    draft_id: int
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAction:
+    """A sendChatAction call ("typing"), with when it came (monotonic, like SentMessage)."""
+
+    chat_id: int
+    action: str
+    at: float
+
+
+@dataclass
+class ForcedError:
+    """An error the next call of a method answers instead of succeeding."""
+
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+@dataclass
+class Hold:
+    """A call kept waiting: ``arrived`` is set when it comes in; :meth:`release` lets it go."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()

@@ -1,0 +1,110 @@
+"""What the person sees while the backend works: "typing…", and, when the backend
+streams its answer and the chat has drafts, the answer as it is being written.
+
+Drafts are a preview: the answer is stored and sent for good only once the backend's
+final answer event arrives (:mod:`worker.jobs`). A draft the platform refuses turns
+drafts off for the batch and "typing…" comes back; it never holds up or loses the
+answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from channels.base import ChannelSender, Recipient
+
+OnText = Callable[[str], Awaitable[None]]
+
+
+def draft_id_of(batch_id: str) -> int:
+    """One draft id per batch (changes to a draft animate), non-zero, as the API asks."""
+    return int(batch_id[:8], 16) % (2**31 - 1) + 1
+
+
+class _Drafts:
+    """Shows the newest text at most once per ``interval_seconds``; the first at once."""
+
+    def __init__(
+        self, sender: ChannelSender, to: Recipient, draft_id: int, interval_seconds: float
+    ) -> None:
+        self.sender, self.to, self.draft_id = sender, to, draft_id
+        self.interval_seconds = interval_seconds
+        self.showing = False
+        """A draft is on screen: "typing…" would only flicker over it."""
+        self.refused = False
+        self._newest = ""
+        self._changed = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+
+    async def update(self, text: str) -> None:
+        if self.refused:
+            return
+        self._newest = text
+        self._changed.set()
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._show_changes())
+
+    async def _show_changes(self) -> None:
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            if not await self.sender.show_draft(self.to, self.draft_id, self._newest):
+                self.refused, self.showing = True, False
+                return
+            self.showing = True
+            await asyncio.sleep(self.interval_seconds)
+
+    async def close(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+
+
+@contextlib.asynccontextmanager
+async def progress_shown(
+    sender: ChannelSender, to: Recipient, draft_id: int, drafts_per_second: float
+) -> AsyncIterator[OnText | None]:
+    """Keep "typing…" up while the block runs; yields what to call with the answer's text
+    so far, or None where drafts are off (the setting, the channel, a group chat)."""
+    if drafts_per_second <= 0 or not sender.shows_drafts(to):
+        async with typing_until(sender, to, lambda: False):
+            yield None
+        return
+    drafts = _Drafts(sender, to, draft_id, 1 / drafts_per_second)
+    try:
+        async with typing_until(sender, to, lambda: drafts.showing):
+            yield drafts.update
+    finally:
+        await drafts.close()
+
+
+TYPING_SETTLE_SECONDS = 1.0
+"""At the block's end, a typing call under way may finish for this long (on WhatsApp it
+also marks the person's message read), then it is cut off."""
+
+
+@contextlib.asynccontextmanager
+async def typing_until(
+    sender: ChannelSender, to: Recipient, paused: Callable[[], bool]
+) -> AsyncIterator[None]:
+    """Keep 'typing…' showing (Telegram shows it 5 s, WhatsApp 25 s) until the block ends,
+    except while ``paused()`` (a draft is on screen)."""
+    done = asyncio.Event()
+
+    async def refresh() -> None:
+        while not done.is_set():
+            if not paused():
+                await sender.show_typing(to)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), sender.typing_refresh_seconds)
+
+    refresher = asyncio.create_task(refresh())
+    try:
+        yield
+    finally:
+        done.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(refresher, TYPING_SETTLE_SECONDS)
