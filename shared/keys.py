@@ -91,6 +91,11 @@ class ConversationKeys:
         return f"outbox-sent:{self.conversation}"
 
     @property
+    def history(self) -> str:
+        """List of the conversation's last turns (JSON), for HISTORY_TURNS."""
+        return f"history:{self.conversation}"
+
+    @property
     def inflight(self) -> str:
         """Hash of the claimed batch: batch_id, messages, the stored answer, parts sent."""
         return f"inflight:{self.conversation}"

@@ -129,6 +129,16 @@ class IncomingMessage(BaseModel):
         return self.text if self.text is not None else self.caption
 
 
+class Turn(BaseModel):
+    """One earlier turn of the conversation, for backends that keep no memory themselves."""
+
+    role: Literal["user", "assistant"]
+    text: str = Field(
+        description="user: one earlier batch's text; assistant: what was actually delivered"
+    )
+    at: datetime
+
+
 class BatchRequest(BaseModel):
     """What the worker POSTs to BACKEND_URL: one whole burst of one person."""
 
@@ -140,6 +150,11 @@ class BatchRequest(BaseModel):
     user: User
     messages: list[IncomingMessage] = Field(min_length=1)
     text: str = Field(description="Every text and caption of the batch, in order, joined by \\n")
+    history: list[Turn] | None = Field(
+        default=None,
+        description="With HISTORY_TURNS set: the conversation's last turns before this batch, "
+        "oldest first (absent otherwise)",
+    )
 
     @classmethod
     def build(

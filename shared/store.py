@@ -8,7 +8,6 @@ messages live in :mod:`shared.outbox`, failed batches in :mod:`shared.dead_lette
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -19,19 +18,22 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from shared.arq_layout import BatchJob
+from shared.claimed import ClaimedBatch, claimed_batch
+from shared.history import NO_HISTORY, HistoryRules
 from shared.keys import (
     DEAD_LETTERS_INDEX,
     LEASES,
     PENDING_INDEX,
     ConversationKeys,
-    channel_of,
     dead_letter_key,
 )
-from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User, to_json
+from shared.models import BatchResponse, Chat, IncomingMessage, Turn, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.rules import BatchingRules
 from shared.states import AppendResult, ClaimState, Refusal, ScheduleState, Scheduling
+
+__all__ = ["BatchStore", "ClaimOutcome", "ClaimedBatch"]
 
 log = logging.getLogger("batchbot.store")
 
@@ -47,23 +49,6 @@ in a millisecond; without one, waiting longer would stall every batch)."""
 
 EARLY_CLAIM_TOLERANCE_MS = 100
 """A job may claim this much before the deadline (clock skew between worker and Redis)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedBatch:
-    """A batch this worker holds: what to send the backend and how far the reply got."""
-
-    conversation: str
-    batch_id: str
-    token: str
-    """This run's claim token: every write of the run checks it (see ``claim.lua``)."""
-    request: BatchRequest
-    first_at_ms: int  # when the batch's first message was stored: the start of its wait
-    deadline_ms: int
-    claimed_at_ms: int
-    resumed: bool
-    answer: BatchResponse | None
-    sent: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +159,9 @@ class BatchStore:
         """Drop pending messages and their job: (messages dropped, a batch still running)."""
         keys = ConversationKeys(conversation)
         dropped, running = await self._run_job_script(
-            self._clear, conversation, [keys.batch, keys.info, keys.inflight, PENDING_INDEX]
+            self._clear,
+            conversation,
+            [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.history],
         )
         return int(dropped), bool(running)
 
@@ -217,7 +204,7 @@ class BatchStore:
             return ClaimOutcome(state, deadline, now, None)
         values = [as_text(v) for v in raw[3:]]
         fields = dict(zip(values[::2], values[1::2], strict=True))
-        batch = _claimed_batch(conversation, fields, resumed=state is ClaimState.RESUMED)
+        batch = claimed_batch(conversation, fields, resumed=state is ClaimState.RESUMED)
         return ClaimOutcome(state, deadline, now, batch)
 
     async def save_answer(self, batch: ClaimedBatch, answer: BatchResponse) -> bool:
@@ -232,8 +219,15 @@ class BatchStore:
         done = await self._replicated(self._update, [keys.inflight], [batch.token, field, value])
         return bool(done)
 
-    async def release(self, batch: ClaimedBatch, dead_letter_reason: str = "") -> bool:
-        """Drop the claimed batch (or keep it as a dead letter) and index what waits next."""
+    async def release(
+        self,
+        batch: ClaimedBatch,
+        dead_letter_reason: str = "",
+        remember: Sequence[Turn] = (),
+        history: HistoryRules = NO_HISTORY,
+    ) -> bool:
+        """Drop the claimed batch (or keep it as a dead letter) and index what waits next;
+        an answered batch's turns are remembered by the ``history`` rules."""
         keys = ConversationKeys(batch.conversation)
         done = await self._replicated(
             self._release,
@@ -245,6 +239,7 @@ class BatchStore:
                 dead_letter_key(batch.batch_id),
                 DEAD_LETTERS_INDEX,
                 LEASES,
+                keys.history,
             ],
             [
                 batch.conversation,
@@ -252,6 +247,7 @@ class BatchStore:
                 dead_letter_reason,
                 self.key_ttl_seconds,
                 batch.token,
+                *history.script_args(remember),
             ],
         )
         return bool(done)
@@ -273,28 +269,3 @@ class BatchStore:
         """Conversations whose next step is overdue: candidates for the sweep."""
         raw = await self.redis.zrangebyscore(PENDING_INDEX, "-inf", before_ms, start=0, num=limit)
         return [as_text(member) for member in raw]
-
-
-def _claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> ClaimedBatch:
-    """The fields of ``inflight:<conversation>`` as a batch."""
-    messages = [IncomingMessage.model_validate(m) for m in json.loads(fields["messages"])]
-    request = BatchRequest.build(
-        batch_id=fields["batch_id"],
-        chat=Chat.model_validate_json(fields["chat"]),
-        user=User.model_validate_json(fields["user"]),
-        messages=messages,
-        channel=channel_of(conversation),
-    )
-    answer = fields.get("answer")
-    return ClaimedBatch(
-        conversation=conversation,
-        batch_id=fields["batch_id"],
-        token=fields["token"],
-        request=request,
-        first_at_ms=int(fields.get("first_at", fields["claimed_at"])),
-        deadline_ms=int(fields["deadline"]),
-        claimed_at_ms=int(fields["claimed_at"]),
-        resumed=resumed,
-        answer=BatchResponse.model_validate_json(answer) if answer else None,
-        sent=int(fields["sent"]),
-    )

@@ -29,6 +29,7 @@ from backend_client import PermanentBackendError, RetryableBackendError
 from channels.base import ChannelSender, Recipient
 from channels.outcomes import RetryAfter, Unavailable
 from shared import arq_layout, metrics
+from shared.history import turns_of, with_history
 from shared.keys import channel_of
 from shared.models import BatchResponse
 from shared.store import ClaimedBatch
@@ -37,7 +38,7 @@ from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
 from worker.policy import backoff_seconds, meant_for_the_bot
 from worker.progress import draft_id_of, progress_shown
-from worker.reply_parts import batch_reply_target, reply_parts
+from worker.reply_parts import ReplyPart, batch_reply_target, reply_parts
 
 log = logging.getLogger("batchbot.worker")
 
@@ -123,8 +124,9 @@ class BatchRun:
             return f"batch {batch.batch_id}: not addressed to the bot; not answered{outbox}"
         try:
             async with self._lease_kept(batch):
-                delivered = await self._answer(batch)
-            if not await store.release(batch):
+                delivered, spoken = await self._answer(batch)
+            turns = turns_of(batch.request, spoken)
+            if not await store.release(batch, remember=turns, history=self.deps.history):
                 raise ClaimLost(f"batch {batch.batch_id}: taken over before its release")
         except ClaimLost as lost:
             _count(conversation, "claim_lost")
@@ -144,9 +146,10 @@ class BatchRun:
             f"batch {batch.batch_id}: {count} messages, {delivered.parts_done} parts sent{outbox}"
         )
 
-    async def _answer(self, batch: ClaimedBatch) -> Delivered:
-        """The backend's answer (asked once, stored before anything is sent), delivered;
-        a person who cannot be reached makes the batch a dead letter with the reason."""
+    async def _answer(self, batch: ClaimedBatch) -> tuple[Delivered, str]:
+        """The backend's answer (asked once, stored before anything is sent), delivered,
+        and the text the person got; a person who cannot be reached makes the batch a
+        dead letter with the reason."""
         try:
             sender = self.deps.sender_for(batch.conversation)
         except ChannelNotConfigured as error:
@@ -156,13 +159,15 @@ class BatchRun:
             answer = await self._ask_backend(batch, sender)
             if not await self.deps.store.save_answer(batch, answer):
                 raise ClaimLost(f"batch {batch.batch_id}: taken over while the backend answered")
-        delivered = await self._send_reply(batch, answer, sender)
+        parts = reply_parts(answer, batch_reply_target(batch.request), sender.limits)
+        delivered = await self._send_reply(batch, parts, sender)
         if delivered.undeliverable is not None:
             reason = (
                 f"not delivered after {delivered.parts_done} part(s): {delivered.undeliverable}"
             )
             await self._dead_letter(batch, reason, "undeliverable")
-        return delivered
+        spoken = "\n".join(part.text for part in parts[: delivered.parts_done] if part.text)
+        return delivered, spoken
 
     @contextlib.asynccontextmanager
     async def _lease_kept(self, batch: ClaimedBatch) -> AsyncIterator[None]:
@@ -205,9 +210,10 @@ class BatchRun:
         result = "ok"
         to, draft_id = _recipient(batch), draft_id_of(batch.batch_id)
         per_second = self.deps.settings.draft_updates_per_second
+        request = await with_history(self.deps.store.redis, batch, self.deps.history)
         try:
             async with progress_shown(sender, to, draft_id, per_second) as on_text:
-                return await self.deps.backend.answer(batch.request, on_text)
+                return await self.deps.backend.answer(request, on_text)
         except RetryableBackendError as error:
             result = "retryable"
             self._retry_within_budget(batch, error, self.retry_delay)
@@ -219,14 +225,14 @@ class BatchRun:
             metrics.BACKEND_SECONDS.labels(result).observe(time.monotonic() - started)
 
     async def _send_reply(
-        self, batch: ClaimedBatch, answer: BatchResponse, sender: ChannelSender
+        self, batch: ClaimedBatch, parts: list[ReplyPart], sender: ChannelSender
     ) -> Delivered:
         """Deliver the parts not sent yet; Retry or a dead letter when the chat fails."""
         try:
             return await deliver(
                 sender,
                 _recipient(batch),
-                reply_parts(answer, batch_reply_target(batch.request), sender.limits),
+                parts,
                 batch.sent,
                 functools.partial(self.deps.store.mark_sent, batch),
                 self.deps.pacing,

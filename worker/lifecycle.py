@@ -19,6 +19,7 @@ from backend_client import BackendClient
 from channels.base import ChannelSender
 from channels.telegram import TelegramSender, make_bot
 from channels.whatsapp import WhatsAppSender
+from shared.history import HistoryRules
 from shared.keys import channel_of
 from shared.leases import BatchLeases
 from shared.models import Channel
@@ -51,6 +52,7 @@ class WorkerDeps:
     outbox: Outbox
     backend: BackendClient
     senders: dict[Channel, ChannelSender]
+    history: HistoryRules
 
     def sender_for(self, conversation: str) -> ChannelSender:
         """The sender of the conversation's channel; ChannelNotConfigured without one."""
@@ -98,6 +100,9 @@ async def startup(ctx: dict[str, Any]) -> None:
             signing_secret=_secret(settings.backend_signing_secret),
         ),
         senders=channel_senders(settings),
+        history=HistoryRules(
+            settings.history_turns, settings.history_max_bytes, settings.history_ttl_seconds
+        ),
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))

@@ -67,6 +67,21 @@ class WorkerProcessSettings(CommonSettings):
         le=30,
         description="How often 'typing…' is sent again while the backend works (it shows 5 s).",
     )
+    history_turns: int = Field(
+        default=0,
+        ge=0,
+        le=200,
+        description="Send each batch with the conversation's last this many turns (what the "
+        "person wrote, what was delivered), for backends that keep no memory; 0: off.",
+    )
+    history_max_bytes: int = Field(
+        default=32_768, ge=1024, le=1_048_576, description="The turns kept never exceed this."
+    )
+    history_ttl_seconds: int = Field(
+        default=7 * 86400,
+        ge=60,
+        description="A conversation's turns are forgotten after this long without a batch.",
+    )
     draft_updates_per_second: float = Field(
         default=2.0,
         ge=0,

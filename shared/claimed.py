@@ -1,0 +1,51 @@
+"""A batch a worker holds, as read back from ``inflight:<conversation>``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from shared.keys import channel_of
+from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBatch:
+    """A batch this worker holds: what to send the backend and how far the reply got."""
+
+    conversation: str
+    batch_id: str
+    token: str
+    """This run's claim token: every write of the run checks it (see ``claim.lua``)."""
+    request: BatchRequest
+    first_at_ms: int  # when the batch's first message was stored: the start of its wait
+    deadline_ms: int
+    claimed_at_ms: int
+    resumed: bool
+    answer: BatchResponse | None
+    sent: int
+
+
+def claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> ClaimedBatch:
+    """The fields of ``inflight:<conversation>`` as a batch."""
+    messages = [IncomingMessage.model_validate(m) for m in json.loads(fields["messages"])]
+    request = BatchRequest.build(
+        batch_id=fields["batch_id"],
+        chat=Chat.model_validate_json(fields["chat"]),
+        user=User.model_validate_json(fields["user"]),
+        messages=messages,
+        channel=channel_of(conversation),
+    )
+    answer = fields.get("answer")
+    return ClaimedBatch(
+        conversation=conversation,
+        batch_id=fields["batch_id"],
+        token=fields["token"],
+        request=request,
+        first_at_ms=int(fields.get("first_at", fields["claimed_at"])),
+        deadline_ms=int(fields["deadline"]),
+        claimed_at_ms=int(fields["claimed_at"]),
+        resumed=resumed,
+        answer=BatchResponse.model_validate_json(answer) if answer else None,
+        sent=int(fields["sent"]),
+    )

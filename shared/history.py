@@ -1,0 +1,64 @@
+"""Conversation memory for backends that keep none: the last turns of each conversation.
+
+With HISTORY_TURNS set, each batch's request carries the turns before it (``history``),
+and when a batch is answered its user turn (what the person wrote) and assistant turn
+(what was actually delivered) are appended in the same atomic call that releases the
+batch (``release.lua``), so a retried or resumed batch is remembered once. The list
+keeps the last HISTORY_TURNS turns within HISTORY_MAX_BYTES and is forgotten after
+HISTORY_TTL_SECONDS without a new batch; ``/clear`` forgets it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from shared.claimed import ClaimedBatch
+from shared.keys import ConversationKeys
+from shared.models import BatchRequest, MessageKind, Turn, to_json
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRules:
+    turns: int
+    """Turns kept and sent; 0: no history."""
+    max_bytes: int
+    ttl_seconds: int
+
+    def script_args(self, turns: Sequence[Turn]) -> list[str | int]:
+        """What ``release.lua`` needs to record ``turns`` (nothing when history is off)."""
+        if self.turns <= 0:
+            return [0, 0, 0]
+        return [self.ttl_seconds, self.turns, self.max_bytes, *(to_json(t) for t in turns)]
+
+
+NO_HISTORY = HistoryRules(turns=0, max_bytes=0, ttl_seconds=0)
+
+
+async def with_history(redis: Redis, batch: ClaimedBatch, rules: HistoryRules) -> BatchRequest:
+    """The batch's request with the conversation's last turns, oldest first (as it is when
+    history is off). A retry reads the same turns: nothing is remembered while a batch of
+    the conversation is in flight."""
+    if rules.turns <= 0:
+        return batch.request
+    key = ConversationKeys(batch.conversation).history
+    raw = await redis.lrange(key, -rules.turns, -1)  # type: ignore[misc]
+    turns = [Turn.model_validate_json(item) for item in raw]
+    return batch.request.model_copy(update={"history": turns})
+
+
+def turns_of(request: BatchRequest, spoken: str) -> list[Turn]:
+    """The user turn of a batch and, when something was delivered, the assistant's."""
+    turns = [Turn(role="user", text=_what_was_written(request), at=request.messages[-1].date)]
+    if spoken:
+        turns.append(Turn(role="assistant", text=spoken, at=datetime.now(UTC)))
+    return turns
+
+
+def _what_was_written(request: BatchRequest) -> str:
+    """The batch's words, and a mark for each message without any ("[photo]")."""
+    marks = [f"[{m.kind.value}]" for m in request.messages if m.kind is not MessageKind.TEXT]
+    return "\n".join(part for part in (request.text, " ".join(marks)) if part)
