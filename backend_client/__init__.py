@@ -1,7 +1,8 @@
 """The one place that speaks HTTP to the AI backend.
 
 Public API: :class:`BackendClient` (a JSON answer, or a streamed one read as Server-Sent
-Events) and the two error classes a caller must tell apart,
+Events), :class:`OpenAIChatClient` (any OpenAI-compatible model as the backend, with the
+same ``answer``) and the two error classes a caller must tell apart,
 :class:`RetryableBackendError` (try again later) and :class:`PermanentBackendError`
 (trying again will not help), the names of the signature headers, and
 :class:`AiohttpTransport` (httpx's API over aiohttp's I/O, which the benchmarks
@@ -10,6 +11,8 @@ compare with httpx's own). Everything else is in private modules.
 
 from backend_client._client import BackendClient
 from backend_client._errors import BackendError, PermanentBackendError, RetryableBackendError
+from backend_client._openai import OpenAIChatClient
+from backend_client._openai_messages import ImageFetcher
 from backend_client._signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from backend_client._transport import AiohttpTransport
 
@@ -19,6 +22,8 @@ __all__ = [
     "AiohttpTransport",
     "BackendClient",
     "BackendError",
+    "ImageFetcher",
+    "OpenAIChatClient",
     "PermanentBackendError",
     "RetryableBackendError",
 ]

@@ -7,6 +7,7 @@ import httpx
 from pydantic import ValidationError
 
 from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
+from backend_client._openai_messages import ImageFetcher
 from backend_client._signing import signature_headers
 from backend_client._stream import EVENT_STREAM, OnText, answer_from_stream
 from backend_client._transport import AiohttpTransport
@@ -46,10 +47,16 @@ class BackendClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def answer(self, request: BatchRequest, on_text: OnText | None = None) -> BatchResponse:
+    async def answer(
+        self,
+        request: BatchRequest,
+        on_text: OnText | None = None,
+        fetch_image: ImageFetcher | None = None,
+    ) -> BatchResponse:
         """POST one batch and return the validated answer, or raise a classified error.
 
-        A streamed answer calls ``on_text`` with the text so far after each piece.
+        A streamed answer calls ``on_text`` with the text so far after each piece. Media
+        go as ids (the backend fetches them), so ``fetch_image`` is not used here.
         """
         body = to_json(request).encode()
         headers = {

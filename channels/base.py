@@ -9,10 +9,11 @@ platform) and sends one reply part at a time; it raises only the outcomes of
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.models import Channel, MessageId
+from shared.models import Channel, IncomingMessage, MessageId
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,15 @@ class Recipient:
     last_message_id: MessageId | None = None
     """The batch's last message, which WhatsApp's typing indicator marks as read; None
     for proactive messages, which answer nothing."""
+
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+"""A photo larger than this is not inlined for a model (it appears as [photo])."""
+
+
+def data_url(content: bytes, mime_type: str | None) -> str:
+    """Bytes as a ``data:`` URL, the way chat-completions APIs take inline images."""
+    return f"data:{mime_type or 'image/jpeg'};base64,{base64.b64encode(content).decode()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +82,11 @@ class ChannelSender(Protocol):
     async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
         """Show the answer so far (changes to one ``draft_id`` animate); False when the
         platform refused it. Best effort: never raises."""
+        ...
+
+    async def fetch_image(self, message: IncomingMessage) -> str | None:
+        """A photo the person sent, as a data URL for a model that sees images; None if it
+        cannot be had. Fetched with this channel's credentials, which stay here."""
         ...
 
     async def aclose(self) -> None: ...

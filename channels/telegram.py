@@ -26,12 +26,13 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import ReplyParameters
+from aiohttp import ClientError
 
-from channels.base import Limits, Recipient
+from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
 from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
 from shared import metrics
 from shared.keys import chat_of_conversation
-from shared.models import Channel, MessageId
+from shared.models import Channel, IncomingMessage, MessageId
 from shared.settings import CommonSettings
 
 log = logging.getLogger("batchbot.telegram")
@@ -149,6 +150,22 @@ class TelegramSender:
             log.info("draft for chat %s refused: %s; 'typing…' instead", chat_id, error)
             return False
         return True
+
+    async def fetch_image(self, message: IncomingMessage) -> str | None:
+        """getFile, then the download (whose URL holds the bot token: it stays here)."""
+        if message.file_id is None:
+            return None
+        try:
+            file = await self.bot.get_file(message.file_id)
+            if file.file_path is None or (file.file_size or 0) > MAX_IMAGE_BYTES:
+                return None
+            content = await self.bot.download_file(file.file_path)
+        except (TelegramAPIError, TelegramNetworkError, ClientError) as error:
+            log.warning("photo %s could not be fetched: %s", message.message_id, error)
+            return None
+        if content is None:
+            return None
+        return data_url(content.read(), message.mime_type)
 
     async def aclose(self) -> None:
         await self.bot.session.close()

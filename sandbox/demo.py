@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from sandbox.environment import product_environment
 from sandbox.example_backend import ExampleBackend, summarise
 from sandbox.launcher import ChildProcess, launch_together
+from sandbox.openai_api import OpenAIStandIn
 from sandbox.peek import pending_count
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
@@ -162,7 +163,32 @@ async def _interactive(telegram: TelegramStandIn) -> None:
             await telegram.person_says(ANA, line.rstrip("\n"))
 
 
-async def run(interactive: bool) -> None:
+async def _scripted_openai(telegram: TelegramStandIn) -> None:
+    say("BACKEND_PROTOCOL=openai: the workers ask an OpenAI-compatible model directly,")
+    say("with a system prompt and HISTORY_TURNS=6; the stand-in model says what it was given.")
+    for text in ("hi", "can I book a haircut?"):
+        await telegram.person_says(ANA, text)
+        say(f"Ana → {text!r}")
+        await asyncio.sleep(0.5)
+    await telegram.wait_for_messages(ANA.id, 1)
+    await asyncio.sleep(1)
+    await telegram.person_says(ANA, "friday at 5pm")
+    say("Ana → 'friday at 5pm' (the model now gets the first exchange as history)")
+    await telegram.wait_for_messages(ANA.id, 2)
+    say("Two batches, two model calls, the second with two earlier turns. Done.")
+
+
+def _openai_settings(model: OpenAIStandIn) -> dict[str, object]:
+    return {
+        "backend_protocol": "openai",
+        "backend_url": model.url,
+        "backend_model": "sandbox-model",
+        "backend_system_prompt": "You are the assistant of a barber shop.",
+        "history_turns": 6,
+    }
+
+
+async def run(interactive: bool, openai: bool = False) -> None:
     redis_server = None
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
@@ -175,6 +201,10 @@ async def run(interactive: bool) -> None:
     await telegram.start()
     await whatsapp.start()
     await backend.start()
+    model = OpenAIStandIn()
+    if openai:
+        await model.start()
+        say(f"OpenAI-compatible stand-in at {model.url}")
     say(f"sandbox Telegram at {telegram.url}, WhatsApp Cloud API at {whatsapp.api_url},")
     say(f"example backend at {backend.url}")
     say(f"Redis at {redis_url}; starting the bot and two workers ...")
@@ -185,6 +215,7 @@ async def run(interactive: bool) -> None:
         whatsapp=whatsapp,
         batch_window_seconds=WINDOW_SECONDS,
         batch_max_wait_seconds=20,
+        **(_openai_settings(model) if openai else {}),
     )
     redis = Redis.from_url(redis_url)
     try:
@@ -193,6 +224,8 @@ async def run(interactive: bool) -> None:
             say(f"bot and two workers are up; batch window {WINDOW_SECONDS:g}s")
             if interactive:
                 await _interactive(telegram)
+            elif openai:
+                await _scripted_openai(telegram)
             else:
                 await _scripted(telegram, redis)
                 await _scripted_stream(telegram, backend)
@@ -201,6 +234,7 @@ async def run(interactive: bool) -> None:
     finally:
         await redis.aclose()
         await backend.stop()
+        await model.stop()
         await whatsapp.stop()
         await telegram.stop()
         if redis_server is not None:
@@ -210,5 +244,8 @@ async def run(interactive: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="batchbot's local demo, no Telegram token needed")
     parser.add_argument("--interactive", action="store_true", help="type the messages yourself")
+    parser.add_argument(
+        "--openai", action="store_true", help="the workers ask an OpenAI-compatible stand-in"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.interactive))
+    asyncio.run(run(args.interactive, args.openai))

@@ -26,6 +26,7 @@ from sandbox.telegram_wire import (
     bot_message_json,
     error_response,
     message_json,
+    photo_bytes,
     request_params,
 )
 
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 SANDBOX_TOKEN = "123456:sandbox-token"
+
+
 MAX_LONG_POLL_SECONDS = 50
 
 
@@ -68,6 +71,7 @@ class TelegramStandIn:
     async def start(self, port: int = 0) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         app.router.add_post("/sandbox/messages", self._control_message)
         app.router.add_get("/sandbox/sent", self._control_sent)
         self._runner = web.AppRunner(app, access_log=None)
@@ -181,6 +185,7 @@ class TelegramStandIn:
             "setWebhook": self._true,
             "sendChatAction": self._send_chat_action,
             "sendMessageDraft": self._send_message_draft,
+            "getFile": self._get_file,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
         }.get(method)
@@ -219,6 +224,22 @@ class TelegramStandIn:
         if self.on_event:
             self.on_event(f"Telegram ← bot to chat {action.chat_id}: ({action.action}…)")
         return True
+
+    async def _get_file(self, params: dict[str, str]) -> Any:
+        file_id = params["file_id"]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(photo_bytes(file_id)),
+            "file_path": f"photos/{file_id}.jpg",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """A download, at the URL that carries the bot token (as Telegram's does)."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].removeprefix("photos/").removesuffix(".jpg")
+        return web.Response(body=photo_bytes(file_id), content_type="image/jpeg")
 
     async def _send_message_draft(self, params: dict[str, str]) -> Any:
         draft = Draft(

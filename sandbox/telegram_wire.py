@@ -159,3 +159,8 @@ def error_response(
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=status)
+
+
+def photo_bytes(file_id: str) -> bytes:
+    """The sandbox's 'photo' for a file id: a JPEG start marker and the id."""
+    return b"\xff\xd8\xff\xe0sandbox-photo:" + file_id.encode()

@@ -69,6 +69,15 @@ def published_ports(compose_source: str) -> list[str]:
     return ports
 
 
+def test_the_ollama_profile_adds_a_local_model_not_started_by_default(tmp_path: Path) -> None:
+    compose_config(tmp_path)
+    quiet = docker_compose(tmp_path, "--profile", "ollama", "config", "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    with_model = docker_compose(tmp_path, "--profile", "ollama", "config").stdout
+    assert "image: ollama/ollama" in with_model
+    assert with_model.count("profiles:\n    - ollama\n") == 1  # started only with the profile
+
+
 def test_the_ha_profile_adds_a_replica_and_three_sentinels(tmp_path: Path) -> None:
     compose_config(tmp_path)
     quiet = docker_compose(tmp_path, "--profile", "ha", "config", "-q")

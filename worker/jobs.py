@@ -212,8 +212,9 @@ class BatchRun:
         per_second = self.deps.settings.draft_updates_per_second
         request = await with_history(self.deps.store.redis, batch, self.deps.history)
         try:
+            fetch = sender.fetch_image if self.deps.settings.backend_vision else None
             async with progress_shown(sender, to, draft_id, per_second) as on_text:
-                return await self.deps.backend.answer(request, on_text)
+                return await self.deps.backend.answer(request, on_text, fetch)
         except RetryableBackendError as error:
             result = "retryable"
             self._retry_within_budget(batch, error, self.retry_delay)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from backend_client import BackendClient
+from backend_client import BackendClient, OpenAIChatClient
 from channels.base import ChannelSender
 from channels.telegram import TelegramSender, make_bot
 from channels.whatsapp import WhatsAppSender
@@ -50,7 +50,7 @@ class WorkerDeps:
     store: BatchStore
     leases: BatchLeases
     outbox: Outbox
-    backend: BackendClient
+    backend: BackendClient | OpenAIChatClient
     senders: dict[Channel, ChannelSender]
     history: HistoryRules
 
@@ -93,12 +93,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         store=store,
         leases=BatchLeases(ctx["redis"], settings.redis_key_ttl_seconds),
         outbox=Outbox(ctx["redis"], settings.redis_key_ttl_seconds),
-        backend=BackendClient(
-            str(settings.backend_url),
-            settings.backend_timeout_seconds,
-            bearer_token=_secret(settings.backend_bearer_token),
-            signing_secret=_secret(settings.backend_signing_secret),
-        ),
+        backend=backend_of(settings),
         senders=channel_senders(settings),
         history=HistoryRules(
             settings.history_turns, settings.history_max_bytes, settings.history_ttl_seconds
@@ -111,6 +106,25 @@ async def startup(ctx: dict[str, Any]) -> None:
         ops = OpsServer(ctx["redis"], sock)
         await ops.start()
         ctx["ops"] = ops
+
+
+def backend_of(settings: WorkerProcessSettings) -> BackendClient | OpenAIChatClient:
+    """batchbot's contract at BACKEND_URL, or (BACKEND_PROTOCOL=openai) a model there."""
+    if settings.backend_protocol == "openai":
+        assert settings.backend_model is not None  # checked with the settings
+        return OpenAIChatClient(
+            str(settings.backend_url),
+            settings.backend_timeout_seconds,
+            model=settings.backend_model,
+            bearer_token=_secret(settings.backend_bearer_token),
+            system_prompt=settings.system_prompt,
+        )
+    return BackendClient(
+        str(settings.backend_url),
+        settings.backend_timeout_seconds,
+        bearer_token=_secret(settings.backend_bearer_token),
+        signing_secret=_secret(settings.backend_signing_secret),
+    )
 
 
 def channel_senders(settings: WorkerProcessSettings) -> dict[Channel, ChannelSender]:

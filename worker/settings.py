@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, HttpUrl, SecretStr, model_validator
+from pydantic import Field, FilePath, HttpUrl, SecretStr, model_validator
 
 from shared.settings import CommonSettings
 
@@ -18,6 +18,25 @@ class WorkerProcessSettings(CommonSettings):
 
     backend_url: HttpUrl = Field(
         description="Full URL of the backend's batch endpoint, e.g. http://backend:8000/webhook/batch"
+    )
+    backend_protocol: Literal["batchbot", "openai"] = Field(
+        default="batchbot",
+        description="batchbot: BACKEND_URL speaks batchbot's contract; openai: BACKEND_URL is an "
+        "OpenAI-compatible chat-completions endpoint (OpenAI, Ollama, vLLM, LiteLLM...).",
+    )
+    backend_model: str | None = Field(
+        default=None, min_length=1, description="openai: the model to ask, e.g. gpt-4o-mini."
+    )
+    backend_system_prompt: str | None = Field(
+        default=None, min_length=1, description="openai: the system message."
+    )
+    backend_system_prompt_file: FilePath | None = Field(
+        default=None, description="openai: a file holding the system message instead."
+    )
+    backend_vision: bool = Field(
+        default=False,
+        description="openai: photos are fetched by the worker and sent inline as data URLs; "
+        "otherwise they appear as [photo].",
     )
     backend_bearer_token: SecretStr | None = Field(
         default=None, description="Sent as 'Authorization: Bearer <token>' to the backend."
@@ -144,6 +163,24 @@ class WorkerProcessSettings(CommonSettings):
         le=3600,
         description="How often a worker records its health key for `python -m worker --check`.",
     )
+
+    @model_validator(mode="after")
+    def _openai_mode_is_complete(self) -> WorkerProcessSettings:
+        if self.backend_protocol == "openai" and self.backend_model is None:
+            raise ValueError(
+                "BACKEND_PROTOCOL=openai needs BACKEND_MODEL: the model name the endpoint "
+                "serves (gpt-4o-mini, llama3.2, ...)"
+            )
+        if self.backend_system_prompt is not None and self.backend_system_prompt_file:
+            raise ValueError("set BACKEND_SYSTEM_PROMPT or BACKEND_SYSTEM_PROMPT_FILE, not both")
+        return self
+
+    @property
+    def system_prompt(self) -> str | None:
+        """BACKEND_SYSTEM_PROMPT, or the text of BACKEND_SYSTEM_PROMPT_FILE."""
+        if self.backend_system_prompt_file is not None:
+            return self.backend_system_prompt_file.read_text(encoding="utf-8").strip() or None
+        return self.backend_system_prompt
 
     @model_validator(mode="after")
     def _job_timeout_covers_one_exchange(self) -> WorkerProcessSettings:

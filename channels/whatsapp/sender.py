@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from channels.base import Limits, Recipient
+from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
 from channels.outcomes import (
     CredentialsRefused,
     DeliveryFailed,
@@ -28,7 +28,7 @@ from channels.outcomes import (
 )
 from shared import metrics
 from shared.keys import whatsapp_parts
-from shared.models import Channel, MessageId
+from shared.models import Channel, IncomingMessage, MessageId
 
 log = logging.getLogger("batchbot.whatsapp")
 
@@ -116,6 +116,23 @@ class WhatsAppSender:
 
     async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
         return False
+
+    async def fetch_image(self, message: IncomingMessage) -> str | None:
+        """The media's URL from the Graph API, then its bytes, both with the access token."""
+        if message.file_id is None:
+            return None
+        try:
+            found = await self._client.get(f"/{message.file_id}")
+            url = found.json().get("url") if found.is_success else None
+            if not isinstance(url, str):
+                return None
+            media = await self._client.get(url)
+        except (httpx.HTTPError, ValueError) as error:
+            log.warning("media %s could not be fetched: %s", message.file_id, error)
+            return None
+        if not media.is_success or len(media.content) > MAX_IMAGE_BYTES:
+            return None
+        return data_url(media.content, message.mime_type)
 
     async def aclose(self) -> None:
         await self._client.aclose()
