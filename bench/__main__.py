@@ -15,10 +15,10 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from bench import e2e, http_client, ingest, memory, scale, timer
+from bench import drafts, e2e, http_client, ingest, memory, scale, timer
 from sandbox.redis_server import RedisServer
 
-NAMES = ("ingest", "timer", "e2e", "memory", "scale", "http")
+NAMES = ("ingest", "timer", "e2e", "memory", "scale", "http", "drafts")
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -79,6 +79,21 @@ def _e2e_table(results: list[e2e.EndToEndResult]) -> None:
     efficiency = two.batches_per_second / (2 * one.batches_per_second)
     print(f"  scaling 1 -> 2 workers: {efficiency:.0%} efficient")
     print("  (CPU columns: cores busy on average; the machine has", os.cpu_count(), "cores)")
+
+
+def _drafts_table(result: drafts.DraftResult) -> None:
+    _table(
+        f"7. Drafts: {result.people} streamed answers (40 words, 2 s), 2 workers",
+        ["first draft after first piece p50", "p99", "max", "first text without drafts p50",
+         "draft updates/s per chat"],
+        [[f"{result.first_draft_p50_ms:.0f} ms", f"{result.first_draft_p99_ms:.0f} ms",
+          f"{result.first_draft_max_ms:.0f} ms", f"{result.without_drafts_p50_ms:.0f} ms",
+          f"{result.updates_per_second_per_chat:.2f}"]],
+    )  # fmt: skip
+    print(
+        "  HISTORY_TURNS=20: Redis memory per conversation's history "
+        f"{result.history_bytes_per_conversation:,.0f} bytes"
+    )
 
 
 def _memory_table(results: list[memory.MemoryResult], keys: dict[str, int]) -> None:
@@ -150,6 +165,10 @@ async def main(names: list[str], quick: bool) -> dict[str, Any]:
             keys = await memory.key_sizes(server.url)
             _memory_table(memory_results, keys)
             figures["memory"] = {"results": [asdict(r) for r in memory_results], "keys": keys}
+        if "drafts" in names:
+            drafts_result = await drafts.run(server.url, 20 if quick else 200)
+            _drafts_table(drafts_result)
+            figures["drafts"] = asdict(drafts_result)
     finally:
         server.remove()
     if "http" in names:

@@ -46,7 +46,7 @@ class EndToEndResult:
     """This process: the backend and Telegram stand-ins."""
 
 
-async def _pending_batches(store: BatchStore, people: int, due_in_ms: int) -> None:
+async def pending_batches(store: BatchStore, people: int, due_in_ms: int) -> None:
     async def one(user_id: int) -> None:
         for n in range(1, MESSAGES_PER_BATCH + 1):
             await store.append(
@@ -76,7 +76,7 @@ async def measure(url: str, worker_count: int, people: int) -> EndToEndResult:
     async with sandbox(delay_seconds=BACKEND_SECONDS) as (telegram, backend):
         env = product_environment(url, telegram, backend, worker_max_jobs=MAX_JOBS)
         async with workers(env, worker_count) as running:
-            await _pending_batches(store, people, LEAD_MS)  # done before they fall due
+            await pending_batches(store, people, LEAD_MS)  # done before they fall due
             worker_cpu = sum(cpu_seconds(w.pid) for w in running)
             redis_cpu = await redis_cpu_seconds(redis)
             bench_cpu = time.process_time()

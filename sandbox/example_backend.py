@@ -102,6 +102,8 @@ class ExampleBackend:
     seconds_per_piece: float = 0.05
     cut_streams: int = 0
     """This many coming streams break off halfway, before their answer event."""
+    first_piece_at: dict[str, float] = field(default_factory=dict)
+    """Batch id → when its stream's first piece was written (monotonic)."""
 
     def __post_init__(self) -> None:
         self._answers: dict[str, str] = {}
@@ -189,7 +191,13 @@ class ExampleBackend:
         )
         if self.stream and wants_a_stream(request):
             cut, self.cut_streams = self.cut_streams > 0, max(0, self.cut_streams - 1)
-            response = await stream_answer(request, answer, self.seconds_per_piece, cut)
+            response = await stream_answer(
+                request,
+                answer,
+                self.seconds_per_piece,
+                cut,
+                lambda: self.first_piece_at.setdefault(batch.batch_id, time.monotonic()),
+            )
             if cut:
                 return response  # no answer: the worker asks again
         if key is not None:

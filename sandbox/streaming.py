@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -25,7 +26,11 @@ def pieces_of(answer: BatchResponse) -> list[str]:
 
 
 async def stream_answer(
-    request: web.Request, answer: BatchResponse, seconds_per_piece: float, cut: bool
+    request: web.Request,
+    answer: BatchResponse,
+    seconds_per_piece: float,
+    cut: bool,
+    first_piece_written: Callable[[], object] = lambda: None,
 ) -> web.StreamResponse:
     """Write the answer as deltas, then the answer event; ``cut`` drops the connection
     halfway instead, as a backend that crashed mid-answer would."""
@@ -38,6 +43,8 @@ async def stream_answer(
             request.transport.close()
             return response
         await response.write(f"event: delta\ndata: {json.dumps({'text': piece})}\n\n".encode())
+        if index == 0:
+            first_piece_written()
         await asyncio.sleep(seconds_per_piece)
     await response.write(f"event: answer\ndata: {to_json(answer)}\n\n".encode())
     await response.write_eof()

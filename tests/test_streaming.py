@@ -5,14 +5,18 @@ chats fall back to "typing…" without losing or doubling the answer."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import signal
 
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import launch_together
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
-from tests.conftest import Product, SettingsFactory, wait_until_idle
+from tests.conftest import Product, SettingsFactory, WorkerProcess, wait_until_idle
+from tests.test_worker_crash import the_claimer
 
 IDA = Person(id=8801, first_name="Ida")
 GROUP = -100880
@@ -117,3 +121,32 @@ async def test_a_group_chat_gets_no_drafts(
 
     assert telegram.drafts == []
     assert final.endswith("word39")
+
+
+async def test_a_worker_killed_mid_stream_asks_again_with_the_same_batch_id(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+    worker_processes: list[WorkerProcess],
+) -> None:
+    streaming(backend)
+    backend.seconds_per_piece = 0.1  # about 4 s of writing: time to kill mid-stream
+    settings = make_settings()
+    await product.start_bot(settings)
+    workers = await launch_together([WorkerProcess.start(settings) for _ in range(2)])
+    worker_processes.extend(workers)
+
+    await telegram.person_says(IDA, "tell me a story")
+    async with asyncio.timeout(30):
+        while not telegram.drafts:
+            await asyncio.sleep(0.02)
+    assert await (await the_claimer(workers)).stop(signal.SIGKILL) == -signal.SIGKILL
+
+    [final] = await telegram.wait_for_messages(IDA.id, 1, timeout_seconds=30)
+    await wait_until_idle(redis)
+    first, second = backend.received
+    assert first.batch_id == second.batch_id  # the same batch, asked again
+    assert len(backend.calls) == 1  # only the second stream reached its answer
+    assert telegram.messages_to(IDA.id) == [final] and final.endswith("word39")
