@@ -90,10 +90,6 @@ def _drafts_table(result: drafts.DraftResult) -> None:
           f"{result.first_draft_max_ms:.0f} ms", f"{result.without_drafts_p50_ms:.0f} ms",
           f"{result.updates_per_second_per_chat:.2f}"]],
     )  # fmt: skip
-    print(
-        "  HISTORY_TURNS=20: Redis memory per conversation's history "
-        f"{result.history_bytes_per_conversation:,.0f} bytes"
-    )
 
 
 def _memory_table(results: list[memory.MemoryResult], keys: dict[str, int]) -> None:
@@ -164,7 +160,13 @@ async def main(names: list[str], quick: bool) -> dict[str, Any]:
             memory_results = await memory.run(server.url, sizes)
             keys = await memory.key_sizes(server.url)
             _memory_table(memory_results, keys)
-            figures["memory"] = {"results": [asdict(r) for r in memory_results], "keys": keys}
+            history = await memory.history_bytes(server.url)
+            print(f"  HISTORY_TURNS=20: a conversation's history takes {history:,.0f} bytes")
+            figures["memory"] = {
+                "results": [asdict(r) for r in memory_results],
+                "keys": keys,
+                "history_turns_20_bytes": history,
+            }
         if "drafts" in names:
             drafts_result = await drafts.run(server.url, 20 if quick else 200)
             _drafts_table(drafts_result)

@@ -1,4 +1,5 @@
-"""Memory: Redis bytes per pending conversation of 5 short messages, and its growth.
+"""Memory: Redis bytes per pending conversation of 5 short messages, and its growth; and
+the bytes a conversation's history takes with HISTORY_TURNS=20.
 
 Each conversation holds the burst "hi" · "can I book" · "a haircut" · "tomorrow?" ·
 "thanks", pending (its deadline ten minutes away). Bytes come from INFO's
@@ -23,7 +24,7 @@ from redis.asyncio import Redis
 from bench.ingest import updates
 from shared import arq_layout
 from shared.keys import ConversationKeys
-from shared.models import Chat, IncomingMessage, MessageKind, User, to_json
+from shared.models import Chat, IncomingMessage, MessageKind, Turn, User, to_json
 from shared.rules import BatchingRules
 from shared.store import BatchStore
 
@@ -147,3 +148,24 @@ async def run(url: str, sizes: tuple[int, ...] = (1000, 10_000, 100_000)) -> lis
     results = [await measure(url, "batchbot", count) for count in sizes]
     results.append(await measure(url, "naive", min(sizes[-1], 10_000)))
     return results
+
+
+async def history_bytes(url: str, conversations: int = 1000) -> float:
+    """Bytes per conversation of the history HISTORY_TURNS=20 keeps: 20 turns of a typical
+    exchange (a 60-character question, a 300-character answer), from INFO's used_memory."""
+    redis = Redis.from_url(url)
+    await redis.flushall()
+    before = int((await redis.info("memory"))["used_memory"])
+    at = datetime.now(UTC)
+    question = Turn(role="user", text="q" * 60, at=at)
+    answer = Turn(role="assistant", text="a" * 300, at=at)
+    turns = [to_json(question), to_json(answer)] * 10
+    async with redis.pipeline(transaction=False) as pipe:
+        for n in range(conversations):
+            pipe.rpush(ConversationKeys(str(n)).history, *turns)
+            pipe.expire(ConversationKeys(str(n)).history, 7 * 86400)
+        await pipe.execute()
+    after = int((await redis.info("memory"))["used_memory"])
+    await redis.flushall()
+    await redis.aclose()
+    return (after - before) / conversations

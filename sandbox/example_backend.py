@@ -168,24 +168,7 @@ class ExampleBackend:
             self.replayed += 1
             return web.Response(text=self._answers[key], content_type="application/json")
 
-        async with self._changed:
-            self.received.append(batch)
-            self._changed.notify_all()
-        person = (batch.chat.id, batch.user.id)
-        if self._at_backend[person]:
-            self.overlaps += 1
-        self._at_backend[person] += 1
-        try:
-            if self.on_event:
-                self.on_event(
-                    f"backend ← batch {batch.batch_id[:8]} of {batch.user.first_name}: "
-                    f"{len(batch.messages)} message(s) {batch.text.splitlines()}"
-                )
-            if self.delay_seconds:
-                await asyncio.sleep(self.delay_seconds)
-            answer = await self.answerer(batch) if self.answerer else summarise(batch)
-        finally:
-            self._at_backend[person] -= 1
+        answer = await self._think(batch)
         response: web.StreamResponse = web.Response(
             text=to_json(answer), content_type="application/json"
         )
@@ -208,6 +191,27 @@ class ExampleBackend:
             )
             self._changed.notify_all()
         return response
+
+    async def _think(self, batch: BatchRequest) -> BatchResponse:
+        """The answer, counting batches of one person that overlap (there should be none)."""
+        async with self._changed:
+            self.received.append(batch)
+            self._changed.notify_all()
+        person = (batch.chat.id, batch.user.id)
+        if self._at_backend[person]:
+            self.overlaps += 1
+        self._at_backend[person] += 1
+        try:
+            if self.on_event:
+                self.on_event(
+                    f"backend ← batch {batch.batch_id[:8]} of {batch.user.first_name}: "
+                    f"{len(batch.messages)} message(s) {batch.text.splitlines()}"
+                )
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
+            return await self.answerer(batch) if self.answerer else summarise(batch)
+        finally:
+            self._at_backend[person] -= 1
 
     def _authentication_problem(self, request: web.Request, body: bytes) -> str | None:
         if self.bearer_token is not None:
