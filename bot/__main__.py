@@ -1,4 +1,5 @@
-"""``python -m bot``: the Telegram bot process (polling, or webhook when WEBHOOK_URL is set)."""
+"""``python -m bot``: the bot process, serving every configured channel (Telegram by polling,
+or by webhook when WEBHOOK_URL is set; WhatsApp's webhook)."""
 
 from __future__ import annotations
 

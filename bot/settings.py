@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, HttpUrl, SecretStr, model_validator
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from shared.settings import CommonSettings
 
@@ -71,7 +71,6 @@ class BotSettings(CommonSettings):
     )
     whatsapp_phone_number_id: str | None = Field(
         default=None,
-        pattern=r"^[0-9]{1,32}$",
         description="The business number's id (not the number): messages to it are served, "
         "to other numbers of the account ignored; proactive messages come from it.",
     )
@@ -79,6 +78,16 @@ class BotSettings(CommonSettings):
         default="0.0.0.0", description="Where the WhatsApp webhook server binds."
     )
     whatsapp_listen_port: int = Field(default=8081, ge=1, le=65535)
+
+    @field_validator("whatsapp_phone_number_id")
+    @classmethod
+    def _phone_number_id_is_digits(cls, value: str | None) -> str | None:
+        if value is not None and not value.isdigit():
+            raise ValueError(
+                "expected the Phone number ID from the app's WhatsApp > API Setup page: "
+                "digits only (it is not the phone number itself)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _whatsapp_needs_its_webhook_settings(self) -> BotSettings:

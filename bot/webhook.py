@@ -19,6 +19,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.handlers import MessageNotStored
+from bot.listening import listen
 from bot.settings import BotSettings
 
 log = logging.getLogger("batchbot.bot")
@@ -57,8 +58,8 @@ async def run_webhook(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     runner = web.AppRunner(make_webhook_app(dispatcher, bot, settings), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_listen_host, settings.webhook_listen_port)
-    await site.start()
+    host, port = settings.webhook_listen_host, settings.webhook_listen_port
+    await listen(runner, host, port, "WEBHOOK_LISTEN_PORT")
     await bot.set_webhook(
         str(settings.webhook_url),
         secret_token=settings.webhook_secret.get_secret_value(),

@@ -18,6 +18,7 @@ import logging
 from aiohttp import web
 
 from bot.handlers import MessageNotStored, record, store_until_done
+from bot.listening import listen
 from bot.sender import Sender
 from bot.settings import BotSettings
 from channels.whatsapp import Inbound, NotADelivery, parse_delivery, signature_matches
@@ -118,7 +119,7 @@ async def serve_whatsapp(store: BatchStore, settings: BotSettings) -> web.AppRun
     """Start the webhook server; the caller cleans the runner up."""
     runner = web.AppRunner(WhatsAppWebhook(store, settings).app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.whatsapp_listen_host, settings.whatsapp_listen_port)
-    await site.start()
+    host, port = settings.whatsapp_listen_host, settings.whatsapp_listen_port
+    await listen(runner, host, port, "WHATSAPP_LISTEN_PORT")
     log.info("WhatsApp webhook: listening on %s, path %s", runner.addresses, WEBHOOK_PATH)
     return runner
