@@ -6,10 +6,15 @@ from __future__ import annotations
 import httpx
 from pydantic import ValidationError
 
-from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
+from backend_client._errors import (
+    PermanentBackendError,
+    RetryableBackendError,
+    excerpt,
+    retryable_status,
+)
 from backend_client._openai_messages import ImageFetcher
 from backend_client._signing import signature_headers
-from backend_client._stream import EVENT_STREAM, OnText, answer_from_stream
+from backend_client._stream import EVENT_STREAM, OnText, answer_from_stream, is_event_stream
 from backend_client._transport import AiohttpTransport
 from shared.models import BatchRequest, BatchResponse, to_json
 
@@ -67,7 +72,7 @@ class BackendClient:
             headers.update(signature_headers(self._signing_secret, body))
         try:
             async with self._http.stream("POST", self.url, content=body, headers=headers) as got:
-                if got.status_code == 200 and _content_type(got) == EVENT_STREAM:
+                if got.status_code == 200 and is_event_stream(got):
                     return await answer_from_stream(got, on_text)
                 await got.aread()
                 return _answer_of(got)
@@ -77,14 +82,9 @@ class BackendClient:
             raise RetryableBackendError(f"backend unreachable: {error!r}") from error
 
 
-def _content_type(response: httpx.Response) -> str:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.split(";", maxsplit=1)[0].strip().lower()
-
-
 def _answer_of(response: httpx.Response) -> BatchResponse:
     """A whole (JSON) answer, or the classified error its status and body make."""
-    if response.status_code >= 500 or response.status_code == 429:
+    if retryable_status(response.status_code):
         raise RetryableBackendError(
             f"backend answered {response.status_code}: {excerpt(response.text)}"
         )

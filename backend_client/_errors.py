@@ -22,3 +22,8 @@ class RetryableBackendError(BackendError):
 
 class PermanentBackendError(BackendError):
     """4xx or a body that breaks the contract: repeating the request will fail the same way."""
+
+
+def retryable_status(status: int) -> bool:
+    """429 and 5xx may well pass; any other error status will fail the same way again."""
+    return status >= 500 or status == 429

@@ -16,9 +16,14 @@ from typing import Any
 
 import httpx
 
-from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
+from backend_client._errors import (
+    PermanentBackendError,
+    RetryableBackendError,
+    excerpt,
+    retryable_status,
+)
 from backend_client._openai_messages import ImageFetcher, chat_messages
-from backend_client._stream import EVENT_STREAM, OnText, events
+from backend_client._stream import EVENT_STREAM, OnText, events, is_event_stream
 from backend_client._transport import AiohttpTransport
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 
@@ -71,7 +76,7 @@ class OpenAIChatClient:
                 if got.status_code != 200:
                     await got.aread()
                     raise _error_of(got)
-                if got.headers.get("content-type", "").startswith(EVENT_STREAM):
+                if is_event_stream(got):
                     text = await _streamed_text(got, on_text)
                 else:
                     await got.aread()
@@ -113,7 +118,7 @@ def _error_of(response: httpx.Response) -> Exception:
     said = _dig(_json(response.text), "error", "message")
     detail = said if isinstance(said, str) else excerpt(response.text)
     message = f"model endpoint answered {response.status_code}: {detail}"
-    if response.status_code >= 500 or response.status_code == 429:
+    if retryable_status(response.status_code):
         return RetryableBackendError(message)
     return PermanentBackendError(message)
 

@@ -24,6 +24,11 @@ OnText = Callable[[str], Awaitable[None]]
 EVENT_STREAM = "text/event-stream"
 
 
+def is_event_stream(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";", maxsplit=1)[0].strip().lower() == EVENT_STREAM
+
+
 async def events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
     """(event, data) pairs of an SSE body; an event without a name is a "message"."""
     name, data = "", list[str]()

@@ -64,6 +64,28 @@ class IngestResult:
     commands_per_message: float
     lost: int
 
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        concurrency: int,
+        messages: int,
+        seconds: float,
+        sends: int,
+        commands: int,
+        stored: int,
+    ) -> IngestResult:
+        """The figures of one run, per message."""
+        return cls(
+            name=name,
+            concurrency=concurrency,
+            messages=messages,
+            per_second=messages / seconds,
+            round_trips_per_message=sends / messages,
+            commands_per_message=commands / messages,
+            lost=messages - stored,
+        )
+
 
 def updates(people: int, burst: int) -> list[dict[str, Any]]:
     """Each person's ``burst`` text messages back to back, one person after another:
@@ -161,15 +183,7 @@ async def measure(
     await redis.aclose()
     await admin.aclose()
     await bot.session.close()
-    return IngestResult(
-        name=name,
-        concurrency=concurrency,
-        messages=len(raw),
-        per_second=len(raw) / seconds,
-        round_trips_per_message=sends / len(raw),
-        commands_per_message=commands / len(raw),
-        lost=len(raw) - stored,
-    )
+    return IngestResult.of(name, concurrency, len(raw), seconds, sends, commands, stored)
 
 
 def whatsapp_deliveries(people: int, burst: int, secret: str) -> list[tuple[bytes, str]]:
@@ -222,15 +236,8 @@ async def measure_whatsapp(
     stored = await _stored_batchbot(admin)
     await redis.aclose()
     await admin.aclose()
-    return IngestResult(
-        name="whatsapp",
-        concurrency=concurrency,
-        messages=len(deliveries),
-        per_second=len(deliveries) / seconds,
-        round_trips_per_message=sends / len(deliveries),
-        commands_per_message=commands / len(deliveries),
-        lost=len(deliveries) - stored,
-    )
+    count = len(deliveries)
+    return IngestResult.of("whatsapp", concurrency, count, seconds, sends, commands, stored)
 
 
 async def run(url: str, people: int = 1000, burst: int = 5) -> list[IngestResult]:

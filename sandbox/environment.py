@@ -35,16 +35,20 @@ def product_environment(
     if whatsapp is not None:
         port = free_port()
         whatsapp.webhook_url = f"http://127.0.0.1:{port}/webhook/whatsapp"
-        env.update(
-            {
-                "WHATSAPP_ACCESS_TOKEN": whatsapp.access_token,
-                "WHATSAPP_API_URL": whatsapp.api_url,
-                "WHATSAPP_APP_SECRET": whatsapp.app_secret,
-                "WHATSAPP_VERIFY_TOKEN": SANDBOX_VERIFY_TOKEN,
-                "WHATSAPP_PHONE_NUMBER_ID": SANDBOX_PHONE_NUMBER_ID,
-                "WHATSAPP_LISTEN_HOST": "127.0.0.1",
-                "WHATSAPP_LISTEN_PORT": str(port),
-            }
-        )
+        env.update(whatsapp_environment(whatsapp, port))
     env.update({name.upper(): str(value) for name, value in settings.items()})
     return env
+
+
+def whatsapp_environment(whatsapp: WhatsAppStandIn, listen_port: int) -> dict[str, str]:
+    """The WhatsApp settings that point the bot and the workers at the stand-in, the bot's
+    webhook on loopback at ``listen_port``."""
+    return {
+        "WHATSAPP_ACCESS_TOKEN": whatsapp.access_token,
+        "WHATSAPP_API_URL": whatsapp.api_url,
+        "WHATSAPP_APP_SECRET": whatsapp.app_secret,
+        "WHATSAPP_VERIFY_TOKEN": SANDBOX_VERIFY_TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": SANDBOX_PHONE_NUMBER_ID,
+        "WHATSAPP_LISTEN_HOST": "127.0.0.1",
+        "WHATSAPP_LISTEN_PORT": str(listen_port),
+    }

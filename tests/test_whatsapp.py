@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from sandbox.environment import whatsapp_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
@@ -92,12 +94,8 @@ async def start_bot(
     env = {
         **os.environ,
         **settings_environment(settings),
+        **whatsapp_environment(whatsapp, port),
         **bot_only,
-        "WHATSAPP_APP_SECRET": whatsapp.app_secret,
-        "WHATSAPP_VERIFY_TOKEN": SANDBOX_VERIFY_TOKEN,
-        "WHATSAPP_PHONE_NUMBER_ID": SANDBOX_PHONE_NUMBER_ID,
-        "WHATSAPP_LISTEN_HOST": "127.0.0.1",
-        "WHATSAPP_LISTEN_PORT": str(port),
     }
     bot = await ChildProcess.launch(
         [sys.executable, "-m", "bot"], env, b"WhatsApp webhook: listening"
@@ -388,3 +386,31 @@ async def test_proactive_messages_and_batchctl_work_the_same_on_whatsapp(
     assert await whatsapp.wait_for_messages(ANA.wa_id, 1) == ["Your table is ready."]
     assert len(await whatsapp.wait_for_messages(BEN.wa_id, 1)) == 1
     await wait_until_idle(redis)
+
+
+async def test_a_webhook_port_already_taken_is_one_line_naming_the_setting(
+    whatsapp_settings: SettingsFactory, whatsapp: WhatsAppStandIn
+) -> None:
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    env = {
+        **os.environ,
+        **settings_environment(whatsapp_settings()),
+        **whatsapp_environment(whatsapp, held.getsockname()[1]),
+    }
+    try:
+        finished = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        held.close()
+    assert finished.returncode == 1
+    assert "batchbot cannot start: WHATSAPP_LISTEN_PORT" in finished.stderr
+    assert "Traceback" not in finished.stderr
