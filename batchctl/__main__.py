@@ -1,5 +1,6 @@
 """``python -m batchctl``: look into batchbot's Redis and look after failed batches.
 
+``console`` serves a live page of all of it (``batchctl.console``).
 ``inspect [conversation]`` shows what is pending, in flight and dead-lettered (read
 only). ``dead-letters list|show|replay|purge`` handles failed batches: replaying puts
 a batch's messages back in front of the person's pending messages, due at once, for
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
+from batchctl.console_command import DEFAULT_PORT, run_console
 from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
 from shared.keys import channel_of
@@ -158,7 +160,13 @@ def main() -> None:
     dead.add_argument("batch_id", nargs="?", help="for show, replay and purge")
     dead.add_argument("--all", action="store_true", help="purge every dead letter")
     dead.add_argument("--limit", type=int, default=100, help="list at most this many")
-    sys.exit(asyncio.run(_main(parser.parse_args())))
+    console = commands.add_parser("console", help="a live page: pending, in flight, dead letters")
+    console.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    console.add_argument("--port", type=int, default=DEFAULT_PORT, help="0: any free port")
+    args = parser.parse_args()
+    if args.command == "console":
+        sys.exit(asyncio.run(run_console(args.host, args.port)))
+    sys.exit(asyncio.run(_main(args)))
 
 
 if __name__ == "__main__":

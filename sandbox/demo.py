@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
-from sandbox.environment import product_environment
 from sandbox.example_backend import ExampleBackend, summarise
-from sandbox.launcher import ChildProcess, launch_together
 from sandbox.openai_api import OpenAIStandIn
 from sandbox.peek import pending_count
-from sandbox.redis_server import RedisServer
+from sandbox.stack import sandbox_running
 from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.web_demo import run_web
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import WaPerson
 from shared.keys import ConversationKeys
@@ -51,40 +47,6 @@ async def answer_with_a_second_part_about_photos(request: BatchRequest) -> Batch
 
 def say(text: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.2f}s] {text}", flush=True)
-
-
-def _relay(name: str) -> Callable[[str], None]:
-    """Show the processes' own account of events: batchbot's log lines and any error."""
-
-    def show(line: str) -> None:
-        if " batchbot." in line:
-            say(f"  [{name}] {line.split(' INFO ', 1)[-1].split(' WARNING ', 1)[-1]}")
-        elif "ERROR" in line or "Traceback" in line:
-            say(f"  [{name}] {line}")
-
-    return show
-
-
-@contextlib.asynccontextmanager
-async def _product(env: dict[str, str]) -> AsyncIterator[None]:
-    """The bot and two workers, started side by side (imports take seconds each)."""
-    worker = [sys.executable, "-m", "worker"]
-    starts = [
-        ("bot", [sys.executable, "-m", "bot"], b"WhatsApp webhook: listening"),
-        ("worker-1", worker, b"Starting worker"),
-        ("worker-2", worker, b"Starting worker"),
-    ]
-    children = await launch_together(
-        [
-            ChildProcess.launch(command, env, ready, name=name, on_line=_relay(name))
-            for name, command, ready in starts
-        ]
-    )
-    try:
-        yield
-    finally:
-        for child in children:
-            await child.stop()
 
 
 async def _show_pending(redis: Redis, expected: int) -> None:
@@ -189,56 +151,26 @@ def _openai_settings(model: OpenAIStandIn) -> dict[str, object]:
 
 
 async def run(interactive: bool, openai: bool = False) -> None:
-    redis_server = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis_server = RedisServer()
-        redis_server.start()
-        redis_url = redis_server.url
-    telegram = TelegramStandIn(on_event=say)
-    whatsapp = WhatsAppStandIn(on_event=say)
-    backend = ExampleBackend(on_event=say, answerer=answer_with_a_second_part_about_photos)
-    await telegram.start()
-    await whatsapp.start()
-    await backend.start()
-    model = OpenAIStandIn()
-    if openai:
-        await model.start()
-        say(f"OpenAI-compatible stand-in at {model.url}")
-    say(f"sandbox Telegram at {telegram.url}, WhatsApp Cloud API at {whatsapp.api_url},")
-    say(f"example backend at {backend.url}")
-    say(f"Redis at {redis_url}; starting the bot and two workers ...")
-    env = product_environment(
-        redis_url,
-        telegram,
-        backend,
-        whatsapp=whatsapp,
+    async with sandbox_running(
+        say,
+        answer_with_a_second_part_about_photos,
+        model_settings=_openai_settings if openai else None,
         batch_window_seconds=WINDOW_SECONDS,
         batch_max_wait_seconds=20,
-        **(_openai_settings(model) if openai else {}),
-    )
-    redis = Redis.from_url(redis_url)
-    try:
-        async with _product(env):
-            await telegram.wait_for_poller()
-            say(f"bot and two workers are up; batch window {WINDOW_SECONDS:g}s")
+    ) as sandbox:
+        say(f"bot and two workers are up; batch window {WINDOW_SECONDS:g}s")
+        redis = Redis.from_url(sandbox.redis_url)
+        try:
             if interactive:
-                await _interactive(telegram)
+                await _interactive(sandbox.telegram)
             elif openai:
-                await _scripted_openai(telegram)
+                await _scripted_openai(sandbox.telegram)
             else:
-                await _scripted(telegram, redis)
-                await _scripted_stream(telegram, backend)
-                await _scripted_whatsapp(whatsapp)
-            say("stopping the bot and the workers ...")
-    finally:
-        await redis.aclose()
-        await backend.stop()
-        await model.stop()
-        await whatsapp.stop()
-        await telegram.stop()
-        if redis_server is not None:
-            redis_server.remove()
+                await _scripted(sandbox.telegram, redis)
+                await _scripted_stream(sandbox.telegram, sandbox.backend)
+                await _scripted_whatsapp(sandbox.whatsapp)
+        finally:
+            await redis.aclose()
 
 
 def main() -> None:
@@ -247,5 +179,15 @@ def main() -> None:
     parser.add_argument(
         "--openai", action="store_true", help="the workers ask an OpenAI-compatible stand-in"
     )
+    parser.add_argument(
+        "--web", action="store_true", help="chat with the bot in a browser page instead"
+    )
+    parser.add_argument("--port", type=int, default=8088, help="the chat page's port (--web)")
+    parser.add_argument(
+        "--console-port", type=int, default=8090, help="the operations console's port (--web)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.interactive, args.openai))
+    if args.web:
+        asyncio.run(run_web(args.port, args.console_port, say))
+    else:
+        asyncio.run(run(args.interactive, args.openai))

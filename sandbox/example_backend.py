@@ -104,6 +104,8 @@ class ExampleBackend:
     """This many coming streams break off halfway, before their answer event."""
     first_piece_at: dict[str, float] = field(default_factory=dict)
     """Batch id → when its stream's first piece was written (monotonic)."""
+    on_exchange: Callable[[bytes, int | None], None] | None = None
+    """Told each request body as it arrives (status None), then with the status it got."""
 
     def __post_init__(self) -> None:
         self._answers: dict[str, str] = {}
@@ -122,7 +124,7 @@ class ExampleBackend:
 
     async def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post(BATCH_PATH, self._handle)
+        app.router.add_post(BATCH_PATH, self._observed)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
@@ -146,6 +148,15 @@ class ExampleBackend:
         """Wait until answered batches hold ``count`` messages in all."""
         async with asyncio.timeout(timeout_seconds), self._changed:
             await self._changed.wait_for(lambda: self.answered_messages() >= count)
+
+    async def _observed(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()  # kept by aiohttp: the handler reads the same bytes
+        if self.on_exchange is not None:
+            self.on_exchange(body, None)
+        response = await self._handle(request)
+        if self.on_exchange is not None:
+            self.on_exchange(body, response.status)
+        return response
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()

@@ -45,10 +45,16 @@ class ChildProcess:
         name: str | None = None,
         on_line: Callable[[str], None] | None = None,
         timeout_seconds: float = STARTUP_TIMEOUT_SECONDS,
+        with_stdout: bool = False,
     ) -> Self:
-        """Start ``command`` and return once its log shows ``ready``."""
+        """Start ``command`` and return once its log shows ``ready``; ``with_stdout`` reads
+        what it prints as part of its log."""
+        pipe, merged = asyncio.subprocess.PIPE, asyncio.subprocess.STDOUT
         process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+            *command,
+            env=env,
+            stdout=pipe if with_stdout else asyncio.subprocess.DEVNULL,
+            stderr=merged if with_stdout else pipe,
         )
         child = cls(process, name or " ".join(command[-2:]), on_line)
         try:
@@ -94,8 +100,9 @@ class ChildProcess:
         return self.log[-LOG_TAIL_CHARACTERS:].decode(errors="replace")
 
     async def _read_log(self) -> None:
-        assert self.process.stderr is not None
-        while line := await self.process.stderr.readline():
+        log = self.process.stderr or self.process.stdout  # stdout when merged into it
+        assert log is not None
+        while line := await log.readline():
             self.log.extend(line)
             if self._on_line is not None:
                 self._on_line(line.decode(errors="replace").rstrip())

@@ -7,6 +7,7 @@ browsing Redis sees ``batch:123`` (the pending messages of user 123) and can rea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from shared.models import Channel
 
@@ -19,6 +20,20 @@ A worker renews it every few seconds; a lapsed one means the worker died or stal
 
 DEAD_LETTERS_INDEX = "dead-letters"
 """Sorted set: batch id → when it was dead-lettered (ms since epoch)."""
+
+WORKERS = "workers"
+"""Sorted set: worker (``<host>:<port or pid>``, as in its health key) → when it last said
+it was alive (ms since epoch), so the console finds every worker without a SCAN."""
+
+STATS_PREFIX = "stats:"
+STATS_FIELDS = ("messages_in", "answered", "dead_letters", "retries", "refused")
+"""Counted per UTC minute by the Lua scripts (``lua/lib.lua``): the console's rates."""
+
+
+def stats_key(at_ms: int) -> str:
+    """Hash of one UTC minute's counts, e.g. ``stats:2026-11-23T0305Z``."""
+    minute = datetime.fromtimestamp(at_ms // 1000, UTC)
+    return f"{STATS_PREFIX}{minute:%Y-%m-%dT%H%MZ}"
 
 
 WHATSAPP_PREFIX = "wa:"

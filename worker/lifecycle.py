@@ -29,6 +29,7 @@ from shared.redis_connection import outage_retry, use_c_packing, use_failover_co
 from shared.states import ScheduleState
 from shared.store import BatchStore
 from worker.delivery import Pacing
+from worker.presence import announce_forever, withdraw
 from worker.settings import WorkerProcessSettings
 
 log = logging.getLogger("batchbot.worker")
@@ -101,6 +102,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
+    if "worker_name" in ctx:
+        interval = settings.worker_health_check_interval_seconds
+        ctx["presence"] = asyncio.create_task(
+            announce_forever(ctx["redis"], ctx["worker_name"], interval)
+        )
     sock = ctx.get("ops_socket")  # bound by worker_options, so the health key names its port
     if sock is not None:
         ops = OpsServer(ctx["redis"], sock)
@@ -149,12 +155,15 @@ def _secret(value: SecretStr | None) -> str | None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Stop what :func:`startup` started, as far as it got (ARQ calls this after a failed
     start-up too, and a second error would bury the first)."""
-    for name in ("sweep", "unclaimed_watch"):
+    for name in ("sweep", "unclaimed_watch", "presence"):
         task: asyncio.Task[None] | None = ctx.get(name)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    if "presence" in ctx:
+        with contextlib.suppress(Exception):
+            await withdraw(ctx["redis"], ctx["worker_name"])
     ops: OpsServer | None = ctx.get("ops")
     if ops is not None:
         await ops.stop()

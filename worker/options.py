@@ -57,6 +57,7 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
         )
         ctx["ops_socket"] = sock
         name = f"port{sock.getsockname()[1]}"
+    worker_name = ctx["worker_name"] = f"{socket.gethostname()}:{name}"
     return {
         "functions": [
             func(
@@ -84,5 +85,5 @@ def worker_options(settings: WorkerProcessSettings) -> dict[str, Any]:
         # whatever is still running when the grace time is over.
         "job_completion_wait": settings.worker_shutdown_grace_seconds,
         "health_check_interval": settings.worker_health_check_interval_seconds,
-        "health_check_key": arq_layout.health_check_key(socket.gethostname(), name),
+        "health_check_key": arq_layout.health_check_key(*worker_name.split(":", 1)),
     }

@@ -36,10 +36,12 @@ elseif pending_bytes + size > tonumber(ARGV[15]) then
 end
 if refusal then
   redis.call('ZREM', KEYS[3], message_id)
+  count_in_stats(now, 'refused')
   return {'refused', pending, 0, now, refusal}
 end
 
 insert_in_order(KEYS[1], message)
+count_in_stats(now, 'messages_in')
 redis.call('HINCRBY', KEYS[2], 'bytes', size)
 local count = pending + 1
 local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now

@@ -7,5 +7,7 @@ if redis.call('HGET', KEYS[1], 'token') ~= ARGV[2] then
   return 0
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], now_ms() + tonumber(ARGV[3]), ARGV[1])
+local now = now_ms()
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
+count_in_stats(now, 'retries')
 return 1

@@ -48,3 +48,35 @@ local function insert_in_order(key, json)
   end
   return redis.call('RPUSH', key, json)
 end
+
+-- Per-minute counts for the operations console's charts: `stats:2026-11-23T0305Z` is a
+-- hash (messages_in, answered, dead_letters, retries, refused) of that UTC minute, kept
+-- two hours. Written inside the scripts that do the counted step, so counting costs no
+-- round trip. (Its key is derived from the clock, not passed in KEYS: batchbot runs on
+-- one Redis primary, never a Cluster.)
+local STATS_TTL_SECONDS = 7200
+
+local function utc_minute_of(ms)
+  -- Days since the epoch to a civil date (proleptic Gregorian), integer arithmetic only.
+  local seconds = math.floor(ms / 1000)
+  local days = math.floor(seconds / 86400)
+  local in_day = seconds - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local day = doy - math.floor((153 * mp + 2) / 5) + 1
+  local month = mp < 10 and mp + 3 or mp - 9
+  local year = yoe + era * 400 + (month <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d%02dZ', year, month, day,
+    math.floor(in_day / 3600), math.floor((in_day % 3600) / 60))
+end
+
+local function count_in_stats(now, field)
+  local key = 'stats:' .. utc_minute_of(now)
+  redis.call('HINCRBY', key, field, 1)
+  redis.call('EXPIRE', key, STATS_TTL_SECONDS)
+end

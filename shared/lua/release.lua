@@ -17,6 +17,9 @@ if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[5], 'reason', ARGV[3], 'failed_at', now)
   redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
   redis.call('ZADD', KEYS[6], now, ARGV[2])
+  count_in_stats(now, 'dead_letters')
+else
+  count_in_stats(now, 'answered')
 end
 redis.call('DEL', KEYS[1])
 local history_ttl = tonumber(ARGV[6])

@@ -1,0 +1,180 @@
+"""``python -m batchctl console``: a live page of what batchbot is doing, for operators.
+
+The page polls ``/api/state`` about once a second (see :mod:`batchctl.console_state` for
+what that costs Redis). Reading is open on loopback; replaying or purging a dead letter
+needs ``BATCHCTL_CONSOLE_TOKEN`` as a bearer token, and every action, allowed or refused,
+is logged. Served beyond loopback, the page shows people's messages, so the token is
+then required for reading too, and the console will not start without one.
+Its HTML, JavaScript and CSS ship in this package: no CDN, no build step.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field, SecretStr
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from batchctl.console_state import console_state
+from shared.dead_letters import DeadLetters
+from shared.redis_settings import RedisConnectionSettings
+
+log = logging.getLogger("batchbot.console")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+STATIC_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
+
+
+class ConsoleSettings(RedisConnectionSettings):
+    batchctl_console_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token the console asks for before replaying or purging a dead "
+        "letter (and before showing anything, when served beyond loopback); unset: read-only.",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Console:
+    """The console's HTTP side: the page, its state, and the two token-guarded actions."""
+
+    def __init__(self, redis: Redis, settings: ConsoleSettings, *, token_to_read: bool) -> None:
+        self.redis = redis
+        self.letters = DeadLetters(redis, settings.redis_key_ttl_seconds)
+        token = settings.batchctl_console_token
+        self._token = token.get_secret_value() if token is not None else None
+        self._token_to_read = token_to_read
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._redis_errors])
+        app.router.add_get("/", self._page)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/api/state", self._readable(self._state))
+        app.router.add_get("/api/dead-letters/{batch_id}", self._readable(self._letter))
+        app.router.add_post("/api/dead-letters/{batch_id}/replay", self._action("replay"))
+        app.router.add_post("/api/dead-letters/{batch_id}/purge", self._action("purge"))
+        return app
+
+    # -- who may do what ---------------------------------------------------------------
+    def _token_problem(self, request: web.Request) -> str | None:
+        """Why this request's bearer token does not do, or None when it does."""
+        if self._token is None:
+            return "this console is read-only: start it with BATCHCTL_CONSOLE_TOKEN set"
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not given:
+            return "this needs the console token (BATCHCTL_CONSOLE_TOKEN)"
+        if not hmac.compare_digest(given.encode(), self._token.encode()):
+            return "wrong console token"
+        return None
+
+    def _readable(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if self._token_to_read and (problem := self._token_problem(request)):
+                return _problem(401, problem)
+            return await handler(request)
+
+        return guarded
+
+    def _action(self, name: str) -> Handler:
+        async def act(request: web.Request) -> web.StreamResponse:
+            batch_id = request.match_info["batch_id"]
+            problem = self._token_problem(request)
+            if problem is not None:
+                log.warning(
+                    "console: %s of dead letter %s from %s refused: %s",
+                    name,
+                    batch_id,
+                    request.remote,
+                    problem,
+                )
+                return _problem(403 if self._token is None else 401, problem)
+            if name == "replay":
+                count = await self.letters.replay(batch_id)
+                done = count is not None
+                result = f"{count} message(s) queued again, due now"
+            else:
+                done = await self.letters.purge(batch_id)
+                result = "purged"
+            if not done:
+                return _problem(404, f"no dead letter {batch_id} (replayed or purged already?)")
+            log.warning("console: %s of dead letter %s from %s", name, batch_id, request.remote)
+            return web.json_response({"batch_id": batch_id, "result": result})
+
+        return act
+
+    # -- pages and data ----------------------------------------------------------------
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        return packaged_file("batchctl", "console.html")
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        return packaged_file("batchctl", request.match_info["name"])
+
+    async def _state(self, request: web.Request) -> web.StreamResponse:
+        state = await console_state(self.redis)
+        state["can_act"] = self._token is not None
+        return web.json_response(state)
+
+    async def _letter(self, request: web.Request) -> web.StreamResponse:
+        letter = await self.letters.get(request.match_info["batch_id"])
+        if letter is None:
+            return _problem(404, "no such dead letter (replayed or purged already?)")
+        shown: dict[str, Any] = dict(letter.fields)
+        for name in ("messages", "chat", "user", "answer"):
+            if shown.get(name):
+                shown[name] = json.loads(shown[name])
+        return web.json_response(shown)
+
+    @web.middleware
+    async def _redis_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except (RedisError, OSError) as error:
+            log.warning("console: Redis did not answer: %s", error)
+            return _problem(503, f"Redis did not answer ({type(error).__name__}); retrying")
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def packaged_file(package: str, name: str) -> web.Response:
+    """A file of ``<package>/static``; only the names shipped there, nothing else on disk."""
+    folder = resources.files(package).joinpath("static")
+    suffix = "." + name.rsplit(".", 1)[-1]
+    shipped = {entry.name for entry in folder.iterdir()}
+    if name not in shipped or suffix not in STATIC_TYPES:
+        raise web.HTTPNotFound()
+    body = folder.joinpath(name).read_bytes()
+    return web.Response(
+        body=body, content_type=STATIC_TYPES[suffix], headers={"Cache-Control": "no-cache"}
+    )
+
+
+async def serve(settings: ConsoleSettings, redis: Redis, host: str, port: int) -> web.AppRunner:
+    """Start the console on ``host:port`` (port 0: any free one) and return its runner."""
+    console = Console(redis, settings, token_to_read=not is_loopback(host))
+    runner = web.AppRunner(console.app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

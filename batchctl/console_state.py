@@ -1,0 +1,204 @@
+"""What the operations console shows, read from Redis in bounded steps.
+
+Every refresh costs the same whether 10 or 100,000 conversations are pending: totals
+come from ZCARD, lists from the head of a sorted set (the soonest deadlines, the newest
+dead letters, the workers), and the details of those few in two pipelined round trips.
+Nothing scans the keyspace. ``bench/console.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from shared.arq_layout import HEALTH_CHECK_KEY_PREFIX
+from shared.keys import (
+    DEAD_LETTERS_INDEX,
+    LEASES,
+    PENDING_INDEX,
+    STATS_FIELDS,
+    WORKERS,
+    ConversationKeys,
+    channel_of,
+    dead_letter_key,
+    stats_key,
+)
+from shared.redis_scripts import as_text
+
+RATE_MINUTES = 15
+"""Minutes of history in the rate charts (the counts are kept two hours)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleLimits:
+    pending: int = 50
+    dead_letters: int = 50
+
+
+async def redis_now_ms(redis: Redis) -> int:
+    """Redis's clock: every deadline in Redis was computed with it."""
+    seconds, micros = await redis.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else as_text(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def step_of(inflight: dict[str, str | None], leased: bool) -> str:
+    """Where a claimed batch is: what its worker does now, or waits for."""
+    if inflight.get("sent") not in (None, "0"):
+        return f"{inflight['sent']} part(s) sent"
+    if inflight.get("answer"):
+        return "answer stored, sending"
+    return "asking the backend" if leased else "waiting to retry the backend"
+
+
+def _conversation_row(
+    conversation: str, next_step_ms: int, pending: int, info: list[Any], inflight: list[Any]
+) -> dict[str, Any]:
+    bytes_, first_at, deadline = info
+    batch_id, claimed_at, sent, answer, messages = inflight
+    row: dict[str, Any] = {
+        "conversation": conversation,
+        "channel": channel_of(conversation).value,
+        "next_step_ms": next_step_ms,
+        "pending_messages": pending,
+        "pending_bytes": int(bytes_ or 0),
+        "first_at_ms": _int(first_at),
+        "deadline_ms": _int(deadline),
+        "batch": None,
+    }
+    if batch_id is not None:
+        row["batch"] = {
+            "batch_id": as_text(batch_id),
+            "claimed_at_ms": _int(claimed_at),
+            "messages": len(json.loads(messages)) if messages else 0,
+            "sent": _int(sent) or 0,
+            "answer": answer is not None,
+        }
+    return row
+
+
+async def _heads(redis: Redis, limits: ConsoleLimits, now_ms: int) -> list[Any]:
+    """Round trip 1: the totals and the head of each index."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zcard(PENDING_INDEX)
+        pipe.zcard(LEASES)
+        pipe.zcard(DEAD_LETTERS_INDEX)
+        pipe.zrange(PENDING_INDEX, 0, limits.pending - 1, withscores=True)
+        pipe.zrange(LEASES, 0, limits.pending - 1, withscores=True)
+        pipe.zrevrange(DEAD_LETTERS_INDEX, 0, limits.dead_letters - 1, withscores=True)
+        pipe.zrange(WORKERS, 0, -1, withscores=True)
+        for minute in range(RATE_MINUTES):
+            pipe.hgetall(stats_key(now_ms - (RATE_MINUTES - 1 - minute) * 60_000))
+        return list(await pipe.execute())
+
+
+async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> dict[str, Any]:
+    """Everything the page shows, as JSON-ready data; two round trips plus the clock."""
+    limits = limits or ConsoleLimits()
+    now_ms = await redis_now_ms(redis)
+    heads = await _heads(redis, limits, now_ms)
+    pending_total, leased_total, dead_total, pending, leases, letters, workers = heads[:7]
+    stats = heads[7:]
+    shown = {as_text(m): int(s) for m, s in pending}
+    lease_until = {as_text(m): int(s) for m, s in leases}
+    for conversation, until in lease_until.items():
+        shown.setdefault(conversation, until)
+    async with redis.pipeline(transaction=False) as pipe:  # round trip 2: their details
+        for conversation in shown:
+            keys = ConversationKeys(conversation)
+            pipe.llen(keys.batch)
+            pipe.hmget(keys.info, ["bytes", "first_at", "deadline"])
+            pipe.hmget(keys.inflight, ["batch_id", "claimed_at", "sent", "answer", "messages"])
+        for batch_id, _ in letters:
+            pipe.hmget(dead_letter_key(as_text(batch_id)), ["conversation", "reason", "messages"])
+        for worker, _ in workers:
+            pipe.get(HEALTH_CHECK_KEY_PREFIX + as_text(worker))
+        details = await pipe.execute()
+    rows = [
+        _conversation_row(conversation, next_step, *details[index * 3 : index * 3 + 3])
+        for index, (conversation, next_step) in enumerate(shown.items())
+    ]
+    details = details[len(shown) * 3 :]
+    in_flight = []
+    for row in rows:
+        if row["batch"] is not None:
+            leased = row["conversation"] in lease_until
+            fields = {
+                "sent": str(row["batch"]["sent"]),
+                "answer": "1" if row["batch"]["answer"] else None,
+            }
+            row["batch"]["step"] = step_of(fields, leased)
+            row["batch"]["lease_until_ms"] = lease_until.get(row["conversation"])
+            in_flight.append(row)
+    return {
+        "now_ms": now_ms,
+        "totals": {
+            "pending_conversations": pending_total,
+            "batches_running": leased_total,
+            "dead_letters": dead_total,
+        },
+        "pending": [row for row in rows if row["pending_messages"] > 0],
+        "in_flight": in_flight,
+        "dead_letters": _letters(letters, details[: len(letters)]),
+        "workers": _workers(workers, details[len(letters) :]),
+        "rates": _rates(stats, now_ms),
+    }
+
+
+def _letters(index: list[Any], fields: list[Any]) -> list[dict[str, Any]]:
+    letters = []
+    for (batch_id, failed_at), (conversation, reason, messages) in zip(index, fields, strict=True):
+        if conversation is None:
+            continue  # purged between the two round trips
+        letters.append(
+            {
+                "batch_id": as_text(batch_id),
+                "failed_at_ms": int(failed_at),
+                "conversation": as_text(conversation),
+                "channel": channel_of(as_text(conversation)).value,
+                "reason": _text(reason) or "",
+                "messages": len(json.loads(messages)) if messages else 0,
+            }
+        )
+    return letters
+
+
+def _workers(index: list[Any], health: list[Any]) -> list[dict[str, Any]]:
+    """Every worker heard from in the last hour; up while its ARQ health key lives."""
+    return [
+        {
+            "worker": as_text(worker),
+            "up": line is not None,
+            "last_seen_ms": int(seen),
+            "health": _text(line),
+        }
+        for (worker, seen), line in zip(index, health, strict=True)
+    ]
+
+
+def _clock(key: str) -> str:
+    """``stats:2026-11-23T0305Z`` → ``03:05`` (UTC), a chart's label."""
+    return f"{key[-5:-3]}:{key[-3:-1]}"
+
+
+def _rates(stats: list[dict[bytes, bytes]], now_ms: int) -> dict[str, Any]:
+    first_minute = now_ms - (RATE_MINUTES - 1) * 60_000
+    series: dict[str, list[int]] = {field: [] for field in STATS_FIELDS}
+    for counts in stats:
+        decoded = {as_text(k): int(v) for k, v in counts.items()}
+        for field in STATS_FIELDS:
+            series[field].append(decoded.get(field, 0))
+    return {
+        "minutes": [_clock(stats_key(first_minute + i * 60_000)) for i in range(RATE_MINUTES)],
+        **series,
+    }

@@ -1,0 +1,110 @@
+"""The whole local sandbox, started and stopped as one: a throwaway redis-server (unless
+REDIS_URL is set), the Bot API, WhatsApp and OpenAI-compatible stand-ins, the example
+backend, and the real bot with two real workers pointed at them. The terminal demo and
+the browser demo both run on it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from sandbox.environment import product_environment
+from sandbox.example_backend import Answerer, ExampleBackend
+from sandbox.launcher import ChildProcess, launch_together
+from sandbox.openai_api import OpenAIStandIn
+from sandbox.redis_server import RedisServer
+from sandbox.telegram_api import TelegramStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
+
+
+@dataclass(frozen=True, slots=True)
+class Sandbox:
+    redis_url: str
+    telegram: TelegramStandIn
+    whatsapp: WhatsAppStandIn
+    backend: ExampleBackend
+    model: OpenAIStandIn
+    env: dict[str, str]
+
+
+def _relay(name: str, say: Callable[[str], None]) -> Callable[[str], None]:
+    """Show the processes' own account of events: batchbot's log lines and any error."""
+
+    def show(line: str) -> None:
+        if " batchbot." in line:
+            say(f"  [{name}] {line.split(' INFO ', 1)[-1].split(' WARNING ', 1)[-1]}")
+        elif "ERROR" in line or "Traceback" in line:
+            say(f"  [{name}] {line}")
+
+    return show
+
+
+@contextlib.asynccontextmanager
+async def product(env: dict[str, str], say: Callable[[str], None]) -> AsyncIterator[None]:
+    """The bot and two workers, started side by side (imports take seconds each)."""
+    worker = [sys.executable, "-m", "worker"]
+    starts = [
+        ("bot", [sys.executable, "-m", "bot"], b"WhatsApp webhook: listening"),
+        ("worker-1", worker, b"Starting worker"),
+        ("worker-2", worker, b"Starting worker"),
+    ]
+    children = await launch_together(
+        [
+            ChildProcess.launch(command, env, ready, name=name, on_line=_relay(name, say))
+            for name, command, ready in starts
+        ]
+    )
+    try:
+        yield
+    finally:
+        for child in children:
+            await child.stop()
+
+
+@contextlib.asynccontextmanager
+async def sandbox_running(
+    say: Callable[[str], None],
+    answerer: Answerer | None = None,
+    *,
+    model_settings: Callable[[OpenAIStandIn], dict[str, object]] | None = None,
+    **settings: object,
+) -> AsyncIterator[Sandbox]:
+    """Everything up, the bot polling; ``settings`` by lower-case name, as for
+    :func:`sandbox.environment.product_environment`. With ``model_settings`` the
+    OpenAI-compatible stand-in starts too, and adds the settings that point at it."""
+    redis_server = None
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_server = RedisServer()
+        redis_server.start()
+        redis_url = redis_server.url
+    telegram = TelegramStandIn(on_event=say)
+    whatsapp = WhatsAppStandIn(on_event=say)
+    backend = ExampleBackend(on_event=say, answerer=answerer)
+    model = OpenAIStandIn()
+    try:
+        await telegram.start()
+        await whatsapp.start()
+        await backend.start()
+        if model_settings is not None:
+            await model.start()
+            settings = {**settings, **model_settings(model)}
+            say(f"OpenAI-compatible stand-in at {model.url}")
+        say(f"sandbox Telegram at {telegram.url}, WhatsApp Cloud API at {whatsapp.api_url},")
+        say(f"example backend at {backend.url}")
+        say(f"Redis at {redis_url}; starting the bot and two workers ...")
+        env = product_environment(redis_url, telegram, backend, whatsapp=whatsapp, **settings)
+        async with product(env, say):
+            await telegram.wait_for_poller()
+            yield Sandbox(redis_url, telegram, whatsapp, backend, model, env)
+            say("stopping the bot and the workers ...")
+    finally:
+        await backend.stop()
+        await model.stop()
+        await whatsapp.stop()
+        await telegram.stop()
+        if redis_server is not None:
+            redis_server.remove()

@@ -1,0 +1,174 @@
+"""The browser demo's HTTP side: a messenger-like page where you play one or more people
+writing to the bot, and the API it calls. Messages go through the Bot API stand-in,
+exactly as the terminal demo's do; the page learns what happened from
+:class:`sandbox.web_timeline.Timeline` as a stream of Server-Sent Events."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from batchctl.console import packaged_file
+from sandbox.example_backend import ExampleBackend, summarise
+from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.web_timeline import Timeline
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+
+SAMPLES = ("sample-sunset", "sample-haircut", "sample-cat")
+"""Photos a person can send (``sandbox/static/<name>.svg``); the file id is the name."""
+
+BACKEND_MODES = {
+    "normal": "answers at once",
+    "slow": "takes 6 s to answer",
+    "fail": "answers 500 (retries, then a dead letter)",
+    "parts": "answers in two parts, paced like typing",
+}
+SLOW_SECONDS = 6.0
+SECOND_PART = "Tomorrow at 5pm is free. Shall I book it?"
+
+
+async def answer_in_parts(request: BatchRequest) -> BatchResponse:
+    """The example answer, then a second message: to watch the pause before it, as if typed
+    (REPLY_PACING_SECONDS_PER_CHARACTER)."""
+    answer = summarise(request)
+    answer.messages.append(OutgoingMessage(text=SECOND_PART))
+    return answer
+
+
+@dataclass
+class ChatPage:
+    telegram: TelegramStandIn
+    backend: ExampleBackend
+    timeline: Timeline
+    console_url: str = ""
+    window_seconds: float = 2.0
+    people: dict[int, Person] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1001)
+        self._updates: dict[tuple[int, int], dict[str, Any]] = {}
+        self._albums = itertools.count(1)
+        self.mode = "normal"
+        for name in ("Ana", "Ben"):
+            self.add_person(name)
+
+    def add_person(self, name: str) -> Person:
+        person = Person(id=next(self._ids), first_name=name, language_code="en")
+        self.people[person.id] = person
+        self.timeline.watch(person.id)
+        return person
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/", self._page)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/api/config", self._config)
+        app.router.add_post("/api/people", self._add_person)
+        app.router.add_post("/api/people/{id}/messages", self._send)
+        app.router.add_post("/api/people/{id}/edit", self._edit)
+        app.router.add_post("/api/backend", self._set_mode)
+        app.router.add_get("/api/events", self._events)
+        return app
+
+    def set_mode(self, mode: str) -> None:
+        backend = self.backend
+        backend.delay_seconds = SLOW_SECONDS if mode == "slow" else 0.0
+        backend.failure_status = 500 if mode == "fail" else None
+        backend.answerer = answer_in_parts if mode == "parts" else None
+        self.mode = mode
+
+    async def _page(self, request: web.Request) -> web.Response:
+        return packaged_file("sandbox", "chat.html")
+
+    async def _static(self, request: web.Request) -> web.Response:
+        return packaged_file("sandbox", request.match_info["name"])
+
+    async def _config(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "people": [{"id": p.id, "name": p.first_name} for p in self.people.values()],
+                "console_url": self.console_url,
+                "window_seconds": self.window_seconds,
+                "samples": SAMPLES,
+                "backend_modes": BACKEND_MODES,
+                "backend_mode": self.mode,
+            }
+        )
+
+    async def _add_person(self, request: web.Request) -> web.Response:
+        name = str((await request.json()).get("name", "")).strip()[:32]
+        if not name:
+            return _problem("a person needs a name")
+        person = self.add_person(name)
+        return web.json_response({"id": person.id, "name": person.first_name})
+
+    def _person(self, request: web.Request) -> Person:
+        person = self.people.get(int(request.match_info["id"]))
+        if person is None:
+            raise web.HTTPNotFound(text="no such person: add them first")
+        return person
+
+    async def _send(self, request: web.Request) -> web.Response:
+        """A text, a photo, or an album (its items one by one, as Telegram delivers them)."""
+        person, body = self._person(request), await request.json()
+        photos = [p for p in body.get("photos", []) if p in SAMPLES]
+        text = str(body.get("text", "")).strip()
+        if not photos and not text:
+            return _problem("type a message or pick a photo")
+        if not photos:
+            return web.json_response(await self._deliver(person, text=text))
+        album = f"album-{next(self._albums)}" if len(photos) > 1 else None
+        sent = []
+        for index, photo in enumerate(photos):
+            caption = text if index == len(photos) - 1 and text else None
+            sent.append(
+                await self._deliver(person, photo=photo, caption=caption, media_group_id=album)
+            )
+        return web.json_response(sent[-1])
+
+    async def _deliver(self, person: Person, **details: Any) -> dict[str, Any]:
+        text = details.pop("text", None)
+        update = await self.telegram.person_says(person, text, **details)
+        message_id = update["message"]["message_id"]
+        self._updates[(person.id, message_id)] = update
+        shown = {"text": text or details.get("caption"), "photo": details.get("photo")}
+        self.timeline.add(person.id, "sent", message_id=message_id, **shown)
+        return {"message_id": message_id}
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        person, body = self._person(request), await request.json()
+        update = self._updates.get((person.id, int(body.get("message_id", 0))))
+        text = str(body.get("text", "")).strip()
+        if update is None or "text" not in update["message"] or not text:
+            return _problem("only a text message of this person can be edited, to some text")
+        await self.telegram.deliver(self.telegram.edit(update, text))
+        message_id = update["message"]["message_id"]
+        self.timeline.add(person.id, "edited", message_id=message_id, text=text)
+        return web.json_response({"message_id": message_id})
+
+    async def _set_mode(self, request: web.Request) -> web.Response:
+        mode = str((await request.json()).get("mode"))
+        if mode not in BACKEND_MODES:
+            return _problem(f"backend mode must be one of {', '.join(BACKEND_MODES)}")
+        self.set_mode(mode)
+        self.timeline.add(0, "backend-mode", mode=mode, about=BACKEND_MODES[mode])
+        return web.json_response({"mode": mode})
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        await response.write(f"event: hello\ndata: {int(time.time() * 1000)}\n\n".encode())
+        async for event in self.timeline.stream():
+            await response.write(f"data: {json.dumps(event)}\n\n".encode())
+        return response
+
+
+def _problem(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)

@@ -1,0 +1,87 @@
+"""``./scripts/demo --web``: the sandbox in the browser, and the operations console beside it.
+
+The same sandbox as the terminal demo (:mod:`sandbox.stack`), plus the chat page on
+loopback and ``python -m batchctl console`` with a token made for this run, so replaying
+a dead letter can be tried too. Runs until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import signal
+import sys
+from collections.abc import Callable
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from sandbox.launcher import ChildProcess
+from sandbox.stack import sandbox_running
+from sandbox.web_chat import ChatPage
+from sandbox.web_timeline import Timeline
+
+WINDOW_SECONDS = 3.0
+"""Long enough to watch the deadline bar jump back as you type."""
+
+
+async def _console(
+    env: dict[str, str], token: str, port: int, say: Callable[[str], None]
+) -> tuple[ChildProcess, str]:
+    def relay(line: str) -> None:
+        if " console: " in line or "Traceback" in line:
+            say(f"  [console] {line}")
+
+    command = [sys.executable, "-m", "batchctl", "console", "--port", str(port)]
+    child = await ChildProcess.launch(
+        command,
+        {**env, "BATCHCTL_CONSOLE_TOKEN": token},
+        b"batchctl console: http",
+        name="console",
+        on_line=relay,
+        with_stdout=True,
+    )
+    found = re.search(rb"http://[\d.]+:\d+/", bytes(child.log))
+    assert found is not None
+    return child, found.group().decode()
+
+
+async def run_web(port: int, console_port: int, say: Callable[[str], None]) -> None:
+    async with sandbox_running(
+        say,
+        batch_window_seconds=WINDOW_SECONDS,
+        batch_max_wait_seconds=30,
+        # A failing backend becomes a dead letter in seconds rather than minutes.
+        backend_retry_base_seconds=1,
+        backend_retry_budget_seconds=8,
+    ) as sandbox:
+        redis = Redis.from_url(sandbox.redis_url)
+        token = secrets.token_urlsafe(18)
+        console, console_url = await _console(sandbox.env, token, console_port, say)
+        timeline = Timeline(sandbox.telegram, redis)
+        sandbox.backend.on_exchange = timeline.backend_exchange
+        page = ChatPage(sandbox.telegram, sandbox.backend, timeline, console_url, WINDOW_SECONDS)
+        watching = asyncio.create_task(timeline.watch_forever())
+        runner = web.AppRunner(page.app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        chat_url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        try:
+            say(f"chat page: {chat_url}")
+            say(f"operations console: {console_url} (token for replay and purge: {token})")
+            say("open them in a browser; Ctrl-C stops everything")
+            await _until_stopped()
+        finally:
+            watching.cancel()
+            await runner.cleanup()
+            await console.stop()
+            await redis.aclose()
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,207 @@
+"""What happens to each simulated person's messages, as events for the browser demo.
+
+The events come from where they really happen: what the Bot API stand-in was asked
+(typing, drafts, each reply part), what the example backend received (the exact JSON)
+and answered, and what Redis holds for the person (messages stored, the batch's
+deadline, the batch claimed, dead letters). Redis has no event for a changed hash, so
+a watcher reads it every 50 ms: a few commands per person, nothing for a demo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from sandbox.telegram_api import TelegramStandIn
+from shared.keys import DEAD_LETTERS_INDEX, ConversationKeys, dead_letter_key
+from shared.redis_scripts import as_text
+
+WATCH_INTERVAL_SECONDS = 0.05
+log = logging.getLogger("batchbot.sandbox")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    seq: int
+    person: int
+    kind: str
+    """sent, edited, stored, deadline, claimed, backend, backend-answer, typing, draft,
+    reply, dead-letter, done"""
+    at_ms: int
+    data: dict[str, Any]
+
+
+@dataclass
+class _Seen:
+    """The last state read of one person, to tell what changed."""
+
+    pending: int = 0
+    deadline_ms: int | None = None
+    batch_id: str | None = None
+    last_reply_at: float | None = None
+
+
+@dataclass
+class Timeline:
+    telegram: TelegramStandIn
+    redis: Redis
+    events: list[TimelineEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._people: dict[int, _Seen] = {}
+        self._telegram_seen = {"sent": 0, "chat_actions": 0, "drafts": 0}
+        self._dead_letters_seen: set[str] = set()
+        self._reading = asyncio.Lock()
+        self._asked_at: dict[str, float] = {}
+        self._pending_backend: list[tuple[int, str, dict[str, Any]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def watch(self, person: int) -> None:
+        self._people.setdefault(person, _Seen())
+
+    def add(self, person: int, kind: str, **data: Any) -> None:
+        at_ms = int(time.time() * 1000)
+        self.events.append(TimelineEvent(len(self.events), person, kind, at_ms, data))
+        self._tasks.add(task := asyncio.get_running_loop().create_task(self._notify()))
+        task.add_done_callback(self._tasks.discard)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def stream(self) -> AsyncIterator[dict[str, Any]]:
+        """Every event so far, then each new one as it happens."""
+        sent = 0
+        while True:
+            async with self._changed:
+                await self._changed.wait_for(functools.partial(self._more_than, sent))
+            for event in self.events[sent:]:
+                yield asdict(event)
+            sent = len(self.events)
+
+    def _more_than(self, count: int) -> bool:
+        return len(self.events) > count
+
+    def backend_exchange(self, body: bytes, status: int | None) -> None:
+        """The example backend's report: the exact JSON the worker sent (status None), then
+        the status it answered. Redis is read first, so the claim shows before the call."""
+        request = json.loads(body)
+        person, batch_id = int(request["user"]["id"]), request["batch_id"]
+        if status is not None:
+            asked_at = self._asked_at.pop(batch_id, time.monotonic())
+            seconds = round(time.monotonic() - asked_at, 2)
+            answered = {"batch_id": batch_id, "status": status, "seconds": seconds}
+            self._pending_backend.append((person, "backend-answer", answered))
+        else:
+            self._asked_at[batch_id] = time.monotonic()
+            text = json.dumps(request, indent=2, ensure_ascii=False)
+            asked = {"batch_id": batch_id, "messages": len(request["messages"]), "json": text}
+            self._pending_backend.append((person, "backend", asked))
+        self._tasks.add(task := asyncio.get_running_loop().create_task(self._look()))
+        task.add_done_callback(self._tasks.discard)
+
+    async def _look(self) -> None:
+        """Read Redis and the Bot API now, then report what the backend was asked."""
+        await self._read_all()
+        while self._pending_backend:
+            person, kind, data = self._pending_backend.pop(0)
+            self.add(person, kind, **data)
+
+    async def watch_forever(self) -> None:
+        while True:
+            try:
+                await self._read_all()
+            except Exception:  # a demo keeps going; the next read retries
+                log.exception("reading what happened failed; trying again")
+            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+
+    async def _read_all(self) -> None:
+        """Redis, then the Bot API, then what Redis said was finished: a batch is done only
+        after its last part was sent, so its end shows after that part."""
+        async with self._reading:  # one reader at a time, or a change would show twice
+            finished = await self._read_redis()
+            self._read_telegram()
+            for person, batch_id in finished:
+                self.add(person, "done", batch_id=batch_id)
+
+    def _read_telegram(self) -> None:
+        telegram, seen = self.telegram, self._telegram_seen
+        for action in telegram.chat_actions[seen["chat_actions"] :]:
+            self.add(action.chat_id, "typing", action=action.action)
+        for draft in telegram.drafts[seen["drafts"] :]:
+            self.add(draft.chat_id, "draft", text=draft.text)
+        for sent in telegram.sent[seen["sent"] :]:
+            person = self._people.setdefault(sent.chat_id, _Seen())
+            gap = None if person.last_reply_at is None else sent.at - person.last_reply_at
+            person.last_reply_at = sent.at
+            self.add(
+                sent.chat_id,
+                "reply",
+                text=sent.text,
+                photo=sent.photo,
+                message_id=sent.message_id,
+                seconds_after_previous=round(gap, 2) if gap is not None else None,
+            )
+        seen["chat_actions"] = len(telegram.chat_actions)
+        seen["drafts"] = len(telegram.drafts)
+        seen["sent"] = len(telegram.sent)
+
+    async def _read_redis(self) -> list[tuple[int, str]]:
+        people = list(self._people.items())
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for person, _ in people:
+                keys = ConversationKeys(str(person))
+                pipe.llen(keys.batch)
+                pipe.hget(keys.info, "deadline")
+                pipe.hmget(keys.inflight, ["batch_id", "messages"])
+            pipe.zrevrange(DEAD_LETTERS_INDEX, 0, 9)
+            replies = await pipe.execute()
+        finished = []
+        for index, (person, seen) in enumerate(people):
+            pending, deadline, (batch_id, messages) = replies[index * 3 : index * 3 + 3]
+            done = self._compare(person, seen, int(pending), deadline, batch_id, messages)
+            if done is not None:
+                finished.append((person, done))
+        await self._read_dead_letters([as_text(b) for b in replies[-1]])
+        return finished
+
+    def _compare(
+        self, person: int, seen: _Seen, pending: int, deadline: Any, batch_id: Any, messages: Any
+    ) -> str | None:
+        """Add what changed; the id of a batch that has just finished, if one did."""
+        finished = None
+        deadline_ms = int(deadline) if deadline is not None else None
+        if batch_id is not None and as_text(batch_id) != seen.batch_id:
+            seen.batch_id = as_text(batch_id)
+            seen.last_reply_at = None
+            count = len(json.loads(messages)) if messages else 0
+            self.add(person, "claimed", batch_id=seen.batch_id, messages=count)
+        elif batch_id is None and seen.batch_id is not None:
+            finished, seen.batch_id = seen.batch_id, None
+        if pending > seen.pending:
+            self.add(person, "stored", pending=pending, deadline_ms=deadline_ms)
+        elif deadline_ms is not None and deadline_ms != seen.deadline_ms:
+            self.add(person, "deadline", pending=pending, deadline_ms=deadline_ms)
+        seen.pending, seen.deadline_ms = pending, deadline_ms
+        return finished
+
+    async def _read_dead_letters(self, newest: list[str]) -> None:
+        for batch_id in newest:
+            if batch_id in self._dead_letters_seen:
+                continue
+            self._dead_letters_seen.add(batch_id)
+            conversation, reason = await self.redis.hmget(  # type: ignore[misc]
+                dead_letter_key(batch_id), ["conversation", "reason"]
+            )
+            if conversation is not None and as_text(conversation).isdigit():
+                reason_text = as_text(reason) if reason else ""
+                self.add(int(conversation), "dead-letter", batch_id=batch_id, reason=reason_text)

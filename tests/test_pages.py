@@ -1,0 +1,215 @@
+"""The browser demo's chat page and the operations console, in headless Chromium.
+
+One ``python -m sandbox --web`` for the module (Redis, the stand-ins, the real bot and two
+real workers, the console with its token), one browser. Each test plays different
+people, so they do not share batches, and asserts what a person sees on the pages. Each
+test leaves a screenshot of its pages in test-artifacts/screenshots, failing or not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+
+from sandbox.web_chat import SECOND_PART
+from tests.browser import CHROMIUM_FLAGS, SCREENSHOTS, RunningDemo, chromium_path, start_web_demo
+
+BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
+WAIT_MS = 30_000
+SHARE_OF_BAR = (
+    "bar => bar.getBoundingClientRect().width / bar.parentElement.getBoundingClientRect().width"
+)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[RunningDemo]:
+    running = start_web_demo()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    playwright: Playwright = sync_playwright().start()
+    launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+    yield launched
+    launched.close()
+    playwright.stop()
+
+
+class Pages:
+    """The pages one test opens, in a browser context of its own."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.context = context
+        self.opened: list[Page] = []
+
+    def open(self, url: str) -> Page:
+        page = self.context.new_page()
+        page.goto(url)
+        self.opened.append(page)
+        return page
+
+
+@pytest.fixture
+def pages(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    """Each page's screenshot is written when the test ends, passed or failed."""
+    opened = Pages(browser.new_context(viewport={"width": 1320, "height": 860}))
+    yield opened
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for index, page in enumerate(opened.opened):
+        page.screenshot(path=SCREENSHOTS / f"{request.node.name}-{index + 1}.png")
+    opened.context.close()
+
+
+def say(card: Locator, text: str) -> None:
+    """Type a message in a person's chat and press Enter."""
+    box = card.locator(".message-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def timeline(card: Locator, kind: str) -> Locator:
+    return card.locator(f'.timeline li[data-kind="{kind}"]')
+
+
+def bar_share(card: Locator) -> float:
+    """How full the deadline bar is drawn, 0 to 1."""
+    return float(card.locator(".deadline .bar i").evaluate(SHARE_OF_BAR))
+
+
+def test_a_burst_gets_one_answer_and_the_deadline_moves_back_with_each_message(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    page = pages.open(demo.chat_url)
+    ana = page.locator('.person:has(.name:text-is("Ana"))')
+    say(ana, BURST[0])
+    expect(timeline(ana, "stored")).to_have_count(1, timeout=WAIT_MS)
+    for count, text in enumerate(BURST[1:], start=2):
+        # Let the bar run down a little, then the next message must push it back up.
+        page.wait_for_function(
+            f"bar => ({SHARE_OF_BAR})(bar) < 0.8",
+            arg=ana.locator(".deadline .bar i").element_handle(),
+        )
+        before = bar_share(ana)
+        deadline_before = int(ana.locator(".deadline .bar").get_attribute("data-deadline") or 0)
+        say(ana, text)
+        expect(timeline(ana, "stored")).to_have_count(count, timeout=WAIT_MS)
+        assert int(ana.locator(".deadline .bar").get_attribute("data-deadline") or 0) > (
+            deadline_before
+        )
+        assert bar_share(ana) > before
+
+    expect(ana.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(ana.locator(".bubble.reply")).to_contain_text("I got your 4 message(s)")
+    expect(timeline(ana, "done")).to_have_count(1, timeout=WAIT_MS)
+    expect(timeline(ana, "backend")).to_have_count(1)
+    expect(ana.locator(".bubble.reply")).to_have_count(1)
+
+    details = ana.locator("details.backend-json")
+    details.locator("summary").click()
+    sent = json.loads(details.locator("pre").inner_text())
+    assert [m["text"] for m in sent["messages"]] == BURST
+    assert sent["user"]["first_name"] == "Ana"
+    expect(timeline(ana, "backend-answer")).to_contain_text("backend answered 200")
+
+
+def test_an_answer_in_two_parts_arrives_paced_as_if_typed(demo: RunningDemo, pages: Pages) -> None:
+    page = pages.open(demo.chat_url)
+    page.locator('#backend-mode input[value="parts"]').check()
+    ben = page.locator('.person:has(.name:text-is("Ben"))')
+    say(ben, "what times are free tomorrow?")
+    expect(ben.locator(".bubble.reply")).to_have_count(2, timeout=WAIT_MS)
+    expect(ben.locator(".bubble.reply").nth(1)).to_contain_text(SECOND_PART)
+    expect(timeline(ben, "backend")).to_have_count(1)
+
+    second = timeline(ben, "reply").nth(1).inner_text()
+    shown = re.search(r"\+([\d.]+) s after the previous part", second)
+    assert shown is not None, second
+    gap = float(shown.group(1))
+    pause = min(len(SECOND_PART) * 0.02, 2.0)  # REPLY_PACING_* defaults
+    assert gap >= pause - 0.01, f"the second part came {gap} s after the first"
+    # "typing…" was shown before the parts (a chat action lasts 5 s, so one covers both).
+    kinds = ben.locator(".timeline li").evaluate_all("items => items.map(i => i.dataset.kind)")
+    assert "typing" in kinds[: kinds.index("reply")], kinds
+    page.locator('#backend-mode input[value="normal"]').check()
+
+
+def test_an_album_and_an_edit_before_the_pause_make_one_batch(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    page = pages.open(demo.chat_url)
+    page.locator("#new-name").fill("Dee")
+    page.locator("#add-person button").click()
+    dee = page.locator('.person:has(.name:text-is("Dee"))')
+    say(dee, "which one for tomorow?")
+    dee.locator(".bubble.mine .edit").click()
+    say(dee, "which one for tomorrow?")
+    expect(dee.locator(".bubble.mine .meta")).to_contain_text("edited")
+    dee.locator(".photo").click()
+    dee.locator('.samples img[data-name="sample-sunset"]').click()
+    dee.locator('.samples img[data-name="sample-cat"]').click()
+    say(dee, "these two")
+    expect(dee.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(dee.locator(".bubble.reply")).to_contain_text("3 message(s) + 2 photo")
+    details = dee.locator("details.backend-json")
+    details.locator("summary").click()
+    sent = json.loads(details.locator("pre").inner_text())
+    assert [m.get("text") or m.get("caption") for m in sent["messages"]] == [
+        "which one for tomorrow?",
+        None,
+        "these two",
+    ]
+    say(dee, "/clear")
+    expect(dee.locator(".bubble.reply")).to_have_count(2, timeout=WAIT_MS)
+
+
+def test_a_dead_letter_shows_in_the_console_and_is_replayed_only_with_the_token(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    chat = pages.open(demo.chat_url)
+    chat.locator('#backend-mode input[value="fail"]').check()
+    chat.locator("#new-name").fill("Cai")
+    chat.locator("#add-person button").click()
+    cai = chat.locator('.person:has(.name:text-is("Cai"))')
+    say(cai, "are you open on sunday?")
+    expect(timeline(cai, "dead-letter")).to_have_count(1, timeout=WAIT_MS)
+    expect(cai.locator(".bubble.reply")).to_contain_text("Sorry, I can't answer right now")
+    chat.locator('#backend-mode input[value="normal"]').check()
+    conversation = cai.get_attribute("data-person")
+
+    console = pages.open(demo.console_url)
+    letter = console.locator(f'tr.dead-letter:has(code:text-is("{conversation}"))')
+    expect(letter).to_contain_text("retry budget spent", timeout=WAIT_MS)
+    letter.locator("button.show").click()
+    expect(console.locator("pre.letter-json")).to_contain_text("are you open on sunday?")
+
+    letter.locator("button.replay").click()
+    expect(console.locator("#action-result")).to_contain_text("needs the console token")
+    console.locator("#token").fill("not-the-token-at-all")
+    console.locator("#token-form button").click()
+    letter.locator("button.replay").click()
+    expect(console.locator("#action-result")).to_contain_text("wrong console token")
+    expect(letter).to_have_count(1)
+
+    console.locator("#token").fill(demo.console_token)
+    console.locator("#token-form button").click()
+    letter.locator("button.replay").click()
+    expect(console.locator("#action-result")).to_contain_text("1 message(s) queued again")
+    expect(letter).to_have_count(0, timeout=WAIT_MS)
+    expect(cai.locator(".bubble.reply").last).to_contain_text(
+        "I got your 1 message(s): are you open on sunday?", timeout=WAIT_MS
+    )
+    assert any("console: replay of dead letter" in line for line in demo.output)
