@@ -15,10 +15,10 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from bench import drafts, e2e, http_client, ingest, memory, scale, timer
+from bench import console, drafts, e2e, http_client, ingest, memory, scale, timer
 from sandbox.redis_server import RedisServer
 
-NAMES = ("ingest", "timer", "e2e", "memory", "scale", "http", "drafts")
+NAMES = ("ingest", "timer", "e2e", "memory", "scale", "http", "drafts", "console")
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -109,6 +109,21 @@ def _memory_table(results: list[memory.MemoryResult], keys: dict[str, int]) -> N
     )
 
 
+def _console_table(results: list[console.ConsoleResult]) -> None:
+    rows = [
+        [
+            f"{r.pending:,}",
+            r.what,
+            f"{r.commands_per_refresh:,.0f}",
+            f"{r.ms_per_refresh_p50:.1f}",
+            f"{r.ms_per_refresh_max:.1f}",
+        ]
+        for r in results
+    ]
+    header = ["pending", "reader", "commands/refresh", "ms p50", "ms max"]
+    _table("Operations console: Redis cost of one refresh", header, rows)
+
+
 def _scale_table(result: scale.ScaleResult) -> None:
     _table(
         f"5. Scale: {result.people:,} people x 5 messages, bot + {result.workers} workers",
@@ -167,6 +182,12 @@ async def main(names: list[str], quick: bool) -> dict[str, Any]:
                 "keys": keys,
                 "history_turns_20_bytes": history,
             }
+        if "console" in names:
+            console_results = await console.run(
+                server.url, (100, 1000) if quick else (100, 100_000)
+            )
+            _console_table(console_results)
+            figures["console"] = [asdict(r) for r in console_results]
         if "drafts" in names:
             drafts_result = await drafts.run(server.url, 20 if quick else 200)
             _drafts_table(drafts_result)

@@ -15,15 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from batchctl.console import ConsoleSettings
 from bot.settings import BotSettings
 from worker.settings import WorkerProcessSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPOSE_ONLY_VARIABLES = {"REDIS_PASSWORD"}
+COMPOSE_ONLY_VARIABLES = {"REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
 
 
 def every_setting() -> set[str]:
     fields = set(BotSettings.model_fields) | set(WorkerProcessSettings.model_fields)
+    fields |= set(ConsoleSettings.model_fields)
     return {name.upper() for name in fields}
 
 
@@ -37,6 +39,7 @@ def docker_compose(directory: Path, *args: str) -> subprocess.CompletedProcess[s
 
 def compose_config(tmp_path: Path) -> str:
     """``docker-compose config`` in a copy of the project with .env made from the example."""
+    shutil.copytree(ROOT / "monitoring", tmp_path / "monitoring", dirs_exist_ok=True)
     for name in ("docker-compose.yml", "Dockerfile.bot", "Dockerfile.worker"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
@@ -49,8 +52,11 @@ def test_compose_file_is_valid_and_keeps_its_promises(tmp_path: Path) -> None:
     config = compose_config(tmp_path)
     assert '- --appendonly\n    - "yes"\n    - --appendfsync\n    - everysec' in config
     assert "redis-data:/data" in config
-    # RedisInsight is reachable from this machine only; nothing else is published.
-    assert published_ports((ROOT / "docker-compose.yml").read_text()) == ["127.0.0.1:5540:5540"]
+    # RedisInsight and Grafana are reachable from this machine only; nothing else is published.
+    assert published_ports((ROOT / "docker-compose.yml").read_text()) == [
+        "127.0.0.1:5540:5540",
+        "127.0.0.1:3000:3000",
+    ]
     assert "replicas: 2" in config
     assert "redis://:replace-with-a-long-random-password@redis:6379/0" in config
 
@@ -76,6 +82,18 @@ def test_the_ollama_profile_adds_a_local_model_not_started_by_default(tmp_path: 
     with_model = docker_compose(tmp_path, "--profile", "ollama", "config").stdout
     assert "image: ollama/ollama" in with_model
     assert with_model.count("profiles:\n    - ollama\n") == 1  # started only with the profile
+
+
+def test_the_monitoring_profile_adds_prometheus_and_a_provisioned_grafana(
+    tmp_path: Path,
+) -> None:
+    compose_config(tmp_path)
+    quiet = docker_compose(tmp_path, "--profile", "monitoring", "config", "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    config = docker_compose(tmp_path, "--profile", "monitoring", "config").stdout
+    assert "prom/prometheus" in config and "grafana/grafana" in config
+    prometheus = (ROOT / "monitoring" / "prometheus.yml").read_text()
+    assert "bot:9100" in prometheus and 'names: ["worker"]' in prometheus
 
 
 def test_the_ha_profile_adds_a_replica_and_three_sentinels(tmp_path: Path) -> None:

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +31,7 @@ from sandbox.telegram_api import Person, TelegramStandIn
 from shared.ops_server import PORT_RANGE
 from tests.conftest import wait_until_idle
 
+MONITORING = Path(__file__).resolve().parent.parent / "monitoring"
 DEE = Person(id=4004, first_name="Dee")
 REDIS_PASSWORD = "redis-password-8b1f"
 BEARER_TOKEN = "bearer-token-7d2e9a"
@@ -113,6 +116,7 @@ async def test_a_deployed_bot_and_worker_count_in_metrics_and_log_no_secrets(
         await wait_until_idle(redis)
 
         bot_metrics, worker_metrics = await scrape(bot_port), await scrape(worker_port)
+        exposed = await exposition(bot_port) + await exposition(worker_port)
     finally:
         bot_code, worker_code = await bot.stop(), await worker.stop()
         await redis.aclose()
@@ -126,6 +130,7 @@ async def test_a_deployed_bot_and_worker_count_in_metrics_and_log_no_secrets(
 
     check_bot_metrics(bot_metrics)
     check_worker_metrics(worker_metrics)
+    check_every_dashboard_query_is_exposed(exposed)
     secrets = [telegram.token, REDIS_PASSWORD, BEARER_TOKEN, SIGNING_SECRET]
     for name, log in (("bot", bot.log.decode()), ("worker", worker.log.decode())):
         entries = [json.loads(line) for line in log.splitlines()]  # every line is JSON
@@ -136,6 +141,32 @@ async def test_a_deployed_bot_and_worker_count_in_metrics_and_log_no_secrets(
             claimed = [e for e in entries if "claimed" in e["message"]]
             assert claimed
             assert all(e["conversation"] == str(DEE.id) and e["batch_id"] for e in claimed)
+
+
+async def exposition(port: int) -> str:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics")
+    response.raise_for_status()
+    return response.text
+
+
+def check_every_dashboard_query_is_exposed(exposed: str) -> None:
+    """Every series the Grafana dashboard queries is one the bot or a worker exposes (a
+    labelled metric is declared by its TYPE line before its first sample); ``up`` is
+    Prometheus's own, for the jobs monitoring/prometheus.yml scrapes."""
+    series = set()
+    for name, kind in re.findall(r"(?m)^# TYPE (\S+) (\S+)$", exposed):
+        suffixes = ("_bucket", "_count", "_sum") if kind == "histogram" else ("",)
+        series |= {name + suffix for suffix in suffixes}
+    dashboard = json.loads((MONITORING / "grafana" / "dashboards" / "batchbot.json").read_text())
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    queried = {name for query in queries for name in re.findall(r"\bbatchbot_\w+", query)}
+    assert len(queried) >= 10, queried
+    assert not queried - series, f"the dashboard queries what nobody exposes: {queried - series}"
+    jobs = set(re.findall(r"job_name: (\S+)", (MONITORING / "prometheus.yml").read_text()))
+    for query in queries:
+        for job in re.findall(r'up\{job="([^"]+)"\}', query):
+            assert job in jobs, f"{job} is not scraped by monitoring/prometheus.yml"
 
 
 def check_bot_metrics(samples: Samples) -> None:

@@ -195,6 +195,11 @@ def test_a_dead_letter_shows_in_the_console_and_is_replayed_only_with_the_token(
     expect(letter).to_contain_text("retry budget spent", timeout=WAIT_MS)
     letter.locator("button.show").click()
     expect(console.locator("pre.letter-json")).to_contain_text("are you open on sunday?")
+    # The rates count per minute inside the scripts: messages came in, retries failed.
+    assert int(console.locator("#rate-in").get_attribute("data-total") or 0) >= 1
+    assert int(console.locator("#rate-errors").get_attribute("data-total") or 0) >= 2
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    console.screenshot(path=SCREENSHOTS / "console-with-a-dead-letter.png")
 
     letter.locator("button.replay").click()
     expect(console.locator("#action-result")).to_contain_text("needs the console token")
