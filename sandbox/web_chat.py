@@ -27,9 +27,11 @@ BACKEND_MODES = {
     "slow": "takes 6 s to answer",
     "fail": "answers 500 (retries, then a dead letter)",
     "parts": "answers in two parts, paced like typing",
+    "stream": "streams its answer word by word (drafts)",
 }
 SLOW_SECONDS = 6.0
 SECOND_PART = "Tomorrow at 5pm is free. Shall I book it?"
+STREAM_SECONDS_PER_WORD = 0.12
 
 
 async def answer_in_parts(request: BatchRequest) -> BatchResponse:
@@ -38,6 +40,17 @@ async def answer_in_parts(request: BatchRequest) -> BatchResponse:
     answer = summarise(request)
     answer.messages.append(OutgoingMessage(text=SECOND_PART))
     return answer
+
+
+async def answer_at_length(request: BatchRequest) -> BatchResponse:
+    """A long answer, for the streamed mode: long enough to watch the draft grow."""
+    heard = " / ".join(request.text.splitlines()) or "your photos"
+    text = (
+        f"Thanks, {request.user.first_name}! You said: {heard}. Here is a longer answer, "
+        "written a word at a time as a model would, so you can watch it appear as a "
+        "draft before it arrives as one message."
+    )
+    return BatchResponse(messages=[OutgoingMessage(text=text)])
 
 
 @dataclass
@@ -79,7 +92,8 @@ class ChatPage:
         backend = self.backend
         backend.delay_seconds = SLOW_SECONDS if mode == "slow" else 0.0
         backend.failure_status = 500 if mode == "fail" else None
-        backend.answerer = answer_in_parts if mode == "parts" else None
+        backend.answerer = {"parts": answer_in_parts, "stream": answer_at_length}.get(mode)
+        backend.stream, backend.seconds_per_piece = mode == "stream", STREAM_SECONDS_PER_WORD
         self.mode = mode
 
     async def _page(self, request: web.Request) -> web.Response:

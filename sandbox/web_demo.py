@@ -11,6 +11,7 @@ import asyncio
 import re
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
@@ -47,7 +48,39 @@ async def _console(
     return child, found.group().decode()
 
 
+class PortTaken(SystemExit):
+    """A port the demo was told to use is busy: one line naming the option, exit 1."""
+
+
+def _bind(port: int, option: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as error:
+        sock.close()
+        print(
+            f"demo: cannot listen on 127.0.0.1:{port} ({error.strerror}); choose another "
+            f"with {option} (0 takes any free port)",
+            file=sys.stderr,
+        )
+        raise PortTaken(1) from None
+    return sock
+
+
 async def run_web(port: int, console_port: int, say: Callable[[str], None]) -> None:
+    """Both ports are checked before anything starts, so a busy one costs no waiting."""
+    page_socket = _bind(port, "--port")
+    _bind(console_port, "--console-port").close()  # the console binds it again itself
+    try:
+        await _run_web(page_socket, console_port, say)
+    finally:
+        page_socket.close()
+
+
+async def _run_web(
+    page_socket: socket.socket, console_port: int, say: Callable[[str], None]
+) -> None:
     async with sandbox_running(
         say,
         batch_window_seconds=WINDOW_SECONDS,
@@ -65,7 +98,7 @@ async def run_web(port: int, console_port: int, say: Callable[[str], None]) -> N
         watching = asyncio.create_task(timeline.watch_forever())
         runner = web.AppRunner(page.app(), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.SockSite(runner, page_socket).start()
         chat_url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
         try:
             say(f"chat page: {chat_url}")

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -64,14 +68,26 @@ class Pages:
 
 
 @pytest.fixture
-def pages(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
-    """Each page's screenshot is written when the test ends, passed or failed."""
+def pages(demo: RunningDemo, browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
+    """Each page's screenshot is written when the test ends, passed or failed. Every
+    test starts with the example backend answering normally."""
+    set_backend_mode(demo, "normal")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     opened = Pages(browser.new_context(viewport={"width": 1320, "height": 860}))
     yield opened
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for index, page in enumerate(opened.opened):
         page.screenshot(path=SCREENSHOTS / f"{request.node.name}-{index + 1}.png")
     opened.context.close()
+
+
+def set_backend_mode(demo: RunningDemo, mode: str) -> None:
+    request = urllib.request.Request(
+        demo.chat_url + "api/backend",
+        data=json.dumps({"mode": mode}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
 
 
 def say(card: Locator, text: str) -> None:
@@ -147,6 +163,50 @@ def test_an_answer_in_two_parts_arrives_paced_as_if_typed(demo: RunningDemo, pag
     page.locator('#backend-mode input[value="normal"]').check()
 
 
+def test_a_streamed_answer_grows_as_a_draft_then_arrives_once(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    page = pages.open(demo.chat_url)
+    page.locator("#new-name").fill("Eve")
+    page.locator("#add-person button").click()
+    eve = page.locator('.person:has(.name:text-is("Eve"))')
+    page.locator('#backend-mode input[value="stream"]').check()
+    say(eve, "tell me more")
+    expect(eve.locator(".bubble.draft")).to_be_visible(timeout=WAIT_MS)
+    first_draft = eve.locator(".bubble.draft .text").inner_text()
+    expect(eve.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(eve.locator(".bubble.draft")).to_have_count(0)
+    final = eve.locator(".bubble.reply .text").inner_text()
+    assert final.startswith(first_draft) and len(final) > len(first_draft)
+    drafts = timeline(eve, "draft")
+    assert drafts.count() >= 3, "the answer is written over about 4 s, 2 drafts a second"
+    texts = drafts.evaluate_all("items => items.map(i => i.textContent)")
+    assert texts == sorted(texts, key=len)
+    page.locator('#backend-mode input[value="normal"]').check()
+
+
+def test_a_slow_backend_shows_as_a_batch_in_flight_in_the_console(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    chat = pages.open(demo.chat_url)
+    chat.locator("#new-name").fill("Fay")
+    chat.locator("#add-person button").click()
+    fay = chat.locator('.person:has(.name:text-is("Fay"))')
+    conversation = fay.get_attribute("data-person")
+    console = pages.open(demo.console_url)
+    expect(console.locator("#total-workers")).to_have_text("2", timeout=WAIT_MS)
+    chat.locator('#backend-mode input[value="slow"]').check()
+    say(fay, "still there?")
+    waiting = console.locator(f'tr.pending-row:has(code:text-is("{conversation}"))')
+    expect(waiting.locator(".deadline-bar")).to_be_visible(timeout=WAIT_MS)
+    running = console.locator(f'tr.in-flight-row:has(code:text-is("{conversation}"))')
+    expect(running.locator(".step")).to_have_text("asking the backend", timeout=WAIT_MS)
+    console.screenshot(path=SCREENSHOTS / "console-with-a-batch-in-flight.png")
+    expect(fay.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(running).to_have_count(0, timeout=WAIT_MS)
+    chat.locator('#backend-mode input[value="normal"]').check()
+
+
 def test_an_album_and_an_edit_before_the_pause_make_one_batch(
     demo: RunningDemo, pages: Pages
 ) -> None:
@@ -198,7 +258,6 @@ def test_a_dead_letter_shows_in_the_console_and_is_replayed_only_with_the_token(
     # The rates count per minute inside the scripts: messages came in, retries failed.
     assert int(console.locator("#rate-in").get_attribute("data-total") or 0) >= 1
     assert int(console.locator("#rate-errors").get_attribute("data-total") or 0) >= 2
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     console.screenshot(path=SCREENSHOTS / "console-with-a-dead-letter.png")
 
     letter.locator("button.replay").click()
@@ -218,3 +277,22 @@ def test_a_dead_letter_shows_in_the_console_and_is_replayed_only_with_the_token(
         "I got your 1 message(s): are you open on sunday?", timeout=WAIT_MS
     )
     assert any("console: replay of dead letter" in line for line in demo.output)
+
+
+def test_a_busy_port_is_one_line_naming_the_option() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        finished = subprocess.run(
+            [sys.executable, "-m", "sandbox", "--web", "--port", "0", "--console-port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert finished.returncode == 1
+    assert finished.stderr.strip() == (
+        f"demo: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose another with --console-port (0 takes any free port)"
+    )
