@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import sys
 
 from redis.exceptions import RedisError
@@ -13,6 +11,7 @@ from batchctl.console import ConsoleSettings, is_loopback, serve
 from shared.logs import describe
 from shared.redis_connection import redis_address, redis_client
 from shared.settings import load_settings
+from shared.stopping import until_stopped
 
 DEFAULT_PORT = 8090
 
@@ -53,12 +52,8 @@ async def run_console(host: str, port: int) -> int:
     bound = runner.addresses[0][1]
     mode = "replay and purge with the token" if settings.batchctl_console_token else "read-only"
     print(f"batchctl console: http://{host}:{bound}/ ({mode}); Ctrl-C stops it", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await runner.cleanup()
         await redis.aclose()

@@ -3,9 +3,7 @@ routers, WhatsApp's webhook), the ops server, and the run."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 
 from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
@@ -21,6 +19,7 @@ from channels.telegram import make_bot
 from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
 from shared.redis_connection import redis_client, wait_for_redis
+from shared.stopping import stop_on_signals, until_stopped
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
@@ -68,7 +67,7 @@ async def run(settings: BotSettings) -> None:
             store = BatchStore(redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas)
             whatsapp = await serve_whatsapp(store, settings)
         if bot is None:
-            await _until_stopped()
+            await until_stopped()
         elif settings.webhook_url is not None:
             await run_webhook(make_dispatcher(redis, settings), bot, settings)
         else:
@@ -83,19 +82,7 @@ async def run(settings: BotSettings) -> None:
         await redis.aclose()
 
 
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-async def _until_stopped() -> None:
-    await _stop_on_signals().wait()
-
-
 async def _poll(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -> None:
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     await bot.delete_webhook()
     await poll_until_stopped(dispatcher, bot, stop, settings.bot_shutdown_grace_seconds)

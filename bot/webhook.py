@@ -8,9 +8,7 @@ compares it in constant time).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -21,6 +19,7 @@ from aiohttp import web
 from bot.handlers import MessageNotStored
 from bot.listening import listen
 from bot.settings import BotSettings
+from shared.stopping import until_stopped
 
 log = logging.getLogger("batchbot.bot")
 
@@ -66,12 +65,8 @@ async def run_webhook(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -
         allowed_updates=dispatcher.resolve_used_update_types(),
     )
     log.info("webhook mode: listening on %s", runner.addresses)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await runner.cleanup()
         await bot.session.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from sandbox.launcher import ChildProcess
 from sandbox.stack import sandbox_running
 from sandbox.web_chat import ChatPage
 from sandbox.web_timeline import Timeline
+from shared.stopping import until_stopped
 
 WINDOW_SECONDS = 3.0
 """Long enough to watch the deadline bar jump back as you type."""
@@ -104,17 +104,9 @@ async def _run_web(
             say(f"chat page: {chat_url}")
             say(f"operations console: {console_url} (token for replay and purge: {token})")
             say("open them in a browser; Ctrl-C stops everything")
-            await _until_stopped()
+            await until_stopped()
         finally:
             watching.cancel()
             await runner.cleanup()
             await console.stop()
             await redis.aclose()
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()

@@ -90,6 +90,17 @@ def set_backend_mode(demo: RunningDemo, mode: str) -> None:
         assert response.status == 200
 
 
+def add_person(page: Page, name: str) -> Locator:
+    """Add a simulated person with the page's form; their card."""
+    page.locator("#new-name").fill(name)
+    page.locator("#add-person button").click()
+    return person(page, name)
+
+
+def person(page: Page, name: str) -> Locator:
+    return page.locator(f'.person:has(.name:text-is("{name}"))')
+
+
 def say(card: Locator, text: str) -> None:
     """Type a message in a person's chat and press Enter."""
     box = card.locator(".message-input")
@@ -110,7 +121,7 @@ def test_a_burst_gets_one_answer_and_the_deadline_moves_back_with_each_message(
     demo: RunningDemo, pages: Pages
 ) -> None:
     page = pages.open(demo.chat_url)
-    ana = page.locator('.person:has(.name:text-is("Ana"))')
+    ana = person(page, "Ana")
     say(ana, BURST[0])
     expect(timeline(ana, "stored")).to_have_count(1, timeout=WAIT_MS)
     for count, text in enumerate(BURST[1:], start=2):
@@ -145,7 +156,7 @@ def test_a_burst_gets_one_answer_and_the_deadline_moves_back_with_each_message(
 def test_an_answer_in_two_parts_arrives_paced_as_if_typed(demo: RunningDemo, pages: Pages) -> None:
     page = pages.open(demo.chat_url)
     page.locator('#backend-mode input[value="parts"]').check()
-    ben = page.locator('.person:has(.name:text-is("Ben"))')
+    ben = person(page, "Ben")
     say(ben, "what times are free tomorrow?")
     expect(ben.locator(".bubble.reply")).to_have_count(2, timeout=WAIT_MS)
     expect(ben.locator(".bubble.reply").nth(1)).to_contain_text(SECOND_PART)
@@ -167,9 +178,7 @@ def test_a_streamed_answer_grows_as_a_draft_then_arrives_once(
     demo: RunningDemo, pages: Pages
 ) -> None:
     page = pages.open(demo.chat_url)
-    page.locator("#new-name").fill("Eve")
-    page.locator("#add-person button").click()
-    eve = page.locator('.person:has(.name:text-is("Eve"))')
+    eve = add_person(page, "Eve")
     page.locator('#backend-mode input[value="stream"]').check()
     say(eve, "tell me more")
     expect(eve.locator(".bubble.draft")).to_be_visible(timeout=WAIT_MS)
@@ -189,9 +198,7 @@ def test_a_slow_backend_shows_as_a_batch_in_flight_in_the_console(
     demo: RunningDemo, pages: Pages
 ) -> None:
     chat = pages.open(demo.chat_url)
-    chat.locator("#new-name").fill("Fay")
-    chat.locator("#add-person button").click()
-    fay = chat.locator('.person:has(.name:text-is("Fay"))')
+    fay = add_person(chat, "Fay")
     conversation = fay.get_attribute("data-person")
     console = pages.open(demo.console_url)
     expect(console.locator("#total-workers")).to_have_text("2", timeout=WAIT_MS)
@@ -211,9 +218,7 @@ def test_an_album_and_an_edit_before_the_pause_make_one_batch(
     demo: RunningDemo, pages: Pages
 ) -> None:
     page = pages.open(demo.chat_url)
-    page.locator("#new-name").fill("Dee")
-    page.locator("#add-person button").click()
-    dee = page.locator('.person:has(.name:text-is("Dee"))')
+    dee = add_person(page, "Dee")
     say(dee, "which one for tomorow?")
     dee.locator(".bubble.mine .edit").click()
     say(dee, "which one for tomorrow?")
@@ -241,9 +246,7 @@ def test_a_dead_letter_shows_in_the_console_and_is_replayed_only_with_the_token(
 ) -> None:
     chat = pages.open(demo.chat_url)
     chat.locator('#backend-mode input[value="fail"]').check()
-    chat.locator("#new-name").fill("Cai")
-    chat.locator("#add-person button").click()
-    cai = chat.locator('.person:has(.name:text-is("Cai"))')
+    cai = add_person(chat, "Cai")
     say(cai, "are you open on sunday?")
     expect(timeline(cai, "dead-letter")).to_have_count(1, timeout=WAIT_MS)
     expect(cai.locator(".bubble.reply")).to_contain_text("Sorry, I can't answer right now")
