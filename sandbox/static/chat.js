@@ -182,20 +182,23 @@ function onEvent(event) {
   if (!card) return;
   showInChat(card, event);
   showInTimeline(card, event);
+  drawDeadline(card); // at once, not at the next frame: the bar and the timeline agree
 }
 
 // The deadline bar runs down between events and jumps back when a message moves it.
-function drawDeadlines() {
+function drawDeadline(card) {
   const windowMs = config.window_seconds * 1000;
-  for (const card of cards.values()) {
-    const bar = $(".deadline .bar", card.node);
-    const label = $(".deadline-label", card.node);
-    const left = card.deadline === null ? 0 : Math.max(0, card.deadline - Date.now());
-    bar.firstElementChild.style.width = (Math.min(1, left / windowMs) * 100).toFixed(1) + "%";
-    bar.dataset.deadline = card.deadline === null ? "" : String(card.deadline);
-    label.textContent = card.deadline === null ? "no batch waiting" : left > 0 ? `batch due in ${(left / 1000).toFixed(1)} s` : "batch due";
-    $(".typing", card.node).hidden = Date.now() > card.typingUntil;
-  }
+  const bar = $(".deadline .bar", card.node);
+  const label = $(".deadline-label", card.node);
+  const left = card.deadline === null ? 0 : Math.max(0, card.deadline - Date.now());
+  bar.firstElementChild.style.width = (Math.min(1, left / windowMs) * 100).toFixed(1) + "%";
+  bar.dataset.deadline = card.deadline === null ? "" : String(card.deadline);
+  label.textContent = card.deadline === null ? "no batch waiting" : left > 0 ? `batch due in ${(left / 1000).toFixed(1)} s` : "batch due";
+  $(".typing", card.node).hidden = Date.now() > card.typingUntil;
+}
+
+function drawDeadlines() {
+  cards.forEach(drawDeadline);
   requestAnimationFrame(drawDeadlines);
 }
 
