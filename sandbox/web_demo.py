@@ -23,6 +23,8 @@ from sandbox.web_chat import ChatPage
 from sandbox.web_timeline import Timeline
 from shared.stopping import until_stopped
 
+SHUTDOWN_SECONDS = 3.0
+"""How long open pages may hold the chat page's shutdown (a page's event stream never ends)."""
 WINDOW_SECONDS = 3.0
 """Long enough to watch the deadline bar jump back as you type."""
 
@@ -96,7 +98,7 @@ async def _run_web(
         sandbox.backend.on_exchange = timeline.backend_exchange
         page = ChatPage(sandbox.telegram, sandbox.backend, timeline, console_url, WINDOW_SECONDS)
         watching = asyncio.create_task(timeline.watch_forever())
-        runner = web.AppRunner(page.app(), access_log=None)
+        runner = web.AppRunner(page.app(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         await web.SockSite(runner, page_socket).start()
         chat_url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
@@ -107,6 +109,7 @@ async def _run_web(
             await until_stopped()
         finally:
             watching.cancel()
+            await timeline.close()
             await runner.cleanup()
             await console.stop()
             await redis.aclose()

@@ -61,6 +61,7 @@ class Timeline:
         self._telegram_seen = {"sent": 0, "chat_actions": 0, "drafts": 0}
         self._dead_letters_seen: set[str] = set()
         self._reading = asyncio.Lock()
+        self._closed = False
         self._asked_at: dict[str, float] = {}
         self._pending_backend: list[tuple[int, str, dict[str, Any]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -79,17 +80,22 @@ class Timeline:
             self._changed.notify_all()
 
     async def stream(self) -> AsyncIterator[dict[str, Any]]:
-        """Every event so far, then each new one as it happens."""
+        """Every event so far, then each new one as it happens, until :meth:`close`."""
         sent = 0
-        while True:
+        while not self._closed:
             async with self._changed:
                 await self._changed.wait_for(functools.partial(self._more_than, sent))
             for event in self.events[sent:]:
                 yield asdict(event)
             sent = len(self.events)
 
+    async def close(self) -> None:
+        """End every stream: a page left open must not hold the demo's shutdown."""
+        self._closed = True
+        await self._notify()
+
     def _more_than(self, count: int) -> bool:
-        return len(self.events) > count
+        return self._closed or len(self.events) > count
 
     def backend_exchange(self, body: bytes, status: int | None) -> None:
         """The example backend's report: the exact JSON the worker sent (status None), then

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -47,13 +48,27 @@ class RunningDemo:
     console_token: str
     output: list[str]
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """SIGTERM, as an operator's Ctrl-C or a supervisor would; the demo stops its bot,
+        workers, console and redis-server itself. Its exit code; a demo that hangs fails
+        the test after its whole process group is killed, so nothing is left behind."""
         self.process.terminate()
         try:
-            self.process.wait(timeout=30)
+            return self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+            raise AssertionError("the web demo did not stop within 30 s of SIGTERM") from None
+
+    def leftovers(self) -> list[str]:
+        """Processes of its group still running (none, once it has stopped)."""
+        listing = subprocess.run(
+            ["ps", "-o", "pid=,args=", "-g", str(self.process.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return [line.strip() for line in listing.stdout.splitlines() if line.strip()]
 
 
 def start_web_demo() -> RunningDemo:
@@ -65,6 +80,7 @@ def start_web_demo() -> RunningDemo:
         stderr=subprocess.STDOUT,
         text=True,
         env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+        start_new_session=True,  # its own process group: see stop()
     )
     output: list[str] = []
     ready = threading.Event()

@@ -9,7 +9,9 @@ test leaves a screenshot of its pages in test-artifacts/screenshots, failing or 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +43,12 @@ SHARE_OF_BAR = (
 def demo() -> Iterator[RunningDemo]:
     running = start_web_demo()
     yield running
-    running.stop()
+    code = running.stop()
+    leftovers = running.leftovers()
+    if leftovers:
+        os.killpg(running.process.pid, signal.SIGKILL)
+    assert not leftovers, f"the demo left these running: {leftovers}"
+    assert code == 0, "\n".join(running.output[-30:])
 
 
 @pytest.fixture(scope="module")
