@@ -17,9 +17,10 @@ import time
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend, summarise
+from sandbox.launcher import LaunchFailed
 from sandbox.openai_api import OpenAIStandIn
 from sandbox.peek import pending_count
-from sandbox.stack import sandbox_running
+from sandbox.stack import SandboxFailed, sandbox_running
 from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.web_demo import run_web
 from sandbox.whatsapp_api import WhatsAppStandIn
@@ -187,7 +188,11 @@ def main() -> None:
         "--console-port", type=int, default=8090, help="the operations console's port (--web)"
     )
     args = parser.parse_args()
-    if args.web:
-        asyncio.run(run_web(args.port, args.console_port, say))
-    else:
-        asyncio.run(run(args.interactive, args.openai))
+    try:
+        if args.web:
+            asyncio.run(run_web(args.port, args.console_port, say))
+        else:
+            asyncio.run(run(args.interactive, args.openai))
+    except (SandboxFailed, LaunchFailed) as error:
+        print(f"demo: {error}", file=sys.stderr)  # a process's log tail, not a traceback
+        sys.exit(1)

@@ -11,6 +11,9 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
 from sandbox.environment import product_environment
 from sandbox.example_backend import Answerer, ExampleBackend
 from sandbox.launcher import ChildProcess, launch_together
@@ -64,6 +67,24 @@ async def product(env: dict[str, str], say: Callable[[str], None]) -> AsyncItera
             await child.stop()
 
 
+class SandboxFailed(Exception):
+    """The sandbox cannot start; the message says what to do."""
+
+
+async def _check_reachable(redis_url: str) -> None:
+    """Before anything starts: the bot would wait for an unreachable Redis, silently."""
+    client = Redis.from_url(redis_url, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    except (RedisError, OSError, ValueError) as error:
+        raise SandboxFailed(
+            f"REDIS_URL {redis_url} cannot be reached ({type(error).__name__}: {error}); "
+            "start Redis there, or unset REDIS_URL and the demo starts its own"
+        ) from None
+    finally:
+        await client.aclose()
+
+
 @contextlib.asynccontextmanager
 async def sandbox_running(
     say: Callable[[str], None],
@@ -77,7 +98,9 @@ async def sandbox_running(
     OpenAI-compatible stand-in starts too, and adds the settings that point at it."""
     redis_server = None
     redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
+    if redis_url:
+        await _check_reachable(redis_url)
+    else:
         redis_server = RedisServer()
         redis_server.start()
         redis_url = redis_server.url

@@ -306,3 +306,21 @@ def test_a_busy_port_is_one_line_naming_the_option() -> None:
         f"demo: cannot listen on 127.0.0.1:{port} (Address already in use); "
         "choose another with --console-port (0 takes any free port)"
     )
+
+
+def test_an_unreachable_redis_url_is_one_line_before_anything_starts() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        url = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+        finished = subprocess.run(
+            [sys.executable, "-m", "sandbox", "--web", "--port", "0", "--console-port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "REDIS_URL": url},
+        )
+    assert finished.returncode == 1
+    [line] = finished.stderr.splitlines()
+    assert line.startswith(f"demo: REDIS_URL {url} cannot be reached (ConnectionError")
+    assert line.endswith("start Redis there, or unset REDIS_URL and the demo starts its own")
