@@ -15,10 +15,8 @@ from backend_client._errors import (
 from backend_client._openai_messages import ImageFetcher
 from backend_client._signing import signature_headers
 from backend_client._stream import EVENT_STREAM, OnText, answer_from_stream, is_event_stream
-from backend_client._transport import AiohttpTransport
+from backend_client._transport import json_http_client
 from shared.models import BatchRequest, BatchResponse, to_json
-
-USER_AGENT = "batchbot/0.1"
 
 
 class BackendClient:
@@ -40,14 +38,7 @@ class BackendClient:
     ) -> None:
         self.url = url
         self._signing_secret = signing_secret
-        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
-        if bearer_token:
-            headers["Authorization"] = f"Bearer {bearer_token}"
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_seconds),
-            headers=headers,
-            transport=transport if transport is not None else AiohttpTransport(),
-        )
+        self._http = json_http_client(timeout_seconds, bearer_token, transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -24,10 +24,8 @@ from backend_client._errors import (
 )
 from backend_client._openai_messages import ImageFetcher, chat_messages
 from backend_client._stream import EVENT_STREAM, OnText, events, is_event_stream
-from backend_client._transport import AiohttpTransport
+from backend_client._transport import json_http_client
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
-
-USER_AGENT = "batchbot/0.1"
 
 
 class OpenAIChatClient:
@@ -44,14 +42,7 @@ class OpenAIChatClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url, self.model, self.system_prompt = url, model, system_prompt
-        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
-        if bearer_token:
-            headers["Authorization"] = f"Bearer {bearer_token}"
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_seconds),
-            headers=headers,
-            transport=transport if transport is not None else AiohttpTransport(),
-        )
+        self._http = json_http_client(timeout_seconds, bearer_token, transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()

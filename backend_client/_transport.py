@@ -108,3 +108,23 @@ def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
         raise httpx.ConnectError(str(error), request=request) from error
     except (aiohttp.ClientError, asyncio.IncompleteReadError) as error:
         raise httpx.NetworkError(f"{type(error).__name__}: {error}", request=request) from error
+
+
+USER_AGENT = "batchbot/0.1"
+
+
+def json_http_client(
+    timeout_seconds: float,
+    bearer_token: str | None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The HTTP client both backend clients post JSON with: one timeout for the whole
+    call, the bearer token when there is one, aiohttp's I/O unless a test passes another."""
+    headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json"}
+    if bearer_token:
+        headers["Authorization"] = f"Bearer {bearer_token}"
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_seconds),
+        headers=headers,
+        transport=transport if transport is not None else AiohttpTransport(),
+    )

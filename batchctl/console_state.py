@@ -52,11 +52,12 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def step_of(inflight: dict[str, str | None], leased: bool) -> str:
-    """Where a claimed batch is: what its worker does now, or waits for."""
-    if inflight.get("sent") not in (None, "0"):
-        return f"{inflight['sent']} part(s) sent"
-    if inflight.get("answer"):
+def step_of(batch: dict[str, Any], leased: bool) -> str:
+    """Where a claimed batch is: what its worker does now, or waits for. A batch whose
+    run ended without finishing it (a retry is queued) holds no lease."""
+    if batch["sent"]:
+        return f"{batch['sent']} part(s) sent"
+    if batch["answer"]:
         return "answer stored, sending"
     return "asking the backend" if leased else "waiting to retry the backend"
 
@@ -133,11 +134,7 @@ async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> di
     for row in rows:
         if row["batch"] is not None:
             leased = row["conversation"] in lease_until
-            fields = {
-                "sent": str(row["batch"]["sent"]),
-                "answer": "1" if row["batch"]["answer"] else None,
-            }
-            row["batch"]["step"] = step_of(fields, leased)
+            row["batch"]["step"] = step_of(row["batch"], leased)
             row["batch"]["lease_until_ms"] = lease_until.get(row["conversation"])
             in_flight.append(row)
     return {
