@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
+import os
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 from redis.exceptions import RedisError
 
@@ -24,6 +27,7 @@ from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
 from shared.keys import channel_of
 from shared.logs import describe
+from shared.redaction import Redactor, secrets_in_environment, secrets_of
 from shared.redis_connection import redis_address, redis_client
 from shared.settings import RedisConnectionSettings, load_settings
 
@@ -133,11 +137,34 @@ def _missing(batch_id: str) -> int:
     return 1
 
 
+class _RedactedOutput(io.TextIOBase):
+    """Standard output with every secret batchctl can know cut out: a dead letter stored by
+    an older worker may still hold a key its provider repeated."""
+
+    def __init__(self, out: TextIO, redact: Redactor) -> None:
+        self._out, self._redact = out, redact
+
+    def write(self, text: str) -> int:
+        self._out.write(self._redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
 async def _main(args: argparse.Namespace) -> int:
     settings = load_settings(RedisConnectionSettings)
+    redact = Redactor([*secrets_of(settings), *secrets_in_environment()])
+    stdout = sys.stdout
+    sys.stdout = _RedactedOutput(stdout, redact)
     redis = redis_client(settings)
     try:
         return await _run(args, DeadLetters(redis, settings.redis_key_ttl_seconds))
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): what it wanted was written; nothing to report.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        return 0
     except (RedisError, OSError) as error:
         print(
             f"batchctl: REDIS_URL {redis_address(settings)} cannot be reached "

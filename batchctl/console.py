@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from batchctl.console_state import console_state
 from shared.dead_letters import DeadLetters
+from shared.redaction import Redactor, secrets_in_environment, secrets_of
 from shared.redis_settings import RedisConnectionSettings
 
 log = logging.getLogger("batchbot.console")
@@ -65,6 +66,10 @@ class Console:
         token = settings.batchctl_console_token
         self._token = token.get_secret_value() if token is not None else None
         self._token_to_read = token_to_read
+        # What it serves passes through the secrets it can know: its own settings and the
+        # environment it shares with the bot and workers (a dead letter stored before
+        # workers cut secrets out may still hold one).
+        self._redact = Redactor([*secrets_of(settings), *secrets_in_environment()])
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._redis_errors])
@@ -133,7 +138,7 @@ class Console:
     async def _state(self, request: web.Request) -> web.StreamResponse:
         state = await console_state(self.redis)
         state["can_act"] = self._token is not None
-        return web.json_response(state)
+        return self._json(state)
 
     async def _letter(self, request: web.Request) -> web.StreamResponse:
         letter = await self.letters.get(request.match_info["batch_id"])
@@ -143,7 +148,11 @@ class Console:
         for name in ("messages", "chat", "user", "answer"):
             if shown.get(name):
                 shown[name] = json.loads(shown[name])
-        return web.json_response(shown)
+        return self._json(shown)
+
+    def _json(self, data: Any) -> web.Response:
+        body = self._redact(json.dumps(data, ensure_ascii=False))
+        return web.Response(text=body, content_type="application/json")
 
     @web.middleware
     async def _redis_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:

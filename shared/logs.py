@@ -16,13 +16,11 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
+from shared.redaction import REDACTED, Redactor, secrets_of
 from shared.settings import CommonSettings
 
-REDACTED = "[redacted]"
+__all__ = ["REDACTED", "JsonFormatter", "RedactingFormatter", "TextFormatter", "secrets_of"]
 CONTEXT_FIELDS = ("conversation", "batch_id", "message_id", "chat_id")
 """Fields a log call may pass with ``extra=``; JSON lines carry them as keys."""
 
@@ -40,14 +38,10 @@ class RedactingFormatter(logging.Formatter):
     def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
         super().__init__()
         self.inner = inner
-        # Longest first, so a secret containing another is cut whole.
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.redact = Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = self.inner.format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return self.redact(self.inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -83,19 +77,6 @@ class TextFormatter(logging.Formatter):
             if getattr(record, name, None) is not None
         ]
         return f"{line} [{' '.join(ids)}]" if ids else line
-
-
-def secrets_of(settings: CommonSettings) -> list[str]:
-    """Every secret value the settings hold, including a password inside REDIS_URL."""
-    found: list[str] = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-    password = urlsplit(settings.redis_url).password
-    if password:
-        found.append(password)
-    return found
 
 
 def configure_logging(settings: CommonSettings) -> None:

@@ -29,6 +29,7 @@ from shared.keys import (
 )
 from shared.models import BatchResponse, Chat, IncomingMessage, Turn, User, to_json
 from shared.pipelining import ScriptPipeline
+from shared.redaction import NO_SECRETS, Redactor
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.rules import BatchingRules
 from shared.states import AppendResult, ClaimState, Refusal, ScheduleState, Scheduling
@@ -64,8 +65,17 @@ class ClaimOutcome:
 class BatchStore:
     """The batching protocol over one Redis connection pool."""
 
-    def __init__(self, redis: Redis, key_ttl_seconds: int, wait_replicas: int = 0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        key_ttl_seconds: int,
+        wait_replicas: int = 0,
+        redact: Redactor = NO_SECRETS,
+    ) -> None:
+        """``redact`` cuts the process's secrets out of what it stores for people to read
+        (a dead letter's reason; a backend that repeats an API key in an error)."""
         self.redis = redis
+        self.redact = redact
         self.key_ttl_seconds = key_ttl_seconds
         self.wait_replicas = wait_replicas
         self._appends = ScriptPipeline(redis, wait_replicas)
@@ -244,7 +254,7 @@ class BatchStore:
             [
                 batch.conversation,
                 batch.batch_id,
-                dead_letter_reason,
+                self.redact.reason(dead_letter_reason) if dead_letter_reason else "",
                 self.key_ttl_seconds,
                 batch.token,
                 *history.script_args(remember),

@@ -25,6 +25,7 @@ from shared.leases import BatchLeases
 from shared.models import Channel
 from shared.ops_server import OpsServer
 from shared.outbox import Outbox
+from shared.redaction import Redactor, secrets_of
 from shared.redis_connection import outage_retry, use_c_packing, use_failover_connections
 from shared.states import ScheduleState
 from shared.store import BatchStore
@@ -54,6 +55,8 @@ class WorkerDeps:
     backend: BackendClient | OpenAIChatClient
     senders: dict[Channel, ChannelSender]
     history: HistoryRules
+    redact: Redactor
+    """Cuts this process's secrets out of what it stores and sends (as logs are cut)."""
 
     def sender_for(self, conversation: str) -> ChannelSender:
         """The sender of the conversation's channel; ChannelNotConfigured without one."""
@@ -88,7 +91,10 @@ async def startup(ctx: dict[str, Any]) -> None:
         use_failover_connections(
             ctx["redis"], outage_retry(settings.redis_outage_tolerance_seconds)
         )
-    store = BatchStore(ctx["redis"], settings.redis_key_ttl_seconds, settings.redis_wait_replicas)
+    redact = Redactor(secrets_of(settings))
+    store = BatchStore(
+        ctx["redis"], settings.redis_key_ttl_seconds, settings.redis_wait_replicas, redact
+    )
     ctx["deps"] = WorkerDeps(
         settings=settings,
         store=store,
@@ -99,6 +105,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         history=HistoryRules(
             settings.history_turns, settings.history_max_bytes, settings.history_ttl_seconds
         ),
+        redact=redact,
     )
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
