@@ -64,6 +64,7 @@ class TelegramStandIn:
         self._forced: dict[str, list[ForcedError | None]] = {}
         self._runner: web.AppRunner | None = None
         self._polled = False
+        self._stopping = False
         self.url = ""
         self._holds: dict[str, list[tuple[int, Hold]]] = {}
 
@@ -83,6 +84,12 @@ class TelegramStandIn:
         return self.url
 
     async def stop(self) -> None:
+        """Stop at once: a bot's long poll under way is answered (empty) now, not when its
+        timeout runs out (a bot that was killed never reads it, and the server's clean-up
+        would wait for it)."""
+        async with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -213,7 +220,7 @@ class TelegramStandIn:
             if not self._updates and timeout > 0:
                 try:
                     async with asyncio.timeout(timeout):
-                        await self._changed.wait_for(lambda: bool(self._updates))
+                        await self._changed.wait_for(lambda: bool(self._updates) or self._stopping)
                 except TimeoutError:
                     return []
             return self._updates[:limit]

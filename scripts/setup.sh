@@ -17,10 +17,13 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=.venv/.batchbot-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# The exact versions of requirements-dev.lock, hashes checked; then batchbot itself, editable.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-dev.lock -nt "$stamp" ]; then
   echo "installing packages into .venv (log: .venv/pip.log) ..." >&2
   if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
-         .venv/bin/python -m pip install --disable-pip-version-check -e ".[dev]"; } \
+         .venv/bin/python -m pip install --disable-pip-version-check --require-hashes \
+           -r requirements-dev.lock &&
+         .venv/bin/python -m pip install --disable-pip-version-check --no-deps -e .; } \
        >.venv/pip.log 2>&1; then
     tail -n 30 .venv/pip.log >&2
     echo "package installation failed; the whole log is in .venv/pip.log" >&2

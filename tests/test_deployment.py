@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -132,11 +133,44 @@ def test_images_run_as_non_root_with_a_healthcheck_and_every_package(dockerfile:
     assert text.startswith("#") and "FROM python:3.11-slim" in text
     assert re.search(r"(?m)^USER batchbot$", text)
     assert re.search(r"(?m)^HEALTHCHECK ", text)
-    # Dependencies are installed before any code is copied, so that layer is cached.
-    assert text.index("pip install --no-cache-dir .") < text.index("COPY shared shared")
+    # Dependencies come from the lock, hashes checked, before any code is copied, so that
+    # layer is cached and every build installs the same versions.
+    locked = "pip install --no-cache-dir --require-hashes -r requirements.lock"
+    assert text.index(locked) < text.index("COPY shared shared")
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = [
         p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
     ]
     for package in packages:
         assert f"COPY {package} {package}" in text, f"{dockerfile} misses {package}"
+
+
+def check_lock(folder: Path) -> subprocess.CompletedProcess[str]:
+    script = ROOT / "scripts" / "check_lock.py"
+    return subprocess.run(
+        [sys.executable, str(script), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_lock_check_fails_when_pyproject_gains_a_dependency_not_locked(
+    tmp_path: Path,
+) -> None:
+    for name in ("pyproject.toml", "requirements.lock", "requirements-dev.lock"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    assert check_lock(tmp_path).returncode == 0, "the repository's own lock must agree"
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    assert "--require-hashes" in setup and "-r requirements-dev.lock" in setup
+
+    pyproject = (tmp_path / "pyproject.toml").read_text()
+    added = pyproject.replace('dependencies = [\n', 'dependencies = [\n    "leftpad>=1.0",\n', 1)
+    narrowed = added.replace('"httpx>=0.28,<0.29"', '"httpx>=0.29"')
+    (tmp_path / "pyproject.toml").write_text(narrowed)
+    refused = check_lock(tmp_path)
+    assert refused.returncode == 1
+    assert "leftpad is in pyproject.toml but not in requirements.lock" in refused.stderr
+    assert "pins httpx==0.28" in refused.stderr and "outside pyproject.toml's >=0.29" in refused.stderr
+    assert "run ./scripts/lock" in refused.stderr
