@@ -166,7 +166,7 @@ def test_the_lock_check_fails_when_pyproject_gains_a_dependency_not_locked(
     assert "--require-hashes" in setup and "-r requirements-dev.lock" in setup
 
     pyproject = (tmp_path / "pyproject.toml").read_text()
-    added = pyproject.replace('dependencies = [\n', 'dependencies = [\n    "leftpad>=1.0",\n', 1)
+    added = pyproject.replace("dependencies = [\n", 'dependencies = [\n    "leftpad>=1.0",\n', 1)
     narrowed = added.replace('"httpx>=0.28,<0.29"', '"httpx>=0.29"')
     (tmp_path / "pyproject.toml").write_text(narrowed)
     refused = check_lock(tmp_path)
