@@ -107,8 +107,13 @@ def _whole_text(response: httpx.Response) -> str:
 
 def _error_of(response: httpx.Response) -> Exception:
     said = _dig(_json(response.text), "error", "message")
-    detail = said if isinstance(said, str) else excerpt(response.text)
+    detail = excerpt(said if isinstance(said, str) else response.text)
     message = f"model endpoint answered {response.status_code}: {detail}"
+    if response.status_code in (404, 405):
+        message += (
+            "; BACKEND_URL must be the provider's chat-completions endpoint "
+            "(…/v1/chat/completions), and BACKEND_MODEL a model it serves"
+        )
     if retryable_status(response.status_code):
         return RetryableBackendError(message)
     return PermanentBackendError(message)

@@ -9,10 +9,11 @@ from bot.app import run
 from bot.settings import BotSettings
 from shared.logs import configure_logging
 from shared.settings import load_settings
+from shared.worker_settings import WorkerProcessSettings
 
 
 def main() -> None:
-    settings = load_settings(BotSettings)
+    settings = load_settings(BotSettings, also_check=[WorkerProcessSettings])
     configure_logging(settings)
     asyncio.run(run(settings))
 

@@ -13,6 +13,7 @@ from bot.handlers import batching_router
 from bot.polling import poll_until_stopped
 from bot.proactive import proactive_handler
 from bot.settings import BotSettings
+from bot.telegram_check import checked_bot_identity
 from bot.webhook import run_webhook
 from bot.whatsapp import serve_whatsapp
 from channels.telegram import make_bot
@@ -66,6 +67,8 @@ async def run(settings: BotSettings) -> None:
         if settings.whatsapp_access_token is not None:
             store = BatchStore(redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas)
             whatsapp = await serve_whatsapp(store, settings)
+        if bot is not None:
+            await checked_bot_identity(bot, settings)
         if bot is None:
             await until_stopped()
         elif settings.webhook_url is not None:

@@ -10,19 +10,22 @@ failing on the first message hours later.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+import json
+from collections.abc import Sequence
+from enum import Enum
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode
 
 from shared.channel_settings import ChannelSettings
 from shared.models import MessageKind
+from shared.redaction import SECRET_NAME_PARTS
 from shared.redis_settings import RedisConnectionSettings
 from shared.rules import BatchingRules
 
 __all__ = ["CommonSettings", "ConfigError", "RedisConnectionSettings", "load_settings"]
-
-_SECRET_NAME_PARTS = ("TOKEN", "SECRET", "REDIS_URL")
-"""A setting whose name has one of these may hold a secret: never echo its value."""
 
 
 class ConfigError(SystemExit):
@@ -35,7 +38,7 @@ class CommonSettings(ChannelSettings):
     batch_window_seconds: float = Field(
         default=10.0, gt=0, le=3600, description="Quiet time after the last message."
     )
-    batch_window_by_kind: dict[MessageKind, float] = Field(
+    batch_window_by_kind: Annotated[dict[MessageKind, float], NoDecode] = Field(
         default_factory=dict,
         description="Windows for some kinds instead of BATCH_WINDOW_SECONDS, as JSON: "
         '{"photo": 20, "video": 30}. Kinds: text, photo, video, voice, audio, document, '
@@ -81,13 +84,29 @@ class CommonSettings(ChannelSettings):
             )
         return self
 
-    @field_validator("batch_window_by_kind")
+    @field_validator("batch_window_by_kind", mode="before")
     @classmethod
-    def _kind_windows_in_range(cls, windows: dict[MessageKind, float]) -> dict[MessageKind, float]:
-        for kind, seconds in windows.items():
+    def _kind_windows(cls, value: Any) -> Any:
+        """JSON read here, not by pydantic-settings, so each mistake is said in its words."""
+        example = 'write it as JSON, e.g. {"photo": 20, "video": 30}'
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError(f"is not JSON: {example}") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"must be a JSON object of kinds and seconds: {example}")
+        kinds = [kind.value for kind in MessageKind]
+        for kind, seconds in value.items():
+            if kind not in kinds:
+                raise ValueError(f"unknown kind {kind!r}; the kinds are {', '.join(kinds)}")
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                raise ValueError(
+                    f"the window for {kind} must be a number of seconds, not {seconds!r}"
+                )
             if not 0 < seconds <= 3600:
-                raise ValueError(f"the window for {kind.value} must be over 0 and at most 3600 s")
-        return windows
+                raise ValueError(f"the window for {kind} must be over 0 and at most 3600 seconds")
+        return value
 
     def batching_rules(self) -> BatchingRules:
         """The rules as one value, in the milliseconds the append script works in."""
@@ -110,20 +129,75 @@ def _ms(seconds: float) -> int:
 Settings = TypeVar("Settings", bound=RedisConnectionSettings)
 
 
-def load_settings(settings_class: type[Settings], **overrides: Any) -> Settings:
-    """Read and validate the environment, or stop with every problem spelled out."""
+def load_settings(
+    settings_class: type[Settings],
+    *,
+    also_check: Sequence[type[BaseSettings]] = (),
+    **overrides: Any,
+) -> Settings:
+    """Read and validate the environment, or stop with every problem spelled out.
+
+    ``also_check`` are the settings of the other processes that share this environment
+    (the bot checks the workers' and the other way round): a value that is wrong for
+    any of them stops this process too, so a deployment never half-starts on a bad
+    ``.env``. Only their values are checked, not what they require.
+    """
+    problems: list[str] = []
+    settings: Settings | None = None
     try:
-        return settings_class(**overrides)
+        settings = settings_class(**overrides)
     except ValidationError as error:
-        lines = [f"batchbot cannot start: {error.error_count()} configuration problem(s)"]
-        for problem in error.errors():
-            name = "_".join(str(part) for part in problem["loc"]).upper()
-            message = problem["msg"].removeprefix("Value error, ")
-            if name:
-                secret = any(word in name for word in _SECRET_NAME_PARTS)
-                hidden = problem["type"] == "missing" or secret
-                shown = "" if hidden else f" (got {problem.get('input')!r})"
-                lines.append(f"  {name}: {message}{shown}")
-            else:
-                lines.append(f"  {message}")
-        raise ConfigError("\n".join(lines)) from None
+        problems += [_problem_line(settings_class, p) for p in error.errors()]
+    for other in also_check:
+        try:
+            other()
+        except ValidationError as error:
+            problems += [
+                _problem_line(other, p)
+                for p in error.errors()
+                if p["loc"]
+                and p["type"] != "missing"
+                and p["loc"][0] not in settings_class.model_fields
+            ]
+    if settings is not None and not problems:
+        return settings
+    lines = [f"batchbot cannot start: {len(problems)} configuration problem(s)", *problems]
+    raise ConfigError("\n".join(lines)) from None
+
+
+def _problem_line(settings_class: type[BaseSettings], problem: ErrorDetails) -> str:
+    """One problem as ``  NAME: what is wrong (got 'value'); e.g. <the default>``."""
+    message = _message(problem)
+    if not problem["loc"]:
+        return f"  {message}"
+    field, *inside = problem["loc"]
+    name = str(field).upper()
+    where = f" at key {'.'.join(map(str, inside))}" if inside else ""
+    secret = any(word in name for word in SECRET_NAME_PARTS)
+    hidden = problem["type"] == "missing" or secret or bool(inside)
+    shown = "" if hidden else f" (got {problem.get('input')!r})"
+    return f"  {name}{where}: {message}{shown}{_example(settings_class, str(field), secret)}"
+
+
+def _message(problem: ErrorDetails) -> str:
+    """pydantic's message, in the words of a setting: characters, not "items"."""
+    context = problem.get("ctx") or {}
+    if problem["type"] in ("too_short", "string_too_short"):
+        return f"must be at least {context.get('min_length')} characters long"
+    if problem["type"] in ("too_long", "string_too_long"):
+        return f"must be at most {context.get('max_length')} characters long"
+    return problem["msg"].removeprefix("Value error, ")
+
+
+def _example(settings_class: type[BaseSettings], field: str, secret: bool) -> str:
+    """What a good value looks like: the default, where there is one to show."""
+    info = settings_class.model_fields.get(field)
+    if info is None or secret:
+        return ""
+    if info.is_required():
+        return f"; {info.description}" if info.description else ""
+    default = info.get_default(call_default_factory=True)
+    if default is None or default == {} or isinstance(default, bool):
+        return ""
+    shown = default.value if isinstance(default, Enum) else default
+    return f"; e.g. {shown} (the default)"

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from shared.bot_settings import BotSettings
 from shared.logs import configure_logging
+from shared.redis_settings import RedisConnectionSettings
 from shared.settings import load_settings
 from worker import health
 from worker.settings import WorkerProcessSettings
@@ -24,9 +26,9 @@ def main() -> None:
         help="exit 0 if a worker on this host recorded its health recently, else 1",
     )
     args = parser.parse_args()
-    settings = load_settings(WorkerProcessSettings)
-    if args.check:
-        sys.exit(health.check(settings))
+    if args.check:  # needs Redis only: a healthcheck must not demand BACKEND_URL
+        sys.exit(health.check(load_settings(RedisConnectionSettings)))
+    settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
     configure_logging(settings)
     # The worker itself imports aiogram and ARQ's worker: seconds a check need not pay.
     from arq.worker import run_worker  # noqa: PLC0415

@@ -15,12 +15,12 @@ from redis.exceptions import RedisError
 from shared import arq_layout
 from shared.logs import describe
 from shared.redis_connection import redis_client
-from worker.settings import WorkerProcessSettings
+from shared.redis_settings import RedisConnectionSettings
 
 CHECK_TIMEOUT_SECONDS = 5.0
 
 
-async def _recorded_health(settings: WorkerProcessSettings) -> dict[str, str]:
+async def _recorded_health(settings: RedisConnectionSettings) -> dict[str, str]:
     """Each live worker on this host (``host:port9101``) and its last health line."""
     redis = redis_client(settings)
     found: dict[str, str] = {}
@@ -37,7 +37,7 @@ async def _recorded_health(settings: WorkerProcessSettings) -> dict[str, str]:
     return found
 
 
-def check(settings: WorkerProcessSettings) -> int:
+def check(settings: RedisConnectionSettings) -> int:
     """0 and each worker's last health line if any is recent; 1 and why not otherwise."""
     try:
         recorded = asyncio.run(_recorded_health(settings))

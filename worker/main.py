@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from shared.bot_settings import BotSettings
 from shared.logs import configure_logging
 from shared.redis_connection import redis_client, wait_for_redis
 from shared.settings import load_settings
@@ -37,7 +38,7 @@ async def _until_redis_answers(settings: WorkerProcessSettings) -> None:
 def __getattr__(name: str) -> Any:
     """``WorkerSettings`` is read from the environment only when ARQ's CLI asks for it."""
     if name == "WorkerSettings":
-        settings = load_settings(WorkerProcessSettings)
+        settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
         configure_logging(settings)
         return settings_class(settings)
     raise AttributeError(name)
