@@ -3,6 +3,7 @@ or by webhook when WEBHOOK_URL is set; WhatsApp's webhook)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 from bot.app import run
@@ -13,6 +14,13 @@ from shared.worker_settings import WorkerProcessSettings
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        prog="python -m bot",
+        description="The bot process: stores every configured channel's messages in Redis "
+        "for the workers. Telegram with BOT_TOKEN (polling, or a webhook with WEBHOOK_URL), "
+        "WhatsApp with WHATSAPP_ACCESS_TOKEN. Configured by environment variables only (the "
+        "README lists them); stops cleanly on SIGINT or SIGTERM.",
+    ).parse_args()
     settings = load_settings(BotSettings, also_check=[WorkerProcessSettings])
     configure_logging(settings)
     asyncio.run(run(settings))
