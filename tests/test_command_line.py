@@ -4,6 +4,7 @@ ends quietly (a reader that has what it wanted is no Redis problem), and
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -36,7 +37,8 @@ async def test_a_closed_pipe_ends_batchctl_quietly(redis: Redis, redis_server: R
             )
             pipe.zadd(DEAD_LETTERS_INDEX, {batch_id: 1_700_000_000_000 + n})
         await pipe.execute()
-    head = subprocess.run(
+    head = await asyncio.to_thread(
+        subprocess.run,
         f"set -o pipefail; {sys.executable} -m batchctl dead-letters list --limit 1500 | head -1",
         shell=True,
         executable="/bin/bash",

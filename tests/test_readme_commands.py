@@ -36,8 +36,8 @@ def commands() -> list[str]:
     ``.venv/bin/python -m batchctl dead-letters show``."""
     found: dict[str, None] = {}
     for line in shell_lines():
-        line = line.split(" #", 1)[0]
-        for part in re.split(r"\s*(?:&&|&|;|\|)\s*", line):
+        command_line = line.split(" #", 1)[0]
+        for part in re.split(r"\s*(?:&&|&|;|\|)\s*", command_line):
             words = shlex.split(part) if part.strip() else []
             while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
                 words = words[1:]  # VARIABLE=value before the command
