@@ -18,7 +18,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from redis.exceptions import RedisError
 
@@ -27,6 +27,7 @@ from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
 from shared.keys import channel_of
 from shared.logs import describe
+from shared.outbox import undelivered
 from shared.redaction import Redactor, secrets_in_environment, secrets_of
 from shared.redis_connection import redis_address, redis_client
 from shared.settings import RedisConnectionSettings, load_settings
@@ -94,9 +95,29 @@ async def _inspect(args: argparse.Namespace, letters: DeadLetters) -> int:
     return 0
 
 
+def _undelivered_line(entry: dict[str, Any]) -> str:
+    message = entry.get("message", {})
+    words = message.get("text") or message.get("photo") or ""
+    words = words if len(words) <= 40 else words[:39] + "…"
+    return (
+        f"{_when(entry['failed_at'])}  {channel_of(entry['conversation'])} conversation "
+        f"{entry['conversation']}  {words!r}  {entry['reason']}"
+    )
+
+
+async def _undelivered(args: argparse.Namespace, letters: DeadLetters) -> int:
+    entries = await undelivered(letters.redis, args.limit)
+    for entry in entries:
+        print(_undelivered_line(entry))
+    print(f"{len(entries)} undelivered proactive message(s)")
+    return 0
+
+
 async def _run(args: argparse.Namespace, letters: DeadLetters) -> int:
     if args.command == "inspect":
         return await _inspect(args, letters)
+    if args.command == "undelivered":
+        return await _undelivered(args, letters)
     if args.action == "list":
         newest = await letters.newest(args.limit)
         for letter in newest:
@@ -187,6 +208,10 @@ def main() -> None:
     dead.add_argument("batch_id", nargs="?", help="for show, replay and purge")
     dead.add_argument("--all", action="store_true", help="purge every dead letter")
     dead.add_argument("--limit", type=int, default=100, help="list at most this many")
+    lost = commands.add_parser(
+        "undelivered", help="proactive messages the person could not be sent, with why"
+    )
+    lost.add_argument("--limit", type=int, default=100, help="list at most this many")
     console = commands.add_parser("console", help="a live page: pending, in flight, dead letters")
     console.add_argument("--host", default="127.0.0.1", help="address to serve on")
     console.add_argument("--port", type=int, default=DEFAULT_PORT, help="0: any free port")

@@ -76,6 +76,7 @@ class Console:
         app.router.add_get("/", self._page)
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/api/state", self._readable(self._state))
+        app.router.add_get("/api/token", self._token_check)
         app.router.add_get("/api/dead-letters/{batch_id}", self._readable(self._letter))
         app.router.add_post("/api/dead-letters/{batch_id}/replay", self._action("replay"))
         app.router.add_post("/api/dead-letters/{batch_id}/purge", self._action("purge"))
@@ -127,6 +128,14 @@ class Console:
             return web.json_response({"batch_id": batch_id, "result": result})
 
         return act
+
+    async def _token_check(self, request: web.Request) -> web.StreamResponse:
+        """The page checks a token when it is entered, not at the first action."""
+        problem = self._token_problem(request)
+        if problem is not None:
+            log.warning("console: a token check from %s failed: %s", request.remote, problem)
+            return _problem(403 if self._token is None else 401, problem)
+        return web.json_response({"result": "token accepted: replay and purge allowed"})
 
     # -- pages and data ----------------------------------------------------------------
     async def _page(self, request: web.Request) -> web.StreamResponse:

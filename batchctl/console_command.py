@@ -16,6 +16,12 @@ from shared.stopping import until_stopped
 DEFAULT_PORT = 8090
 
 
+def page_url(host: str, port: int) -> str:
+    """The address to open: an IPv6 host goes in brackets (``http://[::1]:8090/``)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
 async def run_console(host: str, port: int) -> int:
     """Serve until stopped; 1 with one line saying why when it cannot start."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -51,7 +57,7 @@ async def run_console(host: str, port: int) -> int:
         return 1
     bound = runner.addresses[0][1]
     mode = "replay and purge with the token" if settings.batchctl_console_token else "read-only"
-    print(f"batchctl console: http://{host}:{bound}/ ({mode}); Ctrl-C stops it", flush=True)
+    print(f"batchctl console: {page_url(host, bound)} ({mode}); Ctrl-C stops it", flush=True)
     try:
         await until_stopped()
     finally:

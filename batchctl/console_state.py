@@ -20,6 +20,8 @@ from shared.keys import (
     LEASES,
     PENDING_INDEX,
     STATS_FIELDS,
+    UNDELIVERED,
+    WORKER_STOPS,
     WORKERS,
     ConversationKeys,
     channel_of,
@@ -36,6 +38,7 @@ RATE_MINUTES = 15
 class ConsoleLimits:
     pending: int = 50
     dead_letters: int = 50
+    undelivered: int = 20
 
 
 async def redis_now_ms(redis: Redis) -> int:
@@ -98,6 +101,8 @@ async def _heads(redis: Redis, limits: ConsoleLimits, now_ms: int) -> list[Any]:
         pipe.zrange(LEASES, 0, limits.pending - 1, withscores=True)
         pipe.zrevrange(DEAD_LETTERS_INDEX, 0, limits.dead_letters - 1, withscores=True)
         pipe.zrange(WORKERS, 0, -1, withscores=True)
+        pipe.llen(UNDELIVERED)
+        pipe.lrange(UNDELIVERED, 0, limits.undelivered - 1)
         for minute in range(RATE_MINUTES):
             pipe.hgetall(stats_key(now_ms - (RATE_MINUTES - 1 - minute) * 60_000))
         return list(await pipe.execute())
@@ -109,7 +114,8 @@ async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> di
     now_ms = await redis_now_ms(redis)
     heads = await _heads(redis, limits, now_ms)
     pending_total, leased_total, dead_total, pending, leases, letters, workers = heads[:7]
-    stats = heads[7:]
+    undelivered_total, undelivered = heads[7:9]
+    stats = heads[9:]
     shown = {as_text(m): int(s) for m, s in pending}
     lease_until = {as_text(m): int(s) for m, s in leases}
     for conversation, until in lease_until.items():
@@ -124,6 +130,8 @@ async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> di
             pipe.hmget(dead_letter_key(as_text(batch_id)), ["conversation", "reason", "messages"])
         for worker, _ in workers:
             pipe.get(HEALTH_CHECK_KEY_PREFIX + as_text(worker))
+        if workers:
+            pipe.hmget(WORKER_STOPS, [as_text(worker) for worker, _ in workers])
         details = await pipe.execute()
     rows = [
         _conversation_row(conversation, next_step, *details[index * 3 : index * 3 + 3])
@@ -147,7 +155,15 @@ async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> di
         "pending": [row for row in rows if row["pending_messages"] > 0],
         "in_flight": in_flight,
         "dead_letters": _letters(letters, details[: len(letters)]),
-        "workers": _workers(workers, details[len(letters) :]),
+        "workers": _workers(
+            workers,
+            details[len(letters) : len(letters) + len(workers)],
+            details[-1] if workers else [],
+        ),
+        "undelivered": {
+            "total": undelivered_total,
+            "newest": [json.loads(entry) for entry in undelivered],
+        },
         "rates": _rates(stats, now_ms),
     }
 
@@ -170,17 +186,23 @@ def _letters(index: list[Any], fields: list[Any]) -> list[dict[str, Any]]:
     return letters
 
 
-def _workers(index: list[Any], health: list[Any]) -> list[dict[str, Any]]:
-    """Every worker heard from in the last hour; up while its ARQ health key lives."""
-    return [
-        {
-            "worker": as_text(worker),
-            "up": line is not None,
-            "last_seen_ms": int(seen),
-            "health": _text(line),
-        }
-        for (worker, seen), line in zip(index, health, strict=True)
-    ]
+def _workers(index: list[Any], health: list[Any], stops: list[Any]) -> list[dict[str, Any]]:
+    """Every worker heard from in the last hour: up while its ARQ health key lives;
+    otherwise stopped (it said so on a clean stop) or down (it died, or lost Redis)."""
+    rows = []
+    for (worker, seen), line, stopped in zip(index, health, stops, strict=True):
+        state = "up" if line is not None else "stopped" if stopped is not None else "down"
+        rows.append(
+            {
+                "worker": as_text(worker),
+                "up": state == "up",
+                "state": state,
+                "last_seen_ms": int(seen),
+                "stopped_at_ms": _int(stopped),
+                "health": _text(line),
+            }
+        )
+    return rows
 
 
 def _clock(key: str) -> str:

@@ -25,6 +25,15 @@ WORKERS = "workers"
 """Sorted set: worker (``<host>:<port or pid>``, as in its health key) → when it last said
 it was alive (ms since epoch), so the console finds every worker without a SCAN."""
 
+WORKER_STOPS = "worker-stops"
+"""Hash: worker → when it stopped cleanly (ms since epoch), so the console tells a worker
+that was stopped from one that died (its health key lapsed without a stop)."""
+
+UNDELIVERED = "proactive-undelivered"
+"""List: proactive messages that could not be delivered (JSON, newest first, the last
+:data:`UNDELIVERED_KEPT`), for batchctl and the console: the caller got 202 long before."""
+UNDELIVERED_KEPT = 200
+
 STATS_PREFIX = "stats:"
 STATS_FIELDS = ("messages_in", "answered", "dead_letters", "retries", "refused")
 """Counted per UTC minute by the Lua scripts (``lua/lib.lua``): the console's rates."""

@@ -68,6 +68,13 @@ SEND_ERRORS = Counter(
 REPLY_PARTS_SENT = Counter(
     "batchbot_reply_parts_sent_total", "Messages sent to people, by channel", ["channel"]
 )
+PROACTIVE_MESSAGES = Counter(
+    "batchbot_proactive_messages_total",
+    "Proactive messages the workers finished with, by channel and outcome: delivered, "
+    "undeliverable (the person cannot be reached, e.g. blocked or outside WhatsApp's 24-hour "
+    "window), channel_not_configured",
+    ["channel", "outcome"],
+)
 DEAD_LETTERS = Counter(
     "batchbot_dead_letters_total",
     "Batches kept as dead letters, by channel and cause: backend_rejected, backend_gave_up, "

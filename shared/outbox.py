@@ -8,9 +8,13 @@ so a re-run after a crash continues where it stopped.
 
 from __future__ import annotations
 
+import json
+import time
+from typing import Any
+
 from redis.asyncio import Redis
 
-from shared.keys import PENDING_INDEX, ConversationKeys
+from shared.keys import PENDING_INDEX, UNDELIVERED, UNDELIVERED_KEPT, ConversationKeys
 from shared.models import OutgoingMessage, to_json
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.states import Scheduling
@@ -58,3 +62,29 @@ class Outbox:
             else:
                 pipe.set(keys.outbox_progress, parts_sent, ex=self.key_ttl_seconds)
             await pipe.execute()
+
+    async def drop_undelivered(
+        self, conversation: str, message: OutgoingMessage, parts_sent: int, reason: str
+    ) -> None:
+        """Take a message that cannot be delivered out of the outbox and keep it, with why,
+        among the undelivered ones; one MULTI/EXEC transaction."""
+        keys = ConversationKeys(conversation)
+        record = {
+            "conversation": conversation,
+            "failed_at": int(time.time() * 1000),
+            "reason": reason,
+            "parts_sent": parts_sent,
+            "message": message.model_dump(mode="json", exclude_none=True),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpop(keys.outbox)
+            pipe.delete(keys.outbox_progress)
+            pipe.lpush(UNDELIVERED, json.dumps(record, ensure_ascii=False))
+            pipe.ltrim(UNDELIVERED, 0, UNDELIVERED_KEPT - 1)
+            await pipe.execute()
+
+
+async def undelivered(redis: Redis, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest proactive messages that could not be delivered, with the reason."""
+    raw = await redis.lrange(UNDELIVERED, 0, limit - 1)  # type: ignore[misc]
+    return [json.loads(entry) for entry in raw]

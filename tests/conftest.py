@@ -206,3 +206,19 @@ async def worker_processes() -> AsyncIterator[list[WorkerProcess]]:
     yield started
     for worker in started:
         await worker.stop(signal.SIGKILL)
+
+
+async def run_batchctl(redis_url: str, *args: str, **env: str) -> str:
+    """``python -m batchctl <args>`` against this Redis: what it printed (it must exit 0)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "batchctl",
+        *args,
+        env={**os.environ, "REDIS_URL": redis_url, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode()

@@ -4,13 +4,16 @@ errors. (The page itself is driven in Chromium by tests/test_pages.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
+from socket import gethostname
 
 import httpx
 import pytest
@@ -25,6 +28,7 @@ from shared.keys import WORKERS, stats_key
 from shared.models import Chat, IncomingMessage, MessageKind, User
 from shared.rules import BatchingRules
 from shared.store import BatchStore
+from tests.conftest import SettingsFactory, WorkerProcess
 
 TOKEN = "console-token-for-tests-0123"
 RULES = BatchingRules(
@@ -149,6 +153,15 @@ async def test_replay_and_purge_need_the_token_and_reading_beyond_loopback_too(
             console_urls["token"] + replay, headers={"Authorization": "Bearer not-it"}
         )
         assert (wrong.status_code, wrong.json()["error"]) == (401, "wrong console token")
+        # The page checks a token as it is entered.
+        not_it = {"Authorization": "Bearer not-it"}
+        assert (
+            await http.get(console_urls["token"] + "/api/token", headers=not_it)
+        ).status_code == 401
+        assert (await http.get(console_urls["read-only"] + "/api/token")).status_code == 403
+        good = {"Authorization": f"Bearer {TOKEN}"}
+        accepted = await http.get(console_urls["token"] + "/api/token", headers=good)
+        assert accepted.json()["result"] == "token accepted: replay and purge allowed"
         assert await redis.zcard("dead-letters") == 1
 
         bearer = {"Authorization": f"Bearer {TOKEN}"}
@@ -193,3 +206,23 @@ def test_start_up_refuses_beyond_loopback_without_a_token_and_a_short_token(
     short = run_console(redis_server, "--port", "0", token="short")
     assert "BATCHCTL_CONSOLE_TOKEN" in short and "at least 16" in short
     assert "short" not in short.replace("BATCHCTL", ""), "the token itself is not echoed"
+
+
+async def test_a_stopped_worker_reads_stopped_and_a_killed_one_down(
+    redis: Redis, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings(worker_health_check_interval_seconds=1)
+    stopped, killed = await asyncio.gather(*(WorkerProcess.start(settings) for _ in range(2)))
+    async with asyncio.timeout(30):
+        while len([w for w in (await console_state(redis))["workers"] if w["up"]]) < 2:
+            await asyncio.sleep(0.1)
+    assert await stopped.stop(signal.SIGTERM) == 0
+    await killed.stop(signal.SIGKILL)
+    async with asyncio.timeout(30):  # a killed worker's health key lapses a second later
+        while any(w["up"] for w in (await console_state(redis))["workers"]):
+            await asyncio.sleep(0.1)
+    states = {w["worker"]: w["state"] for w in (await console_state(redis))["workers"]}
+    assert states == {
+        f"{gethostname()}:pid{stopped.pid}": "stopped",
+        f"{gethostname()}:pid{killed.pid}": "down",
+    }

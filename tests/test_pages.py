@@ -273,13 +273,15 @@ def test_a_dead_letter_shows_in_the_console_and_is_replayed_only_with_the_token(
     letter.locator("button.replay").click()
     expect(console.locator("#action-result")).to_contain_text("needs the console token")
     console.locator("#token").fill("not-the-token-at-all")
-    console.locator("#token-form button").click()
+    console.locator("#token-form button").click()  # checked as it is entered, not kept
+    expect(console.locator("#action-result")).to_have_text("Token not kept: wrong console token")
     letter.locator("button.replay").click()
-    expect(console.locator("#action-result")).to_contain_text("wrong console token")
+    expect(console.locator("#action-result")).to_contain_text("needs the console token")
     expect(letter).to_have_count(1)
 
     console.locator("#token").fill(demo.console_token)
     console.locator("#token-form button").click()
+    expect(console.locator("#action-result")).to_contain_text("Token accepted for this tab")
     letter.locator("button.replay").click()
     expect(console.locator("#action-result")).to_contain_text("1 message(s) queued again")
     expect(letter).to_have_count(0, timeout=WAIT_MS)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from batchctl.console_state import console_state
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
-from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.proactive import send_proactive
-from tests.conftest import Product, SettingsFactory, wait_until_idle
+from tests.conftest import Product, SettingsFactory, run_batchctl, wait_until_idle
 
 MAX = Person(id=4404, first_name="Max")
 TOKEN = "proactive-token-0123456789"
@@ -98,3 +101,39 @@ async def test_the_endpoint_refuses_wrong_tokens_and_bad_bodies(
     assert "the body is not JSON" in not_json.json()["error"]
     assert "the body is empty" in nothing.json()["error"]
     assert await redis.keys("outbox:*") == []
+
+
+async def test_a_proactive_message_that_cannot_be_delivered_is_reported_not_counted_as_sent(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    redis: Redis,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    labels = {"channel": "telegram", "outcome": "undeliverable"}
+    before = REGISTRY.get_sample_value("batchbot_proactive_messages_total", labels) or 0.0
+    await product.start_workers(make_settings())
+    telegram.fail_next("sendMessage", ForcedError(403, "Forbidden: bot was blocked by the user"))
+    await send_proactive(redis, MAX.id, [OutgoingMessage(text="your table is ready")])
+    await send_proactive(redis, MAX.id, [OutgoingMessage(text="and it has a view")])
+    await telegram.wait_for_messages(MAX.id, 1)
+    await wait_until_idle(redis)
+
+    assert telegram.messages_to(MAX.id) == ["and it has a view"]
+    assert REGISTRY.get_sample_value("batchbot_proactive_messages_total", labels) == before + 1
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"proactive message for {MAX.id} not delivered" in logged
+    assert "1 proactive message(s) NOT delivered" in logged
+    assert "2 proactive message(s) sent" not in logged
+
+    state = await console_state(redis)
+    assert state["undelivered"]["total"] == 1
+    [entry] = state["undelivered"]["newest"]
+    assert entry["conversation"] == str(MAX.id)
+    assert entry["message"] == {"text": "your table is ready"}
+    assert "blocked" in entry["reason"]
+    listed = await run_batchctl(redis_server.url, "undelivered")
+    assert f"conversation {MAX.id}  'your table is ready'" in listed
+    assert "blocked by the user" in listed and "1 undelivered proactive message(s)" in listed

@@ -7,9 +7,6 @@ console, which know the secrets of the environment they share with the workers."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -25,7 +22,7 @@ from shared.dead_letters import DeadLetters
 from shared.keys import DEAD_LETTERS_INDEX, dead_letter_key
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.redaction import REDACTED, Redactor
-from tests.conftest import Product, SettingsFactory, wait_until_idle
+from tests.conftest import Product, SettingsFactory, run_batchctl, wait_until_idle
 
 API_KEY = 'sk-proj-Zq8"secret\\key-0123456789'
 """With a quote and a backslash: in stored JSON it appears escaped, and is cut there too."""
@@ -56,19 +53,6 @@ async def everything_in_redis(redis: Redis) -> str:
         elif kind == "zset":
             dump.append(str(await redis.zrange(key, 0, -1)))
     return "\n".join(dump)
-
-
-def batchctl(redis_server: RedisServer, *args: str, **env: str) -> str:
-    environment = {**os.environ, "REDIS_URL": redis_server.url, **env}
-    finished = subprocess.run(
-        [sys.executable, "-m", "batchctl", *args],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return finished.stdout
 
 
 async def console_reads(redis: Redis, redis_server: RedisServer, path: str) -> str:
@@ -112,8 +96,8 @@ async def test_a_key_the_provider_repeats_is_cut_from_the_dead_letter_batchctl_a
     [letter] = await DeadLetters(redis, settings.redis_key_ttl_seconds).newest()
     assert f"Incorrect API key provided: {REDACTED}" in letter.reason
     no_key_in(await everything_in_redis(redis))
-    no_key_in(batchctl(redis_server, "dead-letters", "show", letter.batch_id))
-    no_key_in(batchctl(redis_server, "dead-letters", "list"))
+    no_key_in(await run_batchctl(redis_server.url, "dead-letters", "show", letter.batch_id))
+    no_key_in(await run_batchctl(redis_server.url, "dead-letters", "list"))
     state = await console_reads(redis, redis_server, "/api/state")
     assert REDACTED in state
     no_key_in(state)
@@ -157,7 +141,9 @@ async def test_a_dead_letter_stored_with_a_secret_is_shown_without_it(
         },
     )
     await redis.zadd(DEAD_LETTERS_INDEX, {"old": 1700000000000})
-    shown = batchctl(redis_server, "dead-letters", "show", "old", BACKEND_BEARER_TOKEN=API_KEY)
+    shown = await run_batchctl(
+        redis_server.url, "dead-letters", "show", "old", BACKEND_BEARER_TOKEN=API_KEY
+    )
     assert REDACTED in shown
     no_key_in(shown)
     monkeypatch.setenv("BACKEND_BEARER_TOKEN", API_KEY)

@@ -295,5 +295,4 @@ class BatchRun:
 
     async def _deliver_outbox(self, conversation: str) -> str:
         """Proactive messages wait for the reply in progress, then go out: never interleaved."""
-        delivered = await deliver_outbox(self.deps, conversation, self.retry_delay)
-        return f"; {delivered} proactive message(s) sent" if delivered else ""
+        return str(await deliver_outbox(self.deps, conversation, self.retry_delay))

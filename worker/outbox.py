@@ -8,12 +8,15 @@ with the first part not sent.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from arq import Retry
 
 from channels.base import Recipient
 from channels.outcomes import RetryAfter, Unavailable
-from shared.models import BatchResponse
+from shared import metrics
+from shared.keys import channel_of
+from shared.models import BatchResponse, OutgoingMessage
 from worker.delivery import deliver
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps
 from worker.reply_parts import reply_parts
@@ -21,22 +24,41 @@ from worker.reply_parts import reply_parts
 log = logging.getLogger("batchbot.worker")
 
 
-async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float) -> int:
-    """Send every waiting proactive message; returns how many went out.
+@dataclass(frozen=True, slots=True)
+class OutboxDone:
+    """What one pass over a conversation's outbox did, for the job's result line."""
+
+    delivered: int = 0
+    undelivered: int = 0
+
+    def __str__(self) -> str:
+        said = []
+        if self.delivered:
+            said.append(f"{self.delivered} proactive message(s) sent")
+        if self.undelivered:
+            said.append(f"{self.undelivered} proactive message(s) NOT delivered")
+        return "".join(f"; {part}" for part in said)
+
+
+async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float) -> OutboxDone:
+    """Send every waiting proactive message; says how many went out and how many could not.
 
     Raises ARQ's Retry when the chat platform is unavailable or asks to wait: the job
-    runs again later and continues with the first part not sent. A person who cannot be
-    reached (or a channel this worker is not configured for) gets the message dropped,
-    with a log line: a proactive message answers nothing, so there is no batch to keep.
+    runs again later and continues with the first part not sent. A message for a person
+    who cannot be reached (or a channel this worker is not configured for) is not
+    delivered: it is logged, counted, and kept with the reason among the undelivered
+    ones (``batchctl undelivered``, the console), since its sender got 202 long before.
     """
-    delivered = 0
+    delivered = undelivered = 0
+    channel = channel_of(conversation).value
     while (head := await deps.outbox.head(conversation)) is not None:
         message, already_sent = head
         try:
             sender = deps.sender_for(conversation)
         except ChannelNotConfigured as error:
-            log.error("proactive message for %s dropped: %s", conversation, error)
-            await deps.outbox.mark_sent(conversation, already_sent, done=True)
+            await _not_delivered(deps, conversation, message, already_sent, str(error))
+            metrics.PROACTIVE_MESSAGES.labels(channel, "channel_not_configured").inc()
+            undelivered += 1
             continue
         parts = reply_parts(BatchResponse(messages=[message]), limits=sender.limits)
 
@@ -59,7 +81,28 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
             raise Retry(defer=error.seconds) from error
         except Unavailable as error:
             raise Retry(defer=retry_delay) from error
-        if result.undeliverable is not None or not parts:
-            await deps.outbox.mark_sent(conversation, len(parts), done=True)
+        if result.undeliverable is not None:
+            reason = f"not delivered after {result.parts_done} part(s): {result.undeliverable}"
+            await _not_delivered(deps, conversation, message, result.parts_done, reason)
+            metrics.PROACTIVE_MESSAGES.labels(channel, "undeliverable").inc()
+            undelivered += 1
+            continue
+        if not parts:
+            await deps.outbox.mark_sent(conversation, 0, done=True)
+        metrics.PROACTIVE_MESSAGES.labels(channel, "delivered").inc()
         delivered += 1
-    return delivered
+    return OutboxDone(delivered, undelivered)
+
+
+async def _not_delivered(
+    deps: WorkerDeps, conversation: str, message: OutgoingMessage, parts_sent: int, reason: str
+) -> None:
+    log.error(
+        "proactive message for %s not delivered: %s",
+        conversation,
+        reason,
+        extra={"conversation": conversation},
+    )
+    await deps.outbox.drop_undelivered(
+        conversation, message, parts_sent, deps.redact.reason(reason)
+    )

@@ -1,6 +1,6 @@
 """Each worker keeps its name in the ``workers`` sorted set, so the operations console
 lists every worker (and notices one that went quiet) without scanning the keyspace for
-health keys."""
+health keys; one that stops cleanly records it in ``worker-stops``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 
 from redis.asyncio import Redis
 
-from shared.keys import WORKERS
+from shared.keys import WORKER_STOPS, WORKERS
 
 log = logging.getLogger("batchbot.worker")
 
@@ -23,6 +23,7 @@ async def announce(redis: Redis, worker: str) -> None:
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zadd(WORKERS, {worker: now_ms})
         pipe.zremrangebyscore(WORKERS, "-inf", now_ms - FORGET_AFTER_MS)
+        pipe.hdel(WORKER_STOPS, worker)
         await pipe.execute()
 
 
@@ -37,5 +38,9 @@ async def announce_forever(redis: Redis, worker: str, interval_seconds: float) -
 
 
 async def withdraw(redis: Redis, worker: str) -> None:
-    """A worker that stops cleanly leaves the list at once."""
-    await redis.zrem(WORKERS, worker)
+    """A worker that stops cleanly says so: the console shows it as stopped, not as died
+    (a killed worker's health key just lapses). It stays listed for the hour, like one
+    that died, so an operator sees what went away."""
+    seconds, micros = await redis.time()
+    stopped_ms = str(int(seconds) * 1000 + int(micros) // 1000)
+    await redis.hset(WORKER_STOPS, worker, stopped_ms)  # type: ignore[misc]

@@ -47,7 +47,8 @@ function drawBars() {
     const left = Number(bar.dataset.deadline) - nowMs();
     const share = Math.max(0, Math.min(1, left / windowMs));
     bar.firstChild.style.width = (share * 100).toFixed(1) + "%";
-    bar.lastChild.textContent = left > 0 ? `in ${(left / 1000).toFixed(1)} s` : "due";
+    const idle = document.body.dataset.workersUp === "0";
+    bar.lastChild.textContent = left > 0 ? `in ${(left / 1000).toFixed(1)} s` : idle ? "due, no worker up" : "due";
   }
   requestAnimationFrame(drawBars);
 }
@@ -109,11 +110,21 @@ function letterRow(letter) {
 }
 
 function workerRow(worker) {
-  return [el("tr", { class: "worker-row" },
+  const seen = worker.state === "stopped" ? `stopped ${ago(worker.stopped_at_ms)}` : ago(worker.last_seen_ms);
+  return [el("tr", { class: "worker-row", "data-state": worker.state },
     el("td", {}, el("code", {}, worker.worker)),
-    el("td", { class: worker.up ? "up" : "down" }, worker.up ? "up" : "down"),
-    el("td", {}, ago(worker.last_seen_ms)),
+    el("td", { class: worker.state }, worker.state === "down" ? "down (died or lost Redis)" : worker.state),
+    el("td", {}, seen),
     el("td", {}, el("code", {}, worker.health || "–")))];
+}
+
+function undeliveredRow(entry) {
+  const message = entry.message || {};
+  return [el("tr", { class: "undelivered-row" },
+    el("td", {}, ago(entry.failed_at)),
+    conversationCell({ channel: entry.conversation.startsWith("wa:") ? "whatsapp" : "telegram", conversation: entry.conversation }),
+    el("td", {}, message.text || message.photo || ""),
+    el("td", { class: "reason" }, entry.reason))];
 }
 
 function chart(svg, labels, values) {
@@ -151,6 +162,13 @@ function draw(state) {
   fill("in-flight", state.in_flight, inFlightRow);
   fill("dead-letters", state.dead_letters, letterRow);
   fill("workers", state.workers, workerRow);
+  fill("undelivered", state.undelivered.newest, undeliveredRow);
+  $("undelivered-total").textContent = state.undelivered.total;
+  const up = state.workers.filter((w) => w.up).length;
+  const warning = $("no-worker");
+  warning.hidden = up > 0 || state.totals.pending_conversations === 0;
+  warning.textContent = "No worker is up: nothing will take these batches until one starts (python -m worker).";
+  document.body.dataset.workersUp = String(up);
   const notice = $("notice");
   notice.hidden = state.can_act;
   notice.textContent = "Read-only: start the console with BATCHCTL_CONSOLE_TOKEN set to replay or purge dead letters.";
@@ -183,12 +201,21 @@ async function act(batchId, action) {
   refresh();
 }
 
-$("token-form").onsubmit = (event) => {
+$("token-form").onsubmit = async (event) => {
   event.preventDefault();
-  sessionStorage.setItem("batchctl-token", $("token").value.trim());
-  $("token").value = "";
-  $("action-result").className = "action-result";
-  $("action-result").textContent = "Token set for this tab.";
+  const candidate = $("token").value.trim();
+  const result = $("action-result");
+  const response = await fetch("/api/token", { headers: { Authorization: "Bearer " + candidate } });
+  const body = await response.json();
+  if (response.ok) {
+    sessionStorage.setItem("batchctl-token", candidate);
+    $("token").value = "";
+    result.className = "action-result ok";
+    result.textContent = `Token accepted for this tab: replay and purge allowed.`;
+  } else {
+    result.className = "action-result bad";
+    result.textContent = `Token not kept: ${body.error}`;
+  }
   refresh();
 };
 
