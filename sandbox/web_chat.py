@@ -115,22 +115,30 @@ class ChatPage:
         )
 
     async def _add_person(self, request: web.Request) -> web.Response:
-        name = str((await request.json()).get("name", "")).strip()[:32]
+        name = str((await _json_object(request)).get("name", "")).strip()[:32]
         if not name:
             return _problem("a person needs a name")
         person = self.add_person(name)
         return web.json_response({"id": person.id, "name": person.first_name})
 
     def _person(self, request: web.Request) -> Person:
-        person = self.people.get(int(request.match_info["id"]))
+        person_id = request.match_info["id"]
+        if not person_id.isdigit():
+            raise _bad_request(f"a person's id is a number (got {person_id!r})")
+        person = self.people.get(int(person_id))
         if person is None:
-            raise web.HTTPNotFound(text="no such person: add them first")
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": "no such person: add them first"}),
+                content_type="application/json",
+            )
         return person
 
     async def _send(self, request: web.Request) -> web.Response:
         """A text, a photo, or an album (its items one by one, as Telegram delivers them)."""
-        person, body = self._person(request), await request.json()
-        photos = [p for p in body.get("photos", []) if p in SAMPLES]
+        person, body = self._person(request), await _json_object(request)
+        photos = body.get("photos", [])
+        if not isinstance(photos, list) or not all(p in SAMPLES for p in photos):
+            return _problem(f"photos must be a list of the samples: {', '.join(SAMPLES)}")
         text = str(body.get("text", "")).strip()
         if not photos and not text:
             return _problem("type a message or pick a photo")
@@ -155,8 +163,11 @@ class ChatPage:
         return {"message_id": message_id}
 
     async def _edit(self, request: web.Request) -> web.Response:
-        person, body = self._person(request), await request.json()
-        update = self._updates.get((person.id, int(body.get("message_id", 0))))
+        person, body = self._person(request), await _json_object(request)
+        message_id = body.get("message_id")
+        if isinstance(message_id, bool) or not isinstance(message_id, int):
+            return _problem(f"message_id must be the number of a sent message (got {message_id!r})")
+        update = self._updates.get((person.id, message_id))
         text = str(body.get("text", "")).strip()
         if update is None or "text" not in update["message"] or not text:
             return _problem("only a text message of this person can be edited, to some text")
@@ -166,7 +177,7 @@ class ChatPage:
         return web.json_response({"message_id": message_id})
 
     async def _set_mode(self, request: web.Request) -> web.Response:
-        mode = str((await request.json()).get("mode"))
+        mode = str((await _json_object(request)).get("mode"))
         if mode not in BACKEND_MODES:
             return _problem(f"backend mode must be one of {', '.join(BACKEND_MODES)}")
         self.set_mode(mode)
@@ -186,3 +197,21 @@ class ChatPage:
 
 def _problem(message: str) -> web.Response:
     return web.json_response({"error": message}, status=400)
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 saying what it should have been."""
+    raw = await request.read()
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        raise _bad_request(
+            'the body is not JSON: send a JSON object, e.g. {"text": "hi"}'
+        ) from None
+    if not isinstance(body, dict):
+        raise _bad_request('the body must be a JSON object, e.g. {"text": "hi"}')
+    return body

@@ -138,6 +138,9 @@ class Timeline:
             self._read_telegram()
             for person, batch_id in finished:
                 self.add(person, "done", batch_id=batch_id)
+                # The pause before a part is measured within one answer: what is sent after
+                # this batch (the next answer, a /start reply) has no previous part.
+                self._people.setdefault(person, _Seen()).last_reply_at = None
 
     def _read_telegram(self) -> None:
         telegram, seen = self.telegram, self._telegram_seen

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
@@ -179,6 +180,48 @@ def test_an_answer_in_two_parts_arrives_paced_as_if_typed(demo: RunningDemo, pag
     kinds = ben.locator(".timeline li").evaluate_all("items => items.map(i => i.dataset.kind)")
     assert "typing" in kinds[: kinds.index("reply")], kinds
     page.locator('#backend-mode input[value="normal"]').check()
+
+    # The bot's own /start answer after that batch is no part of it: no pause is shown.
+    expect(timeline(ben, "done")).to_have_count(1, timeout=WAIT_MS)
+    say(ben, "/start")
+    expect(timeline(ben, "reply")).to_have_count(3, timeout=WAIT_MS)
+    greeting = timeline(ben, "reply").nth(2).inner_text()
+    assert "Hi! Write to me" in greeting and "after the previous part" not in greeting, greeting
+    # A deadline already reached reads "due now", never "due in -0.0 s".
+    said = page.evaluate(
+        "describe({kind: 'stored', at_ms: 5000, data: {pending: 2, deadline_ms: 4990}})"
+    )
+    assert said == "stored in Redis: 2 pending — batch due now"
+
+
+def post_to_chat_page(demo: RunningDemo, path: str, body: bytes) -> tuple[int, dict[str, str]]:
+    request = urllib.request.Request(
+        demo.chat_url + path, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_chat_pages_api_answers_bad_bodies_with_400_saying_what_was_wrong(
+    demo: RunningDemo,
+) -> None:
+    with urllib.request.urlopen(demo.chat_url + "api/config", timeout=10) as response:
+        ana = json.loads(response.read())["people"][0]["id"]
+    for path, body, said in [
+        ("api/people", b"name=Zoe", "the body is not JSON"),
+        ("api/people", b"[1, 2]", "the body must be a JSON object"),
+        ("api/people/abc/messages", b'{"text": "hi"}', "a person's id is a number (got 'abc')"),
+        (f"api/people/{ana}/messages", b"hi", "the body is not JSON"),
+        (f"api/people/{ana}/messages", b'{"photos": "x"}', "photos must be a list of the"),
+        (f"api/people/{ana}/edit", b'{"message_id": "x", "text": "y"}', "message_id must be"),
+        ("api/backend", b"", "the body must be a JSON object"),
+    ]:
+        status, answer = post_to_chat_page(demo, path, body)
+        assert (status, said in answer["error"]) == (400, True), (path, body, answer)
+    assert post_to_chat_page(demo, "api/people/999999/messages", b'{"text": "hi"}')[0] == 404
 
 
 def test_a_streamed_answer_grows_as_a_draft_then_arrives_once(

@@ -135,7 +135,8 @@ function showInChat(card, event) {
 
 function describe(event) {
   const d = event.data;
-  const due = d.deadline_ms ? ` — batch due in ${((d.deadline_ms - event.at_ms) / 1000).toFixed(1)} s` : "";
+  const left = d.deadline_ms ? d.deadline_ms - event.at_ms : null;
+  const due = left === null ? "" : left >= 50 ? ` — batch due in ${(left / 1000).toFixed(1)} s` : " — batch due now";
   switch (event.kind) {
     case "sent": return `you sent ${d.photo ? `[photo ${d.photo}] ` : ""}${d.text ? JSON.stringify(d.text) : ""}`;
     case "edited": return `you edited message ${d.message_id}: ${JSON.stringify(d.text)}`;
