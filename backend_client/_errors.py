@@ -27,3 +27,16 @@ class PermanentBackendError(BackendError):
 def retryable_status(status: int) -> bool:
     """429 and 5xx may well pass; any other error status will fail the same way again."""
     return status >= 500 or status == 429
+
+
+def broke_off(error: Exception, who: str, characters: int) -> RetryableBackendError:
+    """A stream that started and then stopped: the endpoint was reached and answered 200,
+    so it is neither "unreachable" nor a status; say how far it got."""
+    how = (
+        "nothing more arrived within the timeout"
+        if isinstance(error, TimeoutError) or "Timeout" in type(error).__name__
+        else "the connection closed mid-stream"
+    )
+    return RetryableBackendError(
+        f"{who}'s stream broke off after {characters} characters ({how}); asking again"
+    )

@@ -19,6 +19,7 @@ import httpx
 from backend_client._errors import (
     PermanentBackendError,
     RetryableBackendError,
+    broke_off,
     excerpt,
     retryable_status,
 )
@@ -83,14 +84,17 @@ class OpenAIChatClient:
 
 async def _streamed_text(response: httpx.Response, on_text: OnText | None) -> str:
     text = ""
-    async for _, data in events(response):
-        if data.strip() == "[DONE]":
-            return text
-        piece = _dig(_json(data), "choices", 0, "delta", "content")
-        if isinstance(piece, str) and piece:
-            text += piece
-            if on_text is not None:
-                await on_text(text)
+    try:
+        async for _, data in events(response):
+            if data.strip() == "[DONE]":
+                return text
+            piece = _dig(_json(data), "choices", 0, "delta", "content")
+            if isinstance(piece, str) and piece:
+                text += piece
+                if on_text is not None:
+                    await on_text(text)
+    except httpx.TransportError as error:
+        raise broke_off(error, "the model endpoint", len(text)) from error
     raise RetryableBackendError(
         f"the model's stream ended before [DONE] ({len(text)} characters); asking again"
     )

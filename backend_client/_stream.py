@@ -15,7 +15,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 from pydantic import ValidationError
 
-from backend_client._errors import PermanentBackendError, RetryableBackendError, excerpt
+from backend_client._errors import (
+    PermanentBackendError,
+    RetryableBackendError,
+    broke_off,
+    excerpt,
+)
 from shared.models import BatchResponse
 
 OnText = Callable[[str], Awaitable[None]]
@@ -53,18 +58,21 @@ async def events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
 async def answer_from_stream(response: httpx.Response, on_text: OnText | None) -> BatchResponse:
     """The final answer of a streamed response, reporting the text as it grows."""
     text = ""
-    async for name, data in events(response):
-        if name == "delta":
-            text += _delta_text(data)
-            if on_text is not None:
-                await on_text(text)
-        elif name == "answer":
-            try:
-                return BatchResponse.model_validate_json(data)
-            except ValidationError as error:
-                raise PermanentBackendError(
-                    f"the stream's answer event is not a BatchResponse: {excerpt(data)}"
-                ) from error
+    try:
+        async for name, data in events(response):
+            if name == "delta":
+                text += _delta_text(data)
+                if on_text is not None:
+                    await on_text(text)
+            elif name == "answer":
+                try:
+                    return BatchResponse.model_validate_json(data)
+                except ValidationError as error:
+                    raise PermanentBackendError(
+                        f"the stream's answer event is not a BatchResponse: {excerpt(data)}"
+                    ) from error
+    except httpx.TransportError as error:
+        raise broke_off(error, "the backend", len(text)) from error
     raise RetryableBackendError(
         f"the backend's stream ended before its answer event ({len(text)} characters "
         "streamed); asking again"

@@ -106,6 +106,10 @@ def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
         raise httpx.TimeoutException("timed out", request=request) from error
     except aiohttp.ClientConnectorError as error:
         raise httpx.ConnectError(str(error), request=request) from error
+    except aiohttp.ClientPayloadError as error:  # its text reads like a status ("400, message=")
+        raise httpx.RemoteProtocolError(
+            "the connection closed before the whole body arrived", request=request
+        ) from error
     except (aiohttp.ClientError, asyncio.IncompleteReadError) as error:
         raise httpx.NetworkError(f"{type(error).__name__}: {error}", request=request) from error
 

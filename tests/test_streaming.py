@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import signal
 
+import pytest
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
@@ -69,9 +71,11 @@ async def test_a_stream_cut_before_its_answer_is_asked_again_and_answered_once(
     telegram: TelegramStandIn,
     backend: ExampleBackend,
     redis: Redis,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     streaming(backend)
     backend.cut_streams = 1
+    caplog.set_level(logging.WARNING, logger="batchbot.worker")
     await product.start(make_settings())
 
     await telegram.person_says(IDA, "hello?")
@@ -81,6 +85,15 @@ async def test_a_stream_cut_before_its_answer_is_asked_again_and_answered_once(
     first, second = backend.received  # asked twice, with the same batch id
     assert first.batch_id == second.batch_id and len(backend.calls) == 1
     assert telegram.messages_to(IDA.id) == [final] and final.endswith("word39")
+    # Said as it was: the stream broke off; the endpoint was reached, and 400 was no status.
+    [retried] = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert "the backend's stream broke off after" in retried, retried
+    assert "unreachable" not in retried and "400" not in retried
+    # The draft grew during the first run only: the retry did not show it again from the start.
+    drafts = [draft.text for draft in telegram.drafts if draft.chat_id == IDA.id]
+    assert drafts, "the first run showed the answer growing"
+    assert all(len(a) < len(b) for a, b in itertools.pairwise(drafts)), drafts
+    assert final.startswith(drafts[-1])
 
 
 async def test_refused_drafts_fall_back_to_typing_and_the_answer_arrives_once(

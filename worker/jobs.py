@@ -218,7 +218,10 @@ class BatchRun:
         started = time.monotonic()
         result = "ok"
         to, draft_id = _recipient(batch), draft_id_of(batch.batch_id)
-        per_second = self.deps.settings.draft_updates_per_second
+        # A retried or resumed run does not replay its draft from the start, as if new:
+        # the person already saw the answer begin once; "typing…" shows instead.
+        first_run = self.job_try == 1 and not batch.resumed
+        per_second = self.deps.settings.draft_updates_per_second if first_run else 0.0
         request = await with_history(self.deps.store.redis, batch, self.deps.history)
         try:
             fetch = sender.fetch_image if self.deps.settings.backend_vision else None
