@@ -3,8 +3,11 @@ streamed one (Server-Sent Events, :mod:`backend_client._stream`)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from backend_client._errors import (
     PermanentBackendError,
@@ -16,7 +19,7 @@ from backend_client._openai_messages import ImageFetcher
 from backend_client._signing import signature_headers
 from backend_client._stream import EVENT_STREAM, OnText, answer_from_stream, is_event_stream
 from backend_client._transport import json_http_client
-from shared.models import BatchRequest, BatchResponse, to_json
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage, to_json
 
 
 class BackendClient:
@@ -87,14 +90,42 @@ def _answer_of(response: httpx.Response) -> BatchResponse:
         return BatchResponse.model_validate_json(response.content)
     except ValidationError as error:
         raise PermanentBackendError(
-            "backend answered 200 with a body that is not a BatchResponse "
-            f"({error.error_count()} problem(s), first: {_first_problem(error)}): "
-            f"{excerpt(response.text)}"
+            f"backend's answer breaks the contract {_first_problem(error, response.text)} "
+            f"({error.error_count()} problem(s)); body: {excerpt(response.text)}"
         ) from error
 
 
-def _first_problem(error: ValidationError) -> str:
-    """Where the body breaks the contract and how: ``messages.0.text: Field required``."""
+def _first_problem(error: ValidationError, body: str) -> str:
+    """Where the body breaks the contract and how, leading with the field, so a shortened
+    reason still names it: ``at messages.0: unknown key 'txt'; a message needs text...``.
+    Unknown keys are allowed (fields may be added), but where an object is refused they
+    are the likely typo, so they are named."""
     problem = error.errors(include_url=False)[0]
     where = ".".join(str(part) for part in problem["loc"])
-    return f"{where}: {problem['msg']}" if where else problem["msg"]
+    message = problem["msg"].removeprefix("Value error, ")
+    unknown = _unknown_keys(body, problem["loc"])
+    said = f"unknown key(s) {', '.join(map(repr, unknown))}; {message}" if unknown else message
+    return f"at {where}: {said}" if where else f"at the top: {said}"
+
+
+def _unknown_keys(body: str, loc: tuple[int | str, ...]) -> list[str]:
+    """Keys of the refused object (or of the object holding the refused field) that the
+    contract does not know."""
+    try:
+        value: Any = json.loads(body)
+    except ValueError:
+        return []
+    objects: list[tuple[Any, type[BaseModel]]] = [(value, BatchResponse)]
+    for step in loc:
+        if isinstance(value, dict) and isinstance(step, str) and step in value:
+            value = value[step]
+        elif isinstance(value, list) and isinstance(step, int) and step < len(value):
+            value = value[step]
+            objects.append((value, OutgoingMessage))
+        else:
+            break
+    target, model = objects[-1]
+    if not isinstance(target, dict):
+        return []
+    known = {info.alias or name for name, info in model.model_fields.items()}
+    return sorted(key for key in target if key not in known)

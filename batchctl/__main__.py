@@ -38,7 +38,7 @@ def _when(ms: int) -> str:
 
 
 def _line(letter: DeadLetter) -> str:
-    reason = letter.reason if len(letter.reason) <= 80 else letter.reason[:79] + "…"
+    reason = letter.reason if len(letter.reason) <= 120 else letter.reason[:119] + "…"
     count = len(letter.messages)
     return (
         f"{letter.batch_id}  {_when(letter.failed_at_ms)}  {channel_of(letter.conversation)}"

@@ -13,12 +13,13 @@ from redis.asyncio import Redis
 
 from backend_client import BackendClient, PermanentBackendError
 from sandbox.example_backend import ExampleBackend
+from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.keys import DEAD_LETTERS_INDEX, dead_letter_key
 from shared.logs import describe
 from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User
 from shared.states import Refusal
-from tests.conftest import Product, SettingsFactory, wait_until_idle
+from tests.conftest import Product, SettingsFactory, run_batchctl, wait_until_idle
 
 DEE = Person(id=4004, first_name="Dee")
 
@@ -62,7 +63,9 @@ async def test_a_backend_answering_html_dead_letters_the_batch_with_the_reason(
     [batch_id] = [b.decode() for b in await redis.zrange(DEAD_LETTERS_INDEX, 0, -1)]
     stored: dict[bytes, bytes] = await redis.hgetall(dead_letter_key(batch_id))  # type: ignore[misc]
     letter = {k.decode(): v.decode() for k, v in stored.items()}
-    assert "not a BatchResponse" in letter["reason"]
+    assert letter["reason"].startswith(
+        "backend's answer breaks the contract at the top: Invalid JSON"
+    )
     assert "502 from the proxy" in letter["reason"]
     assert '"text":"hello"' in letter["messages"]
     assert '"text":"is this thing on?"' in letter["messages"]
@@ -161,16 +164,30 @@ def test_a_silent_timeout_is_described_by_how_long_was_waited() -> None:
     )
 
 
-async def test_a_body_that_breaks_the_contract_is_refused_naming_the_field() -> None:
+async def test_a_body_that_breaks_the_contract_is_refused_naming_the_field_and_unknown_keys(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    redis: Redis,
+    redis_server: RedisServer,
+) -> None:
+    bodies = iter(
+        [
+            {"messages": [{"text": "fine"}, {"parse_mode": "HTML"}]},
+            {"messages": [{"txt": "hi"}]},
+        ]
+    )
+
     async def answer(request: web.Request) -> web.Response:
-        return web.json_response({"messages": [{"text": "fine"}, {"parse_mode": "HTML"}]})
+        return web.json_response(next(bodies))
 
     app = web.Application()
     app.router.add_post("/batch", answer)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    client = BackendClient(f"http://127.0.0.1:{runner.addresses[0][1]}/batch", 5)
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/batch"
+    client = BackendClient(url, 5)
     request = BatchRequest.build(
         "b1",
         Chat(id=1, type="private"),
@@ -178,8 +195,19 @@ async def test_a_body_that_breaks_the_contract_is_refused_naming_the_field() -> 
         [IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi")],
     )
     try:
-        with pytest.raises(PermanentBackendError, match=r"first: messages\.1: Value error"):
+        with pytest.raises(PermanentBackendError) as refused:
             await client.answer(request)
+        assert str(refused.value).startswith(  # parse_mode is known: no unknown key to name
+            "backend's answer breaks the contract at messages.1: a message needs text, a photo"
+        ), refused.value
+
+        await product.start(make_settings(backend_url=url))
+        await telegram.person_says(DEE, "hello")
+        await telegram.wait_for_messages(DEE.id, 1)  # the apology
+        await wait_until_idle(redis)
     finally:
         await client.aclose()
         await runner.cleanup()
+    listed = await run_batchctl(redis_server.url, "dead-letters", "list")
+    line = listed.splitlines()[0]
+    assert "at messages.0: unknown key(s) 'txt'; a message needs text, a photo" in line, line
