@@ -25,7 +25,7 @@ from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.web_demo import run_web
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import WaPerson
-from shared.keys import ConversationKeys
+from shared.keys import PENDING_INDEX, ConversationKeys
 from shared.models import BatchRequest, BatchResponse, MessageKind, OutgoingMessage
 
 ANA = Person(id=1001, first_name="Ana", username="ana", language_code="en")
@@ -33,6 +33,8 @@ BEA = WaPerson(wa_id="14155550199", name="Bea")
 BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
 WHATSAPP_BURST = ["hola", "do you do beards too?", "saturday morning?"]
 WINDOW_SECONDS = 2.0
+MAX_WAIT_SECONDS = 20.0
+INTERACTIVE_LAST_ANSWER_SECONDS = MAX_WAIT_SECONDS + 30
 STARTED = time.monotonic()
 
 
@@ -87,12 +89,16 @@ async def _scripted(telegram: TelegramStandIn, redis: Redis) -> None:
 
 
 async def _scripted_stream(telegram: TelegramStandIn, backend: ExampleBackend) -> None:
+    answerer = backend.answerer
     backend.stream, backend.seconds_per_piece, backend.answerer = True, 0.12, _advice
-    say("Ana asks for advice; this time the backend streams its answer (Server-Sent Events),")
-    say("and Telegram shows it growing as a draft, at most two updates a second:")
-    await telegram.person_says(ANA, "any tips for keeping the cut neat?")
-    await telegram.wait_for_messages(ANA.id, 5)
-    say("The draft was a preview; the final answer came once, as a message.")
+    try:
+        say("Ana asks for advice; this time the backend streams its answer (Server-Sent")
+        say("Events), and Telegram shows it growing as a draft, at most two updates a second:")
+        await telegram.person_says(ANA, "any tips for keeping the cut neat?")
+        await telegram.wait_for_messages(ANA.id, 5)
+        say("The draft was a preview; the final answer came once, as a message.")
+    finally:  # the next scene has its own story: the backend answers as before
+        backend.stream, backend.answerer = False, answerer
 
 
 async def _advice(request: BatchRequest) -> BatchResponse:
@@ -115,15 +121,29 @@ async def _scripted_whatsapp(whatsapp: WhatsAppStandIn) -> None:
     say("Graph API from the number Bea wrote to. Done.")
 
 
-async def _interactive(telegram: TelegramStandIn) -> None:
+async def _interactive(telegram: TelegramStandIn, redis: Redis) -> None:
     say("Type messages as Ana (Enter sends, Ctrl-D ends). Pause to let the batch go.")
     loop = asyncio.get_running_loop()
+    replies_before_last_message: int | None = None
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
-            return
+            break
         if line.strip():
+            replies_before_last_message = len(telegram.messages_to(ANA.id))
             await telegram.person_says(ANA, line.rstrip("\n"))
+    waiting = replies_before_last_message is not None and (
+        len(telegram.messages_to(ANA.id)) <= replies_before_last_message
+    )
+    if replies_before_last_message is not None and waiting:
+        say("Ctrl-D: your last burst is still waiting; its answer comes before the demo ends")
+        async with asyncio.timeout(INTERACTIVE_LAST_ANSWER_SECONDS):
+            await telegram.wait_for_messages(
+                ANA.id, replies_before_last_message + 1, INTERACTIVE_LAST_ANSWER_SECONDS
+            )
+            while await redis.zscore(PENDING_INDEX, str(ANA.id)) is not None:  # noqa: ASYNC110 - Redis has no event
+                await asyncio.sleep(0.05)  # every part of it sent
+    say("Done.")
 
 
 async def _scripted_openai(telegram: TelegramStandIn) -> None:
@@ -157,13 +177,13 @@ async def run(interactive: bool, openai: bool = False) -> None:
         answer_with_a_second_part_about_photos,
         model_settings=_openai_settings if openai else None,
         batch_window_seconds=WINDOW_SECONDS,
-        batch_max_wait_seconds=20,
+        batch_max_wait_seconds=MAX_WAIT_SECONDS,
     ) as sandbox:
         say(f"bot and two workers are up; batch window {WINDOW_SECONDS:g}s")
         redis = Redis.from_url(sandbox.redis_url)
         try:
             if interactive:
-                await _interactive(sandbox.telegram)
+                await _interactive(sandbox.telegram, redis)
             elif openai:
                 await _scripted_openai(sandbox.telegram)
             else:
@@ -188,6 +208,16 @@ def main() -> None:
         "--console-port", type=int, default=8090, help="the operations console's port (--web)"
     )
     args = parser.parse_args()
+    if args.web and (args.openai or args.interactive):
+        parser.error(
+            "--web has its own controls: you type on the page, and the page's 'Example "
+            "backend' control chooses how the backend answers; leave out "
+            + " and ".join(
+                o
+                for o, on in (("--openai", args.openai), ("--interactive", args.interactive))
+                if on
+            )
+        )
     try:
         if args.web:
             asyncio.run(run_web(args.port, args.console_port, say))
