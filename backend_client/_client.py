@@ -90,7 +90,7 @@ def _answer_of(response: httpx.Response) -> BatchResponse:
         return BatchResponse.model_validate_json(response.content)
     except ValidationError as error:
         raise PermanentBackendError(
-            f"backend's answer breaks the contract {_first_problem(error, response.text)} "
+            f"backend answered 200 but breaks the contract {_first_problem(error, response.text)} "
             f"({error.error_count()} problem(s)); body: {excerpt(response.text)}"
         ) from error
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -63,6 +66,20 @@ def until_it_answers(
         client.close()
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _last_to_stop() -> None:
+    """Run in the child before redis-server starts: a process group of its own, so a
+    SIGTERM sent to the sandbox's whole group (``timeout``, systemd, a terminal's Ctrl-C
+    goes to the foreground group) does not stop Redis under the bot and workers that are
+    still finishing; the sandbox stops it after them. On Linux it is also told to stop
+    when the sandbox dies, so a killed sandbox leaves no Redis behind."""
+    os.setpgid(0, 0)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class RedisServer:
     """One redis-server process; its data directory survives :meth:`stop` for restarts.
 
@@ -76,8 +93,12 @@ class RedisServer:
         password: str | None = None,
         tls: TlsFiles | None = None,
         replica_of: int | None = None,
+        outlives_group_signals: bool = False,
     ) -> None:
+        """``outlives_group_signals``: the sandbox's own Redis, stopped last by the sandbox
+        itself (see :func:`_last_to_stop`)."""
         self.port = free_port()
+        self.outlives_group_signals = outlives_group_signals
         self.replica_of = replica_of
         self.directory = Path(tempfile.mkdtemp(prefix="batchbot-redis-"))
         self.appendonly = appendonly
@@ -122,7 +143,11 @@ class RedisServer:
             *self._security_arguments(),
             *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []),
         ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        self._process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_last_to_stop if self.outlives_group_signals else None,  # noqa: PLW1509
+        )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5, **self._client_options())
         log = self.directory / "redis.log"
         until_it_answers(self._process, client, timeout_seconds, log)

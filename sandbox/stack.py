@@ -101,7 +101,7 @@ async def sandbox_running(
     if redis_url:
         await _check_reachable(redis_url)
     else:
-        redis_server = RedisServer()
+        redis_server = RedisServer(outlives_group_signals=True)
         redis_server.start()
         redis_url = redis_server.url
     telegram = TelegramStandIn(on_event=say)

@@ -1,10 +1,9 @@
 """A Bot API server on loopback that plays Telegram for the demo and the tests.
 
-It speaks the subset batchbot uses (getMe, getUpdates with long polling, sendMessage,
-sendChatAction, deleteWebhook) at ``/bot<token>/<method>``, exactly where aiogram sends
-requests when ``TELEGRAM_API_URL`` points here. A person is simulated in-process with
-:meth:`TelegramStandIn.person_says`, or over HTTP with ``POST /sandbox/messages``;
-``GET /sandbox/sent`` lists what the bot sent.
+It speaks the subset batchbot uses (getMe, getUpdates with long polling, sendMessage and
+more) at ``/bot<token>/<method>``, where aiogram sends requests when ``TELEGRAM_API_URL``
+points here. A person is simulated in-process with :meth:`TelegramStandIn.person_says`,
+or over HTTP with ``POST /sandbox/messages``; ``GET /sandbox/sent`` lists what was sent.
 """
 
 from __future__ import annotations
@@ -42,8 +41,6 @@ __all__ = [
 ]
 
 SANDBOX_TOKEN = "123456:sandbox-token"
-
-
 MAX_LONG_POLL_SECONDS = 50
 
 
@@ -84,9 +81,7 @@ class TelegramStandIn:
         return self.url
 
     async def stop(self) -> None:
-        """Stop at once: a bot's long poll under way is answered (empty) now, not when its
-        timeout runs out (a bot that was killed never reads it, and the server's clean-up
-        would wait for it)."""
+        """Stop at once: a long poll under way is answered now, not when its timeout ends."""
         async with self._changed:
             self._stopping = True
             self._changed.notify_all()
@@ -301,6 +296,5 @@ class TelegramStandIn:
     async def _control_sent(self, request: web.Request) -> web.Response:
         chat = request.query.get("chat_id")
         sent = [m for m in self.sent if chat is None or m.chat_id == int(chat)]
-        return web.json_response(
-            [{"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text} for m in sent]
-        )
+        rows = [{"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text} for m in sent]
+        return web.json_response(rows)

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
+from shared.models import BatchResponse, to_json
+
 REDACTED = "[redacted]"
 
 SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "REDIS_URL")
@@ -53,6 +55,14 @@ class Redactor:
 
 
 NO_SECRETS = Redactor(())
+
+
+def redacted_answer(answer: BatchResponse, redact: Redactor) -> BatchResponse:
+    """The answer with every secret of this process cut out, before it is stored or sent:
+    a backend that echoes an API key must not put it in Redis or in front of a person."""
+    raw = to_json(answer)
+    cut = redact(raw)
+    return answer if cut == raw else BatchResponse.model_validate_json(cut)
 
 
 def secrets_of(settings: BaseSettings) -> list[str]:

@@ -64,7 +64,7 @@ async def test_a_backend_answering_html_dead_letters_the_batch_with_the_reason(
     stored: dict[bytes, bytes] = await redis.hgetall(dead_letter_key(batch_id))  # type: ignore[misc]
     letter = {k.decode(): v.decode() for k, v in stored.items()}
     assert letter["reason"].startswith(
-        "backend's answer breaks the contract at the top: Invalid JSON"
+        "backend answered 200 but breaks the contract at the top: Invalid JSON"
     )
     assert "502 from the proxy" in letter["reason"]
     assert '"text":"hello"' in letter["messages"]
@@ -198,7 +198,7 @@ async def test_a_body_that_breaks_the_contract_is_refused_naming_the_field_and_u
         with pytest.raises(PermanentBackendError) as refused:
             await client.answer(request)
         assert str(refused.value).startswith(  # parse_mode is known: no unknown key to name
-            "backend's answer breaks the contract at messages.1: a message needs text, a photo"
+            "backend answered 200 but breaks the contract at messages.1: a message needs text"
         ), refused.value
 
         await product.start(make_settings(backend_url=url))

@@ -31,11 +31,12 @@ def main() -> None:
     settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
     configure_logging(settings)
     # The worker itself imports aiogram and ARQ's worker: seconds a check need not pay.
-    from arq.worker import run_worker  # noqa: PLC0415
+    from arq.worker import create_worker  # noqa: PLC0415
 
     from worker.main import settings_class  # noqa: PLC0415
+    from worker.running import run_until_stopped  # noqa: PLC0415
 
-    run_worker(settings_class(settings))
+    run_until_stopped(create_worker(settings_class(settings)))
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ from channels.outcomes import RetryAfter, Unavailable
 from shared import arq_layout, metrics
 from shared.history import turns_of, with_history
 from shared.keys import channel_of
-from shared.models import BatchResponse, to_json
-from shared.redaction import Redactor
+from shared.models import BatchResponse
+from shared.redaction import redacted_answer
 from shared.store import ClaimedBatch
 from worker.delivery import ClaimLost, Delivered, deliver
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
@@ -62,14 +62,6 @@ async def after_job_end(ctx: dict[str, Any]) -> None:
             conversation, settings.lease_ms, settings.lock_ms
         )
         log.debug("after job %s: %s (run at %s)", ctx["job_id"], state, run_at)
-
-
-def redacted_answer(answer: BatchResponse, redact: Redactor) -> BatchResponse:
-    """The answer with every secret of this process cut out, before it is stored or sent:
-    a backend that echoes an API key must not put it in Redis or in front of a person."""
-    raw = to_json(answer)
-    cut = redact(raw)
-    return answer if cut == raw else BatchResponse.model_validate_json(cut)
 
 
 def _ids(batch: ClaimedBatch) -> dict[str, str]:
