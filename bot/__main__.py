@@ -10,6 +10,7 @@ from bot.app import run
 from bot.settings import BotSettings
 from shared.logs import configure_logging
 from shared.settings import load_settings
+from shared.stopping import exit_at_once
 from shared.worker_settings import WorkerProcessSettings
 
 
@@ -24,6 +25,7 @@ def main() -> None:
     settings = load_settings(BotSettings, also_check=[WorkerProcessSettings])
     configure_logging(settings)
     asyncio.run(run(settings))
+    exit_at_once()  # stopped: skip the interpreter's slow teardown
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@ long-running process: the bot, the console, the browser demo."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import sys
+from typing import NoReturn
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -18,3 +22,13 @@ def stop_on_signals() -> asyncio.Event:
 
 async def until_stopped() -> None:
     await stop_on_signals().wait()
+
+
+def exit_at_once(code: int = 0) -> NoReturn:
+    """End a stopped process without the interpreter's teardown of every imported module
+    (about 0.7 s with aiogram, ARQ and pydantic loaded, a third of the 2 s a stop may take
+    past its grace). Logs and output are flushed first; nothing else is left to finish."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -14,6 +14,7 @@ from shared.bot_settings import BotSettings
 from shared.logs import configure_logging
 from shared.redis_settings import RedisConnectionSettings
 from shared.settings import load_settings
+from shared.stopping import exit_at_once
 from worker import health
 from worker.settings import WorkerProcessSettings
 
@@ -37,6 +38,7 @@ def main() -> None:
     from worker.running import run_until_stopped  # noqa: PLC0415
 
     run_until_stopped(create_worker(settings_class(settings)))
+    exit_at_once()
 
 
 if __name__ == "__main__":

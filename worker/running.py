@@ -2,11 +2,12 @@
 
 ARQ's ``Worker.run`` ends with ``Worker.close()``: it deletes the health key, runs our
 shutdown, and closes the pool, each a Redis command that retries for as long as
-REDIS_OUTAGE_TOLERANCE_SECONDS allows. When Redis goes away at the same moment as the
-signal (a supervisor stopping a whole group or host, Redis first) a stop then took a
-minute, past any supervisor's patience. Here the same steps run with a bound:
-running batches get WORKER_SHUTDOWN_GRACE_SECONDS (ARQ's own wait), the clean-up after
-them :data:`CLEANUP_SECONDS`; what Redis does not answer by then is left to expire (the
+REDIS_OUTAGE_TOLERANCE_SECONDS allows; and its poll loop, cancelled at the signal, can
+sit in such a retry too. When Redis goes away at the same moment as the signal (a
+supervisor stopping a whole group or host, Redis first) a stop took a minute, past any
+supervisor's patience. Here running batches get WORKER_SHUTDOWN_GRACE_SECONDS (ARQ's
+own wait), then the poll loop :data:`LOOP_STOP_SECONDS` to end and the clean-up
+:data:`CLEANUP_SECONDS`; what Redis does not answer by then is left to expire (the
 health key lapses by itself, a batch's lease lapses and another worker resumes it).
 """
 
@@ -15,25 +16,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from signal import Signals
 
 from arq.worker import Worker
 
 log = logging.getLogger("batchbot.worker")
 
-CLEANUP_SECONDS = 1.5
-"""After the running batches: the health key, presence, connections. Grace plus this is
-how long a stop takes at most."""
+LOOP_STOP_SECONDS = 0.5
+CLEANUP_SECONDS = 1.0
+"""After the grace: the poll loop's end, then the health key, presence and connections."""
 
 
 def run_until_stopped(worker: Worker) -> None:
-    """``Worker.run`` with its clean-up bounded (see the module's docstring)."""
+    """``Worker.run`` with its end bounded (see the module's docstring)."""
     worker.main_task = worker.loop.create_task(worker.main())
     try:
-        worker.loop.run_until_complete(worker.main_task)
-    except asyncio.CancelledError:
-        pass  # the signal handler cancels the main task: that is the normal end
+        worker.loop.run_until_complete(_until_the_loop_ends(worker))
     finally:
         worker.loop.run_until_complete(_close_within(worker, CLEANUP_SECONDS))
+
+
+async def _until_the_loop_ends(worker: Worker) -> None:
+    """ARQ's poll loop until it ends; once ARQ has cancelled it (the signal, then the
+    grace), :data:`LOOP_STOP_SECONDS` at most."""
+    cancelled = asyncio.Event()
+
+    def on_stop(_: Signals) -> None:
+        cancelled.set()
+
+    worker.on_stop = on_stop
+    main = worker.main_task
+    assert main is not None
+    told = asyncio.ensure_future(cancelled.wait())
+    try:
+        await asyncio.wait({main, told}, return_when=asyncio.FIRST_COMPLETED)
+        if not main.done():
+            await asyncio.wait({main}, timeout=LOOP_STOP_SECONDS)
+    finally:
+        told.cancel()
+    if not main.done():
+        log.warning("ARQ's poll loop did not end (Redis unreachable); stopping without it")
+    elif not main.cancelled() and main.exception() is not None:
+        raise main.exception()  # type: ignore[misc]
 
 
 async def _close_within(worker: Worker, seconds: float) -> None:
@@ -43,16 +67,13 @@ async def _close_within(worker: Worker, seconds: float) -> None:
         with contextlib.suppress(Exception):
             closing.result()
         return
-    closing.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await closing
     log.warning(
         "Redis did not answer the clean-up within %gs; stopped without it (the health key "
         "and any lease expire by themselves)",
         seconds,
     )
-    # What the skipped shutdown would have stopped (the sweep, presence) goes now.
+    # What the skipped clean-up would have ended (the poll loop, the sweep, presence).
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     for task in others:
         task.cancel()
-    await asyncio.wait(others, timeout=0.5) if others else None
+    await asyncio.wait(others, timeout=0.2)
