@@ -179,7 +179,7 @@ class Monkey:
         self.ha.primary.kill()
         killed_at = time.monotonic()
         self.faults.failover_at = killed_at
-        await self.ha.until_promoted(self.ha.replica.port)
+        await self.ha.until_failed_over(self.ha.primary)
         self.faults.failover_seconds = time.monotonic() - killed_at
         self.ha.primary.start()  # as its supervisor would; the Sentinels make it a replica
 

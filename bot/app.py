@@ -20,24 +20,33 @@ from channels.telegram import make_bot
 from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
 from shared.redis_connection import redis_client, wait_for_redis
+from shared.replication import ReplicaWatch
 from shared.stopping import stop_on_signals, until_stopped
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
 
 
-def make_dispatcher(redis: Redis, settings: BotSettings) -> Dispatcher:
+def make_dispatcher(
+    redis: Redis, settings: BotSettings, replicas: ReplicaWatch | None = None
+) -> Dispatcher:
     # No FSM: batching keeps its state in Redis, and FSM's middleware costs every update
     # a storage lookup for nothing.
     dispatcher = Dispatcher(
         disable_fsm=True,
-        store=BatchStore(redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas),
+        store=_store(redis, settings, replicas),
         rules=settings.batching_rules(),
         settings=settings,
     )
     dispatcher.include_router(commands_router(settings))
     dispatcher.include_router(batching_router())
     return dispatcher
+
+
+def _store(redis: Redis, settings: BotSettings, replicas: ReplicaWatch | None) -> BatchStore:
+    return BatchStore(
+        redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas, replicas=replicas
+    )
 
 
 def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, str, Handler]]:
@@ -55,26 +64,27 @@ async def run(settings: BotSettings) -> None:
     WHATSAPP_ACCESS_TOKEN is set; Telegram when BOT_TOKEN is (webhook mode when
     WEBHOOK_URL is set, else polling)."""
     redis = redis_client(settings)
+    replicas = ReplicaWatch(settings.redis_wait_replicas)  # every channel's writes, one view
     ops = None
     if settings.bot_metrics_port:
         sock = bind_ops_socket(settings.metrics_host, settings.bot_metrics_port, "BOT_METRICS_PORT")
-        ops = OpsServer(redis, sock, routes=_proactive_routes(redis, settings))
+        routes = _proactive_routes(redis, settings)
+        ops = OpsServer(redis, sock, routes=routes, problems=[lambda: replicas.problem])
         await ops.start()
     bot = make_bot(settings) if settings.bot_token is not None else None
     whatsapp = None
     try:
         await wait_for_redis(redis, settings, give_up_after_seconds=None)
         if settings.whatsapp_access_token is not None:
-            store = BatchStore(redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas)
-            whatsapp = await serve_whatsapp(store, settings)
+            whatsapp = await serve_whatsapp(_store(redis, settings, replicas), settings)
         if bot is not None:
             await checked_bot_identity(bot, settings)
         if bot is None:
             await until_stopped()
         elif settings.webhook_url is not None:
-            await run_webhook(make_dispatcher(redis, settings), bot, settings)
+            await run_webhook(make_dispatcher(redis, settings, replicas), bot, settings)
         else:
-            await _poll(make_dispatcher(redis, settings), bot, settings)
+            await _poll(make_dispatcher(redis, settings, replicas), bot, settings)
     finally:
         if whatsapp is not None:
             await whatsapp.cleanup()

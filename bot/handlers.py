@@ -15,6 +15,7 @@ from bot.sender import Sender, sender_of
 from bot.settings import BotSettings
 from shared import metrics
 from shared.models import Channel, IncomingMessage
+from shared.pipelining import NotReplicated
 from shared.rules import BatchingRules
 from shared.states import AppendResult
 from shared.store import BatchStore
@@ -141,7 +142,10 @@ async def store_until_done(
                 raise MessageNotStored(
                     f"message {incoming.message_id} of {sender.conversation}"
                 ) from error
-            log.warning(
+            # Replicas missing: the store's watch says so once, not once per message.
+            level = logging.DEBUG if isinstance(error, NotReplicated) else logging.WARNING
+            log.log(
+                level,
                 "could not store message %s of %s (%s); retrying in %.1fs",
                 incoming.message_id,
                 sender.conversation,

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import redis
@@ -68,6 +69,24 @@ class RedisSentinel:
             and int(fields["num-other-sentinels"]) >= other_sentinels
         )
 
+    def healthy_replicas(self) -> int | None:
+        """Replicas this Sentinel sees up and in sync with the primary, once it has no
+        failover of its own under way; None while one is."""
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, decode_responses=True)
+        try:
+            master = client.execute_command("SENTINEL", "MASTER", MASTER_NAME)  # type: ignore[no-untyped-call]
+            replicas = client.execute_command("SENTINEL", "REPLICAS", MASTER_NAME)  # type: ignore[no-untyped-call]
+        finally:
+            client.close()
+        if "failover_in_progress" in _fields(master).get("flags", ""):
+            return None
+        return sum(
+            1
+            for replica in replicas
+            if _fields(replica).get("flags") == "slave"
+            and _fields(replica).get("master-link-status") == "ok"
+        )
+
     def remove(self) -> None:
         if self._process is not None:
             self._process.terminate()
@@ -76,14 +95,26 @@ class RedisSentinel:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-class SentinelGroup:
-    """A primary with AOF, one replica, and three Sentinels watching them."""
+def _fields(raw: object) -> dict[str, str]:
+    """A Sentinel reply (a flat list, or a dict in newer clients) as a dict."""
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    assert isinstance(raw, list)
+    return {str(k): str(v) for k, v in zip(raw[::2], raw[1::2], strict=True)}
 
-    def __init__(self) -> None:
+
+class SentinelGroup:
+    """A primary with AOF, two replicas, and three Sentinels watching them: after one
+    failover a replica is still there, so REDIS_WAIT_REPLICAS=1 keeps writes flowing."""
+
+    def __init__(self, replicas: int = 2) -> None:
         self.primary = RedisServer(appendonly=True)
         self.primary.start()
-        self.replica = RedisServer(appendonly=True, replica_of=self.primary.port)
-        self.replica.start()
+        self.replicas = [
+            RedisServer(appendonly=True, replica_of=self.primary.port) for _ in range(replicas)
+        ]
+        for replica in self.replicas:
+            replica.start()
         self.sentinels = [RedisSentinel(self.primary.port) for _ in range(3)]
         for sentinel in self.sentinels:
             sentinel.start()
@@ -99,20 +130,49 @@ class SentinelGroup:
             while not self._ready():  # noqa: ASYNC110 - Sentinels have no event to await
                 await asyncio.sleep(0.2)
 
-    async def until_promoted(self, port: int, timeout_seconds: float = 30.0) -> None:
-        """Until every Sentinel names the server on ``port`` as the primary."""
+    @property
+    def replica(self) -> RedisServer:
+        return self.replicas[0]
+
+    @property
+    def servers(self) -> list[RedisServer]:
+        return [self.primary, *self.replicas]
+
+    async def until_failed_over(
+        self, from_server: RedisServer, timeout_seconds: float = 30.0
+    ) -> RedisServer:
+        """Until a majority of the Sentinels (the quorum clients follow) names one other
+        server as the primary; that server. (The failover's leader may name it only
+        seconds later, once it has reconfigured the replicas.)"""
         async with asyncio.timeout(timeout_seconds):
-            while not self._promoted(port):  # noqa: ASYNC110 - no event to await either
+            while True:
+                named = Counter(s.master_port() for s in self.sentinels)
+                port, votes = named.most_common(1)[0]
+                if (
+                    port is not None
+                    and port != from_server.port
+                    and votes * 2 > len(self.sentinels)
+                ):
+                    return next(server for server in self.servers if server.port == port)
                 await asyncio.sleep(0.05)
 
-    def _ready(self) -> bool:
-        return all(s.knows(replicas=1, other_sentinels=2) for s in self.sentinels)
+    async def until_settled(self, replicas: int, timeout_seconds: float = 60.0) -> None:
+        """Until the last failover is over: every Sentinel names one primary, has no
+        failover under way, and sees ``replicas`` replicas up and in sync with it (a
+        restarted old primary counts once it has caught up)."""
+        async with asyncio.timeout(timeout_seconds):
+            while True:
+                ports = {s.master_port() for s in self.sentinels}
+                seen = [s.healthy_replicas() for s in self.sentinels]
+                if len(ports) == 1 and all(count == replicas for count in seen):
+                    return
+                await asyncio.sleep(0.1)
 
-    def _promoted(self, port: int) -> bool:
-        return all(s.master_port() == port for s in self.sentinels)
+    def _ready(self) -> bool:
+        return all(s.knows(len(self.replicas), other_sentinels=2) for s in self.sentinels)
 
     def remove(self) -> None:
         for sentinel in self.sentinels:
             sentinel.remove()
-        self.replica.remove()
-        self.primary.remove()
+        for server in self.servers:
+            server.remove()

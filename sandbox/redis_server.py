@@ -152,6 +152,12 @@ class RedisServer:
         log = self.directory / "redis.log"
         until_it_answers(self._process, client, timeout_seconds, log)
 
+    def start_as_replica_of(self, primary_port: int) -> None:
+        """Restart as a replica of the current primary, as a Sentinel-aware supervisor does
+        with a failed primary: never a moment as a primary with stale data."""
+        self.replica_of = primary_port
+        self.start()
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()

@@ -83,6 +83,12 @@ DEAD_LETTERS = Counter(
     ["channel", "cause"],
 )
 
+REDIS_REPLICAS_CONFIRMING = Gauge(
+    "batchbot_redis_replicas_confirming",
+    "With REDIS_WAIT_REPLICAS: replicas that confirmed the bot's last write; below the "
+    "setting, messages are not acknowledged to their platform until enough confirm",
+)
+
 # Both: read from Redis when /metrics is scraped, so every process reports the same.
 PENDING_CONVERSATIONS = Gauge(
     "batchbot_pending_conversations",

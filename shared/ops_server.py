@@ -72,8 +72,12 @@ class OpsServer:
         redis: Redis,
         sock: socket.socket,
         routes: Sequence[tuple[str, str, Handler]] = (),
+        problems: Sequence[Callable[[], str | None]] = (),
     ) -> None:
+        """``problems`` are more checks for /healthz (the bot's replicas), each saying
+        what is wrong or None."""
         self.routes = routes
+        self.problems = problems
         self.redis = redis
         self.sock = sock
         self._runner: web.AppRunner | None = None
@@ -109,6 +113,8 @@ class OpsServer:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         problem = await self._redis_problem()
+        for check in self.problems:
+            problem = problem or check()
         if problem is not None:
             return web.json_response({"status": "unhealthy", "problem": problem}, status=503)
         return web.json_response({"status": "ok"})

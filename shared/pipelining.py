@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError
 
+from shared.replication import ReplicaWatch
+
 WAIT_TIMEOUT_MS = 2000
 """How long a write waits for its replicas (REDIS_WAIT_REPLICAS) before it counts as failed."""
 
@@ -38,9 +40,12 @@ class _Call:
 class ScriptPipeline:
     """Runs script calls through at most one pipeline in flight at a time."""
 
-    def __init__(self, redis: Redis, wait_replicas: int = 0) -> None:
+    def __init__(
+        self, redis: Redis, wait_replicas: int = 0, replicas: ReplicaWatch | None = None
+    ) -> None:
         self._redis = redis
         self._wait_replicas = wait_replicas
+        self.replicas = replicas or ReplicaWatch(wait_replicas)
         self._waiting: list[_Call] = []
         self._sender: asyncio.Task[None] | None = None
 
@@ -92,16 +97,16 @@ class ScriptPipeline:
         async with self._redis.pipeline(transaction=False) as pipe:
             for call in calls:
                 pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
-            if self._wait_replicas:  # same connection as the writes: WAIT covers them
-                pipe.execute_command("WAIT", self._wait_replicas, WAIT_TIMEOUT_MS)
+            # Same connection as the writes, so WAIT covers them (shared.replication).
+            asked = self._wait_replicas > 0 and self.replicas.add_wait(pipe, WAIT_TIMEOUT_MS)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         if not self._wait_replicas:
             return replies
-        acknowledged = replies.pop()
-        if isinstance(acknowledged, int) and acknowledged < self._wait_replicas:
+        replies, acknowledged, target = self.replicas.read_wait(replies, asked)
+        if acknowledged < self._wait_replicas:
             shortfall = NotReplicated(
-                f"{acknowledged} of {self._wait_replicas} replica(s) confirmed the write "
-                f"within {WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS)"
+                f"{acknowledged} of {target} replica(s) confirmed the write within "
+                f"{WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS={self._wait_replicas})"
             )
             return [reply if isinstance(reply, Exception) else shortfall for reply in replies]
         return replies

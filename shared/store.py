@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from shared.arq_layout import BatchJob
 from shared.claimed import ClaimedBatch, claimed_batch
@@ -31,6 +32,7 @@ from shared.models import BatchResponse, Chat, IncomingMessage, Turn, User, to_j
 from shared.pipelining import ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
 from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
 from shared.states import AppendResult, ClaimState, Refusal, ScheduleState, Scheduling
 
@@ -71,6 +73,7 @@ class BatchStore:
         key_ttl_seconds: int,
         wait_replicas: int = 0,
         redact: Redactor = NO_SECRETS,
+        replicas: ReplicaWatch | None = None,
     ) -> None:
         """``redact`` cuts the process's secrets out of what it stores for people to read
         (a dead letter's reason; a backend that repeats an API key in an error)."""
@@ -78,7 +81,8 @@ class BatchStore:
         self.redact = redact
         self.key_ttl_seconds = key_ttl_seconds
         self.wait_replicas = wait_replicas
-        self._appends = ScriptPipeline(redis, wait_replicas)
+        self._appends = ScriptPipeline(redis, wait_replicas, replicas)
+        self.replicas = self._appends.replicas
         self._append = load_script(redis, "append")
         self._schedule = load_script(redis, "schedule")
         self._claim = load_script(redis, "claim")
@@ -264,15 +268,26 @@ class BatchStore:
 
     async def _replicated(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """A worker's write; with REDIS_WAIT_REPLICAS it waits for the replicas too, so a
-        failover keeps the batch's progress. A shortfall is logged: the write stands."""
+        failover keeps the batch's progress. A shortfall is logged: the write stands. A
+        primary that does not know the script (just promoted, or restarted) is given it."""
         if not self.wait_replicas:
             return await script(keys=keys, args=args)
+        reply = await self._evalsha_and_wait(script, keys, args)
+        if isinstance(reply, NoScriptError):
+            await self.redis.script_load(script.script)
+            reply = await self._evalsha_and_wait(script, keys, args)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def _evalsha_and_wait(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         async with self.redis.pipeline(transaction=False) as pipe:
-            await script(keys=keys, args=args, client=pipe)
-            pipe.execute_command("WAIT", self.wait_replicas, WORKER_WAIT_TIMEOUT_MS)
-            reply, acknowledged = await pipe.execute()
-        if acknowledged < self.wait_replicas:
-            log.warning("%d of %d replica(s) confirmed a write", acknowledged, self.wait_replicas)
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            asked = self.replicas.add_wait(pipe, WORKER_WAIT_TIMEOUT_MS)
+            replies = await pipe.execute(raise_on_error=False)
+        [reply], acknowledged, target = self.replicas.read_wait(replies, asked)
+        if acknowledged < target and not isinstance(reply, Exception):
+            log.debug("%d of %d replica(s) confirmed a write", acknowledged, target)
         return reply
 
     async def overdue(self, before_ms: int, limit: int) -> list[str]:

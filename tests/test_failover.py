@@ -1,5 +1,7 @@
-"""Redis high availability: the primary SIGKILLed mid-traffic, Sentinel promotes the
-replica, and with REDIS_WAIT_REPLICAS=1 no acknowledged message is lost or doubled."""
+"""Redis high availability: the primary SIGKILLed mid-traffic (once, and twice in a row
+with the old primary restarted as a replica between), Sentinel promotes a replica, and
+with REDIS_WAIT_REPLICAS=1 and two replicas writes keep flowing: no acknowledged message
+is lost or doubled."""
 
 from __future__ import annotations
 
@@ -37,22 +39,29 @@ async def ha() -> AsyncIterator[SentinelGroup]:
     servers.remove()
 
 
-async def person(telegram: TelegramStandIn, who: Person, rng: random.Random) -> None:
+async def person(
+    telegram: TelegramStandIn, who: Person, rng: random.Random, until: asyncio.Event
+) -> int:
+    """Bursts of BURST messages with pauses: at least BURSTS, and on until ``until`` is
+    set (every failover done); how many messages were sent."""
     await asyncio.sleep(rng.uniform(0, 1))
-    for burst in range(BURSTS):
+    burst = 0
+    while burst < BURSTS or not until.is_set():
         for n in range(BURST):
             await telegram.person_says(who, f"{who.first_name} {burst}.{n}")
             await asyncio.sleep(rng.uniform(0, 0.1))
         await asyncio.sleep(rng.uniform(1.0, 2.0))
+        burst += 1
+    return burst * BURST
 
 
 @pytest.mark.parametrize(
-    "kill_after_seconds",
+    ("kill_after_seconds", "failovers"),
     [
-        pytest.param(2.5, id="mid-traffic"),
+        pytest.param(2.5, 2, id="twice-in-a-row-mid-traffic"),
         # As the first messages are stored: the workers' connections are the ones ARQ
         # made before start-up gave them the outage retry (they once died of it).
-        pytest.param(0.3, id="at-the-first-messages"),
+        pytest.param(0.3, 1, id="at-the-first-messages"),
     ],
 )
 async def test_the_primary_killed_loses_no_acknowledged_message(
@@ -61,6 +70,7 @@ async def test_the_primary_killed_loses_no_acknowledged_message(
     telegram: TelegramStandIn,
     backend: ExampleBackend,
     kill_after_seconds: float,
+    failovers: int,
 ) -> None:
     backend.answerer = tagged
     settings = WorkerProcessSettings(
@@ -79,25 +89,31 @@ async def test_the_primary_killed_loses_no_acknowledged_message(
     await product.start(settings, workers=2)
     rng = random.Random(20261122)
     people = [Person(id=700_000 + n, first_name=f"P{n}") for n in range(PEOPLE)]
+    failed_over = asyncio.Event()
     traffic = asyncio.gather(
-        *(person(telegram, who, random.Random(rng.random())) for who in people)
+        *(person(telegram, who, random.Random(rng.random()), failed_over) for who in people)
     )
 
     await telegram.wait_for_poller()
     await asyncio.sleep(kill_after_seconds)
-    ha.primary.kill()
-    killed_at = time.monotonic()
-    await ha.until_promoted(ha.replica.port)
-    promoted_at = time.monotonic()
-    ha.primary.start()  # its supervisor restarts it; the Sentinels make it a replica
-    await traffic
-    total = PEOPLE * BURSTS * BURST
+    primary, promotions = ha.primary, []
+    for failover in range(failovers):
+        if failover:  # the old primary is a replica again: two replicas to promote from
+            await ha.until_settled(replicas=len(ha.replicas))
+        primary.kill()
+        killed_at = time.monotonic()
+        promoted = await ha.until_failed_over(primary)
+        promotions.append(time.monotonic() - killed_at)
+        primary.start_as_replica_of(promoted.port)  # as a Sentinel-aware supervisor does
+        primary = promoted
+    failed_over.set()
+    total = sum(await traffic)
     await backend.wait_for_answered_messages(total, timeout_seconds=120)
     await telegram.wait_for_sent(len(backend.calls), timeout_seconds=60)
     recovered_at = time.monotonic()
     print(
-        f"failover: replica promoted {promoted_at - killed_at:.1f}s after the kill; every "
-        f"message answered {recovered_at - killed_at:.1f}s after it"
+        f"failovers: replica promoted {', '.join(f'{p:.1f}s' for p in promotions)} after each "
+        f"kill; every message answered {recovered_at - killed_at:.1f}s after the last"
     )
 
     arrivals = Counter(
