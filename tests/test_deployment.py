@@ -51,7 +51,8 @@ def compose_config(tmp_path: Path) -> str:
 
 def test_compose_file_is_valid_and_keeps_its_promises(tmp_path: Path) -> None:
     config = compose_config(tmp_path)
-    assert '- --appendonly\n    - "yes"\n    - --appendfsync\n    - everysec' in config
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "--appendonly yes --appendfsync everysec" in compose
     assert "redis-data:/data" in config
     # RedisInsight and Grafana are reachable from this machine only; nothing else is published.
     assert published_ports((ROOT / "docker-compose.yml").read_text()) == [
@@ -97,16 +98,20 @@ def test_the_monitoring_profile_adds_prometheus_and_a_provisioned_grafana(
     assert "bot:9100" in prometheus and 'names: ["worker"]' in prometheus
 
 
-def test_the_ha_profile_adds_a_replica_and_three_sentinels(tmp_path: Path) -> None:
+def test_the_ha_profile_adds_two_replicas_and_three_sentinels(tmp_path: Path) -> None:
     compose_config(tmp_path)
     quiet = docker_compose(tmp_path, "--profile", "ha", "config", "-q")
     assert quiet.returncode == 0, quiet.stderr
     config = docker_compose(tmp_path, "--profile", "ha", "config").stdout
-    for service in ("redis-replica:", "sentinel-1:", "sentinel-2:", "sentinel-3:"):
+    services = ("redis-replica:", "redis-replica-2:", "sentinel-1:", "sentinel-2:", "sentinel-3:")
+    for service in services:
         assert f"\n  {service}\n" in config
-    assert "--replicaof" in config
+    assert config.count("profiles:\n    - ha\n") == 5  # started only with the profile
+    # A node asks the Sentinels first: a failed primary comes back as a replica.
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "sentinel get-master-addr-by-name batchbot" in compose
+    assert '--replicaof "$$primary" 6379' in compose and "REPLICA_OF: redis\n" in config
     assert "sentinel monitor batchbot redis 6379 2" in config
-    assert config.count("profiles:\n    - ha\n") == 4  # started only with the profile
 
 
 def test_compose_refuses_to_start_redis_without_a_password(tmp_path: Path) -> None:

@@ -6,16 +6,23 @@ is lost or doubled."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import httpx
 import pytest
+from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend, summarise
+from sandbox.launcher import ChildProcess
 from sandbox.redis_sentinel import MASTER_NAME, SentinelGroup
+from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
+from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product
 from worker.settings import WorkerProcessSettings
@@ -125,3 +132,61 @@ async def test_the_primary_killed_loses_no_acknowledged_message(
     assert sorted(replies) == sorted(f"[{call.batch_id}" for call in backend.calls)  # one each
     assert max(replies.values()) == 1
     assert product.crashed() == []
+
+
+async def test_the_bot_reports_missing_replicas_once_and_holds_messages_until_they_return(
+    telegram: TelegramStandIn,
+) -> None:
+    """REDIS_WAIT_REPLICAS=1 and the only replica down: messages are not acknowledged (they
+    wait at Telegram), /healthz says why, the gauge reads 0, and the log has one line when
+    it begins and one when it ends, however many messages arrive meanwhile."""
+    primary = RedisServer(appendonly=True)
+    primary.start()
+    replica = RedisServer(appendonly=True, replica_of=primary.port)
+    replica.start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": primary.url,
+        "REDIS_WAIT_REPLICAS": "1",
+        "BOT_METRICS_PORT": str(port),
+        "BATCH_WINDOW_SECONDS": "60",
+    }
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    health = f"http://127.0.0.1:{port}/healthz"
+    short_line = b"REDIS_WAIT_REPLICAS=1 but 0 replica(s) confirm writes"
+    try:
+        ana = Person(id=990_001, first_name="Ana")
+        await telegram.person_says(ana, "before")
+        redis = Redis.from_url(primary.url)
+        await until(lambda: redis.llen(ConversationKeys("990001").batch), 1)
+        replica.kill()
+        for n in range(8):
+            await telegram.person_says(ana, f"while the replica is down {n}")
+        await bot.wait_for_log(short_line)
+        async with httpx.AsyncClient() as http:
+            down = await http.get(health)
+            assert down.status_code == 503
+            assert "REDIS_WAIT_REPLICAS=1" in down.json()["problem"]
+            scraped = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            assert "batchbot_redis_replicas_confirming 0.0" in scraped
+            replica.start()
+            await bot.wait_for_log(b"replicas confirm writes again")
+            await until(lambda: redis.llen(ConversationKeys("990001").batch), 9)
+            assert (await http.get(health)).status_code == 200
+        await redis.aclose()
+    finally:
+        assert await bot.stop() == 0
+        replica.remove()
+        primary.remove()
+    assert bot.log.count(short_line) == 1, bot.log_tail()
+    assert bot.log.count(b"replicas confirm writes again") == 1
+    assert b"could not store message" not in bot.log  # no line per message
+
+
+async def until(read: Callable[[], Awaitable[int]], value: int, seconds: float = 30) -> None:
+    async with asyncio.timeout(seconds):
+        while await read() < value:
+            await asyncio.sleep(0.05)
