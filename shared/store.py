@@ -1,9 +1,8 @@
 """The batching protocol over Redis: the bot's intake and the worker's batch steps.
 
-Each method is one atomic Lua script call (``shared/lua``) and one round trip, so the
-bot's hot path (:meth:`BatchStore.append`) costs one network hop per message, or a
-share of one when many people write at once (:mod:`shared.pipelining`). Proactive
-messages live in :mod:`shared.outbox`, failed batches in :mod:`shared.dead_letters`.
+Each method is one atomic Lua script call (``shared/lua``) and one round trip: the bot's
+hot path (:meth:`BatchStore.append`) costs one hop per message, or less when many write
+at once (:mod:`shared.pipelining`). Proactive messages: :mod:`shared.outbox`.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from shared.keys import (
     dead_letter_key,
 )
 from shared.models import BatchResponse, Chat, IncomingMessage, Turn, User, to_json
-from shared.pipelining import ScriptPipeline
+from shared.pipelining import NotReplicated, ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
 from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.replication import ReplicaWatch
@@ -46,9 +45,10 @@ SEEN_IDS_KEPT = 200
 SEEN_TTL_SECONDS = 86400
 """Telegram keeps an undelivered update for 24 hours, so a redelivery comes within a day."""
 
-WORKER_WAIT_TIMEOUT_MS = 250
-"""A worker's write waits this long for its replicas, then goes on (a healthy one answers
-in a millisecond; without one, waiting longer would stall every batch)."""
+WORKER_WAIT_TIMEOUT_MS = 1000
+"""A worker's write waits this long for its replicas (a healthy one answers in a
+millisecond); fewer than REDIS_WAIT_REPLICAS by then and the step does not go on
+(NotReplicated: the job is retried and resumes the batch)."""
 
 EARLY_CLAIM_TOLERANCE_MS = 100
 """A job may claim this much before the deadline (clock skew between worker and Redis)."""
@@ -267,9 +267,10 @@ class BatchStore:
         return bool(done)
 
     async def _replicated(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        """A worker's write; with REDIS_WAIT_REPLICAS it waits for the replicas too, so a
-        failover keeps the batch's progress. A shortfall is logged: the write stands. A
-        primary that does not know the script (just promoted, or restarted) is given it."""
+        """A worker's write; with REDIS_WAIT_REPLICAS it waits for the replicas, and fewer
+        confirming raises NotReplicated before the next step (a call or send made on a claim
+        a failover could lose would be made twice); the job is retried and resumes. A
+        just-promoted primary that lacks the script is given it."""
         if not self.wait_replicas:
             return await script(keys=keys, args=args)
         reply = await self._evalsha_and_wait(script, keys, args)
@@ -286,8 +287,11 @@ class BatchStore:
             asked = self.replicas.add_wait(pipe, WORKER_WAIT_TIMEOUT_MS)
             replies = await pipe.execute(raise_on_error=False)
         [reply], acknowledged, target = self.replicas.read_wait(replies, asked)
-        if acknowledged < target and not isinstance(reply, Exception):
-            log.debug("%d of %d replica(s) confirmed a write", acknowledged, target)
+        if acknowledged < self.wait_replicas and not isinstance(reply, Exception):
+            return NotReplicated(
+                f"{acknowledged} of {target} replica(s) confirmed a batch's write within "
+                f"{WORKER_WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS={self.wait_replicas})"
+            )
         return reply
 
     async def overdue(self, before_ms: int, limit: int) -> list[str]:

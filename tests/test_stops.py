@@ -32,8 +32,10 @@ GRACE_SECONDS = 8  # WORKER_SHUTDOWN_GRACE_SECONDS and BOT_SHUTDOWN_GRACE_SECOND
 ALLOWED_EXTRA_SECONDS = 2.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """Only for the one test that uses it: Playwright's sync API holds an event loop open
+    that the async tests of this module must not find."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         yield launched

@@ -7,9 +7,8 @@
 4. Release the batch (or keep it as a dead letter), then send proactive messages.
 5. ARQ removes the job; ``after_job_end`` schedules whatever arrived meanwhile.
 
-Any step may be repeated after a crash; none of them repeats a backend call or a sent
-part. A failure that may pass raises ARQ's ``Retry`` while the batch's retry budget
-lasts; after that, or for a failure that will not pass, the batch becomes a dead letter.
+Any step may be repeated after a crash; none repeats a backend call or a sent part. A
+failure that may pass raises ARQ's ``Retry`` while the retry budget lasts; then a dead letter.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from shared import arq_layout, metrics
 from shared.history import turns_of, with_history
 from shared.keys import channel_of
 from shared.models import BatchResponse
+from shared.pipelining import NotReplicated
 from shared.redaction import redacted_answer
 from shared.store import ClaimedBatch
 from worker.delivery import ClaimLost, Delivered, deliver
@@ -43,14 +43,21 @@ from worker.reply_parts import ReplyPart, batch_reply_target, reply_parts
 
 log = logging.getLogger("batchbot.worker")
 
+REPLICA_RETRY = 1.0  # seconds before a job whose write lacked its replicas runs again
+
 
 class BatchDeadLettered(Exception):
     """The batch was kept as a dead letter; the job ends normally."""
 
 
 async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
-    """ARQ's job: one step of the conversation's protocol; returns what it did, for logs."""
-    return await BatchRun(deps_of(ctx), job_try=ctx["job_try"]).process(conversation)
+    """ARQ's job: one step of the conversation's protocol; returns what it did, for logs.
+    A write its replicas did not confirm retries the job, which resumes the batch."""
+    try:
+        return await BatchRun(deps_of(ctx), job_try=ctx["job_try"]).process(conversation)
+    except NotReplicated as error:
+        log.warning("conversation %s: %s; retrying in %.1fs", conversation, error, REPLICA_RETRY)
+        raise Retry(defer=REPLICA_RETRY) from error
 
 
 async def after_job_end(ctx: dict[str, Any]) -> None:
