@@ -14,16 +14,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Sequence
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
 from aiogram.types import Update
 
 log = logging.getLogger("batchbot.bot")
 
 POLL_TIMEOUT_SECONDS = 10
 RETRY_MAX_SECONDS = 30.0
+CONFLICT_WAIT_SECONDS = 5.0
+"""Another instance polls the same token (409): this one waits this long between tries.
+Updates are not lost: whichever instance fetches them stores them, once."""
+CONFLICT_REMINDER_SECONDS = 600.0
 
 
 async def poll_until_stopped(
@@ -40,6 +50,7 @@ async def poll_until_stopped(
     log.info("Run polling for bot @%s id=%d; updates are confirmed once stored", me.username, me.id)
     offset: int | None = None
     delay = 1.0
+    conflict_said_at = float("-inf")
     while not stop.is_set():
         fetch = bot.get_updates(
             offset=offset, timeout=poll_timeout_seconds, allowed_updates=allowed
@@ -48,6 +59,18 @@ async def poll_until_stopped(
             updates = await _unless_stopped(fetch, stop)
         except TelegramRetryAfter as error:
             await _sleep_unless_stopped(error.retry_after, stop)
+            continue
+        except TelegramConflictError:
+            # Two pollers take turns being cut off: one line, then one a while later.
+            if time.monotonic() - conflict_said_at >= CONFLICT_REMINDER_SECONDS:
+                log.warning(
+                    "another instance polls this bot token (Telegram answered 409 Conflict); "
+                    "only one may poll: this one tries again every %.0fs. Run replicas in "
+                    "webhook mode (WEBHOOK_URL) instead",
+                    CONFLICT_WAIT_SECONDS,
+                )
+                conflict_said_at = time.monotonic()
+            await _sleep_unless_stopped(CONFLICT_WAIT_SECONDS, stop)
             continue
         except (TelegramAPIError, TelegramNetworkError) as error:
             log.warning("getUpdates failed (%s); trying again in %.0fs", error, delay)

@@ -9,6 +9,7 @@ or over HTTP with ``POST /sandbox/messages``; ``GET /sandbox/sent`` lists what w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -26,19 +27,14 @@ from sandbox.telegram_wire import (
     error_response,
     message_json,
     photo_bytes,
+    polling_conflict,
     request_params,
 )
 
-__all__ = [
-    "BOT_USER",
-    "ChatAction",
-    "Draft",
-    "ForcedError",
-    "Hold",
-    "Person",
-    "SentMessage",
-    "TelegramStandIn",
-]
+# fmt: off
+__all__ = ["BOT_USER", "ChatAction", "Draft", "ForcedError", "Hold", "Person", "SentMessage",
+           "TelegramStandIn"]
+# fmt: on
 
 SANDBOX_TOKEN = "123456:sandbox-token"
 MAX_LONG_POLL_SECONDS = 50
@@ -61,6 +57,7 @@ class TelegramStandIn:
         self._forced: dict[str, list[ForcedError | None]] = {}
         self._runner: web.AppRunner | None = None
         self._polled = False
+        self._polls = 0  # a getUpdates while another waits: two bots poll (409 to the older)
         self._stopping = False
         self.url = ""
         self._holds: dict[str, list[tuple[int, Hold]]] = {}
@@ -207,17 +204,18 @@ class TelegramStandIn:
         limit = int(params.get("limit") or 100)
         timeout = min(float(params.get("timeout") or 0), MAX_LONG_POLL_SECONDS)
         async with self._changed:
-            if not self._polled:
-                self._polled = True
-                self._changed.notify_all()
+            self._polled, self._polls, mine = True, self._polls + 1, self._polls + 1
+            self._changed.notify_all()
             if offset:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if not self._updates and timeout > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
-                        await self._changed.wait_for(lambda: bool(self._updates) or self._stopping)
-                except TimeoutError:
-                    return []
+                        await self._changed.wait_for(
+                            lambda: bool(self._updates) or self._stopping or self._polls != mine
+                        )
+            if self._polls != mine:  # as Telegram does when a second instance polls
+                raise polling_conflict()
             return self._updates[:limit]
 
     async def _send_chat_action(self, params: dict[str, str]) -> Any:

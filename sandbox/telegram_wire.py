@@ -161,6 +161,16 @@ def error_response(
     return web.json_response(body, status=status)
 
 
+def polling_conflict() -> web.HTTPConflict:
+    """What Telegram answers a getUpdates cut short by another instance's getUpdates."""
+    description = (
+        "Conflict: terminated by other getUpdates request; make sure that only one bot "
+        "instance is running"
+    )
+    body = {"ok": False, "error_code": 409, "description": description}
+    return web.HTTPConflict(text=json.dumps(body), content_type="application/json")
+
+
 def photo_bytes(file_id: str) -> bytes:
     """The sandbox's 'photo' for a file id: a JPEG start marker and the id."""
     return b"\xff\xd8\xff\xe0sandbox-photo:" + file_id.encode()
