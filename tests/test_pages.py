@@ -67,9 +67,12 @@ class Pages:
     def __init__(self, context: BrowserContext) -> None:
         self.context = context
         self.opened: list[Page] = []
+        self.not_found: list[str] = []
+        """Every request of a page that answered 404 (a favicon is a request too)."""
 
     def open(self, url: str) -> Page:
         page = self.context.new_page()
+        page.on("response", lambda r: self.not_found.append(r.url) if r.status == 404 else None)
         page.goto(url)
         self.opened.append(page)
         return page
@@ -86,6 +89,7 @@ def pages(demo: RunningDemo, browser: Browser, request: pytest.FixtureRequest) -
     for index, page in enumerate(opened.opened):
         page.screenshot(path=SCREENSHOTS / f"{request.node.name}-{index + 1}.png")
     opened.context.close()
+    assert opened.not_found == [], f"requests of the pages answered 404: {opened.not_found}"
 
 
 def set_backend_mode(demo: RunningDemo, mode: str) -> None:

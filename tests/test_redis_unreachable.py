@@ -57,6 +57,7 @@ async def test_updates_fetched_while_redis_is_down_survive_sigterm_and_sigkill_o
             await redis.aclose()
     finally:
         await bot.stop()
+        print("BOT3", bot.log_tail(), "SENT", telegram.sent)
     delivered = [m.text for call in backend.calls for m in call.request.messages]
     assert delivered == ["before", "during one", "during two", "during three"]
 

@@ -1,14 +1,11 @@
 """``process_message_batch`` and ``after_job_end``: the batch protocol, step by step.
 
-1. Claim the due messages as one batch with a stable id (a re-run gets the same batch,
-   with the backend's answer and the count of parts sent, if it got that far).
-2. Ask the backend, unless the answer is stored already; store it before sending.
-3. Deliver the parts not sent yet, marking each (:mod:`worker.delivery`).
-4. Release the batch (or keep it as a dead letter), then send proactive messages.
-5. ARQ removes the job; ``after_job_end`` schedules whatever arrived meanwhile.
-
-Any step may be repeated after a crash; none repeats a backend call or a sent part. A
-failure that may pass raises ARQ's ``Retry`` while the retry budget lasts; then a dead letter.
+Claim the due messages as one batch with a stable id; ask the backend unless the answer
+is stored, and store it before sending; deliver the parts not sent yet, marking each
+(:mod:`worker.delivery`); release the batch (or keep it as a dead letter), then send
+proactive messages; when ARQ has removed the job, ``after_job_end`` schedules what came
+meanwhile. Any step may be repeated after a crash; none repeats a backend call or a sent
+part; a failure that may pass is retried within a budget, then is a dead letter.
 """
 
 from __future__ import annotations
@@ -43,7 +40,7 @@ from worker.reply_parts import ReplyPart, batch_reply_target, reply_parts
 
 log = logging.getLogger("batchbot.worker")
 
-REPLICA_RETRY = 1.0  # seconds before a job whose write lacked its replicas runs again
+RETRY = 1.0  # seconds: a job whose write lacked replicas, or that runs here already
 
 
 class BatchDeadLettered(Exception):
@@ -51,33 +48,38 @@ class BatchDeadLettered(Exception):
 
 
 async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
-    """ARQ's job: one step of the conversation's protocol; returns what it did, for logs.
-    A write its replicas did not confirm retries the job, which resumes the batch."""
+    """ARQ's job: one step of the protocol; what it did, for logs. A write the replicas
+    did not confirm retries it (the run resumes). After a Redis outage longer than a lease
+    ARQ may start it again in the worker still running it: that run waits for the first."""
+    deps = deps_of(ctx)
+    if conversation in deps.running:
+        log.warning("conversation %s: its job still runs here; again in %.1fs", conversation, RETRY)
+        raise Retry(defer=RETRY)
+    deps.running.add(conversation)
     try:
-        return await BatchRun(deps_of(ctx), job_try=ctx["job_try"]).process(conversation)
+        return await BatchRun(deps, job_try=ctx["job_try"]).process(conversation)
     except NotReplicated as error:
-        log.warning("conversation %s: %s; retrying in %.1fs", conversation, error, REPLICA_RETRY)
-        raise Retry(defer=REPLICA_RETRY) from error
+        log.warning("conversation %s: %s; retrying in %.1fs", conversation, error, RETRY)
+        raise Retry(defer=RETRY) from error
+    finally:
+        deps.running.discard(conversation)
 
 
 async def after_job_end(ctx: dict[str, Any]) -> None:
     """ARQ has removed the finished job: now the next batch can get a job of its own."""
     conversation = arq_layout.conversation_of_job(ctx["job_id"])
     if conversation is not None:
-        settings = deps_of(ctx).settings
-        state, run_at = await deps_of(ctx).store.schedule(
-            conversation, settings.lease_ms, settings.lock_ms
+        deps = deps_of(ctx)
+        state, at = await deps.store.schedule(
+            conversation, deps.settings.lease_ms, deps.settings.lock_ms
         )
-        log.debug("after job %s: %s (run at %s)", ctx["job_id"], state, run_at)
+        log.debug("after job %s: %s (run at %s)", ctx["job_id"], state, at)
 
 
 def _ids(batch: ClaimedBatch) -> dict[str, str]:
     """Log fields that let a reader follow one batch and one person."""
-    return {
-        "conversation": batch.conversation,
-        "batch_id": batch.batch_id,
-        "channel": batch.request.channel.value,
-    }
+    channel = batch.request.channel.value
+    return {"conversation": batch.conversation, "batch_id": batch.batch_id, "channel": channel}
 
 
 def _recipient(batch: ClaimedBatch) -> Recipient:
@@ -108,23 +110,13 @@ class BatchRun:
             _count(conversation, outcome.state)
             return outcome.state + await self._deliver_outbox(conversation)
         if batch.resumed:
-            log.info(
-                "batch %s of %s resumed: run %d, %d part(s) sent before",
-                batch.batch_id,
-                conversation,
-                self.job_try,
-                batch.sent,
-                extra=_ids(batch),
-            )
+            said = f"resumed: run {self.job_try}, {batch.sent} part(s) sent before"
         else:
-            log.info(
-                "batch %s of %s claimed: %d message(s), %d ms after its deadline",
-                batch.batch_id,
-                conversation,
-                len(batch.request.messages),
-                outcome.now_ms - batch.deadline_ms,
-                extra=_ids(batch),
+            late = outcome.now_ms - batch.deadline_ms
+            said = (
+                f"claimed: {len(batch.request.messages)} message(s), {late} ms after its deadline"
             )
+        log.info("batch %s of %s %s", batch.batch_id, conversation, said, extra=_ids(batch))
         if not meant_for_the_bot(settings, batch):
             await store.release(batch)
             _count(conversation, "not_addressed")
@@ -133,8 +125,9 @@ class BatchRun:
         try:
             async with self._lease_kept(batch):
                 delivered, spoken = await self._answer(batch)
-            turns = turns_of(batch.request, spoken)
-            if not await store.release(batch, remember=turns, history=self.deps.history):
+            if not await store.release(
+                batch, remember=turns_of(batch.request, spoken), history=self.deps.history
+            ):
                 raise ClaimLost(f"batch {batch.batch_id}: taken over before its release")
         except ClaimLost as lost:
             _count(conversation, "claim_lost")

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
@@ -57,6 +57,8 @@ class WorkerDeps:
     history: HistoryRules
     redact: Redactor
     """Cuts this process's secrets out of what it stores and sends (as logs are cut)."""
+    running: set[str] = field(default_factory=set)
+    """Conversations whose job runs in this worker now (see :mod:`worker.jobs`)."""
 
     def sender_for(self, conversation: str) -> ChannelSender:
         """The sender of the conversation's channel; ChannelNotConfigured without one."""
