@@ -84,7 +84,7 @@ async def test_a_worker_whose_redis_dies_as_it_is_stopped_exits_within_its_grace
     own_redis.start()
     grace = 2
     settings = make_settings(worker_shutdown_grace_seconds=grace, redis_url=own_redis.url)
-    backend.delay_seconds = 30
+    backend.delay_seconds = 8  # longer than the grace; the teardown waits for it
     worker = await WorkerProcess.start(settings)
     try:
         client = Redis.from_url(own_redis.url)
