@@ -76,3 +76,22 @@ def test_schema_help_writes_nothing_and_check_compares() -> None:
     )
     assert checked.returncode == 0, checked.stdout
     assert {path: path.stat().st_mtime_ns for path in schemas} == before
+
+
+def test_worker_check_needs_redis_only(redis_server: RedisServer) -> None:
+    """A container healthcheck runs it with the worker's environment, but it reads Redis
+    only: without BACKEND_URL it still answers, here 'no worker' (none runs)."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "BOT_TOKEN"))
+    }
+    checked = subprocess.run(
+        [sys.executable, "-m", "worker", "--check"],
+        env={**environment, "REDIS_URL": redis_server.url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 1
+    assert checked.stdout.startswith("unhealthy: no worker on "), checked
+    assert "BACKEND_URL" not in checked.stdout + checked.stderr
