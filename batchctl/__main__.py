@@ -28,7 +28,7 @@ from shared.dead_letters import DeadLetter, DeadLetters
 from shared.keys import channel_of
 from shared.logs import describe
 from shared.outbox import undelivered
-from shared.redaction import Redactor, secrets_in_environment, secrets_of
+from shared.redaction import Redactor, tool_redactor
 from shared.redis_connection import redis_address, redis_client
 from shared.settings import RedisConnectionSettings, load_settings
 
@@ -175,7 +175,7 @@ class _RedactedOutput(io.TextIOBase):
 
 async def _main(args: argparse.Namespace) -> int:
     settings = load_settings(RedisConnectionSettings)
-    redact = Redactor([*secrets_of(settings), *secrets_in_environment()])
+    redact = tool_redactor(settings)
     stdout = sys.stdout
     sys.stdout = _RedactedOutput(stdout, redact)
     redis = redis_client(settings)

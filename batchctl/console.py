@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from batchctl.console_state import console_state
 from shared.dead_letters import DeadLetters
-from shared.redaction import Redactor, secrets_in_environment, secrets_of
+from shared.redaction import tool_redactor
 from shared.redis_settings import RedisConnectionSettings
 
 log = logging.getLogger("batchbot.console")
@@ -66,10 +66,7 @@ class Console:
         token = settings.batchctl_console_token
         self._token = token.get_secret_value() if token is not None else None
         self._token_to_read = token_to_read
-        # What it serves passes through the secrets it can know: its own settings and the
-        # environment it shares with the bot and workers (a dead letter stored before
-        # workers cut secrets out may still hold one).
-        self._redact = Redactor([*secrets_of(settings), *secrets_in_environment()])
+        self._redact = tool_redactor(settings)  # what it serves holds no secret
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._redis_errors])

@@ -95,3 +95,10 @@ def secrets_in_environment(environment: Mapping[str, str] | None = None) -> list
         elif len(value) >= 6:  # "true" or "1" is a switch, not a secret worth hiding
             found.append(value)
     return found
+
+
+def tool_redactor(settings: BaseSettings) -> Redactor:
+    """For batchctl and the console, which read what the bot and workers stored: their
+    own secrets and those of the environment they share with those processes (a dead
+    letter stored by an older worker may still hold a key)."""
+    return Redactor([*secrets_of(settings), *secrets_in_environment()])

@@ -24,8 +24,10 @@ from bot.settings import BotSettings
 from channels.telegram import make_bot
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
+from sandbox.openai_api import OpenAIStandIn
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import TelegramStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
 from shared.keys import PENDING_INDEX
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.redis_connection import redis_client
@@ -66,6 +68,23 @@ async def backend() -> AsyncIterator[ExampleBackend]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def whatsapp() -> AsyncIterator[WhatsAppStandIn]:
+    stand_in = WhatsAppStandIn()
+    await stand_in.start()
+    yield stand_in
+    await stand_in.stop()
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[OpenAIStandIn]:
+    """The OpenAI-compatible stand-in (BACKEND_PROTOCOL=openai)."""
+    stand_in = OpenAIStandIn()
+    await stand_in.start()
+    yield stand_in
+    await stand_in.stop()
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ import itertools
 import os
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -67,14 +65,6 @@ class RoundRobin:
             content=await request.read(),
         )
         return web.Response(status=answered.status_code, body=answered.content)
-
-
-@pytest.fixture
-async def whatsapp() -> AsyncIterator[WhatsAppStandIn]:
-    stand_in = WhatsAppStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
 
 
 async def test_two_webhook_bots_behind_one_url_store_every_update_once(

@@ -7,9 +7,7 @@ dead letter with its message."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 
 from sandbox.openai_api import OpenAIStandIn
@@ -20,14 +18,6 @@ from worker.settings import WorkerProcessSettings
 
 OLA = Person(id=9901, first_name="Ola")
 PROMPT = "You are the assistant of a barber shop."
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[OpenAIStandIn]:
-    stand_in = OpenAIStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
 
 
 def openai_settings(

@@ -7,7 +7,6 @@ console, which know the secrets of the environment they share with the workers."
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -28,14 +27,6 @@ API_KEY = 'sk-proj-Zq8"secret\\key-0123456789'
 """With a quote and a backslash: in stored JSON it appears escaped, and is cut there too."""
 SIGNING_SECRET = "signing-secret-0123456789"
 ANA = Person(id=7301, first_name="Ana")
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[OpenAIStandIn]:
-    stand_in = OpenAIStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
 
 
 async def everything_in_redis(redis: Redis) -> str:

@@ -50,14 +50,6 @@ BEN = WaPerson(wa_id="14155550102", name="Ben")
 
 
 @pytest.fixture
-async def whatsapp() -> AsyncIterator[WhatsAppStandIn]:
-    stand_in = WhatsAppStandIn()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.stop()
-
-
-@pytest.fixture
 def whatsapp_settings(make_settings: SettingsFactory, whatsapp: WhatsAppStandIn) -> SettingsFactory:
     """Settings with WhatsApp as the only channel (no BOT_TOKEN)."""
 
