@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from arq.worker import Worker
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
@@ -32,6 +31,7 @@ from shared.keys import PENDING_INDEX
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.redis_connection import redis_client
 from worker.options import worker_options
+from worker.running import BatchWorker
 from worker.settings import WorkerProcessSettings
 
 # Many bots and workers run side by side here: no metrics ports unless a test asks.
@@ -160,7 +160,7 @@ class Product:
 
     async def start_workers(self, settings: WorkerProcessSettings, count: int = 1) -> None:
         for _ in range(count):
-            worker = Worker(**worker_options(settings), handle_signals=False)
+            worker = BatchWorker(**worker_options(settings), handle_signals=False)
             self._tasks.append(asyncio.create_task(worker.async_run()))
             self._closers.append(worker.close)
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import signal
 
-from arq.worker import Worker
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
@@ -16,6 +15,7 @@ from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory, three_parts, wait_until_idle
 from worker.options import worker_options
+from worker.running import BatchWorker
 
 BO = Person(id=2002, first_name="Bo")
 
@@ -82,7 +82,7 @@ async def test_a_worker_stopped_mid_send_never_makes_the_next_one_repeat_the_par
     backend.answerer = three_parts
     settings = make_settings()
     await product.start_bot(settings)
-    stopping = Worker(**worker_options(settings), handle_signals=False)
+    stopping = BatchWorker(**worker_options(settings), handle_signals=False)
     running = asyncio.create_task(stopping.async_run())
     first_part = telegram.hold("sendMessage")
     await telegram.person_says(BO, "tell me three things")

@@ -32,12 +32,10 @@ def main() -> None:
     settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
     configure_logging(settings)
     # The worker itself imports aiogram and ARQ's worker: seconds a check need not pay.
-    from arq.worker import create_worker  # noqa: PLC0415
-
     from worker.main import settings_class  # noqa: PLC0415
-    from worker.running import run_until_stopped  # noqa: PLC0415
+    from worker.running import batch_worker, run_until_stopped  # noqa: PLC0415
 
-    run_until_stopped(create_worker(settings_class(settings)))
+    run_until_stopped(batch_worker(settings_class(settings)))
     exit_at_once()
 
 
