@@ -88,6 +88,9 @@ async def test_the_primary_killed_loses_no_acknowledged_message(
         redis_sentinels=ha.addresses,
         redis_sentinel_master=MASTER_NAME,
         redis_wait_replicas=1,
+        # Longer than a failover (Sentinel's 3 s down-after plus the election): a batch in
+        # flight keeps its lease while its worker waits for the new primary (README, HA).
+        worker_lease_seconds=15,
         batch_window_seconds=0.5,
         batch_max_wait_seconds=5,
         sweep_interval_seconds=1,

@@ -53,8 +53,15 @@ function drawBars() {
   requestAnimationFrame(drawBars);
 }
 
-function fill(tableId, rows, makeRow) {
+const drawn = new Map(); // table id → what it shows, for tables with buttons
+
+function fill(tableId, rows, makeRow, keepIfSame = false) {
   const body = $(tableId).tBodies[0];
+  // A table with buttons is redrawn only when what it shows changed: a row replaced
+  // between a button's press and release loses the click.
+  const shown = JSON.stringify([rows, openLetter]);
+  if (keepIfSame && drawn.get(tableId) === shown) return;
+  drawn.set(tableId, shown);
   body.replaceChildren(...rows.flatMap(makeRow));
   $(tableId).hidden = rows.length === 0;
   $(tableId + "-empty").hidden = rows.length !== 0;
@@ -90,7 +97,7 @@ function letterRow(letter) {
     if (confirm(`Purge dead letter ${letter.batch_id}? Its messages are gone for good.`)) act(letter.batch_id, "purge");
   };
   const rows = [el("tr", { class: "dead-letter", "data-batch-id": letter.batch_id },
-    el("td", {}, ago(letter.failed_at_ms)),
+    el("td", {}, new Date(letter.failed_at_ms).toISOString().replace("T", " ").slice(0, 19) + " UTC"),
     conversationCell(letter),
     el("td", { class: "num" }, letter.messages),
     el("td", { class: "reason" }, letter.reason),
@@ -160,7 +167,7 @@ function draw(state) {
   chart($("rate-errors"), r.minutes, r.retries.map((v, i) => v + r.dead_letters[i] + r.refused[i]));
   fill("pending", state.pending, pendingRow);
   fill("in-flight", state.in_flight, inFlightRow);
-  fill("dead-letters", state.dead_letters, letterRow);
+  fill("dead-letters", state.dead_letters, letterRow, true);
   fill("workers", state.workers, workerRow);
   fill("undelivered", state.undelivered.newest, undeliveredRow);
   $("undelivered-total").textContent = state.undelivered.total;
