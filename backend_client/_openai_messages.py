@@ -3,6 +3,7 @@ burst as one user message (media as short placeholders, or photos inline with vi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,7 +28,12 @@ def placeholder(message: IncomingMessage) -> str:
     words = message.words() or ""
     kind = message.kind
     if kind is MessageKind.TEXT or kind is MessageKind.INTERACTIVE:
+        if message.data is not None:  # a form's answers: the model reads them as JSON
+            return f"{words} [form: {json.dumps(message.data, ensure_ascii=False)}]".strip()
         return words
+    if kind is MessageKind.ORDER and message.order is not None:
+        items = ", ".join(f"{item.quantity} x {item.product_id}" for item in message.order.items)
+        return f"[order: {items}] {words}".strip()
     if kind is MessageKind.DOCUMENT:
         mark = f"[document: {message.file_name}]" if message.file_name else "[document]"
     elif kind is MessageKind.LOCATION and message.location is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,6 +33,7 @@ class MessageKind(StrEnum):
     CONTACT = "contact"
     REACTION = "reaction"
     INTERACTIVE = "interactive"
+    ORDER = "order"
     OTHER = "other"
 
 
@@ -74,6 +75,38 @@ class Contact(BaseModel):
     first_name: str
     last_name: str | None = None
     user_id: int | None = None
+
+
+class OrderItem(BaseModel):
+    product_id: str = Field(description="The catalog's product (retailer) id")
+    quantity: int
+    item_price: float | None = None
+    currency: str | None = None
+
+
+class Order(BaseModel):
+    """A cart the person sent from the business's catalog (WhatsApp)."""
+
+    catalog_id: str
+    items: list[OrderItem]
+
+
+class ProductRef(BaseModel):
+    """The catalog item a message is about (WhatsApp: the person asked about a product)."""
+
+    catalog_id: str
+    product_id: str = Field(description="The catalog's product (retailer) id")
+
+
+class Referral(BaseModel):
+    """The ad or post the person came from (WhatsApp's click-to-WhatsApp ads)."""
+
+    source_type: str | None = Field(default=None, description="ad or post")
+    source_id: str | None = None
+    source_url: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    ctwa_clid: str | None = Field(default=None, description="The ad click's id")
 
 
 class IncomingMessage(BaseModel):
@@ -121,7 +154,26 @@ class IncomingMessage(BaseModel):
         "chose (its title is the text)",
     )
     content_type: str | None = Field(
-        default=None, description="The platform's own type of the message, for kind 'other'"
+        default=None,
+        description="The platform's own type of the message, for kind 'other' (and for a "
+        "WhatsApp Flow's answers, e.g. nfm_reply:flow)",
+    )
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="Kind 'interactive': what the person filled in, e.g. a WhatsApp Flow's "
+        "answers (Meta's response_json, parsed); its body is the text",
+    )
+    order: Order | None = Field(
+        default=None, description="Kind 'order': the cart; its note is the text"
+    )
+    product: ProductRef | None = Field(
+        default=None, description="The catalog item the person asked about (WhatsApp)"
+    )
+    referral: Referral | None = Field(
+        default=None, description="The ad or post the person came from (WhatsApp)"
+    )
+    frequently_forwarded: bool | None = Field(
+        default=None, description="True when the message was forwarded many times (WhatsApp)"
     )
 
     def words(self) -> str | None:

@@ -42,7 +42,7 @@ class CommonSettings(ChannelSettings):
         default_factory=dict,
         description="Windows for some kinds instead of BATCH_WINDOW_SECONDS, as JSON: "
         '{"photo": 20, "video": 30}. Kinds: text, photo, video, voice, audio, document, '
-        "sticker, location, contact, other.",
+        "sticker, location, contact, reaction, interactive, order, other.",
     )
     batch_album_grace_seconds: float = Field(
         default=1.5,

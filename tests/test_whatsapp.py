@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,6 +46,7 @@ from tests.conftest import (
 from tests.test_worker_crash import the_claimer
 from worker.settings import WorkerProcessSettings
 
+PAYLOADS = Path(__file__).parent / "whatsapp_payloads"
 ANA = WaPerson(wa_id="14155550101", name="Ana")
 BEN = WaPerson(wa_id="14155550102", name="Ben")
 
@@ -144,6 +146,45 @@ async def test_a_burst_is_one_backend_call_in_order_and_one_answer_with_the_bear
     # While the backend worked, the batch's last message was marked read with 'typing…'.
     assert whatsapp.typing and whatsapp.typing[0].message_id == voice["id"]
     assert whatsapp.typing[0].typing
+
+
+async def test_a_flow_form_an_order_and_an_unsupported_message_reach_the_backend(
+    whatsapp_settings: SettingsFactory,
+    whatsapp: WhatsAppStandIn,
+    backend: ExampleBackend,
+    product: Product,
+    redis: Redis,
+    bot_process: list[ChildProcess],
+) -> None:
+    """Meta's documented deliveries, signed and posted as Meta would: a person's form
+    submission (WhatsApp Flows), cart and unsupported message are one burst, answered once."""
+    settings = whatsapp_settings()
+    await start_bot(settings, whatsapp, bot_process)
+    await product.start_workers(settings)
+    for name in ("interactive_flow_reply", "order", "unsupported", "system"):
+        assert await whatsapp.deliver((PAYLOADS / f"{name}.json").read_bytes()) == 200
+    await whatsapp.wait_for_messages("16505551234", 1)
+    await wait_until_idle(redis)
+
+    [call] = backend.calls
+    flow, order, unsupported = call.request.messages  # the system notice is left out
+    assert flow.kind.value == "interactive" and flow.text == "Sent"
+    assert flow.data == {
+        "flow_token": "booking-1234",
+        "service": "haircut",
+        "date": "2026-12-03",
+        "time": "17:00",
+    }
+    assert order.kind.value == "order" and order.order is not None
+    assert [(i.product_id, i.quantity) for i in order.order.items] == [
+        ("di9ozbzfi4", 2),
+        ("nqryix03ez", 1),
+    ]
+    assert (unsupported.content_type, unsupported.text) == (
+        "unsupported:edit",
+        "Message type unknown",
+    )
+    assert call.request.text == "Sent\nPlease deliver before 5\nMessage type unknown"
 
 
 async def test_a_wrong_or_missing_signature_is_401_and_nothing_is_stored(

@@ -78,7 +78,25 @@ contents: st.SearchStrategy[tuple[str, Any]] = st.one_of(
     st.tuples(
         st.just("reaction"), st.fixed_dictionaries({"message_id": media_ids, "emoji": emoji})
     ),
-    st.tuples(st.sampled_from(["order", "system", "unsupported", "unknown"]), st.just({})),
+    st.tuples(
+        st.just("order"),
+        st.fixed_dictionaries(
+            {
+                "catalog_id": media_ids,
+                "product_items": st.lists(
+                    st.fixed_dictionaries(
+                        {"product_retailer_id": texts, "quantity": st.integers(1, 99)},
+                        optional={"item_price": st.floats(0, 1e6), "currency": texts},
+                    ),
+                    min_size=1,
+                    max_size=3,
+                ),
+            },
+            optional={"text": texts},
+        ),
+    ),
+    # A type Meta adds later is kept as kind 'other' with its name.
+    st.tuples(st.sampled_from(["unsupported", "unknown", "poll_creation"]), st.just({})),
 )
 broken: st.SearchStrategy[dict[str, Any]] = st.sampled_from(
     [
@@ -89,6 +107,21 @@ broken: st.SearchStrategy[dict[str, Any]] = st.sampled_from(
         {"from": "14155550123", "id": "wamid.NOBODY", "timestamp": "1", "type": "text"},
         {"from": "14155550123", "id": 'wamid."quoted"', "timestamp": "1", "type": "text"},
         {"from": "14155550123", "id": "wamid.X", "timestamp": "1", "type": "image", "image": []},
+        {
+            "from": "14155550123",
+            "id": "wamid.NOCART",
+            "timestamp": "1",
+            "type": "order",
+            "order": {},
+        },
+        # Not from the person: left out on purpose.
+        {
+            "from": "14155550123",
+            "id": "wamid.SYS",
+            "timestamp": "1",
+            "type": "system",
+            "system": {},
+        },
     ]
 )
 not_deliveries = st.one_of(

@@ -3,31 +3,32 @@
 One delivery may carry several entries, each several changes, each several messages
 (from several people), plus ``statuses`` of what the business sent, which batching does
 not need. The envelope must be a delivery (:class:`NotADelivery` otherwise, a 400); a
-single message that cannot be read (no id, no sender) is skipped and counted, so one
-odd message never makes Meta redeliver, and then disable, the whole webhook.
+single message that cannot be read (no id, no sender, a field its type needs) is skipped
+and logged with its wamid and what was wrong, so one odd message never makes Meta
+redeliver, and then disable, the whole webhook. What each type becomes is in
+:mod:`.kinds`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from channels.whatsapp.kinds import (
+    NOT_FROM_THE_PERSON,
+    Unreadable,
+    content_of,
+    context_of,
+    referral_of,
+)
 from shared.keys import whatsapp_conversation_id
-from shared.models import Chat, Contact, IncomingMessage, Location, MessageKind, User
+from shared.models import Chat, IncomingMessage, User
 
 log = logging.getLogger("batchbot.whatsapp")
-
-_MEDIA_KINDS = {
-    "image": MessageKind.PHOTO,
-    "video": MessageKind.VIDEO,
-    "document": MessageKind.DOCUMENT,
-    "sticker": MessageKind.STICKER,
-}
 
 
 class NotADelivery(ValueError):
@@ -78,7 +79,7 @@ class _Message(_Lenient):
     sender: str = Field(alias="from", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z.+_-]+$")
     timestamp: int = Field(ge=0, lt=2**40)
     type: str = "unknown"
-    context: dict[str, Any] = {}
+    context: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +128,29 @@ def parse_delivery(raw: bytes) -> ParsedDelivery:
 
 
 def _inbound(phone_number_id: str, names: dict[str, str], raw: dict[str, Any]) -> Inbound | None:
+    wamid = raw.get("id") if isinstance(raw.get("id"), str) else "(no id)"
     try:
         head = _Message.model_validate(raw)
-        fields: dict[str, Any] = {
-            "reply_to_message_id": _text_or_none(head.context.get("id")),
-            "forwarded": True if head.context.get("forwarded") else None,
-        }
-        fields.update(_content(head.type, raw.get(head.type)))
+        if head.type in NOT_FROM_THE_PERSON:
+            log.info(
+                "WhatsApp message %s left out on purpose: type %s is %s",
+                wamid,
+                head.type,
+                NOT_FROM_THE_PERSON[head.type],
+            )
+            return None
+        fields: dict[str, Any] = {**context_of(head.context), **referral_of(raw.get("referral"))}
+        fields.update(content_of(head.type, raw.get(head.type), raw))
         message = IncomingMessage(
             message_id=head.id, date=datetime.fromtimestamp(head.timestamp, UTC), **fields
         )
-    except (ValidationError, LookupError, TypeError, ValueError, AttributeError) as error:
-        log.warning("a WhatsApp message could not be read and was skipped: %s", _short(error))
+    except (ValidationError, Unreadable) as error:
+        log.warning(
+            "WhatsApp message %s (type %s) could not be read and was skipped: %s",
+            str(wamid)[:256],
+            str(raw.get("type", "?"))[:64],
+            _short(error),
+        )
         return None
     person = head.sender
     return Inbound(
@@ -151,92 +163,10 @@ def _inbound(phone_number_id: str, names: dict[str, str], raw: dict[str, Any]) -
 
 
 def _short(error: Exception) -> str:
-    """An error without the input that caused it (which may be a person's words)."""
+    """What was wrong, without the input that caused it (which may be a person's words)."""
     if isinstance(error, ValidationError):
         problems = error.errors(include_url=False, include_input=False)
-        return "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
-    return type(error).__name__
-
-
-def _text_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _content(kind: str, body: Any) -> dict[str, Any]:
-    """The contract's kind-specific fields for one WhatsApp message type."""
-    if kind == "contacts":
-        return {"kind": MessageKind.CONTACT, "contact": _first_contact(body)}
-    part: dict[str, Any] = body if isinstance(body, dict) else {}
-    reader = _READERS.get(kind)
-    if reader is not None:
-        return reader(part)
-    if kind in _MEDIA_KINDS:
-        return _media(_MEDIA_KINDS[kind], part)
-    return {"kind": MessageKind.OTHER, "content_type": kind[:64]}
-
-
-def _text(part: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": MessageKind.TEXT, "text": part["body"]}
-
-
-def _media(kind: MessageKind, part: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "file_id": part["id"],
-        "mime_type": part.get("mime_type"),
-        "caption": part.get("caption"),
-        "file_name": part.get("filename"),
-    }
-
-
-def _audio(part: dict[str, Any]) -> dict[str, Any]:
-    return _media(MessageKind.VOICE if part.get("voice") else MessageKind.AUDIO, part)
-
-
-def _location(part: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": MessageKind.LOCATION, "location": Location.model_validate(part)}
-
-
-def _first_contact(cards: Any) -> Contact:
-    """The first shared contact (the contract has one per message) with its first phone."""
-    card = cards[0] if isinstance(cards, list) and cards else {}
-    name = card.get("name", {})
-    phones = card.get("phones") or [{}]
-    return Contact(
-        phone_number=phones[0].get("phone", ""),
-        first_name=name.get("first_name") or name.get("formatted_name", ""),
-        last_name=name.get("last_name"),
-    )
-
-
-def _interactive(part: dict[str, Any]) -> dict[str, Any]:
-    """A tapped reply button or chosen list row: its title as text, its id as choice."""
-    choice = part.get(part.get("type", ""), {})
-    return {"kind": MessageKind.INTERACTIVE, "text": choice["title"], "choice_id": choice["id"]}
-
-
-def _button(part: dict[str, Any]) -> dict[str, Any]:
-    """A quick-reply button of a template message."""
-    return {
-        "kind": MessageKind.INTERACTIVE,
-        "text": part["text"],
-        "choice_id": part.get("payload", part["text"]),
-    }
-
-
-def _reaction(part: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": MessageKind.REACTION,
-        "emoji": part.get("emoji") or None,
-        "reply_to_message_id": part["message_id"],
-    }
-
-
-_READERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "text": _text,
-    "audio": _audio,
-    "location": _location,
-    "interactive": _interactive,
-    "button": _button,
-    "reaction": _reaction,
-}
+        return "; ".join(
+            f"{'.'.join(map(str, p['loc'])) or 'message'}: {p['msg']}" for p in problems
+        )
+    return str(error)
