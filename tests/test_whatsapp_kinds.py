@@ -13,8 +13,20 @@ from typing import Any
 
 import pytest
 
+from backend_client import OpenAIChatClient
 from channels.whatsapp import parse_delivery
-from shared.models import IncomingMessage, Order, OrderItem, ProductRef, Referral
+from sandbox.openai_api import OpenAIStandIn
+from shared.models import (
+    BatchRequest,
+    Channel,
+    Chat,
+    IncomingMessage,
+    Order,
+    OrderItem,
+    ProductRef,
+    Referral,
+    User,
+)
 
 PAYLOADS = Path(__file__).parent / "whatsapp_payloads"
 
@@ -182,3 +194,27 @@ def test_a_message_that_cannot_be_read_is_logged_with_its_wamid_and_the_missing_
     [line] = caplog.records
     assert message["id"] in line.getMessage() and said in line.getMessage()
     assert "Error" not in line.getMessage()  # never a bare exception name
+
+
+async def test_a_model_reads_a_forms_answers_and_an_orders_cart(model: OpenAIStandIn) -> None:
+    """In OpenAI mode the model is asked over HTTP (the stand-in) with what the person
+    filled in and ordered, not an empty line."""
+    messages = [_the_one_message(name) for name in ("interactive_flow_reply", "order")]
+    request = BatchRequest.build(
+        "b-1",
+        Chat(id="16505551234", type="private"),
+        User(id="16505551234", first_name="Sheena Nelson"),
+        messages,
+        channel=Channel.WHATSAPP,
+    )
+    client = OpenAIChatClient(model.url, 5.0, model="barber-7b")
+    try:
+        await client.answer(request)
+    finally:
+        await client.aclose()
+    [call] = model.calls
+    assert call.body["messages"][-1]["content"] == (
+        'Sent [form: {"flow_token": "booking-1234", "service": "haircut", '
+        '"date": "2026-12-03", "time": "17:00"}]\n'
+        "[order: 2 x di9ozbzfi4, 1 x nqryix03ez] Please deliver before 5"
+    )
