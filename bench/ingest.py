@@ -23,11 +23,12 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection
 
 from bench.common import redis_commands
-from bot.app import make_dispatcher
+from bot.intake import batch_store
+from bot.meta_webhook import configured_webhooks
 from bot.settings import BotSettings
-from bot.whatsapp import WhatsAppWebhook
+from bot.telegram.run import make_dispatcher
+from channels.meta.signature import signature_of
 from channels.telegram import make_bot
-from channels.whatsapp.signature import signature_of
 from sandbox.peek import pending_count
 from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.whatsapp_wire import SANDBOX_PHONE_NUMBER_ID, WaPerson, delivery_json, text_json
@@ -153,7 +154,7 @@ async def _batchbot(url: str) -> tuple[Dispatcher, Redis]:
     redis = Redis(
         connection_pool=ConnectionPool.from_url(url, connection_class=CountingFastConnection)
     )
-    return make_dispatcher(redis, settings), redis
+    return make_dispatcher(batch_store(redis, settings), settings), redis
 
 
 async def _naive(url: str) -> tuple[Dispatcher, Redis]:
@@ -217,7 +218,7 @@ async def measure_whatsapp(
         whatsapp_verify_token="bench-verify",
         whatsapp_phone_number_id=SANDBOX_PHONE_NUMBER_ID,
     )
-    webhook = WhatsAppWebhook(BatchStore(redis, settings.redis_key_ttl_seconds), settings)
+    [webhook] = configured_webhooks(BatchStore(redis, settings.redis_key_ttl_seconds), settings)
     await redis.ping()
     commands_before = await redis_commands(admin)
     SENDS = 0

@@ -8,10 +8,10 @@ import asyncio
 
 from bot.app import run
 from bot.settings import BotSettings
+from config.worker import WorkerProcessSettings
 from shared.logs import configure_logging
 from shared.settings import load_settings
 from shared.stopping import exit_at_once
-from shared.worker_settings import WorkerProcessSettings
 
 
 def main() -> None:

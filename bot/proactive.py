@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from shared.models import Channel
+from channels.entry import NoRecipient
+from channels.registry import ChannelSettings, proactive_conversation
 from shared.outbox import Outbox
 from shared.proactive import ProactiveRequest
 
@@ -25,13 +26,9 @@ log = logging.getLogger("batchbot.bot")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def proactive_handler(
-    outbox: Outbox,
-    token: str,
-    channels: Collection[Channel] = (Channel.TELEGRAM,),
-    whatsapp_phone_number_id: str | None = None,
-) -> Handler:
-    """``channels`` are those this bot serves: a message for another is refused (400)."""
+def proactive_handler(outbox: Outbox, token: str, settings: ChannelSettings) -> Handler:
+    """Each configured channel reads the request's recipient (``channels.registry``); a
+    message for a channel this bot does not serve is refused (400)."""
     expected = f"Bearer {token}"
 
     async def handle(request: web.Request) -> web.Response:
@@ -40,12 +37,10 @@ def proactive_handler(
         raw = await request.read()
         try:
             body = ProactiveRequest.model_validate_json(raw)
-            conversation = body.conversation(whatsapp_phone_number_id)
-            if body.channel not in channels:
-                raise ValueError(f"{body.channel.value} is not a channel this bot serves")
+            conversation = proactive_conversation(settings, body)
         except ValidationError as error:
             return web.json_response(_invalid(error, raw), status=400)
-        except ValueError as error:
+        except NoRecipient as error:
             return web.json_response({"error": str(error)}, status=400)
         scheduling = await outbox.queue(conversation, body.messages)
         log.info(

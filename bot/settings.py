@@ -1,7 +1,7 @@
-"""The bot process's settings. They live in :mod:`shared.bot_settings` so that a worker can
-check them too: one environment serves every process, and a value wrong for the bot
-stops a worker at start-up as well (:func:`shared.settings.load_settings`)."""
+"""The bot process's settings. They live in :mod:`config.bot` so that a worker can check
+them too: one environment serves every process, and a value wrong for the bot stops a
+worker at start-up as well (:func:`shared.settings.load_settings`)."""
 
-from shared.bot_settings import BotSettings
+from config.bot import BotSettings
 
 __all__ = ["BotSettings"]

@@ -1,19 +1,92 @@
-"""What every channel's sender offers the worker: the one interface delivery is written to.
+"""What every channel offers the rest of batchbot: the interfaces intake and delivery are
+written to.
 
-A sender gets a :class:`Recipient` (the conversation, which names the chat on its own
-platform) and sends one reply part at a time; it raises only the outcomes of
-:mod:`channels.outcomes`. Adding a platform means one module beside ``telegram.py`` and
-``whatsapp/`` that implements :class:`ChannelSender`, plus a conversation-id prefix in
-:mod:`shared.keys`; the delivery loop, retries and dead letters stay as they are.
+- Intake: an :class:`Author` (chat, person, conversation) per message; a channel that
+  receives webhooks on the Meta listener turns a delivery into a :class:`Delivery`
+  (:class:`WebhookIntake`).
+- Delivery: a sender gets a :class:`Recipient` (the conversation, which names the chat
+  on its own platform) and sends one reply part at a time; it raises only the outcomes
+  of :mod:`channels.outcomes`.
+
+The delivery loop, retries and dead letters stay as they are for every channel
+(README: "Adding a channel").
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from shared.models import Channel, IncomingMessage, MessageId
+from shared.models import Channel, Chat, IncomingMessage, MessageId, User
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a message, the chat it was written in, and so the conversation (and
+    batch) it belongs to."""
+
+    chat: Chat
+    user: User
+    conversation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message of a webhook delivery, with its author and the business account
+    (number, page, Instagram account) it was written to."""
+
+    account: str
+    author: Author
+    message: IncomingMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """The person deleted (unsent) a message: its pending copy goes."""
+
+    account: str
+    conversation: str
+    message_id: MessageId
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What one webhook delivery holds for batching, in the order it came."""
+
+    messages: list[Inbound]
+    removals: list[Removal] = field(default_factory=list)
+    echoes: int = 0
+    """Messages the business itself sent (the bot, or a person in the platform's inbox):
+    never batched."""
+    skipped: int = 0
+    """Messages that could not be read and were left out (logged, without content)."""
+
+
+class NotADelivery(ValueError):
+    """The body is not this channel's webhook delivery; the message says what was expected."""
+
+
+class WebhookIntake(Protocol):
+    """A channel Meta delivers to (``/webhook/<channel>`` on the Meta listener): which
+    account it serves, and how its deliveries read."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    @property
+    def account(self) -> str:
+        """The business account served; messages to any other are ignored."""
+        ...
+
+    @property
+    def account_setting(self) -> str:
+        """The setting that names :attr:`account`, for the log line of an ignored one."""
+        ...
+
+    def parse(self, raw: bytes) -> Delivery:
+        """The delivery's messages; NotADelivery when the body is not one."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +115,8 @@ class Limits:
 
     text: int
     caption: int
+    text_bytes: int | None = None
+    """Where the platform counts UTF-8 bytes of a text too (Instagram: 1,000)."""
 
 
 class ChannelSender(Protocol):

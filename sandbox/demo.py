@@ -4,7 +4,7 @@ A simulated person (or you, with ``--interactive``) sends a burst; the terminal 
 each message arriving, the batch's deadline moving, the one backend call and the one
 reply, then a second batch after a pause, then an album answered in two paced parts,
 then an answer streamed by the backend and shown as a growing draft, then a burst on
-WhatsApp through the same bot and workers.
+WhatsApp and one on Instagram through the same bot and workers.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sandbox.example_backend import ExampleBackend, summarise
 from sandbox.launcher import LaunchFailed
 from sandbox.openai_api import OpenAIStandIn
 from sandbox.peek import pending_count
+from sandbox.send_api import SendApiStandIn
 from sandbox.stack import SandboxFailed, sandbox_running
 from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.web_demo import run_web
@@ -32,6 +33,8 @@ ANA = Person(id=1001, first_name="Ana", username="ana", language_code="en")
 BEA = WaPerson(wa_id="14155550199", name="Bea")
 BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
 WHATSAPP_BURST = ["hola", "do you do beards too?", "saturday morning?"]
+IVY = "6100000000000001"  # an Instagram-scoped id
+INSTAGRAM_BURST = ["hey!", "saw your reel", "how much for a fade?"]
 WINDOW_SECONDS = 2.0
 MAX_WAIT_SECONDS = 20.0
 INTERACTIVE_LAST_ANSWER_SECONDS = MAX_WAIT_SECONDS + 30
@@ -118,7 +121,18 @@ async def _scripted_whatsapp(whatsapp: WhatsAppStandIn) -> None:
         await asyncio.sleep(0.5)
     await whatsapp.wait_for_messages(BEA.wa_id, 1)
     say("One WhatsApp burst, one backend call (channel: whatsapp), one answer through the")
-    say("Graph API from the number Bea wrote to. Done.")
+    say("Graph API from the number Bea wrote to.")
+
+
+async def _scripted_instagram(instagram: SendApiStandIn) -> None:
+    say(f"Ivy writes on Instagram: {len(INSTAGRAM_BURST)} messages, each a signed delivery:")
+    for text in INSTAGRAM_BURST:
+        await instagram.person_says(IVY, text)
+        say(f"Ivy → {text!r} (the bot answered Meta 200 once it was stored)")
+        await asyncio.sleep(0.5)
+    await instagram.wait_for_messages(IVY, 1)
+    say("One Instagram burst, one backend call (channel: instagram), one answer through the")
+    say("Send API from the account Ivy wrote to. Done.")
 
 
 async def _interactive(telegram: TelegramStandIn, redis: Redis) -> None:
@@ -190,6 +204,7 @@ async def run(interactive: bool, openai: bool = False) -> None:
                 await _scripted(sandbox.telegram, redis)
                 await _scripted_stream(sandbox.telegram, sandbox.backend)
                 await _scripted_whatsapp(sandbox.whatsapp)
+                await _scripted_instagram(sandbox.instagram)
         finally:
             await redis.aclose()
 

@@ -6,8 +6,9 @@ import os
 
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import free_port
+from sandbox.send_api import SendApiStandIn
 from sandbox.telegram_api import TelegramStandIn
-from sandbox.whatsapp_api import SANDBOX_VERIFY_TOKEN, WhatsAppStandIn
+from sandbox.whatsapp_api import SANDBOX_APP_SECRET, SANDBOX_VERIFY_TOKEN, WhatsAppStandIn
 from sandbox.whatsapp_wire import SANDBOX_PHONE_NUMBER_ID
 
 
@@ -17,12 +18,14 @@ def product_environment(
     backend: ExampleBackend,
     *,
     whatsapp: WhatsAppStandIn | None = None,
+    instagram: SendApiStandIn | None = None,
+    messenger: SendApiStandIn | None = None,
     **settings: object,
 ) -> dict[str, str]:
     """This process's environment plus the sandbox's addresses; ``settings`` by lower-case
     name (``batch_window_seconds=2``). Metrics ports are off: several processes share
-    one host here. With ``whatsapp``, the bot serves WhatsApp too, on a free port that
-    the stand-in delivers to."""
+    one host here. With ``whatsapp``, ``instagram`` or ``messenger``, the bot serves them
+    too, on one free port (the Meta listener) that the stand-ins deliver to."""
     env = {
         **os.environ,
         "BOT_TOKEN": telegram.token,
@@ -32,12 +35,37 @@ def product_environment(
         "BOT_METRICS_PORT": "0",
         "WORKER_METRICS_PORT": "0",
     }
+    port = free_port()
     if whatsapp is not None:
-        port = free_port()
         whatsapp.webhook_url = f"http://127.0.0.1:{port}/webhook/whatsapp"
         env.update(whatsapp_environment(whatsapp, port))
+    for stand_in in (instagram, messenger):
+        if stand_in is not None:
+            stand_in.webhook_url = f"http://127.0.0.1:{port}/webhook/{stand_in.shape.channel}"
+            env.update({**send_api_environment(stand_in), **meta_app_environment(port)})
     env.update({name.upper(): str(value) for name, value in settings.items()})
     return env
+
+
+def meta_app_environment(listen_port: int) -> dict[str, str]:
+    """The Meta app's settings (one app for every Meta channel), its listener on loopback."""
+    return {
+        "META_APP_SECRET": SANDBOX_APP_SECRET,
+        "META_VERIFY_TOKEN": SANDBOX_VERIFY_TOKEN,
+        "META_LISTEN_HOST": "127.0.0.1",
+        "META_LISTEN_PORT": str(listen_port),
+    }
+
+
+def send_api_environment(stand_in: SendApiStandIn) -> dict[str, str]:
+    """Instagram's or Messenger's settings, pointing at its stand-in."""
+    names = {
+        "instagram": ("INSTAGRAM_ACCESS_TOKEN", "INSTAGRAM_ACCOUNT_ID", "INSTAGRAM_API_URL"),
+        "messenger": ("MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_PAGE_ID", "MESSENGER_API_URL"),
+    }
+    token, account, api_url = names[stand_in.shape.channel]
+    shape = stand_in.shape
+    return {token: shape.access_token, account: shape.account, api_url: stand_in.api_url}
 
 
 def whatsapp_environment(whatsapp: WhatsAppStandIn, listen_port: int) -> dict[str, str]:
@@ -46,9 +74,6 @@ def whatsapp_environment(whatsapp: WhatsAppStandIn, listen_port: int) -> dict[st
     return {
         "WHATSAPP_ACCESS_TOKEN": whatsapp.access_token,
         "WHATSAPP_API_URL": whatsapp.api_url,
-        "WHATSAPP_APP_SECRET": whatsapp.app_secret,
-        "WHATSAPP_VERIFY_TOKEN": SANDBOX_VERIFY_TOKEN,
         "WHATSAPP_PHONE_NUMBER_ID": SANDBOX_PHONE_NUMBER_ID,
-        "WHATSAPP_LISTEN_HOST": "127.0.0.1",
-        "WHATSAPP_LISTEN_PORT": str(listen_port),
+        **meta_app_environment(listen_port),
     }

@@ -75,7 +75,9 @@ def summarise(request: BatchRequest) -> BatchResponse:
     kinds = Counter(m.kind.value for m in request.messages if m.kind.value != "text")
     extras = "".join(f" + {n} {kind}" for kind, n in sorted(kinds.items()))
     heard = " / ".join(request.text.splitlines()) or "(no words)"
-    text = f"Hi {request.user.first_name}! I got your {count} message(s){extras}: {heard}"
+    text = (
+        f"Hi {request.user.first_name or 'there'}! I got your {count} message(s){extras}: {heard}"
+    )
     return BatchResponse(messages=[OutgoingMessage(text=text)])
 
 

@@ -1,5 +1,6 @@
 """The whole local sandbox, started and stopped as one: a throwaway redis-server (unless
-REDIS_URL is set), the Bot API, WhatsApp and OpenAI-compatible stand-ins, the example
+REDIS_URL is set), the Bot API, WhatsApp, Instagram, Messenger and OpenAI-compatible
+stand-ins, the example
 backend, and the real bot with two real workers pointed at them. The terminal demo and
 the browser demo both run on it."""
 
@@ -19,6 +20,7 @@ from sandbox.example_backend import Answerer, ExampleBackend
 from sandbox.launcher import ChildProcess, launch_together
 from sandbox.openai_api import OpenAIStandIn
 from sandbox.redis_server import RedisServer
+from sandbox.send_api import SendApiStandIn, instagram_shape, messenger_shape
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.whatsapp_api import WhatsAppStandIn
 
@@ -28,6 +30,8 @@ class Sandbox:
     redis_url: str
     telegram: TelegramStandIn
     whatsapp: WhatsAppStandIn
+    instagram: SendApiStandIn
+    messenger: SendApiStandIn
     backend: ExampleBackend
     model: OpenAIStandIn
     env: dict[str, str]
@@ -50,7 +54,7 @@ async def product(env: dict[str, str], say: Callable[[str], None]) -> AsyncItera
     """The bot and two workers, started side by side (imports take seconds each)."""
     worker = [sys.executable, "-m", "worker"]
     starts = [
-        ("bot", [sys.executable, "-m", "bot"], b"WhatsApp webhook: listening"),
+        ("bot", [sys.executable, "-m", "bot"], b"Meta webhooks: listening"),
         ("worker-1", worker, b"Starting worker"),
         ("worker-2", worker, b"Starting worker"),
     ]
@@ -106,28 +110,43 @@ async def sandbox_running(
         redis_url = redis_server.url
     telegram = TelegramStandIn(on_event=say)
     whatsapp = WhatsAppStandIn(on_event=say)
+    instagram = SendApiStandIn(instagram_shape(), on_event=say)
+    messenger = SendApiStandIn(messenger_shape(), on_event=say)
     backend = ExampleBackend(on_event=say, answerer=answerer)
     model = OpenAIStandIn()
     try:
         await telegram.start()
         await whatsapp.start()
+        await instagram.start()
+        await messenger.start()
         await backend.start()
         if model_settings is not None:
             await model.start()
             settings = {**settings, **model_settings(model)}
             say(f"OpenAI-compatible stand-in at {model.url}")
         say(f"sandbox Telegram at {telegram.url}, WhatsApp Cloud API at {whatsapp.api_url},")
+        say(f"Instagram's Send API at {instagram.api_url}, Messenger's at {messenger.api_url},")
         say(f"example backend at {backend.url}")
         say(f"Redis at {redis_url}; starting the bot and two workers ...")
-        env = product_environment(redis_url, telegram, backend, whatsapp=whatsapp, **settings)
+        env = product_environment(
+            redis_url,
+            telegram,
+            backend,
+            whatsapp=whatsapp,
+            instagram=instagram,
+            messenger=messenger,
+            **settings,
+        )
         async with product(env, say):
             await telegram.wait_for_poller()
-            yield Sandbox(redis_url, telegram, whatsapp, backend, model, env)
+            yield Sandbox(redis_url, telegram, whatsapp, instagram, messenger, backend, model, env)
             say("stopping the bot and the workers ...")
     finally:
         await backend.stop()
         await model.stop()
         await whatsapp.stop()
+        await instagram.stop()
+        await messenger.stop()
         await telegram.stop()
         if redis_server is not None:
             redis_server.remove()

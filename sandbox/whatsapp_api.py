@@ -10,16 +10,14 @@ deliveries of what simulated people write, POSTed to the bot's ``/webhook/whatsa
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from aiohttp import web
 
-from channels.whatsapp.signature import signature_of
+from sandbox.meta_stand_in import MetaStandIn
 from sandbox.whatsapp_wire import (
     SANDBOX_PHONE_NUMBER_ID,
     WaPerson,
@@ -70,7 +68,7 @@ class WaForcedError:
 
 
 @dataclass
-class WhatsAppStandIn:
+class WhatsAppStandIn(MetaStandIn):
     access_token: str = SANDBOX_ACCESS_TOKEN
     app_secret: str = SANDBOX_APP_SECRET
     webhook_url: str = ""
@@ -86,9 +84,6 @@ class WhatsAppStandIn:
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
         self._forced: list[WaForcedError | None] = []
-        self._runner: web.AppRunner | None = None
-        self._http: httpx.AsyncClient | None = None
-        self.url = ""
 
     @property
     def api_url(self) -> str:
@@ -100,18 +95,7 @@ class WhatsAppStandIn:
         app.router.add_post("/{version}/{phone_number_id}/messages", self._graph_messages)
         app.router.add_post("/sandbox/messages", self._control_message)
         app.router.add_get("/sandbox/sent", self._control_sent)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        self._http = httpx.AsyncClient(timeout=30)
-        return self.url
-
-    async def stop(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return await self.serve(app, port)
 
     # -- the simulated people --------------------------------------------------------
     async def person_says(self, person: WaPerson, *texts: str) -> list[dict[str, Any]]:
@@ -123,19 +107,6 @@ class WhatsAppStandIn:
             if status != 200:
                 raise AssertionError(f"the bot answered {status} to a delivery")
         return messages
-
-    async def deliver(self, delivery: dict[str, Any] | bytes, signature: str | None = None) -> int:
-        """POST a delivery to the bot's webhook, signed with the app secret unless
-        ``signature`` is given; returns the HTTP status the bot answered."""
-        assert self._http is not None and self.webhook_url, "start() and set webhook_url first"
-        body = delivery if isinstance(delivery, bytes) else json.dumps(delivery).encode()
-        header = signature if signature is not None else signature_of(self.app_secret, body)
-        response = await self._http.post(
-            self.webhook_url,
-            content=body,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": header},
-        )
-        return response.status_code
 
     def fail_next(self, error: WaForcedError, *, after_successes: int = 0) -> None:
         """Make a coming send fail, after ``after_successes`` go through."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from shared.keys import channel_of
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User
+from shared.states import ClaimState
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,16 @@ class ClaimedBatch:
     resumed: bool
     answer: BatchResponse | None
     sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOutcome:
+    """``batch`` is set when there is work; otherwise ``state`` says why not."""
+
+    state: ClaimState
+    deadline_ms: int
+    now_ms: int
+    batch: ClaimedBatch | None
 
 
 def claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> ClaimedBatch:

@@ -45,38 +45,17 @@ def stats_key(at_ms: int) -> str:
     return f"{STATS_PREFIX}{minute:%Y-%m-%dT%H%MZ}"
 
 
-WHATSAPP_PREFIX = "wa:"
-"""WhatsApp conversations are ``wa:<phone number id>:<wa_id>``; Telegram's have no prefix
-(they were there first, and their keys stay as they were)."""
-
-
-def conversation_id(chat_id: int, chat_type: str, user_id: int) -> str:
-    """Telegram: the user id in a private chat, ``<chat>:<user>`` in a group (one batch
-    per person)."""
-    if chat_type == "private":
-        return str(user_id)
-    return f"{chat_id}:{user_id}"
-
-
-def whatsapp_conversation_id(phone_number_id: str, wa_id: str) -> str:
-    """A person writing to one of the business's numbers: the answer comes from that number."""
-    return f"{WHATSAPP_PREFIX}{phone_number_id}:{wa_id}"
-
-
 def channel_of(conversation: str) -> Channel:
-    return Channel.WHATSAPP if conversation.startswith(WHATSAPP_PREFIX) else Channel.TELEGRAM
+    """The channel a conversation is on, by its id's prefix (each channel's
+    ``conversations`` module writes and reads the rest of the id)."""
+    for channel in _PREFIXED:
+        if conversation.startswith(channel.conversation_prefix):
+            return channel
+    return _UNPREFIXED
 
 
-def chat_of_conversation(conversation: str) -> int:
-    """The Telegram chat a conversation is in: the user's private chat, or the group
-    before ':'."""
-    return int(conversation.split(":", 1)[0])
-
-
-def whatsapp_parts(conversation: str) -> tuple[str, str]:
-    """(phone number id, wa_id) of a WhatsApp conversation."""
-    phone_number_id, _, wa_id = conversation.removeprefix(WHATSAPP_PREFIX).partition(":")
-    return phone_number_id, wa_id
+_PREFIXED = [channel for channel in Channel if channel.conversation_prefix]
+_UNPREFIXED = next(channel for channel in Channel if not channel.conversation_prefix)
 
 
 def dead_letter_key(batch_id: str) -> str:

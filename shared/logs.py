@@ -15,10 +15,9 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from shared.redaction import REDACTED, Redactor, secrets_of
-from shared.settings import CommonSettings
 
 __all__ = ["REDACTED", "JsonFormatter", "RedactingFormatter", "TextFormatter", "secrets_of"]
 CONTEXT_FIELDS = ("conversation", "batch_id", "message_id", "chat_id")
@@ -79,7 +78,17 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(ids)}]" if ids else line
 
 
-def configure_logging(settings: CommonSettings) -> None:
+class LogSettings(Protocol):
+    """What logging reads of a process's settings (``config.common``)."""
+
+    @property
+    def log_format(self) -> str: ...
+
+    @property
+    def log_level(self) -> str: ...
+
+
+def configure_logging(settings: LogSettings) -> None:
     """Route every logger (ours, aiogram's, ARQ's, httpx's) through one redacting handler."""
     inner: logging.Formatter = JsonFormatter() if settings.log_format == "json" else TextFormatter()
     handler = logging.StreamHandler(sys.stderr)

@@ -13,12 +13,39 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.message_parts import Contact, Location, Order, OrderItem, ProductRef, Referral
+
+__all__ = [
+    "Contact",
+    "Location",
+    "Order",
+    "OrderItem",
+    "ProductRef",
+    "Referral",
+]
+
 
 class Channel(StrEnum):
     """The messaging platform a conversation is on."""
 
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
+    INSTAGRAM = "instagram"
+    MESSENGER = "messenger"
+
+    @property
+    def conversation_prefix(self) -> str:
+        """What its conversation ids start with (``channels.<name>.conversations`` builds
+        them): Telegram's have none, as they were there first and their keys stay."""
+        return _CONVERSATION_PREFIXES[self]
+
+
+_CONVERSATION_PREFIXES = {
+    Channel.TELEGRAM: "",
+    Channel.WHATSAPP: "wa:",
+    Channel.INSTAGRAM: "ig:",
+    Channel.MESSENGER: "fb:",
+}
 
 
 class MessageKind(StrEnum):
@@ -63,52 +90,6 @@ class User(BaseModel):
     language_code: str | None = None
 
 
-class Location(BaseModel):
-    latitude: float
-    longitude: float
-    name: str | None = Field(default=None, description="A place's name (WhatsApp)")
-    address: str | None = Field(default=None, description="A place's address (WhatsApp)")
-
-
-class Contact(BaseModel):
-    phone_number: str
-    first_name: str
-    last_name: str | None = None
-    user_id: int | None = None
-
-
-class OrderItem(BaseModel):
-    product_id: str = Field(description="The catalog's product (retailer) id")
-    quantity: int
-    item_price: float | None = None
-    currency: str | None = None
-
-
-class Order(BaseModel):
-    """A cart the person sent from the business's catalog (WhatsApp)."""
-
-    catalog_id: str
-    items: list[OrderItem]
-
-
-class ProductRef(BaseModel):
-    """The catalog item a message is about (WhatsApp: the person asked about a product)."""
-
-    catalog_id: str
-    product_id: str = Field(description="The catalog's product (retailer) id")
-
-
-class Referral(BaseModel):
-    """The ad or post the person came from (WhatsApp's click-to-WhatsApp ads)."""
-
-    source_type: str | None = Field(default=None, description="ad or post")
-    source_id: str | None = None
-    source_url: str | None = None
-    headline: str | None = None
-    body: str | None = None
-    ctwa_clid: str | None = Field(default=None, description="The ad click's id")
-
-
 class IncomingMessage(BaseModel):
     """One message of a burst, reduced to what a backend needs to understand it.
 
@@ -125,6 +106,11 @@ class IncomingMessage(BaseModel):
     text: str | None = None
     caption: str | None = None
     file_id: str | None = None
+    url: str | None = Field(
+        default=None,
+        description="Instagram and Messenger: where the attachment can be fetched (Meta's "
+        "CDN; the link expires)",
+    )
     file_unique_id: str | None = None
     mime_type: str | None = None
     file_name: str | None = None
@@ -217,10 +203,10 @@ class BatchRequest(BaseModel):
         messages: list[IncomingMessage],
         channel: Channel = Channel.TELEGRAM,
     ) -> BatchRequest:
-        """Messages in the order they were written: by Telegram's message id, or on
-        WhatsApp (no numeric id) by timestamp, then arrival (``messages`` come in
-        arrival order, and the sort is stable)."""
-        if channel is Channel.TELEGRAM:
+        """Messages in the order they were written: by message id where the platform
+        numbers them (Telegram), else (Meta's string ids) by timestamp, then arrival
+        (``messages`` come in arrival order, and the sort is stable)."""
+        if all(isinstance(message.message_id, int) for message in messages):
             ordered = sorted(messages, key=lambda message: int(message.message_id))
         else:
             ordered = sorted(messages, key=lambda message: message.date)

@@ -1,8 +1,9 @@
-"""Messages the backend sends on its own ("your table is ready"), in a person's chat.
+"""Messages the backend sends on its own ("your table is ready"), in a person's chat: the
+request, whose fields each channel reads into a conversation (``channels.registry``).
 
-Python: ``await send_proactive(redis, chat_id, [OutgoingMessage(text="...")])`` for
-Telegram, or ``await queue(Outbox(redis, ttl), ProactiveRequest(channel="whatsapp",
-wa_id=..., phone_number_id=..., messages=[...]))``.
+Python: ``await channels.proactive.send_proactive(redis, chat_id, [OutgoingMessage(...)])``
+for Telegram, or ``await channels.proactive.queue(Outbox(redis, ttl), settings,
+ProactiveRequest(channel="whatsapp", wa_id=..., messages=[...]))``.
 HTTP: ``POST /proactive`` on the bot's metrics port with ``Authorization: Bearer
 <PROACTIVE_TOKEN>`` and a :class:`ProactiveRequest` body (see :mod:`bot.proactive`).
 
@@ -12,15 +13,9 @@ after any reply in progress: never in the middle of a multi-part answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
-from shared.keys import conversation_id, whatsapp_conversation_id
 from shared.models import Channel, OutgoingMessage
-from shared.outbox import Outbox
-from shared.states import Scheduling
 
 DEFAULT_KEY_TTL_SECONDS = 7 * 86400
 
@@ -46,42 +41,15 @@ class ProactiveRequest(BaseModel):
         pattern=r"^[0-9]{1,32}$",
         description="WhatsApp: the business number to write from; default WHATSAPP_PHONE_NUMBER_ID",
     )
+    recipient_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z_-]{1,64}$",
+        description="Instagram: the person's IGSID; Messenger: their PSID",
+    )
+    account_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,32}$",
+        description="Instagram or Messenger: the account or Page to write from; default "
+        "INSTAGRAM_ACCOUNT_ID or MESSENGER_PAGE_ID",
+    )
     messages: list[OutgoingMessage] = Field(min_length=1)
-
-    def conversation(self, default_phone_number_id: str | None = None) -> str:
-        """The conversation the messages join; ValueError saying what is missing."""
-        if self.channel is Channel.WHATSAPP:
-            number = self.phone_number_id or default_phone_number_id
-            if self.wa_id is None or number is None:
-                raise ValueError(
-                    "a WhatsApp message needs wa_id (the person's number, digits only) and "
-                    "phone_number_id unless the bot has WHATSAPP_PHONE_NUMBER_ID"
-                )
-            return whatsapp_conversation_id(number, self.wa_id)
-        if self.chat_id is None:
-            raise ValueError('a Telegram message needs chat_id (or set "channel": "whatsapp")')
-        private = self.user_id is None or self.user_id == self.chat_id
-        if private and self.chat_id < 0:
-            raise ValueError("a group chat (negative chat_id) needs user_id")
-        user_id = self.chat_id if self.user_id is None else self.user_id
-        return conversation_id(self.chat_id, "private" if private else "group", user_id)
-
-
-async def send_proactive(
-    redis: Redis,
-    chat_id: int,
-    messages: Sequence[OutgoingMessage],
-    *,
-    user_id: int | None = None,
-    key_ttl_seconds: int = DEFAULT_KEY_TTL_SECONDS,
-) -> Scheduling:
-    """Queue messages for a person; returns how they were scheduled (for logs)."""
-    request = ProactiveRequest(chat_id=chat_id, user_id=user_id, messages=list(messages))
-    return await queue(Outbox(redis, key_ttl_seconds), request)
-
-
-async def queue(
-    outbox: Outbox, request: ProactiveRequest, default_phone_number_id: str | None = None
-) -> Scheduling:
-    conversation = request.conversation(default_phone_number_id)
-    return await outbox.queue(conversation, request.messages)

@@ -65,10 +65,11 @@ def redacted_answer(answer: BatchResponse, redact: Redactor) -> BatchResponse:
     return answer if cut == raw else BatchResponse.model_validate_json(cut)
 
 
-def secrets_of(settings: BaseSettings) -> list[str]:
+def secrets_of(settings: object) -> list[str]:
     """Every secret value the settings hold, including a password inside REDIS_URL."""
     found: list[str] = []
-    for name in type(settings).model_fields:
+    fields: dict[str, object] = getattr(type(settings), "model_fields", {})
+    for name in fields:
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             found.append(value.get_secret_value())

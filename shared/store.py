@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -18,7 +17,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from shared.arq_layout import BatchJob
-from shared.claimed import ClaimedBatch, claimed_batch
+from shared.claimed import ClaimedBatch, ClaimOutcome, claimed_batch
 from shared.history import NO_HISTORY, HistoryRules
 from shared.keys import (
     DEAD_LETTERS_INDEX,
@@ -27,7 +26,7 @@ from shared.keys import (
     ConversationKeys,
     dead_letter_key,
 )
-from shared.models import BatchResponse, Chat, IncomingMessage, Turn, User, to_json
+from shared.models import BatchResponse, Chat, IncomingMessage, MessageId, Turn, User, to_json
 from shared.pipelining import NotReplicated, ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
 from shared.redis_scripts import as_text, job_script_call, load_script
@@ -52,16 +51,6 @@ millisecond); fewer than REDIS_WAIT_REPLICAS by then and the step does not go on
 
 EARLY_CLAIM_TOLERANCE_MS = 100
 """A job may claim this much before the deadline (clock skew between worker and Redis)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimOutcome:
-    """``batch`` is set when there is work; otherwise ``state`` says why not."""
-
-    state: ClaimState
-    deadline_ms: int
-    now_ms: int
-    batch: ClaimedBatch | None
 
 
 class BatchStore:
@@ -90,6 +79,7 @@ class BatchStore:
         self._release = load_script(redis, "release")
         self._clear = load_script(redis, "clear")
         self._edit = load_script(redis, "edit")
+        self._remove = load_script(redis, "remove")
 
     async def append(
         self,
@@ -168,6 +158,12 @@ class BatchStore:
             keys=[keys.batch, keys.info], args=[message.message_id, to_json(message)]
         )
         return bool(replaced)
+
+    async def remove_pending(self, conversation: str, message_id: MessageId) -> bool:
+        """Drop a deleted message's pending copies (an attachment's too); False if none."""
+        keys = ConversationKeys(conversation)
+        removed = await self._remove(keys=[keys.batch, keys.info], args=[str(message_id)])
+        return bool(removed)
 
     async def clear(self, conversation: str) -> tuple[int, bool]:
         """Drop pending messages and their job: (messages dropped, a batch still running)."""

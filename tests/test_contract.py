@@ -109,7 +109,8 @@ def test_max_wait_shorter_than_the_window_is_refused(monkeypatch: pytest.MonkeyP
         (
             [sys.executable, "-m", "bot"],
             "no channel is configured: set BOT_TOKEN for Telegram, WHATSAPP_ACCESS_TOKEN for "
-            "WhatsApp, or both",
+            "WhatsApp, INSTAGRAM_ACCESS_TOKEN for Instagram, MESSENGER_PAGE_ACCESS_TOKEN for "
+            "Messenger, or several",
         ),
         ([sys.executable, "-m", "worker"], "BACKEND_URL: Field required"),
     ],

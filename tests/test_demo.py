@@ -1,7 +1,8 @@
 """The terminal demo as a new user runs it (``./scripts/demo`` is ``python -m sandbox``):
-each scene keeps its own story (Bea's WhatsApp burst is answered about her messages,
-not with the previous scene's streamed advice), ``--interactive`` answers the last
-burst before it ends at Ctrl-D, and ``--web`` refuses options it would ignore."""
+each scene keeps its own story (Bea's WhatsApp burst and Ivy's Instagram one are answered
+about their messages, not with the previous scene's streamed advice), ``--interactive``
+answers the last burst before it ends at Ctrl-D, and ``--web`` refuses options it would
+ignore."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ async def test_the_demo_tells_each_scene_with_its_own_answers() -> None:
     assert "Hi Bea! I got your 3 message(s): hola / do you do beards too?" in whatsapp
     assert "Wash it" not in whatsapp
     assert "Wash it every other day" in output  # the streamed scene still had its advice
+    [instagram] = [line for line in output.splitlines() if "Instagram → 6100000000000001" in line]
+    assert "I got your 3 message(s): hey! / saw your reel / how much for a fade?" in instagram
 
 
 async def test_interactive_answers_the_last_burst_before_ending_at_ctrl_d() -> None:

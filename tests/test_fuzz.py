@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from backend_client import BackendClient, PermanentBackendError, RetryableBackendError
-from bot.normalise import normalise
+from channels.telegram import normalise
 from sandbox.redis_server import RedisServer
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User
 from shared.rules import BatchingRules

@@ -13,12 +13,12 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from batchctl.console_state import console_state
+from channels.proactive import send_proactive
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
-from shared.proactive import send_proactive
 from tests.conftest import Product, SettingsFactory, run_batchctl, wait_until_idle
 
 MAX = Person(id=4404, first_name="Max")

@@ -18,13 +18,13 @@ import pytest
 from pydantic import HttpUrl
 
 from backend_client import OpenAIChatClient, PermanentBackendError
+from config.bot import BotSettings
+from config.worker import WorkerProcessSettings
 from sandbox.openai_api import OpenAIStandIn
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import TelegramStandIn
-from shared.bot_settings import BotSettings
 from shared.models import BatchRequest, Chat, IncomingMessage, MessageKind, User
 from shared.settings import ConfigError, load_settings
-from shared.worker_settings import WorkerProcessSettings
 
 TOKEN = "123456:sandbox-token"
 

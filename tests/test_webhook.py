@@ -11,9 +11,10 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.app import make_dispatcher
+from bot.intake import batch_store
 from bot.settings import BotSettings
-from bot.webhook import make_webhook_app
+from bot.telegram.run import make_dispatcher
+from bot.telegram.webhook import make_webhook_app
 from channels.telegram import make_bot
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
@@ -36,7 +37,7 @@ async def webhook(durable_redis: RedisServer, make_settings: SettingsFactory) ->
     )
     redis = Redis.from_url(settings.redis_url)
     bot = make_bot(settings)
-    app = make_webhook_app(make_dispatcher(redis, settings), bot, settings)
+    app = make_webhook_app(make_dispatcher(batch_store(redis, settings), settings), bot, settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

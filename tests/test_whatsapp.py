@@ -19,6 +19,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from channels.whatsapp.conversations import conversation_id as whatsapp_conversation_id
 from sandbox.environment import whatsapp_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
@@ -34,7 +35,7 @@ from sandbox.whatsapp_wire import (
     text_json,
 )
 from shared.dead_letters import DeadLetters
-from shared.keys import ConversationKeys, whatsapp_conversation_id
+from shared.keys import ConversationKeys
 from tests.conftest import (
     Product,
     SettingsFactory,
@@ -91,9 +92,7 @@ async def start_bot(
         **whatsapp_environment(whatsapp, port),
         **bot_only,
     }
-    bot = await ChildProcess.launch(
-        [sys.executable, "-m", "bot"], env, b"WhatsApp webhook: listening"
-    )
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Meta webhooks: listening")
     started.append(bot)
     whatsapp.webhook_url = f"http://127.0.0.1:{port}/webhook/whatsapp"
     return bot
@@ -447,5 +446,5 @@ async def test_a_webhook_port_already_taken_is_one_line_naming_the_setting(
     finally:
         held.close()
     assert finished.returncode == 1
-    assert "batchbot cannot start: WHATSAPP_LISTEN_PORT" in finished.stderr
+    assert "batchbot cannot start: META_LISTEN_PORT" in finished.stderr
     assert "Traceback" not in finished.stderr

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
+from bot.meta_webhook import configured_webhooks, meta_app
 from bot.settings import BotSettings
-from bot.whatsapp import WEBHOOK_PATH, WhatsAppWebhook
-from channels.whatsapp.signature import signature_of
+from channels.meta.signature import signature_of
 from sandbox.redis_server import RedisServer
 from sandbox.whatsapp_wire import SANDBOX_PHONE_NUMBER_ID, WaPerson, delivery_json
 from shared.models import IncomingMessage
@@ -166,12 +166,12 @@ async def post_twice(redis_server: RedisServer, body: bytes) -> tuple[list[int],
         batch_max_wait_seconds=600,
         batch_max_messages=1000,
     )
-    webhook = WhatsAppWebhook(BatchStore(redis, 86400), bot_settings)
+    [webhook] = configured_webhooks(BatchStore(redis, 86400), bot_settings)
     headers = {"X-Hub-Signature-256": signature_of(SECRET, body)}
-    async with TestClient(TestServer(webhook.app())) as client:
+    async with TestClient(TestServer(meta_app([webhook]))) as client:
         statuses = []
         for _ in range(2):
-            response = await client.post(WEBHOOK_PATH, data=body, headers=headers)
+            response = await client.post("/webhook/whatsapp", data=body, headers=headers)
             statuses.append(response.status)
             if response.status == 400:
                 assert "not a WhatsApp webhook delivery" in await response.text()

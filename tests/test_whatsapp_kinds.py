@@ -121,8 +121,8 @@ def _the_one_message(name: str) -> IncomingMessage:
     parsed = parse_delivery((PAYLOADS / f"{name}.json").read_bytes())
     assert parsed.skipped == 0
     [inbound] = parsed.messages
-    assert inbound.conversation == "wa:106540352242922:16505551234"
-    assert inbound.user.first_name == "Sheena Nelson"
+    assert inbound.author.conversation == "wa:106540352242922:16505551234"
+    assert inbound.author.user.first_name == "Sheena Nelson"
     return inbound.message
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from channels.markup import plain_text
 from channels.outcomes import (
     CredentialsRefused,
     DeliveryFailed,
@@ -14,7 +15,7 @@ from channels.outcomes import (
     RetryAfter,
     Unavailable,
 )
-from channels.whatsapp.sender import outcome_of, plain_text
+from channels.whatsapp.sender import outcome_of
 from sandbox.whatsapp_wire import graph_error
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shared.bot_settings import BotSettings
+from config.bot import BotSettings
 from shared.logs import configure_logging
 from shared.redis_settings import RedisConnectionSettings
 from shared.settings import load_settings

@@ -17,8 +17,7 @@ from pydantic import SecretStr
 
 from backend_client import BackendClient, OpenAIChatClient
 from channels.base import ChannelSender
-from channels.telegram import TelegramSender, make_bot
-from channels.whatsapp import WhatsAppSender
+from channels.registry import entry_of
 from shared.history import HistoryRules
 from shared.keys import channel_of
 from shared.leases import BatchLeases
@@ -65,7 +64,7 @@ class WorkerDeps:
         channel = channel_of(conversation)
         sender = self.senders.get(channel)
         if sender is None:
-            setting = "BOT_TOKEN" if channel is Channel.TELEGRAM else "WHATSAPP_ACCESS_TOKEN"
+            setting = entry_of(channel).credential
             raise ChannelNotConfigured(
                 f"{channel.value} is not configured on this worker: set {setting}, then "
                 "replay the dead letter"
@@ -144,17 +143,8 @@ def backend_of(settings: WorkerProcessSettings) -> BackendClient | OpenAIChatCli
 
 def channel_senders(settings: WorkerProcessSettings) -> dict[Channel, ChannelSender]:
     """A sender for every channel whose credentials are set."""
-    senders: dict[Channel, ChannelSender] = {}
-    if settings.bot_token is not None:
-        bot = make_bot(settings, settings.telegram_timeout_seconds)
-        senders[Channel.TELEGRAM] = TelegramSender(bot, settings.typing_refresh_seconds)
-    if settings.whatsapp_access_token is not None:
-        senders[Channel.WHATSAPP] = WhatsAppSender(
-            str(settings.whatsapp_api_url),
-            settings.whatsapp_access_token.get_secret_value(),
-            settings.whatsapp_timeout_seconds,
-        )
-    return senders
+    refresh = settings.typing_refresh_seconds
+    return {e.channel: e.make_sender(settings, refresh) for e in settings.configured_entries}
 
 
 def _secret(value: SecretStr | None) -> str | None:

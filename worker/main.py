@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from shared.bot_settings import BotSettings
+from config.bot import BotSettings
 from shared.logs import configure_logging
 from shared.redis_connection import redis_client, wait_for_redis
 from shared.settings import load_settings

@@ -31,17 +31,18 @@ class ReplyPart:
     reply_to: MessageId | None = None
 
 
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+def split_text(text: str, limit: int = TEXT_LIMIT, max_bytes: int | None = None) -> list[str]:
     """Cut text into pieces the chat accepts, at the best boundary in each piece's second
-    half (so no piece is needlessly short), else hard at the limit."""
+    half (so no piece is needlessly short), else hard at the limit. ``max_bytes``: the
+    platform also counts UTF-8 bytes (Instagram), so a piece in another script is shorter."""
     parts: list[str] = []
     rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = limit
+    while len(rest) > (here := _fitting(rest, limit, max_bytes)):
+        window = rest[:here]
+        cut = here
         for boundary in _BOUNDARIES:
             found = window.rfind(boundary)
-            if found >= limit // 2:
+            if found >= here // 2:
                 cut = found + len(boundary.rstrip())  # a sentence keeps its full stop
                 break
         parts.append(rest[:cut].rstrip())
@@ -51,15 +52,35 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [part for part in parts if part]
 
 
+def _fitting(text: str, limit: int, max_bytes: int | None) -> int:
+    """The longest prefix, up to ``limit`` characters, within ``max_bytes`` of UTF-8."""
+    if max_bytes is None or len(text[:limit].encode()) <= max_bytes:
+        return limit
+    low, high = 1, limit  # the first character always fits: no platform counts fewer bytes
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(text[:middle].encode()) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _parts_of(message: OutgoingMessage, limits: Limits) -> list[ReplyPart]:
     text = message.text or ""
     if message.photo is None:
-        pieces = [ReplyPart(piece, message.parse_mode) for piece in split_text(text, limits.text)]
+        pieces = [
+            ReplyPart(piece, message.parse_mode)
+            for piece in split_text(text, limits.text, limits.text_bytes)
+        ]
     else:
         caption = split_text(text, limits.caption)[:1]
         rest = text[len(caption[0]) :].strip() if caption else ""
         pieces = [ReplyPart(caption[0] if caption else "", message.parse_mode, message.photo)]
-        pieces += [ReplyPart(piece, message.parse_mode) for piece in split_text(rest, limits.text)]
+        pieces += [
+            ReplyPart(piece, message.parse_mode)
+            for piece in split_text(rest, limits.text, limits.text_bytes)
+        ]
     if message.reply_to_message_id is not None and pieces:
         pieces[0] = dataclasses.replace(pieces[0], reply_to=message.reply_to_message_id)
     return pieces

@@ -1,21 +1,17 @@
-"""WhatsApp Business Cloud API: webhook verification and parsing (for the bot) and the
-sender (for the workers), behind the same interfaces as Telegram's.
+"""WhatsApp Business Cloud API: webhook parsing (for the bot) and the sender (for the
+workers), behind the interfaces of :mod:`channels.base`.
 
-- :mod:`.signature`: ``X-Hub-Signature-256`` checked in constant time;
-- :mod:`.inbound`: a webhook delivery as the contract's messages, one per person;
+- :mod:`.inbound` and :mod:`.kinds`: a webhook delivery as the contract's messages;
+- :mod:`.conversations`: ``wa:<phone number id>:<wa_id>``;
 - :mod:`.sender`: replies through ``POST /<phone number id>/messages``, errors mapped
   onto :mod:`channels.outcomes`.
+
+Signatures and the verify token are the Meta app's (:mod:`channels.meta`).
 """
 
-from channels.whatsapp.inbound import Inbound, NotADelivery, parse_delivery
+from channels.whatsapp.entry import WHATSAPP
+from channels.whatsapp.inbound import parse_delivery
 from channels.whatsapp.sender import WHATSAPP_LIMITS, WhatsAppSender
-from channels.whatsapp.signature import signature_matches
+from channels.whatsapp.settings import WhatsAppSettings
 
-__all__ = [
-    "WHATSAPP_LIMITS",
-    "Inbound",
-    "NotADelivery",
-    "WhatsAppSender",
-    "parse_delivery",
-    "signature_matches",
-]
+__all__ = ["WHATSAPP", "WHATSAPP_LIMITS", "WhatsAppSender", "WhatsAppSettings", "parse_delivery"]

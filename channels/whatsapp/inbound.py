@@ -12,12 +12,13 @@ redeliver, and then disable, the whole webhook. What each type becomes is in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from channels.base import Author, Delivery, Inbound, NotADelivery
+from channels.whatsapp.conversations import conversation_id
 from channels.whatsapp.kinds import (
     NOT_FROM_THE_PERSON,
     Unreadable,
@@ -25,14 +26,9 @@ from channels.whatsapp.kinds import (
     context_of,
     referral_of,
 )
-from shared.keys import whatsapp_conversation_id
 from shared.models import Chat, IncomingMessage, User
 
 log = logging.getLogger("batchbot.whatsapp")
-
-
-class NotADelivery(ValueError):
-    """The body is not a WhatsApp webhook delivery; the message says what was expected."""
 
 
 class _Lenient(BaseModel):
@@ -82,25 +78,7 @@ class _Message(_Lenient):
     context: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """One message of a delivery with who sent it and the conversation it joins."""
-
-    conversation: str
-    phone_number_id: str
-    chat: Chat
-    user: User
-    message: IncomingMessage
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedDelivery:
-    messages: list[Inbound]
-    skipped: int
-    """Messages that could not be read and were left out (logged, without content)."""
-
-
-def parse_delivery(raw: bytes) -> ParsedDelivery:
+def parse_delivery(raw: bytes) -> Delivery:
     """Every message of a delivery, in the order sent; NotADelivery for another body."""
     try:
         delivery = _Delivery.model_validate_json(raw)
@@ -124,7 +102,7 @@ def parse_delivery(raw: bytes) -> ParsedDelivery:
                     skipped += 1
                 else:
                     found.append(inbound)
-    return ParsedDelivery(found, skipped)
+    return Delivery(found, skipped=skipped)
 
 
 def _inbound(phone_number_id: str, names: dict[str, str], raw: dict[str, Any]) -> Inbound | None:
@@ -153,13 +131,12 @@ def _inbound(phone_number_id: str, names: dict[str, str], raw: dict[str, Any]) -
         )
         return None
     person = head.sender
-    return Inbound(
-        conversation=whatsapp_conversation_id(phone_number_id, person),
-        phone_number_id=phone_number_id,
+    author = Author(
         chat=Chat(id=person, type="private"),
         user=User(id=person, first_name=names.get(person, "")),
-        message=message,
+        conversation=conversation_id(phone_number_id, person),
     )
+    return Inbound(account=phone_number_id, author=author, message=message)
 
 
 def _short(error: Exception) -> str:

@@ -10,14 +10,14 @@ until an operator replaces it.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from typing import Any
 
 import httpx
 
 from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
+from channels.markup import plain_text
+from channels.meta.graph import graph_error
 from channels.outcomes import (
     CredentialsRefused,
     DeliveryFailed,
@@ -26,8 +26,8 @@ from channels.outcomes import (
     RetryAfter,
     Unavailable,
 )
+from channels.whatsapp.conversations import parts_of
 from shared import metrics
-from shared.keys import whatsapp_parts
 from shared.models import Channel, IncomingMessage, MessageId
 
 log = logging.getLogger("batchbot.whatsapp")
@@ -43,8 +43,6 @@ the number not registered, an unsupported type for this person: retrying cannot 
 RATE_LIMITED = {4, 80007, 130429, 131048, 131056}
 UNAVAILABLE = {1, 2, 131000, 131016}
 TOKEN_REFUSED = 190
-_TAG = re.compile(r"<[^>]+>")
-_MARKDOWN_V2_ESCAPE = re.compile(r"\\([_*\[\]()~`>#+\-=|{}.!\\])")
 
 
 class WhatsAppSender:
@@ -95,7 +93,7 @@ class WhatsAppSender:
         to mark for a proactive message, and a failure never holds up the answer."""
         if to.last_message_id is None:
             return
-        phone_number_id, _ = whatsapp_parts(to.conversation)
+        phone_number_id, _ = parts_of(to.conversation)
         body = {
             "messaging_product": "whatsapp",
             "status": "read",
@@ -138,7 +136,7 @@ class WhatsAppSender:
         await self._client.aclose()
 
     async def _send(self, to: Recipient, body: dict[str, Any], reply_to: MessageId | None) -> None:
-        phone_number_id, wa_id = whatsapp_parts(to.conversation)
+        phone_number_id, wa_id = parts_of(to.conversation)
         payload: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -158,7 +156,8 @@ class WhatsAppSender:
 
 def outcome_of(response: httpx.Response) -> DeliveryFailed:
     """What a Graph API error means for delivery (its code, else its HTTP status)."""
-    code, detail = _error_of(response)
+    error = graph_error(response)
+    code, detail = error.code, error.detail
     said = f"WhatsApp error {code or response.status_code}: {detail}"
     if response.status_code == 401 or code == TOKEN_REFUSED:
         _count("token_refused")
@@ -188,29 +187,5 @@ def outcome_of(response: httpx.Response) -> DeliveryFailed:
     return Refused(f"WhatsApp refused it ({said})")
 
 
-def _error_of(response: httpx.Response) -> tuple[int | None, str]:
-    """The Graph API's error code and its most specific message."""
-    try:
-        error = response.json().get("error", {})
-    except ValueError:
-        return None, f"HTTP {response.status_code}"
-    if not isinstance(error, dict):
-        return None, f"HTTP {response.status_code}"
-    details = error.get("error_data", {})
-    detail = details.get("details") if isinstance(details, dict) else None
-    code = error.get("code")
-    return (code if isinstance(code, int) else None), str(detail or error.get("message", ""))
-
-
 def _count(kind: str) -> None:
     metrics.SEND_ERRORS.labels(Channel.WHATSAPP.value, kind).inc()
-
-
-def plain_text(text: str, parse_mode: str | None) -> str:
-    """A backend's Telegram markup taken out: WhatsApp would show tags and escapes as
-    typed (its own ``*bold*`` and ``_italic_`` work without any parse mode)."""
-    if parse_mode == "HTML":
-        return html.unescape(_TAG.sub("", text))
-    if parse_mode == "MarkdownV2":
-        return _MARKDOWN_V2_ESCAPE.sub(r"\1", text)
-    return text

@@ -16,7 +16,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.handlers import MessageNotStored
+from bot.intake import MessageNotStored
 from bot.listening import listen
 from bot.settings import BotSettings
 from shared.stopping import until_stopped

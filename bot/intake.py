@@ -1,4 +1,5 @@
-"""The router: every message of a person goes into their pending batch."""
+"""Storing one incoming message, the same for every channel: the append retried while Redis
+is unreachable, and what became of it counted and logged."""
 
 from __future__ import annotations
 
@@ -6,16 +7,15 @@ import asyncio
 import logging
 import time
 
-from aiogram import Bot, Router
-from aiogram.types import Message
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.normalise import normalise
-from bot.sender import Sender, sender_of
 from bot.settings import BotSettings
+from channels.base import Author
 from shared import metrics
 from shared.models import Channel, IncomingMessage
 from shared.pipelining import NotReplicated
+from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
 from shared.states import AppendResult
 from shared.store import BatchStore
@@ -26,33 +26,18 @@ RETRY_FIRST_DELAY_SECONDS = 0.1
 RETRY_MAX_DELAY_SECONDS = 5.0
 
 
+def batch_store(
+    redis: Redis, settings: BotSettings, replicas: ReplicaWatch | None = None
+) -> BatchStore:
+    """The bot's store: each append waits for REDIS_WAIT_REPLICAS (``replicas``: one view
+    of them for every channel's writes)."""
+    return BatchStore(
+        redis, settings.redis_key_ttl_seconds, settings.redis_wait_replicas, replicas=replicas
+    )
+
+
 class MessageNotStored(Exception):
     """Redis stayed unreachable; the platform must deliver the message again (webhooks)."""
-
-
-def batching_router() -> Router:
-    """A fresh router each time: aiogram attaches a router to one dispatcher only."""
-    router = Router(name="batching")
-    router.message.register(collect)
-    router.edited_message.register(collect_edit)
-    return router
-
-
-async def collect(
-    message: Message,
-    bot: Bot,
-    store: BatchStore,
-    rules: BatchingRules,
-    settings: BotSettings,
-) -> None:
-    sender = sender_of(message)
-    if sender is None:
-        log.info("ignored message %s in chat %s: no sender", message.message_id, message.chat.id)
-        return
-    incoming = normalise(message, await bot.me() if sender.chat.type != "private" else None)
-    give_up = None if settings.webhook_url is None else settings.webhook_store_timeout_seconds
-    result = await store_until_done(store, sender, incoming, rules, give_up)
-    record(result, Channel.TELEGRAM, sender.conversation, incoming)
 
 
 def record(
@@ -96,28 +81,9 @@ def record(
     )
 
 
-async def collect_edit(message: Message, bot: Bot, store: BatchStore) -> None:
-    """An edit while its message still waits replaces it: the backend sees what the person
-    meant. Once the batch has gone, the edit is only logged; answering again would be a
-    second answer to one burst."""
-    sender = sender_of(message)
-    if sender is None:
-        return
-    conversation = sender.conversation
-    edited = normalise(message, await bot.me() if sender.chat.type != "private" else None)
-    replaced = await store.replace_pending(conversation, edited)
-    log.info(
-        "edit of message %s of %s %s",
-        message.message_id,
-        conversation,
-        "replaced its pending copy" if replaced else "came after its batch went; ignored",
-        extra={"conversation": conversation, "message_id": message.message_id},
-    )
-
-
 async def store_until_done(
     store: BatchStore,
-    sender: Sender,
+    sender: Author,
     incoming: IncomingMessage,
     rules: BatchingRules,
     give_up_after_seconds: float | None,
@@ -125,7 +91,7 @@ async def store_until_done(
     """Append, retrying while Redis is unreachable.
 
     In polling mode the update is confirmed to Telegram only once stored
-    (:mod:`bot.polling`), so waiting holds up nothing but new fetches: no limit. A
+    (:mod:`bot.telegram.polling`), so waiting holds up nothing but new fetches: no limit. A
     webhook's platform (Telegram, WhatsApp) keeps the message until we answer 2xx, so
     after WEBHOOK_STORE_TIMEOUT_SECONDS we give up (MessageNotStored) and let it redeliver.
     """

@@ -1,10 +1,5 @@
-"""Telegram's Bot API: a client for the configured server, and the worker's sender.
-
-Both processes make their :class:`aiogram.Bot` with :func:`make_bot` (the bot answers
-commands with it; the worker sends replies). :class:`TelegramSender` is the Telegram
-side of delivery: one markup fallback for text and photos, the typing indicator, and
-aiogram's errors mapped onto :mod:`channels.outcomes`.
-"""
+"""The Telegram side of delivery: one markup fallback for text and photos, the typing
+indicator, drafts, and aiogram's errors mapped onto :mod:`channels.outcomes`."""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ChatAction
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -30,10 +23,9 @@ from aiohttp import ClientError
 
 from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
 from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
+from channels.telegram.conversations import chat_of
 from shared import metrics
-from shared.keys import chat_of_conversation
 from shared.models import Channel, IncomingMessage, MessageId
-from shared.settings import CommonSettings
 
 log = logging.getLogger("batchbot.telegram")
 
@@ -43,18 +35,6 @@ TELEGRAM_LIMITS = Limits(text=4096, caption=1024)
 
 def _errors(kind: str) -> None:
     metrics.SEND_ERRORS.labels(Channel.TELEGRAM.value, kind).inc()
-
-
-def make_bot(settings: CommonSettings, timeout_seconds: float | None = None) -> Bot:
-    """A Bot for TELEGRAM_API_URL (Telegram's, a self-hosted server, or the sandbox)."""
-    assert settings.bot_token is not None, "make_bot needs BOT_TOKEN"
-    api = TelegramAPIServer.from_base(str(settings.telegram_api_url))
-    session = (
-        AiohttpSession(api=api)
-        if timeout_seconds is None
-        else AiohttpSession(api=api, timeout=timeout_seconds)
-    )
-    return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
 @contextlib.contextmanager
@@ -95,7 +75,7 @@ class TelegramSender:
     async def send_text(
         self, to: Recipient, text: str, parse_mode: str | None, reply_to: MessageId | None
     ) -> None:
-        chat_id = chat_of_conversation(to.conversation)
+        chat_id = chat_of(to.conversation)
 
         async def send(mode: str | None) -> object:
             return await self.bot.send_message(
@@ -113,7 +93,7 @@ class TelegramSender:
         parse_mode: str | None,
         reply_to: MessageId | None,
     ) -> None:
-        chat_id = chat_of_conversation(to.conversation)
+        chat_id = chat_of(to.conversation)
 
         async def send(mode: str | None) -> object:
             return await self.bot.send_photo(
@@ -129,7 +109,7 @@ class TelegramSender:
 
     async def show_typing(self, to: Recipient) -> None:
         """Best effort: a failed typing indicator must never hold up the answer."""
-        chat_id = chat_of_conversation(to.conversation)
+        chat_id = chat_of(to.conversation)
         try:
             await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
         except (TelegramAPIError, TelegramNetworkError) as error:
@@ -141,7 +121,7 @@ class TelegramSender:
 
     async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
         """``sendMessageDraft`` with the first 4,096 characters (the first part's worth)."""
-        chat_id = chat_of_conversation(to.conversation)
+        chat_id = chat_of(to.conversation)
         try:
             await self.bot.send_message_draft(
                 chat_id, draft_id, text=text[: self.limits.text], parse_mode=None

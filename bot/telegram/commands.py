@@ -13,8 +13,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-from bot.sender import sender_of
 from bot.settings import BotSettings
+from channels.telegram import author_of
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
@@ -36,7 +36,7 @@ async def start(message: Message, settings: BotSettings) -> None:
 
 
 async def clear(message: Message, store: BatchStore, settings: BotSettings) -> None:
-    sender = sender_of(message)
+    sender = author_of(message)
     assert sender is not None  # the filter admits messages with a sender only
     conversation = sender.conversation
     dropped, running = await store.clear(conversation)

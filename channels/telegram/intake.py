@@ -1,4 +1,6 @@
-"""Telegram's many message shapes reduced to the contract's :class:`IncomingMessage`."""
+"""A Telegram message as the contract has it: its author (and so its conversation), and
+its many shapes reduced to :class:`IncomingMessage`. The bot's dispatcher
+(``bot.telegram.handlers``) calls these for every update."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from typing import Any, Protocol
 
 from aiogram.types import Message
 
-from shared.models import Contact, IncomingMessage, Location, MessageKind
+from channels.base import Author
+from channels.telegram.conversations import conversation_id
+from shared.models import Chat, Contact, IncomingMessage, Location, MessageKind, User
 
 
 class BotIdentity(Protocol):
@@ -105,4 +109,23 @@ def normalise(message: Message, bot: BotIdentity | None = None) -> IncomingMessa
         forwarded=True if message.forward_origin is not None else None,
         addresses_bot=addresses(message, bot) if bot is not None else None,
         **_content(message),
+    )
+
+
+def author_of(message: Message) -> Author | None:
+    """None for posts that no person sent (channels): there is nobody to answer."""
+    person = message.from_user
+    if person is None:
+        return None
+    chat = message.chat
+    return Author(
+        chat=Chat(id=chat.id, type=chat.type, title=chat.title, username=chat.username),
+        user=User(
+            id=person.id,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            username=person.username,
+            language_code=person.language_code,
+        ),
+        conversation=conversation_id(chat.id, chat.type, person.id),
     )

@@ -1,5 +1,5 @@
-"""The bot process's settings: commands, shutdown, metrics port, Telegram's webhook mode,
-WhatsApp's webhook."""
+"""The bot process's settings: commands, shutdown, metrics port, Telegram's webhook mode;
+and, for every configured channel, what its intake needs (``channels.registry``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
-from shared.settings import CommonSettings
+from config.common import CommonSettings
 
 _WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -66,51 +66,11 @@ class BotSettings(CommonSettings):
         description="How long a webhook request waits for Redis before answering 503.",
     )
 
-    whatsapp_app_secret: SecretStr | None = Field(
-        default=None,
-        min_length=8,
-        description="The Meta app's secret: every webhook delivery must be signed with it.",
-    )
-    whatsapp_verify_token: SecretStr | None = Field(
-        default=None,
-        min_length=8,
-        description="Any string you choose; enter the same in the app's webhook settings.",
-    )
-    whatsapp_phone_number_id: str | None = Field(
-        default=None,
-        description="The business number's id (not the number): messages to it are served, "
-        "to other numbers of the account ignored; proactive messages come from it.",
-    )
-    whatsapp_listen_host: str = Field(
-        default="0.0.0.0", description="Where the WhatsApp webhook server binds."
-    )
-    whatsapp_listen_port: int = Field(default=8081, ge=1, le=65535)
-
-    @field_validator("whatsapp_phone_number_id")
-    @classmethod
-    def _phone_number_id_is_digits(cls, value: str | None) -> str | None:
-        if value is not None and not value.isdigit():
-            raise ValueError(
-                "expected the Phone number ID from the app's WhatsApp > API Setup page: "
-                "digits only (it is not the phone number itself)"
-            )
-        return value
-
     @model_validator(mode="after")
-    def _whatsapp_needs_its_webhook_settings(self) -> BotSettings:
-        if self.whatsapp_access_token is None:
-            return self
-        needed = {
-            "WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
-            "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
-            "WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
-        }
-        missing = [name for name, value in needed.items() if value is None]
-        if missing:
-            raise ValueError(
-                "WHATSAPP_ACCESS_TOKEN is set, so the bot serves WhatsApp's webhook and needs "
-                f"{', '.join(missing)} too (from the Meta app's settings; see the README)"
-            )
+    def _every_channel_can_receive(self) -> BotSettings:
+        problems = [p for e in self.configured_entries if (p := e.intake_problem(self))]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @field_validator("webhook_secret")

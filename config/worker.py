@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, FilePath, HttpUrl, SecretStr, model_validator
 
-from shared.settings import CommonSettings
+from config.common import CommonSettings
 
 
 class WorkerProcessSettings(CommonSettings):
@@ -108,9 +108,6 @@ class WorkerProcessSettings(CommonSettings):
         description="When the backend streams its answer: how often a Telegram private chat's "
         "draft (the answer so far) is updated; 0: no drafts, 'typing…' only.",
     )
-    telegram_timeout_seconds: float = Field(
-        default=15.0, gt=0, le=600, description="Longest wait for one Telegram API call."
-    )
     worker_job_timeout_seconds: float = Field(
         default=90.0,
         gt=0,
@@ -192,14 +189,16 @@ class WorkerProcessSettings(CommonSettings):
 
     @model_validator(mode="after")
     def _job_timeout_covers_one_exchange(self) -> WorkerProcessSettings:
-        needed = self.backend_timeout_seconds + self.telegram_timeout_seconds
         timeout = self.worker_job_timeout_seconds
-        if timeout < needed:
-            raise ValueError(
-                f"WORKER_JOB_TIMEOUT_SECONDS ({timeout:g}) must be at least "
-                f"BACKEND_TIMEOUT_SECONDS + TELEGRAM_TIMEOUT_SECONDS ({needed:g}): a batch needs "
-                "one backend call and one send"
-            )
+        for entry in self.configured_entries:
+            needed = self.backend_timeout_seconds + entry.send_timeout_seconds(self)
+            if timeout < needed:
+                send = f"{entry.channel.value.upper()}_TIMEOUT_SECONDS"
+                raise ValueError(
+                    f"WORKER_JOB_TIMEOUT_SECONDS ({timeout:g}) must be at least "
+                    f"BACKEND_TIMEOUT_SECONDS + {send} ({needed:g}): a batch needs one backend "
+                    "call and one send"
+                )
         return self
 
     @property

@@ -1,0 +1,8 @@
+"""Instagram Direct (Instagram API with Instagram Login) on the Messenger Platform:
+deliveries and replies are :mod:`channels.meta`'s, this folder says what is Instagram's
+(settings, limits, ``ig:<account id>:<igsid>``)."""
+
+from channels.instagram.entry import INSTAGRAM, INSTAGRAM_LIMITS
+from channels.instagram.settings import InstagramSettings
+
+__all__ = ["INSTAGRAM", "INSTAGRAM_LIMITS", "InstagramSettings"]

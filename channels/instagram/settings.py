@@ -1,0 +1,31 @@
+"""Instagram's settings (Instagram API with Instagram Login): on when
+INSTAGRAM_ACCESS_TOKEN is set."""
+
+from __future__ import annotations
+
+from pydantic import Field, HttpUrl, SecretStr
+from pydantic_settings import BaseSettings
+
+INSTAGRAM_DEFAULT_API_URL = "https://graph.instagram.com/v26.0"
+
+
+class InstagramSettings(BaseSettings):
+    instagram_access_token: SecretStr | None = Field(
+        default=None,
+        min_length=8,
+        description="Instagram: the professional account's access token with the "
+        "instagram_business_manage_messages permission; unset: no Instagram.",
+    )
+    instagram_account_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,32}$",
+        description="The professional account's Instagram id (digits): messages to it are "
+        "served, to other accounts ignored; proactive messages come from it.",
+    )
+    instagram_api_url: HttpUrl = Field(
+        default=HttpUrl(INSTAGRAM_DEFAULT_API_URL),
+        description="Instagram's Graph API base, version included: Meta's, or the sandbox.",
+    )
+    instagram_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=600, description="Longest wait for one Instagram API call."
+    )

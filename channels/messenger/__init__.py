@@ -1,0 +1,8 @@
+"""Facebook Messenger on the Messenger Platform: deliveries and replies are
+:mod:`channels.meta`'s, this folder says what is Messenger's (settings, limits,
+``fb:<page id>:<psid>``)."""
+
+from channels.messenger.entry import MESSENGER, MESSENGER_LIMITS
+from channels.messenger.settings import MessengerSettings
+
+__all__ = ["MESSENGER", "MESSENGER_LIMITS", "MessengerSettings"]

@@ -1,0 +1,98 @@
+"""Every channel is one folder found through one registry: nothing outside a channel's
+folder names what is that channel's, so adding one is its folder plus a registry line."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from channels.registry import CHANNELS, ChannelSettings
+from shared.keys import channel_of
+from shared.models import Channel
+
+ROOT = Path(__file__).parent.parent
+PRODUCT = ["shared", "config", "backend_client", "channels", "bot", "worker", "batchctl"]
+CHANNEL_FOLDERS = {channel.value for channel in Channel}
+MAY_NAME_CHANNELS = {
+    "channels/registry.py": "the registry itself",
+    "channels/proactive.py": "send_proactive, the Telegram shortcut of the Python API",
+}
+TELEGRAM_DISPATCHER = "bot/telegram/"
+"""Telegram's intake is aiogram's dispatcher, which only the bot runs (DESIGN.md)."""
+
+
+def _product_files() -> list[Path]:
+    return [path for package in PRODUCT for path in sorted((ROOT / package).rglob("*.py"))]
+
+
+def _channel_imports(path: Path) -> set[str]:
+    """The channel folders a module imports from."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if len(parts) >= 2 and parts[0] == "channels" and parts[1] in CHANNEL_FOLDERS:
+                found.add(parts[1])
+    return found
+
+
+def test_no_module_outside_a_channels_folder_imports_from_it() -> None:
+    offenders = {}
+    for path in _product_files():
+        where = path.relative_to(ROOT).as_posix()
+        own = where.split("/")[1] if where.startswith("channels/") else None
+        imported = _channel_imports(path) - {own}
+        if where.startswith(TELEGRAM_DISPATCHER) or where in MAY_NAME_CHANNELS:
+            continue
+        if imported:
+            offenders[where] = sorted(imported)
+    assert offenders == {}
+
+
+def test_no_module_outside_the_channels_names_a_channels_settings() -> None:
+    """A channel's settings (BOT_TOKEN, WHATSAPP_*, INSTAGRAM_*, MESSENGER_*) are read in its
+    folder and the Telegram dispatcher only; everything else asks the registry."""
+    fields = {
+        name
+        for entry in CHANNELS
+        for name in entry.settings.model_fields
+        if not name.startswith(("redis_", "meta_"))
+    }
+    offenders = []
+    for path in _product_files():
+        where = path.relative_to(ROOT).as_posix()
+        if where.startswith(("channels/", TELEGRAM_DISPATCHER)):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in fields:
+                offenders.append(f"{where}:{node.lineno} .{node.attr}")
+    assert offenders == []
+
+
+def test_every_channel_of_the_contract_has_one_entry_and_its_own_prefix() -> None:
+    assert [entry.channel for entry in CHANNELS] == list(Channel)
+    prefixes = [channel.conversation_prefix for channel in Channel]
+    assert len(set(prefixes)) == len(prefixes)
+    assert channel_of("123") is Channel.TELEGRAM
+    assert channel_of("-100:5") is Channel.TELEGRAM
+    assert channel_of("wa:1065:1415") is Channel.WHATSAPP
+    assert channel_of("ig:1784:6100") is Channel.INSTAGRAM
+    assert channel_of("fb:1040:7200") is Channel.MESSENGER
+    for entry in CHANNELS:  # every process reads every channel's settings
+        assert entry.settings.model_fields.keys() <= ChannelSettings.model_fields.keys()
+
+
+def test_the_whatsapp_names_of_the_meta_app_settings_keep_working() -> None:
+    settings = ChannelSettings(
+        whatsapp_access_token="EAAG-token",
+        whatsapp_app_secret="old-name-secret",
+        whatsapp_verify_token="old-name-verify",
+        whatsapp_listen_port=9191,
+    )
+    assert settings.meta_app_secret is not None
+    assert settings.meta_app_secret.get_secret_value() == "old-name-secret"
+    assert settings.meta_listen_port == 9191
+    assert settings.channels == [Channel.WHATSAPP]

@@ -1,0 +1,186 @@
+"""Every Messenger Platform event Meta documents for Instagram and Messenger, read from the
+documented example payloads in tests/messaging_payloads/; and the Send API's errors
+mapped onto the delivery outcomes, against the stand-in over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from channels.base import Delivery, Recipient
+from channels.instagram.entry import SPEC as INSTAGRAM_SPEC
+from channels.messenger.entry import MESSENGER as MESSENGER_ENTRY
+from channels.messenger.entry import MESSENGER_LIMITS
+from channels.messenger.entry import SPEC as MESSENGER_SPEC
+from channels.messenger.entry import Settings as MessengerOnly
+from channels.meta.messaging import parse_messaging
+from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
+from sandbox.send_api import ForcedError, SendApiStandIn, messenger_shape
+
+PAYLOADS = Path(__file__).parent / "messaging_payloads"
+INSTAGRAM, MESSENGER = INSTAGRAM_SPEC.platform, MESSENGER_SPEC.platform
+
+
+def parsed(name: str) -> Delivery:
+    platform = INSTAGRAM if name.startswith("instagram") else MESSENGER
+    return parse_messaging(platform, (PAYLOADS / f"{name}.json").read_bytes())
+
+
+def fields(name: str) -> list[dict[str, Any]]:
+    """What each message of the payload became, without the unset fields."""
+    delivery = parsed(name)
+    assert delivery.skipped == 0
+    return [m.message.model_dump(exclude_none=True, exclude={"date"}) for m in delivery.messages]
+
+
+EXPECTED: dict[str, list[dict[str, Any]]] = {
+    "instagram_text": [{"kind": "text", "text": "hi, do you have this in blue?"}],
+    "instagram_image": [{"kind": "photo"}, {"kind": "photo"}],
+    "instagram_story_mention": [{"kind": "other", "content_type": "story_mention"}],
+    "instagram_story_reply": [{"kind": "text", "text": "love this look"}],
+    "instagram_share": [
+        {"kind": "other", "content_type": "share", "caption": "Our new spring collection"}
+    ],
+    "instagram_reel": [{"kind": "other", "content_type": "ig_reel", "caption": "How we cut a bob"}],
+    "instagram_reaction": [{"kind": "reaction", "emoji": "\u2764\ufe0f"}],
+    "instagram_postback": [
+        {"kind": "interactive", "text": "Book a haircut", "choice_id": "BOOK_HAIRCUT"}
+    ],
+    "instagram_quick_reply": [
+        {"kind": "interactive", "text": "Tomorrow", "choice_id": "DAY_TOMORROW"}
+    ],
+    "instagram_unsupported": [{"kind": "other", "content_type": "unsupported"}],
+    "messenger_text": [{"kind": "text", "text": "hello, world!"}],
+    "messenger_attachments": [{"kind": "photo"}, {"kind": "document"}],
+    "messenger_audio_video": [{"kind": "audio"}, {"kind": "video"}],
+    "messenger_sticker": [{"kind": "sticker"}],
+    "messenger_fallback": [
+        {"kind": "text", "text": "https://example.com/menu"},
+        {"kind": "other", "content_type": "fallback", "caption": "Our menu"},
+    ],
+    "messenger_quick_reply": [
+        {
+            "kind": "interactive",
+            "text": "Red",
+            "choice_id": "DEVELOPER_DEFINED_PAYLOAD_FOR_PICKING_RED",
+        }
+    ],
+    "messenger_postback": [
+        {"kind": "interactive", "text": "Get Started", "choice_id": "GET_STARTED_PAYLOAD"}
+    ],
+    "messenger_reaction": [{"kind": "reaction", "emoji": "\U0001f60a"}],
+}
+NOT_BATCHED = {"instagram_echo", "instagram_deleted", "instagram_read", "messenger_echo",
+               "messenger_delivery"}  # fmt: skip
+
+
+def test_every_documented_payload_says_what_it_becomes() -> None:
+    names = {path.stem for path in PAYLOADS.glob("*.json")}
+    assert names == set(EXPECTED) | NOT_BATCHED
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_documented_event_is_stored_with_what_it_says(name: str) -> None:
+    found = fields(name)
+    assert len(found) == len(EXPECTED[name])
+    for got, expected in zip(found, EXPECTED[name], strict=True):
+        assert got.items() >= expected.items(), got
+
+
+def test_conversations_ids_and_references() -> None:
+    [ivy] = parsed("instagram_text").messages
+    assert ivy.author.conversation == "ig:17841400000000001:6100000000000001"
+    assert ivy.account == "17841400000000001"
+    [paul] = parsed("messenger_text").messages
+    assert paul.author.conversation == "fb:104000000000001:7200000000000001"
+    assert paul.message.reply_to_message_id == "m_earlier_message_of_this_conversation"
+    first, second = parsed("instagram_image").messages
+    assert second.message.message_id == f"{first.message.message_id}/2"
+    assert first.message.media_group_id == first.message.message_id
+    assert second.message.url is not None and "asset_id=1790002" in second.message.url
+    [story] = parsed("instagram_story_reply").messages
+    assert story.message.data == {
+        "reply_to_story": {
+            "id": "17900000000000004",
+            "url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1790004&signature=jkl",
+        }
+    }
+    [reaction] = parsed("instagram_reaction").messages
+    assert reaction.message.reply_to_message_id == "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx"
+
+
+def test_echoes_deletions_and_receipts_are_not_messages() -> None:
+    for name in ("instagram_echo", "messenger_echo"):
+        delivery = parsed(name)
+        assert (delivery.messages, delivery.echoes) == ([], 1)
+    deleted = parsed("instagram_deleted")
+    assert deleted.messages == []
+    [removal] = deleted.removals
+    assert removal.message_id == "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx"
+    assert removal.conversation == "ig:17841400000000001:6100000000000001"
+    for name in ("instagram_read", "messenger_delivery"):
+        delivery = parsed(name)
+        assert (delivery.messages, delivery.skipped, delivery.echoes) == ([], 0, 0)
+
+
+def test_an_event_that_cannot_be_read_is_skipped_with_its_mid_and_field(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = (PAYLOADS / "messenger_postback.json").read_text().replace('"payload"', '"not_it"')
+    with caplog.at_level(logging.WARNING, "batchbot.meta"):
+        delivery = parse_messaging(MESSENGER, raw.encode())
+    assert (delivery.messages, delivery.skipped) == ([], 1)
+    assert "could not be read and was skipped: payload: missing" in caplog.text
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[SendApiStandIn]:
+    stand_in = SendApiStandIn(messenger_shape())
+    await stand_in.start()
+    yield stand_in
+    await stand_in.stop()
+
+
+ERRORS = [
+    (ForcedError(400, 10, "This message is sent outside of allowed window.", 2018278),
+     RecipientGone, "24-hour messaging window is closed"),
+    (ForcedError(400, 551, "This person isn't available right now."), RecipientGone,
+     "cannot be reached"),
+    (ForcedError(400, 100, "No matching user found", 2018001), RecipientGone, "cannot be reached"),
+    (ForcedError(400, 613, "Calls to this api have exceeded the rate limit."), Unavailable,
+     "rate limit"),
+    (ForcedError(429, 4, "Application request limit reached"), Unavailable, "rate limit"),
+    (ForcedError(500, 2, "An unexpected error has occurred. Please retry your request later."),
+     Unavailable, "unavailable"),
+    (ForcedError(401, 190, "Invalid OAuth access token."), CredentialsRefused,
+     "refused MESSENGER_PAGE_ACCESS_TOKEN"),
+    (ForcedError(400, 100, "Invalid parameter"), Refused, "refused it"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("error", "outcome", "said"), ERRORS)
+async def test_send_api_errors_map_onto_the_delivery_outcomes(
+    page: SendApiStandIn, error: ForcedError, outcome: type[Exception], said: str
+) -> None:
+    settings = MessengerOnly(
+        messenger_page_access_token=page.shape.access_token,
+        messenger_api_url=page.api_url,
+        messenger_page_id=page.shape.account,
+    )
+    sender = MESSENGER_ENTRY.make_sender(settings, 4.0)
+    to = Recipient(f"fb:{page.shape.account}:7200000000000001")
+    page.fail_next(error)
+    try:
+        with pytest.raises(outcome) as raised:
+            await sender.send_text(to, "hello", None, None)
+        assert said in str(raised.value)
+        assert not isinstance(raised.value, RetryAfter)
+        await sender.send_text(to, "hello again", None, None)  # the next one goes through
+    finally:
+        await sender.aclose()
+    assert page.messages_to("7200000000000001") == ["hello again"]
+    assert sender.limits == MESSENGER_LIMITS
