@@ -31,7 +31,8 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
 def _ingest_table(results: list[ingest.IngestResult]) -> None:
     _table(
         f"1. Ingest: {results[0].messages:,} updates, bursts of 5, through feed_update and handler"
-        " (whatsapp: the same as signed webhook deliveries through the WhatsApp handler)",
+        " (whatsapp, instagram, messenger: the same as signed webhook deliveries through the"
+        " Meta webhook handler)",
         ["design", "concurrent", "msgs/s", "round trips/msg", "commands/msg", "lost"],
         [
             [r.name, str(r.concurrency), f"{r.per_second:,.0f}", f"{r.round_trips_per_message:.2f}",
@@ -42,13 +43,15 @@ def _ingest_table(results: list[ingest.IngestResult]) -> None:
     for concurrency in sorted({r.concurrency for r in results}):
         ours = next(r for r in results if r.name == "batchbot" and r.concurrency == concurrency)
         naive = next(r for r in results if r.name == "naive" and r.concurrency == concurrency)
-        whatsapp = next(r for r in results if r.name == "whatsapp" and r.concurrency == concurrency)
         ratio = ours.per_second / naive.per_second
+        meta = [
+            f"{r.name} {r.per_second / ours.per_second:.2f}x"
+            for r in results
+            if r.concurrency == concurrency and r.name in ingest.CHANNEL_SETTINGS
+        ]
         print(
-            f"  at {concurrency} concurrent: {ratio:.1f}x the baseline's rate; WhatsApp "
-            f"{whatsapp.per_second / ours.per_second:.2f}x Telegram's, "
-            f"{whatsapp.round_trips_per_message:.2f} vs {ours.round_trips_per_message:.2f} "
-            "round trips/msg"
+            f"  at {concurrency} concurrent: {ratio:.1f}x the baseline's rate; against "
+            f"Telegram's rate: {', '.join(meta)}"
         )
 
 

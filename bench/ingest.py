@@ -1,5 +1,6 @@
 """Ingest: updates per second through aiogram's ``feed_update`` and the handler, into Redis,
-and the same bursts as WhatsApp webhook deliveries through the bot's WhatsApp handler.
+and the same bursts as WhatsApp, Instagram and Messenger webhook deliveries through the
+bot's Meta webhook handler.
 
 batchbot's handler against the batcher it replaces, written the way that one worked:
 read the person's JSON list, append, write it back, write a timestamp key, and
@@ -29,11 +30,12 @@ from bot.settings import BotSettings
 from bot.telegram.run import make_dispatcher
 from channels.meta.signature import signature_of
 from channels.telegram import make_bot
+from sandbox.messaging_wire import SANDBOX_INSTAGRAM_ACCOUNT_ID, SANDBOX_PAGE_ID, text_event
+from sandbox.messaging_wire import delivery_json as messaging_delivery
 from sandbox.peek import pending_count
 from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.whatsapp_wire import SANDBOX_PHONE_NUMBER_ID, WaPerson, delivery_json, text_json
 from shared.redis_connection import FastConnection
-from shared.store import BatchStore
 
 SENDS = 0
 
@@ -187,24 +189,47 @@ async def measure(
     return IngestResult.of(name, concurrency, len(raw), seconds, sends, commands, stored)
 
 
-def whatsapp_deliveries(people: int, burst: int, secret: str) -> list[tuple[bytes, str]]:
-    """The same bursts on WhatsApp: each message its own signed delivery, as Meta sends."""
+CHANNEL_SETTINGS: dict[str, dict[str, Any]] = {
+    "whatsapp": {
+        "whatsapp_access_token": "EAAG-bench",
+        "whatsapp_phone_number_id": SANDBOX_PHONE_NUMBER_ID,
+    },
+    "instagram": {
+        "instagram_access_token": "IGAA-bench",
+        "instagram_account_id": SANDBOX_INSTAGRAM_ACCOUNT_ID,
+    },
+    "messenger": {
+        "messenger_page_access_token": "EAAG-bench-page",
+        "messenger_page_id": SANDBOX_PAGE_ID,
+    },
+}
+
+
+def meta_deliveries(channel: str, people: int, burst: int, secret: str) -> list[tuple[bytes, str]]:
+    """The same bursts on a Meta channel: each message its own signed delivery, as Meta
+    sends them."""
     signed = []
     for p in range(people):
-        person = WaPerson(wa_id=str(14_155_500_000 + p), name=f"P{p}")
         for n in range(burst):
-            body = json.dumps(
-                delivery_json((person, text_json(person, f"message {n} of a burst")))
-            ).encode()
+            text = f"message {n} of a burst"
+            if channel == "whatsapp":
+                person = WaPerson(wa_id=str(14_155_500_000 + p), name=f"P{p}")
+                delivery = delivery_json((person, text_json(person, text)))
+            else:
+                instagram = channel == "instagram"
+                account = SANDBOX_INSTAGRAM_ACCOUNT_ID if instagram else SANDBOX_PAGE_ID
+                event = text_event(str(6_100_000_000_000_000 + p), account, text)
+                delivery = messaging_delivery("instagram" if instagram else "page", account, event)
+            body = json.dumps(delivery).encode()
             signed.append((body, signature_of(secret, body)))
     return signed
 
 
-async def measure_whatsapp(
-    url: str, deliveries: list[tuple[bytes, str]], secret: str, concurrency: int
+async def measure_meta(
+    url: str, channel: str, deliveries: list[tuple[bytes, str]], secret: str, concurrency: int
 ) -> IngestResult:
-    """WhatsApp's webhook handler (signature, parsing, store) without the HTTP server,
-    as the Telegram rows measure aiogram's handling without polling."""
+    """A Meta channel's webhook handler (signature, parsing, store) without the HTTP
+    server, as the Telegram rows measure aiogram's handling without polling."""
     global SENDS  # noqa: PLW0603
     admin = Redis.from_url(url)
     await admin.flushall()
@@ -213,12 +238,11 @@ async def measure_whatsapp(
     )
     settings = BotSettings(
         redis_url=url,
-        whatsapp_access_token="EAAG-bench",
-        whatsapp_app_secret=secret,
-        whatsapp_verify_token="bench-verify",
-        whatsapp_phone_number_id=SANDBOX_PHONE_NUMBER_ID,
+        meta_app_secret=secret,
+        meta_verify_token="bench-verify",
+        **CHANNEL_SETTINGS[channel],
     )
-    [webhook] = configured_webhooks(BatchStore(redis, settings.redis_key_ttl_seconds), settings)
+    [webhook] = configured_webhooks(batch_store(redis, settings), settings)
     await redis.ping()
     commands_before = await redis_commands(admin)
     SENDS = 0
@@ -238,16 +262,19 @@ async def measure_whatsapp(
     await redis.aclose()
     await admin.aclose()
     count = len(deliveries)
-    return IngestResult.of("whatsapp", concurrency, count, seconds, sends, commands, stored)
+    return IngestResult.of(channel, concurrency, count, seconds, sends, commands, stored)
 
 
 async def run(url: str, people: int = 1000, burst: int = 5) -> list[IngestResult]:
     raw = updates(people, burst)
     secret = "bench-app-secret"
-    signed = whatsapp_deliveries(people, burst, secret)
+    meta = {
+        channel: meta_deliveries(channel, people, burst, secret) for channel in CHANNEL_SETTINGS
+    }
     results = []
     for concurrency in (1, 100):
         results.append(await measure("batchbot", _batchbot, url, raw, concurrency))
-        results.append(await measure_whatsapp(url, signed, secret, concurrency))
+        for channel, signed in meta.items():
+            results.append(await measure_meta(url, channel, signed, secret, concurrency))
         results.append(await measure("naive", _naive, url, raw, concurrency))
     return results

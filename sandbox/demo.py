@@ -23,6 +23,7 @@ from sandbox.peek import pending_count
 from sandbox.send_api import SendApiStandIn
 from sandbox.stack import SandboxFailed, sandbox_running
 from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.web_demo import WINDOW_SECONDS as WEB_WINDOW_SECONDS
 from sandbox.web_demo import run_web
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import WaPerson
@@ -222,7 +223,15 @@ def main() -> None:
     parser.add_argument(
         "--console-port", type=int, default=8090, help="the operations console's port (--web)"
     )
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=WEB_WINDOW_SECONDS,
+        help=f"the batch window in seconds (--web; default {WEB_WINDOW_SECONDS:g})",
+    )
     args = parser.parse_args()
+    if not 0 < args.window <= 60:
+        parser.error(f"--window must be over 0 and at most 60 seconds (got {args.window:g})")
     if args.web and (args.openai or args.interactive):
         parser.error(
             "--web has its own controls: you type on the page, and the page's 'Example "
@@ -235,7 +244,7 @@ def main() -> None:
         )
     try:
         if args.web:
-            asyncio.run(run_web(args.port, args.console_port, say))
+            asyncio.run(run_web(args.port, args.console_port, say, args.window))
         else:
             asyncio.run(run(args.interactive, args.openai))
     except (SandboxFailed, LaunchFailed) as error:

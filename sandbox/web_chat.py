@@ -1,21 +1,21 @@
 """The browser demo's HTTP side: a messenger-like page where you play one or more people
-writing to the bot, and the API it calls. Messages go through the Bot API stand-in,
-exactly as the terminal demo's do; the page learns what happened from
-:class:`sandbox.web_timeline.Timeline` as a stream of Server-Sent Events."""
+writing to the bot, each on a channel of their choice, and the API it calls. Messages go
+through that channel's stand-in (:mod:`sandbox.web_people`), exactly as the terminal
+demo's do; the page learns what happened from :class:`sandbox.web_timeline.Timeline` as
+a stream of Server-Sent Events."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from batchctl.console import packaged_file
 from sandbox.example_backend import ExampleBackend, summarise
-from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.web_people import CHANNELS, People, Simulated, StandIns
 from sandbox.web_timeline import Timeline
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 
@@ -55,25 +55,21 @@ async def answer_at_length(request: BatchRequest) -> BatchResponse:
 
 @dataclass
 class ChatPage:
-    telegram: TelegramStandIn
+    stand_ins: StandIns
     backend: ExampleBackend
     timeline: Timeline
     console_url: str = ""
     window_seconds: float = 2.0
-    people: dict[int, Person] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._ids = itertools.count(1001)
-        self._updates: dict[tuple[int, int], dict[str, Any]] = {}
-        self._albums = itertools.count(1)
+        self.people = People(self.stand_ins)
         self.mode = "normal"
         for name in ("Ana", "Ben"):
             self.add_person(name)
 
-    def add_person(self, name: str) -> Person:
-        person = Person(id=next(self._ids), first_name=name, language_code="en")
-        self.people[person.id] = person
-        self.timeline.watch(person.id)
+    def add_person(self, name: str, channel: str = "telegram") -> Simulated:
+        person = self.people.add(name, channel)
+        self.timeline.watch(person.id, person.conversation, person.address)
         return person
 
     def app(self) -> web.Application:
@@ -105,7 +101,8 @@ class ChatPage:
     async def _config(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
-                "people": [{"id": p.id, "name": p.first_name} for p in self.people.values()],
+                "people": [p.shown() for p in self.people.by_id.values()],
+                "channels": CHANNELS,
                 "console_url": self.console_url,
                 "window_seconds": self.window_seconds,
                 "samples": SAMPLES,
@@ -115,17 +112,20 @@ class ChatPage:
         )
 
     async def _add_person(self, request: web.Request) -> web.Response:
-        name = str((await _json_object(request)).get("name", "")).strip()[:32]
+        body = await _json_object(request)
+        name = str(body.get("name", "")).strip()[:32]
+        channel = str(body.get("channel", "telegram"))
         if not name:
             return _problem("a person needs a name")
-        person = self.add_person(name)
-        return web.json_response({"id": person.id, "name": person.first_name})
+        if channel not in CHANNELS:
+            return _problem(f"channel must be one of {', '.join(CHANNELS)} (got {channel!r})")
+        return web.json_response(self.add_person(name, channel).shown())
 
-    def _person(self, request: web.Request) -> Person:
+    def _person(self, request: web.Request) -> Simulated:
         person_id = request.match_info["id"]
         if not person_id.isdigit():
             raise _bad_request(f"a person's id is a number (got {person_id!r})")
-        person = self.people.get(int(person_id))
+        person = self.people.by_id.get(int(person_id))
         if person is None:
             raise web.HTTPNotFound(
                 text=json.dumps({"error": "no such person: add them first"}),
@@ -142,36 +142,25 @@ class ChatPage:
         text = str(body.get("text", "")).strip()
         if not photos and not text:
             return _problem("type a message or pick a photo")
-        if not photos:
-            return web.json_response(await self._deliver(person, text=text))
-        album = f"album-{next(self._albums)}" if len(photos) > 1 else None
-        sent = []
-        for index, photo in enumerate(photos):
-            caption = text if index == len(photos) - 1 and text else None
-            sent.append(
-                await self._deliver(person, photo=photo, caption=caption, media_group_id=album)
-            )
-        return web.json_response(sent[-1])
-
-    async def _deliver(self, person: Person, **details: Any) -> dict[str, Any]:
-        text = details.pop("text", None)
-        update = await self.telegram.person_says(person, text, **details)
-        message_id = update["message"]["message_id"]
-        self._updates[(person.id, message_id)] = update
-        shown = {"text": text or details.get("caption"), "photo": details.get("photo")}
-        self.timeline.add(person.id, "sent", message_id=message_id, **shown)
-        return {"message_id": message_id}
+        written = await self.people.say(person, text or None, photos)
+        for one in written:
+            shown = {"message_id": one.message_id, "text": one.text, "photo": one.photo}
+            self.timeline.add(person.id, "sent", **shown)
+        return web.json_response({"message_id": written[-1].message_id})
 
     async def _edit(self, request: web.Request) -> web.Response:
         person, body = self._person(request), await _json_object(request)
         message_id = body.get("message_id")
         if isinstance(message_id, bool) or not isinstance(message_id, int):
             return _problem(f"message_id must be the number of a sent message (got {message_id!r})")
-        update = self._updates.get((person.id, message_id))
+        update = self.people.telegram_updates.get((person.id, message_id))
         text = str(body.get("text", "")).strip()
+        if person.channel != "telegram":
+            return _problem(f"{person.channel} has no edits for a business: only Telegram's")
         if update is None or "text" not in update["message"] or not text:
             return _problem("only a text message of this person can be edited, to some text")
-        await self.telegram.deliver(self.telegram.edit(update, text))
+        telegram = self.stand_ins.telegram
+        await telegram.deliver(telegram.edit(update, text))
         message_id = update["message"]["message_id"]
         self.timeline.add(person.id, "edited", message_id=message_id, text=text)
         return web.json_response({"message_id": message_id})

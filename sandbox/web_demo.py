@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from sandbox.launcher import ChildProcess
 from sandbox.stack import sandbox_running
 from sandbox.web_chat import ChatPage
+from sandbox.web_people import StandIns
 from sandbox.web_timeline import Timeline
 from shared.stopping import until_stopped
 
@@ -70,22 +71,30 @@ def _bind(port: int, option: str) -> socket.socket:
     return sock
 
 
-async def run_web(port: int, console_port: int, say: Callable[[str], None]) -> None:
+async def run_web(
+    port: int,
+    console_port: int,
+    say: Callable[[str], None],
+    window_seconds: float = WINDOW_SECONDS,
+) -> None:
     """Both ports are checked before anything starts, so a busy one costs no waiting."""
     page_socket = _bind(port, "--port")
     _bind(console_port, "--console-port").close()  # the console binds it again itself
     try:
-        await _run_web(page_socket, console_port, say)
+        await _run_web(page_socket, console_port, say, window_seconds)
     finally:
         page_socket.close()
 
 
 async def _run_web(
-    page_socket: socket.socket, console_port: int, say: Callable[[str], None]
+    page_socket: socket.socket,
+    console_port: int,
+    say: Callable[[str], None],
+    window_seconds: float,
 ) -> None:
     async with sandbox_running(
         say,
-        batch_window_seconds=WINDOW_SECONDS,
+        batch_window_seconds=window_seconds,
         batch_max_wait_seconds=30,
         # A failing backend becomes a dead letter in seconds rather than minutes.
         backend_retry_base_seconds=1,
@@ -94,9 +103,12 @@ async def _run_web(
         redis = Redis.from_url(sandbox.redis_url)
         token = secrets.token_urlsafe(18)
         console, console_url = await _console(sandbox.env, token, console_port, say)
-        timeline = Timeline(sandbox.telegram, redis)
+        stand_ins = StandIns(
+            sandbox.telegram, sandbox.whatsapp, sandbox.instagram, sandbox.messenger
+        )
+        timeline = Timeline(stand_ins, redis)
         sandbox.backend.on_exchange = timeline.backend_exchange
-        page = ChatPage(sandbox.telegram, sandbox.backend, timeline, console_url, WINDOW_SECONDS)
+        page = ChatPage(stand_ins, sandbox.backend, timeline, console_url, window_seconds)
         watching = asyncio.create_task(timeline.watch_forever())
         runner = web.AppRunner(page.app(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()

@@ -1,6 +1,6 @@
 """What happens to each simulated person's messages, as events for the browser demo.
 
-The events come from where they really happen: what the Bot API stand-in was asked
+The events come from where they really happen: what each channel's stand-in was asked
 (typing, drafts, each reply part), what the example backend received (the exact JSON)
 and answered, and what Redis holds for the person (messages stored, the batch's
 deadline, the batch claimed, dead letters). Redis has no event for a changed hash, so
@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.web_people import StandIns
 from shared.keys import DEAD_LETTERS_INDEX, ConversationKeys, dead_letter_key
 from shared.redis_scripts import as_text
 
@@ -43,6 +43,7 @@ class TimelineEvent:
 class _Seen:
     """The last state read of one person, to tell what changed."""
 
+    conversation: str
     pending: int = 0
     deadline_ms: int | None = None
     batch_id: str | None = None
@@ -51,14 +52,19 @@ class _Seen:
 
 @dataclass
 class Timeline:
-    telegram: TelegramStandIn
+    stand_ins: StandIns
     redis: Redis
     events: list[TimelineEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
         self._people: dict[int, _Seen] = {}
-        self._telegram_seen = {"sent": 0, "chat_actions": 0, "drafts": 0}
+        self._by_address: dict[str, int] = {}
+        """The person as the platform and the backend know them (chat id, wa_id, IGSID)."""
+        self._by_conversation: dict[str, int] = {}
+        self._by_message: dict[str, int] = {}
+        """Whose message an id is: WhatsApp marks a message read, not a chat."""
+        self._read_so_far: dict[str, int] = {}
         self._dead_letters_seen: set[str] = set()
         self._reading = asyncio.Lock()
         self._closed = False
@@ -66,11 +72,15 @@ class Timeline:
         self._pending_backend: list[tuple[int, str, dict[str, Any]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def watch(self, person: int) -> None:
-        self._people.setdefault(person, _Seen())
+    def watch(self, person: int, conversation: str, address: str) -> None:
+        self._people.setdefault(person, _Seen(conversation))
+        self._by_address[address] = person
+        self._by_conversation[conversation] = person
 
     def add(self, person: int, kind: str, **data: Any) -> None:
         at_ms = int(time.time() * 1000)
+        if kind == "sent":
+            self._by_message[str(data.get("message_id"))] = person
         self.events.append(TimelineEvent(len(self.events), person, kind, at_ms, data))
         self._tasks.add(task := asyncio.get_running_loop().create_task(self._notify()))
         task.add_done_callback(self._tasks.discard)
@@ -101,7 +111,9 @@ class Timeline:
         """The example backend's report: the exact JSON the worker sent (status None), then
         the status it answered. Redis is read first, so the claim shows before the call."""
         request = json.loads(body)
-        person, batch_id = int(request["user"]["id"]), request["batch_id"]
+        person, batch_id = self._by_address.get(str(request["user"]["id"])), request["batch_id"]
+        if person is None:
+            return
         if status is not None:
             asked_at = self._asked_at.pop(batch_id, time.monotonic())
             seconds = round(time.monotonic() - asked_at, 2)
@@ -135,40 +147,68 @@ class Timeline:
         after its last part was sent, so its end shows after that part."""
         async with self._reading:  # one reader at a time, or a change would show twice
             finished = await self._read_redis()
-            self._read_telegram()
+            self._read_replies()
             for person, batch_id in finished:
                 self.add(person, "done", batch_id=batch_id)
                 # The pause before a part is measured within one answer: what is sent after
                 # this batch (the next answer, a /start reply) has no previous part.
-                self._people.setdefault(person, _Seen()).last_reply_at = None
+                self._people[person].last_reply_at = None
 
-    def _read_telegram(self) -> None:
-        telegram, seen = self.telegram, self._telegram_seen
-        for action in telegram.chat_actions[seen["chat_actions"] :]:
-            self.add(action.chat_id, "typing", action=action.action)
-        for draft in telegram.drafts[seen["drafts"] :]:
-            self.add(draft.chat_id, "draft", text=draft.text)
-        for sent in telegram.sent[seen["sent"] :]:
-            person = self._people.setdefault(sent.chat_id, _Seen())
-            gap = None if person.last_reply_at is None else sent.at - person.last_reply_at
-            person.last_reply_at = sent.at
-            self.add(
-                sent.chat_id,
-                "reply",
-                text=sent.text,
-                photo=sent.photo,
-                message_id=sent.message_id,
-                seconds_after_previous=round(gap, 2) if gap is not None else None,
-            )
-        seen["chat_actions"] = len(telegram.chat_actions)
-        seen["drafts"] = len(telegram.drafts)
-        seen["sent"] = len(telegram.sent)
+    def _new(self, name: str, items: list[Any]) -> list[Any]:
+        """The items of one stand-in list not read before."""
+        start = self._read_so_far.get(name, 0)
+        self._read_so_far[name] = len(items)
+        return items[start:]
+
+    def _read_replies(self) -> None:
+        telegram, whatsapp = self.stand_ins.telegram, self.stand_ins.whatsapp
+        for action in self._new("telegram-actions", telegram.chat_actions):
+            self._typing(str(action.chat_id), action.action)
+        for draft in self._new("telegram-drafts", telegram.drafts):
+            if (person := self._by_address.get(str(draft.chat_id))) is not None:
+                self.add(person, "draft", text=draft.text)
+        for sent in self._new("telegram-sent", telegram.sent):
+            self._reply(str(sent.chat_id), sent.at, sent.text, sent.photo, sent.message_id)
+        for typing in self._new("whatsapp-typing", whatsapp.typing):
+            if typing.typing and (person := self._by_message.get(typing.message_id)) is not None:
+                self.add(person, "typing", action="typing")
+        for wa in self._new("whatsapp-sent", whatsapp.sent):
+            self._reply(wa.to, wa.at, wa.text, wa.image, wa.wamid)
+        for stand_in in (self.stand_ins.instagram, self.stand_ins.messenger):
+            name = stand_in.shape.channel
+            for to, action in self._new(f"{name}-actions", stand_in.actions):
+                if action == "typing_on":
+                    self._typing(to, "typing")
+            for meta in self._new(f"{name}-sent", stand_in.sent):
+                self._reply(meta.to, meta.at, meta.text, meta.image, meta.mid)
+
+    def _typing(self, address: str, action: str) -> None:
+        if (person := self._by_address.get(address)) is not None:
+            self.add(person, "typing", action=action)
+
+    def _reply(
+        self, address: str, at: float, text: str, photo: str | None, message_id: object
+    ) -> None:
+        person = self._by_address.get(address)
+        if person is None:
+            return
+        seen = self._people[person]
+        gap = None if seen.last_reply_at is None else at - seen.last_reply_at
+        seen.last_reply_at = at
+        self.add(
+            person,
+            "reply",
+            text=text,
+            photo=photo,
+            message_id=message_id,
+            seconds_after_previous=round(gap, 2) if gap is not None else None,
+        )
 
     async def _read_redis(self) -> list[tuple[int, str]]:
         people = list(self._people.items())
         async with self.redis.pipeline(transaction=False) as pipe:
             for person, _ in people:
-                keys = ConversationKeys(str(person))
+                keys = ConversationKeys(self._people[person].conversation)
                 pipe.llen(keys.batch)
                 pipe.hget(keys.info, "deadline")
                 pipe.hmget(keys.inflight, ["batch_id", "messages"])
@@ -211,6 +251,7 @@ class Timeline:
             conversation, reason = await self.redis.hmget(  # type: ignore[misc]
                 dead_letter_key(batch_id), ["conversation", "reason"]
             )
-            if conversation is not None and as_text(conversation).isdigit():
+            person = self._by_conversation.get(as_text(conversation)) if conversation else None
+            if person is not None:
                 reason_text = as_text(reason) if reason else ""
-                self.add(int(conversation), "dead-letter", batch_id=batch_id, reason=reason_text)
+                self.add(person, "dead-letter", batch_id=batch_id, reason=reason_text)

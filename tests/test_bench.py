@@ -26,6 +26,10 @@ def test_quick_benchmarks_run_and_count_exactly(tmp_path: Path) -> None:
     batchbot = [r for r in figures["ingest"] if r["name"] == "batchbot"]
     assert [r["lost"] for r in batchbot] == [0, 0]
     assert all(r["round_trips_per_message"] <= 1.01 for r in batchbot)
+    for channel in ("whatsapp", "instagram", "messenger"):  # one delivery, one store call
+        rows = [r for r in figures["ingest"] if r["name"] == channel]
+        assert [r["lost"] for r in rows] == [0, 0], channel
+        assert all(r["round_trips_per_message"] <= 1.01 for r in rows), channel
     naive = [r for r in figures["ingest"] if r["name"] == "naive"]
     assert [round(r["round_trips_per_message"]) for r in naive] == [6, 6]
 

@@ -4,7 +4,10 @@ platform over HTTP in both directions (signed webhook deliveries in, sends out).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ from sandbox.messaging_wire import (
     echo_event,
     text_event,
 )
-from sandbox.redis_server import free_port
+from sandbox.redis_server import RedisServer, free_port
 from sandbox.send_api import SendApiStandIn, instagram_shape, messenger_shape
 from sandbox.whatsapp_api import SANDBOX_VERIFY_TOKEN
 from shared.keys import ConversationKeys
@@ -82,10 +85,15 @@ def meta_settings(make_settings: SettingsFactory, meta: Meta) -> SettingsFactory
 
 
 async def start_meta_bot(
-    settings: WorkerProcessSettings, meta: Meta, started: list[ChildProcess]
+    settings: WorkerProcessSettings, meta: Meta, started: list[ChildProcess], **bot_only: str
 ) -> ChildProcess:
     meta.port = free_port()
-    env = {**os.environ, **settings_environment(settings), **meta_app_environment(meta.port)}
+    env = {
+        **os.environ,
+        **settings_environment(settings),
+        **meta_app_environment(meta.port),
+        **bot_only,
+    }
     bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Meta webhooks: listening")
     started.append(bot)
     for name in ("instagram", "messenger"):
@@ -210,3 +218,51 @@ async def test_a_long_answer_is_split_within_the_platforms_limit(
         assert len(sent) == 8 and all(len(part.encode()) <= limit for part in sent)
     else:
         assert len(sent) == 3 and all(len(part) <= limit for part in sent)
+
+
+async def test_proactive_messages_and_batchctl_on_instagram_and_messenger(
+    meta_settings: SettingsFactory,
+    meta: Meta,
+    redis_server: RedisServer,
+    product: Product,
+    redis: Redis,
+    bot_process: list[ChildProcess],  # noqa: F811
+) -> None:
+    settings, token, metrics_port = meta_settings(), "p" * 16, free_port()
+    await start_meta_bot(
+        settings, meta, bot_process, PROACTIVE_TOKEN=token, BOT_METRICS_PORT=str(metrics_port)
+    )
+    await meta.instagram.person_says(IVY, "is my order shipped?")  # pending: no worker yet
+    conversation = f"ig:{meta.instagram.shape.account}:{IVY}"
+    env = {**os.environ, "REDIS_URL": redis_server.url}
+    inspect = [sys.executable, "-m", "batchctl", "inspect"]
+    listing, detail = await asyncio.gather(
+        asyncio.to_thread(_run, inspect, env),
+        asyncio.to_thread(_run, [*inspect, conversation], env),
+    )
+    assert any(
+        line.split()[:2] == ["instagram", conversation] for line in listing.stdout.splitlines()
+    )
+    shown = json.loads(detail.stdout)
+    assert shown["channel"] == "instagram"
+    assert [m["text"] for m in shown["pending"]] == ["is my order shipped?"]
+
+    proactive = f"http://127.0.0.1:{metrics_port}/proactive"
+    auth = {"Authorization": f"Bearer {token}"}
+    message = {"messages": [{"text": "Your order is on its way."}]}
+    async with httpx.AsyncClient() as http:
+        queued = await http.post(
+            proactive, headers=auth, json={"channel": "messenger", "recipient_id": PAUL, **message}
+        )
+        missing = await http.post(proactive, headers=auth, json={"channel": "instagram", **message})
+    assert queued.status_code == 202, queued.text
+    assert missing.status_code == 400 and "recipient_id" in missing.json()["error"]
+
+    await product.start_workers(settings)
+    assert await meta.messenger.wait_for_messages(PAUL, 1) == ["Your order is on its way."]
+    assert len(await meta.instagram.wait_for_messages(IVY, 1)) == 1
+    await wait_until_idle(redis)
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=True)

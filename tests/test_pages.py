@@ -102,9 +102,10 @@ def set_backend_mode(demo: RunningDemo, mode: str) -> None:
         assert response.status == 200
 
 
-def add_person(page: Page, name: str) -> Locator:
+def add_person(page: Page, name: str, channel: str = "telegram") -> Locator:
     """Add a simulated person with the page's form; their card."""
     page.locator("#new-name").fill(name)
+    page.locator("#new-channel").select_option(channel)
     page.locator("#add-person button").click()
     return person(page, name)
 
@@ -246,6 +247,35 @@ def test_a_streamed_answer_grows_as_a_draft_then_arrives_once(
     texts = drafts.evaluate_all("items => items.map(i => i.textContent)")
     assert texts == sorted(texts, key=len)
     page.locator('#backend-mode input[value="normal"]').check()
+
+
+@pytest.mark.parametrize(
+    ("channel", "prefix"), [("whatsapp", "wa:"), ("instagram", "ig:"), ("messenger", "fb:")]
+)
+def test_a_person_on_another_channel_gets_one_answer_there(
+    demo: RunningDemo, pages: Pages, channel: str, prefix: str
+) -> None:
+    """The same page, the same bot and workers: the burst goes in through that channel's
+    stand-in (signed deliveries) and the answer comes back through its send API."""
+    page = pages.open(demo.chat_url)
+    name = f"Gil-{channel}"
+    gil = add_person(page, name, channel)
+    expect(gil.locator(".channel")).to_have_text(channel.capitalize().replace("app", "App"))
+    conversation = gil.get_attribute("data-conversation") or ""
+    assert conversation.startswith(prefix)
+    for text in ("hi", "are you open on sunday?"):
+        say(gil, text)
+    gil.locator(".photo").click()
+    gil.locator('.samples img[data-name="sample-haircut"]').click()
+    say(gil, "like this")
+    expect(gil.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(gil.locator(".bubble.reply")).to_contain_text("+ 1 photo: hi / are you open on sunday?")
+    expect(gil.locator(".bubble.mine .edit")).to_have_count(0)  # no edits off Telegram
+    expect(timeline(gil, "backend")).to_have_count(1)
+    expect(timeline(gil, "typing").first).to_be_visible()
+    details = gil.locator("details.backend-json")
+    details.locator("summary").click()
+    assert json.loads(details.locator("pre").inner_text())["channel"] == channel
 
 
 def test_a_slow_backend_shows_as_a_batch_in_flight_in_the_console(

@@ -7,6 +7,7 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const cards = new Map(); // person id → their card's state
 let config = null;
 let lastSeq = -1;
+const CHANNEL_NAMES = { telegram: "Telegram", whatsapp: "WhatsApp", instagram: "Instagram", messenger: "Messenger" };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -42,8 +43,12 @@ function sampleUrl(name) { return `/static/${name}.svg`; }
 function addCard(person) {
   const node = $("#person-template").content.firstElementChild.cloneNode(true);
   node.dataset.person = person.id;
+  node.dataset.channel = person.channel;
+  node.dataset.conversation = person.conversation;
   $(".name", node).textContent = person.name;
-  const card = { id: person.id, node, picked: [], editing: null, deadline: null, draft: null, typingUntil: 0 };
+  $(".channel", node).textContent = CHANNEL_NAMES[person.channel] || person.channel;
+  $(".commands", node).hidden = person.channel !== "telegram"; // commands are Telegram's
+  const card = { id: person.id, channel: person.channel, node, picked: [], editing: null, deadline: null, draft: null, typingUntil: 0 };
   cards.set(person.id, card);
   const samples = $(".samples", node);
   for (const name of config.samples) {
@@ -65,22 +70,27 @@ function addCard(person) {
   return card;
 }
 
+// The box is emptied (and the photos unpicked) as the message leaves, not when the
+// delivery is confirmed: what is typed meanwhile is the next message, never lost to a
+// late clear.
 async function send(card) {
   const input = $(".message-input", card.node);
   const text = input.value;
+  input.value = "";
+  input.focus();
   if (card.editing !== null) {
-    await post(`/api/people/${card.id}/edit`, { message_id: card.editing, text });
+    const editing = card.editing;
     stopEditing(card);
+    await post(`/api/people/${card.id}/edit`, { message_id: editing, text });
   } else if (card.picked.length) {
-    await post(`/api/people/${card.id}/messages`, { text, photos: card.picked });
+    const photos = card.picked;
     card.picked = [];
     card.node.querySelectorAll(".samples img").forEach((img) => img.classList.remove("picked"));
     $(".samples", card.node).hidden = true;
+    await post(`/api/people/${card.id}/messages`, { text, photos });
   } else if (text.trim()) {
     await post(`/api/people/${card.id}/messages`, { text });
   }
-  input.value = "";
-  input.focus();
 }
 
 function startEditing(card, messageId, text) {
@@ -113,7 +123,7 @@ function showInChat(card, event) {
   if (event.kind === "sent") {
     const node = bubble(card, "mine", event, [photo(d.photo), el("span", { className: "text" }, d.text || "")]);
     node.dataset.messageId = d.message_id;
-    if (d.text && !d.photo) {
+    if (d.text && !d.photo && card.channel === "telegram") { // only Telegram has edits
       const edit = el("button", { type: "button", className: "edit", title: "Edit this message" }, "edit");
       edit.onclick = () => startEditing(card, d.message_id, $(".text", node).textContent);
       node.insertBefore(edit, node.lastChild);
@@ -212,12 +222,15 @@ async function start() {
     input.onchange = () => post("/api/backend", { mode });
     $("#backend-mode").append(el("label", { title: about }, input, " ", mode));
   }
+  for (const channel of config.channels) {
+    $("#new-channel").append(el("option", { value: channel }, CHANNEL_NAMES[channel] || channel));
+  }
   config.people.forEach(addCard);
   $("#add-person").onsubmit = async (event) => {
     event.preventDefault();
     const name = $("#new-name").value.trim();
     if (!name) return;
-    addCard(await post("/api/people", { name }));
+    addCard(await post("/api/people", { name, channel: $("#new-channel").value }));
     $("#new-name").value = "";
   };
   const events = new EventSource("/api/events");
