@@ -4,13 +4,18 @@ mapped onto the delivery outcomes, against the stand-in over real HTTP."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
+from bot.intake import batch_store
+from bot.meta_webhook import configured_webhooks
+from bot.settings import BotSettings
 from channels.base import Delivery, Recipient
 from channels.instagram.entry import SPEC as INSTAGRAM_SPEC
 from channels.messenger.entry import MESSENGER as MESSENGER_ENTRY
@@ -18,8 +23,11 @@ from channels.messenger.entry import MESSENGER_LIMITS
 from channels.messenger.entry import SPEC as MESSENGER_SPEC
 from channels.messenger.entry import Settings as MessengerOnly
 from channels.meta.messaging import parse_messaging
+from channels.meta.signature import signature_of
 from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
+from sandbox.redis_server import free_port
 from sandbox.send_api import ForcedError, SendApiStandIn, messenger_shape
+from sandbox.whatsapp_api import SANDBOX_APP_SECRET
 
 PAYLOADS = Path(__file__).parent / "messaging_payloads"
 INSTAGRAM, MESSENGER = INSTAGRAM_SPEC.platform, MESSENGER_SPEC.platform
@@ -184,3 +192,39 @@ async def test_send_api_errors_map_onto_the_delivery_outcomes(
         await sender.aclose()
     assert page.messages_to("7200000000000001") == ["hello again"]
     assert sender.limits == MESSENGER_LIMITS
+
+
+def test_several_entries_and_events_of_one_delivery_are_read_in_order() -> None:
+    """Meta batches: one delivery may hold several entries (accounts), each several events."""
+    first, second = (
+        json.loads((PAYLOADS / f"{name}.json").read_text())["entry"][0]
+        for name in ("messenger_text", "messenger_postback")
+    )
+    other_page = {**second, "id": "104000000000009"}
+    delivery = {"object": "page", "entry": [first, other_page]}
+    parsed_both = parse_messaging(MESSENGER, json.dumps(delivery).encode())
+    assert [(m.account, m.message.kind.value) for m in parsed_both.messages] == [
+        ("104000000000001", "text"),
+        ("104000000000009", "interactive"),
+    ]
+
+
+async def test_a_delivery_redis_does_not_take_in_time_is_answered_503() -> None:
+    """200 only once stored: with Redis away past WEBHOOK_STORE_TIMEOUT_SECONDS, 503 so
+    that Meta delivers again."""
+    settings = BotSettings(
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        messenger_page_access_token="EAAG-page-token",
+        messenger_page_id="104000000000001",
+        meta_app_secret=SANDBOX_APP_SECRET,
+        meta_verify_token="verify-token",
+        webhook_store_timeout_seconds=0.5,
+    )
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.2)
+    [webhook] = configured_webhooks(batch_store(redis, settings), settings)
+    body = (PAYLOADS / "messenger_text.json").read_bytes()
+    try:
+        answer = await webhook.take(body, signature_of(SANDBOX_APP_SECRET, body))
+    finally:
+        await redis.aclose()
+    assert answer.status == 503 and "deliver it again" in (answer.text or "")
