@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from bench import console, drafts, e2e, http_client, ingest, memory, scale, timer
+from bench import compare, console, drafts, e2e, http_client, ingest, memory, scale, timer
 from sandbox.redis_server import RedisServer
 
 NAMES = ("ingest", "timer", "e2e", "memory", "scale", "http", "drafts", "console")
@@ -213,7 +213,14 @@ def cli() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES))
     parser.add_argument("--json", metavar="FILE", help="also write the JSON to FILE")
+    parser.add_argument(
+        "--compare",
+        metavar="FILE",
+        help="after the run, each figure beside the same one in FILE (a --json file, e.g. "
+        "bench/results.json), marking any worse by more than 25%%",
+    )
     args = parser.parse_args()
+    stored = _stored(args.compare) if args.compare else None
     print(f"batchbot benchmarks on {os.cpu_count()} cores, Python {platform.python_version()}")
     figures = asyncio.run(main(args.only, args.quick))
     text = json.dumps(figures, indent=2)
@@ -222,7 +229,19 @@ def cli() -> None:
     if args.json:
         with open(args.json, "w") as out:
             out.write(text + "\n")
+    if stored is not None:
+        print("\n".join(compare.report(stored, figures, args.compare)))
     sys.stdout.flush()
+
+
+def _stored(path: str) -> dict[str, Any]:
+    """The run to compare with, read before this one starts: a bad file costs no waiting."""
+    try:
+        with open(path) as stored:
+            figures: dict[str, Any] = json.load(stored)
+    except (OSError, ValueError) as error:
+        sys.exit(f"bench: --compare {path}: cannot be read as a --json file ({error})")
+    return figures
 
 
 if __name__ == "__main__":

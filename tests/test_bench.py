@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.compare import compare, report
+
 
 def test_quick_benchmarks_run_and_count_exactly(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
@@ -46,3 +48,28 @@ def test_quick_benchmarks_run_and_count_exactly(tmp_path: Path) -> None:
         "httpx + aiohttp transport",
         "aiohttp alone",
     }
+
+
+def test_compare_marks_a_figure_worse_by_more_than_a_quarter_each_way() -> None:
+    stored = {
+        "ingest": [{"name": "batchbot", "concurrency": 1, "messages": 5000, "per_second": 1000.0,
+                    "round_trips_per_message": 1.0, "lost": 0}],
+        "timer": [{"name": "batchbot", "pending": 10000, "p50_ms": 20.0, "p99_ms": 80.0}],
+        "scale": {"people": 10, "seconds": 10.0, "lost_messages": 0,
+                  "messages_in_two_batches": 0, "extra_replies": 0},
+    }  # fmt: skip
+    now = json.loads(json.dumps(stored))
+    now["ingest"][0]["per_second"] = 810.0  # 1.23x slower: within the margin
+    now["timer"][0]["p99_ms"] = 101.0  # 26% later: worse
+    now["scale"]["lost_messages"] = 1  # from none: worse
+    now["timer"].append({"name": "ARQ default poll", "pending": 10000, "p50_ms": 1, "p99_ms": 2})
+    both, missing = compare(stored, now)
+    worse = {c.name for c in both if c.worse}
+    assert worse == {"timer batchbot 10,000 pending p99 ms", "scale 10 people lost_messages"}
+    assert missing == [
+        "timer ARQ default poll 10,000 pending p50 ms (not in the stored run)",
+        "timer ARQ default poll 10,000 pending p99 ms (not in the stored run)",
+    ]
+    lines = report(stored, now, "stored.json")
+    assert lines[-1] == "  9 figures compared, 2 worse by more than 25%"
+    assert any(line.endswith("1.26x  WORSE") for line in lines)
