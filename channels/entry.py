@@ -7,14 +7,15 @@ The bot's start-up, the workers' senders, settings validation, proactive message
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pydantic_settings import BaseSettings
+from redis.asyncio import Redis
 
 from channels.base import ChannelSender, WebhookIntake
-from shared.models import Channel
+from shared.models import BatchRequest, Channel
 from shared.proactive import ProactiveRequest
 
 S = TypeVar("S", bound=BaseSettings)
@@ -43,6 +44,9 @@ class ChannelEntry(Generic[S]):
     """What the bot still needs to receive on this channel (None: nothing)."""
     proactive_conversation: Callable[[S, ProactiveRequest], str]
     """A proactive request's fields to the conversation its messages join (NoRecipient)."""
+    prepare: Callable[[Redis, str, BatchRequest], Awaitable[BatchRequest | str]] | None = None
+    """Just before the backend is asked: the request as it goes (with what only the channel
+    knows added), or why this conversation is not to be answered now."""
     webhook: Callable[[S], WebhookIntake] | None = None
     """Channels Meta delivers to: the intake served at ``/webhook/<channel>`` on the Meta
     listener. None for Telegram, whose dispatcher lives in the bot."""

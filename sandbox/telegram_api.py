@@ -2,9 +2,8 @@
 
 It speaks the subset batchbot uses (getMe, getUpdates with long polling, sendMessage and
 more) at ``/bot<token>/<method>``, where aiogram sends requests when ``TELEGRAM_API_URL``
-points here. A person is simulated in-process with :meth:`TelegramStandIn.person_says`,
-or over HTTP with ``POST /sandbox/messages``; ``GET /sandbox/sent`` lists what was sent.
-"""
+points here. People are simulated with :meth:`TelegramStandIn.person_says` (over HTTP:
+:mod:`sandbox.telegram_control`); business updates: :mod:`sandbox.telegram_business`."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.telegram_control import add_control_routes
 from sandbox.telegram_records import ChatAction, Draft, ForcedError, Hold, SentMessage
 from sandbox.telegram_wire import (
     BOT_USER,
@@ -47,6 +47,8 @@ class TelegramStandIn:
     chat_actions: list[ChatAction] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
     on_event: Callable[[str], None] | None = None
+    allowed_updates: list[str] | None = None
+    """The update types the bot last asked getUpdates for."""
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -67,8 +69,7 @@ class TelegramStandIn:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        app.router.add_post("/sandbox/messages", self._control_message)
-        app.router.add_get("/sandbox/sent", self._control_sent)
+        add_control_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -95,12 +96,18 @@ class TelegramStandIn:
         return update
 
     def compose(self, person: Person, text: str | None = None, **details: Any) -> dict[str, Any]:
-        """An update with the next update and message ids, not yet delivered (``details``
-        as for :func:`sandbox.telegram_wire.message_json`)."""
+        """An update with the next ids, not yet delivered (``details``: ``message_json``'s)."""
         chat_id = details.get("chat_id") or person.id
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
         message = message_json(person, next(counter), text, **details)
         return {"update_id": next(self._update_ids), "message": message}
+
+    def update_of(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Any update, e.g. ``business_connection``, with the next update id."""
+        return {"update_id": next(self._update_ids), kind: payload}
+
+    def next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
 
     def edit(self, update: dict[str, Any], text: str) -> dict[str, Any]:
         """An ``edited_message`` update: the message of ``update`` with new text."""
@@ -203,6 +210,8 @@ class TelegramStandIn:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = min(float(params.get("timeout") or 0), MAX_LONG_POLL_SECONDS)
+        if params.get("allowed_updates"):
+            self.allowed_updates = json.loads(params["allowed_updates"])
         async with self._changed:
             self._polled, self._polls, mine = True, self._polls + 1, self._polls + 1
             self._changed.notify_all()
@@ -219,7 +228,12 @@ class TelegramStandIn:
             return self._updates[:limit]
 
     async def _send_chat_action(self, params: dict[str, str]) -> Any:
-        action = ChatAction(int(params["chat_id"]), params.get("action", ""), time.monotonic())
+        action = ChatAction(
+            int(params["chat_id"]),
+            params.get("action", ""),
+            time.monotonic(),
+            params.get("business_connection_id"),
+        )
         self.chat_actions.append(action)
         if self.on_event:
             self.on_event(f"Telegram ← bot to chat {action.chat_id}: ({action.action}…)")
@@ -275,6 +289,7 @@ class TelegramStandIn:
             params.get("parse_mode"),
             replying.get("message_id"),
             photo,
+            params.get("business_connection_id"),
         )
         async with self._changed:
             self.sent.append(sent)
@@ -283,16 +298,3 @@ class TelegramStandIn:
             shown = f"[photo {photo}] {text!r}" if photo else repr(text)
             self.on_event(f"Telegram ← bot to chat {chat_id}: {shown}")
         return bot_message_json(chat_id, message_id, text, photo)
-
-    # -- control API for people and programs outside this process -----------------------
-    async def _control_message(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        person = Person(id=int(body["user_id"]), first_name=str(body.get("first_name", "Ana")))
-        update = await self.person_says(person, body.get("text"), photo=body.get("photo"))
-        return web.json_response(update)
-
-    async def _control_sent(self, request: web.Request) -> web.Response:
-        chat = request.query.get("chat_id")
-        sent = [m for m in self.sent if chat is None or m.chat_id == int(chat)]
-        rows = [{"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text} for m in sent]
-        return web.json_response(rows)

@@ -15,6 +15,8 @@ class SentMessage:
     parse_mode: str | None = None
     reply_to: int | None = None
     photo: str | None = None
+    business_connection_id: str | None = None
+    """Sent on behalf of a Telegram Business account, through this connection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class ChatAction:
     chat_id: int
     action: str
     at: float
+    business_connection_id: str | None = None
 
 
 @dataclass

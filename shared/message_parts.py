@@ -1,5 +1,6 @@
-"""What a message may carry besides its text: a place, a contact card, a cart, the product
-or ad it is about. Part of the wire contract (:mod:`shared.models` re-exports them)."""
+"""What a message may carry besides its text (a place, a contact card, a cart, the product
+or ad it is about), and the Telegram Business account a batch is answered for. Part of
+the wire contract (:mod:`shared.models` re-exports them)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,16 @@ class Referral(BaseModel):
     headline: str | None = None
     body: str | None = None
     ctwa_clid: str | None = Field(default=None, description="The ad click's id")
+
+
+class BusinessOwner(BaseModel):
+    id: int = Field(description="The business account's Telegram user id")
+    first_name: str
+
+
+class Business(BaseModel):
+    """Telegram Business: the chat is a customer's with a business account the bot is
+    connected to; the answer goes out as sent by that account."""
+
+    connection_id: str
+    owner: BusinessOwner

@@ -83,6 +83,14 @@ DEAD_LETTERS = Counter(
     ["channel", "cause"],
 )
 
+BUSINESS_MESSAGES_NOT_BATCHED = Counter(
+    "batchbot_business_messages_not_batched_total",
+    "Telegram Business messages left out of batching, by reason: own_echo (sent by the bot "
+    "itself), owner (written by the business account), not_answerable (the connection is "
+    "disabled, may not reply, or is unknown)",
+    ["reason"],
+)
+
 REDIS_REPLICAS_CONFIRMING = Gauge(
     "batchbot_redis_replicas_confirming",
     "With REDIS_WAIT_REPLICAS: replicas that confirmed the bot's last write; below the "

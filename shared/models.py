@@ -13,9 +13,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.message_parts import Contact, Location, Order, OrderItem, ProductRef, Referral
+from shared.message_parts import (
+    Business,
+    BusinessOwner,
+    Contact,
+    Location,
+    Order,
+    OrderItem,
+    ProductRef,
+    Referral,
+)
 
 __all__ = [
+    "Business",
+    "BusinessOwner",
     "Contact",
     "Location",
     "Order",
@@ -192,6 +203,11 @@ class BatchRequest(BaseModel):
         default=None,
         description="With HISTORY_TURNS set: the conversation's last turns before this batch, "
         "oldest first (absent otherwise)",
+    )
+    business: Business | None = Field(
+        default=None,
+        description="Telegram Business chats: the connection and the account's owner (absent "
+        "otherwise)",
     )
 
     @classmethod

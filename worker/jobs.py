@@ -34,7 +34,7 @@ from shared.store import ClaimedBatch
 from worker.delivery import ClaimLost, Delivered, deliver
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
-from worker.policy import backoff_seconds, meant_for_the_bot
+from worker.policy import answerable, backoff_seconds
 from worker.progress import draft_id_of, progress_shown
 from worker.reply_parts import ReplyPart, batch_reply_target, reply_parts
 
@@ -117,11 +117,15 @@ class BatchRun:
                 f"claimed: {len(batch.request.messages)} message(s), {late} ms after its deadline"
             )
         log.info("batch %s of %s %s", batch.batch_id, conversation, said, extra=_ids(batch))
-        if not meant_for_the_bot(settings, batch):
+        batch, unanswered = await answerable(settings, store.redis, batch)
+        if unanswered is not None:
             await store.release(batch)
-            _count(conversation, "not_addressed")
+            _count(conversation, unanswered.outcome)
+            log.info(
+                "batch %s: %s; not answered", batch.batch_id, unanswered.reason, extra=_ids(batch)
+            )
             outbox = await self._deliver_outbox(conversation)
-            return f"batch {batch.batch_id}: not addressed to the bot; not answered{outbox}"
+            return f"batch {batch.batch_id}: {unanswered.reason}; not answered{outbox}"
         try:
             async with self._lease_kept(batch):
                 delivered, spoken = await self._answer(batch)

@@ -1,10 +1,15 @@
-"""Two decisions about a batch, as pure functions of the settings: how long a retry
-waits, and whether a group batch is for the bot at all."""
+"""Decisions about a batch: how long a retry waits, whether a group batch is for the bot
+at all, and whether its channel lets it be answered now (``ChannelEntry.prepare``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
+from channels.registry import entry_of
 from shared.store import ClaimedBatch
 from worker.settings import WorkerProcessSettings
 
@@ -24,3 +29,25 @@ def meant_for_the_bot(settings: WorkerProcessSettings, batch: ClaimedBatch) -> b
     if batch.request.chat.type == "private" or settings.group_answer_when == "always":
         return True
     return any(message.addresses_bot for message in batch.request.messages)
+
+
+@dataclass(frozen=True, slots=True)
+class NotAnswered:
+    outcome: str
+    """The batches metric's outcome label."""
+    reason: str
+
+
+async def answerable(
+    settings: WorkerProcessSettings, redis: Redis, batch: ClaimedBatch
+) -> tuple[ClaimedBatch, NotAnswered | None]:
+    """The batch as its backend call goes, or why it is released unanswered."""
+    if not meant_for_the_bot(settings, batch):
+        return batch, NotAnswered("not_addressed", "not addressed to the bot")
+    prepare = entry_of(batch.request.channel).prepare
+    if prepare is None:
+        return batch, None
+    prepared = await prepare(redis, batch.conversation, batch.request)
+    if isinstance(prepared, str):
+        return batch, NotAnswered("not_answerable", prepared)
+    return dataclasses.replace(batch, request=prepared), None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiogram import Bot, Dispatcher
 
 from bot.settings import BotSettings
+from bot.telegram.business import business_router
 from bot.telegram.check import checked_bot_identity
 from bot.telegram.commands import commands_router
 from bot.telegram.handlers import batching_router
@@ -27,6 +28,7 @@ def make_dispatcher(store: BatchStore, settings: BotSettings) -> Dispatcher:
     )
     dispatcher.include_router(commands_router(settings))
     dispatcher.include_router(batching_router())
+    dispatcher.include_router(business_router())
     return dispatcher
 
 

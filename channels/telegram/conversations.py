@@ -1,6 +1,7 @@
 """Telegram's conversation ids: the person's user id in a private chat, ``<chat>:<user>``
-in a group (one batch per person). No prefix: Telegram was there first, and its keys
-stay as they were."""
+in a group (one batch per person), ``biz:<connection id>:<chat>`` for a customer's chat
+with a Telegram Business account the bot is connected to. No channel prefix: Telegram
+was there first, and its keys stay as they were."""
 
 from __future__ import annotations
 
@@ -14,8 +15,25 @@ def conversation_id(chat_id: int, chat_type: str, user_id: int) -> str:
     return f"{chat_id}:{user_id}"
 
 
+BUSINESS_PREFIX = "biz:"
+
+
+def business_conversation_id(connection_id: str, chat_id: int) -> str:
+    return f"{BUSINESS_PREFIX}{connection_id}:{chat_id}"
+
+
+def business_connection_of(conversation: str) -> str | None:
+    """The Telegram Business connection a conversation goes through; None for the bot's own."""
+    if not conversation.startswith(BUSINESS_PREFIX):
+        return None
+    return conversation.removeprefix(BUSINESS_PREFIX).rpartition(":")[0]
+
+
 def chat_of(conversation: str) -> int:
-    """The chat a conversation is in: the user's private chat, or the group before ':'."""
+    """The chat a conversation is in: the user's private chat, the group before ':', or
+    a business customer's chat after the connection id."""
+    if conversation.startswith(BUSINESS_PREFIX):
+        return int(conversation.rpartition(":")[2])
     return int(conversation.split(":", 1)[0])
 
 

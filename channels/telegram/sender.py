@@ -23,7 +23,7 @@ from aiohttp import ClientError
 
 from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
 from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
-from channels.telegram.conversations import chat_of
+from channels.telegram.conversations import business_connection_of, chat_of
 from shared import metrics
 from shared.models import Channel, IncomingMessage, MessageId
 
@@ -75,11 +75,15 @@ class TelegramSender:
     async def send_text(
         self, to: Recipient, text: str, parse_mode: str | None, reply_to: MessageId | None
     ) -> None:
-        chat_id = chat_of(to.conversation)
+        chat_id, business = chat_of(to.conversation), business_connection_of(to.conversation)
 
         async def send(mode: str | None) -> object:
             return await self.bot.send_message(
-                chat_id, text, parse_mode=mode, reply_parameters=_replying(reply_to)
+                chat_id,
+                text,
+                parse_mode=mode,
+                reply_parameters=_replying(reply_to),
+                business_connection_id=business,
             )
 
         with _outcomes():
@@ -93,7 +97,7 @@ class TelegramSender:
         parse_mode: str | None,
         reply_to: MessageId | None,
     ) -> None:
-        chat_id = chat_of(to.conversation)
+        chat_id, business = chat_of(to.conversation), business_connection_of(to.conversation)
 
         async def send(mode: str | None) -> object:
             return await self.bot.send_photo(
@@ -102,6 +106,7 @@ class TelegramSender:
                 caption=caption,
                 parse_mode=mode,
                 reply_parameters=_replying(reply_to),
+                business_connection_id=business,
             )
 
         with _outcomes():
@@ -109,14 +114,17 @@ class TelegramSender:
 
     async def show_typing(self, to: Recipient) -> None:
         """Best effort: a failed typing indicator must never hold up the answer."""
-        chat_id = chat_of(to.conversation)
+        chat_id, business = chat_of(to.conversation), business_connection_of(to.conversation)
         try:
-            await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await self.bot.send_chat_action(
+                chat_id, ChatAction.TYPING, business_connection_id=business
+            )
         except (TelegramAPIError, TelegramNetworkError) as error:
             log.debug("typing indicator for chat %s failed: %s", chat_id, error)
 
     def shows_drafts(self, to: Recipient) -> bool:
-        """Drafts exist in private chats only (a group's conversation is ``chat:user``)."""
+        """Drafts exist in the bot's own private chats only (a group's conversation is
+        ``chat:user``; sendMessageDraft takes no business connection)."""
         return ":" not in to.conversation
 
     async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:

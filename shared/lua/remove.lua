@@ -2,12 +2,13 @@
 -- the further attachments it came with (ids "<mid>/2", "<mid>/3"...). Once its batch
 -- has gone, the deletion is moot.
 -- KEYS: 1 batch, 2 info
--- ARGV: 1 message id (a string id: Meta's mid)
+-- ARGV: 1 message id (Meta's mid, or a Telegram message id as digits)
 -- Returns how many pending copies were removed.
 local id = ARGV[1]
 local removed = 0
 for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   local found = string.match(item, '^{"message_id":"([^"]*)"')
+    or string.match(item, '^{"message_id":(%d+)[,}]')
   if found == id or (found ~= nil and string.sub(found, 1, #id + 1) == id .. '/') then
     redis.call('LREM', KEYS[1], 1, item)
     redis.call('HINCRBY', KEYS[2], 'bytes', -#item)

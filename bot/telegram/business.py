@@ -1,0 +1,122 @@
+"""Telegram Business: the owner's private chats with customers, which a connected bot
+reads and answers on the owner's behalf (Bot API ``business_connection``,
+``business_message``, ``edited_business_message``, ``deleted_business_messages``).
+
+A customer's messages are batched like any message, one conversation per (connection,
+customer chat): ``biz:<connection id>:<chat id>``. The bot's own messages come back as
+business messages carrying ``sender_business_bot`` and the owner's as messages from the
+connection's user: neither is batched. A connection that is disabled or may not reply
+stores nothing; the workers drop what was pending for it (``ChannelEntry.prepare``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message
+
+from bot.intake import record, store_until_done
+from bot.settings import BotSettings
+from channels.base import Author
+from channels.telegram import author_of, normalise
+from channels.telegram import business as connections
+from channels.telegram.conversations import business_conversation_id
+from shared import metrics
+from shared.models import Channel
+from shared.rules import BatchingRules
+from shared.store import BatchStore
+
+log = logging.getLogger("batchbot.business")
+
+
+def business_router() -> Router:
+    """A fresh router each time: aiogram attaches a router to one dispatcher only."""
+    router = Router(name="business")
+    router.business_connection.register(on_connection)
+    router.business_message.register(on_message)
+    router.edited_business_message.register(on_edit)
+    router.deleted_business_messages.register(on_deleted)
+    return router
+
+
+async def on_connection(business_connection: BusinessConnection, store: BatchStore) -> None:
+    connection = connections.connection_of(business_connection)
+    await connections.save(store.redis, connection)
+    state = (
+        "answers its customers" if connection.answers else f"answers nothing: {connection.why_not}"
+    )
+    log.info(
+        "Telegram Business connection %s of user %s %s",
+        connection.id,
+        connection.owner_id,
+        state,
+    )
+
+
+async def on_message(
+    message: Message, store: BatchStore, rules: BatchingRules, settings: BotSettings
+) -> None:
+    author = await _customer(message, store)
+    if author is None:
+        return
+    incoming = normalise(message)
+    give_up = None if settings.webhook_url is None else settings.webhook_store_timeout_seconds
+    result = await store_until_done(store, author, incoming, rules, give_up)
+    record(result, Channel.TELEGRAM, author.conversation, incoming)
+
+
+async def on_edit(message: Message, store: BatchStore) -> None:
+    """As in the bot's own chats: an edit replaces its pending copy, else it is logged."""
+    author = await _customer(message, store)
+    if author is None:
+        return
+    replaced = await store.replace_pending(author.conversation, normalise(message))
+    log.info(
+        "edit of business message %s of %s %s",
+        message.message_id,
+        author.conversation,
+        "replaced its pending copy" if replaced else "came after its batch went; ignored",
+        extra={"conversation": author.conversation, "message_id": message.message_id},
+    )
+
+
+async def on_deleted(deleted_business_messages: BusinessMessagesDeleted, store: BatchStore) -> None:
+    """Deleted messages leave their pending batch; one that already went is logged."""
+    deleted = deleted_business_messages
+    conversation = business_conversation_id(deleted.business_connection_id, deleted.chat.id)
+    for message_id in deleted.message_ids:
+        removed = await store.remove_pending(conversation, message_id)
+        log.info(
+            "deletion of business message %s of %s %s",
+            message_id,
+            conversation,
+            "removed its pending copy" if removed else "came after its batch went",
+            extra={"conversation": conversation, "message_id": message_id},
+        )
+
+
+async def _customer(message: Message, store: BatchStore) -> Author | None:
+    """The customer's side of a business chat, or None (logged and counted) for what is
+    not to be batched."""
+    where = f"business message {message.message_id} in chat {message.chat.id}"
+    if message.sender_business_bot is not None:
+        _left_out("own_echo", f"{where}: sent by the bot itself", logging.DEBUG)
+        return None
+    connection_id = message.business_connection_id or ""
+    connection = await connections.load(store.redis, connection_id)
+    if connection is None or not connection.answers:
+        why = "unknown" if connection is None else connection.why_not
+        _left_out("not_answerable", f"{where}: connection {connection_id} {why}")
+        return None
+    author = author_of(message)
+    if author is None or author.user.id == connection.owner_id:
+        _left_out("owner", f"{where}: written by the business account itself")
+        return None
+    conversation = business_conversation_id(connection_id, message.chat.id)
+    return Author(chat=author.chat, user=author.user, conversation=conversation)
+
+
+def _left_out(reason: str, said: str, level: int = logging.INFO) -> None:
+    metrics.BUSINESS_MESSAGES_NOT_BATCHED.labels(reason).inc()
+    log.log(level, "%s; not batched", said)
