@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram import Router
+from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import Message
 
 from bot.settings import BotSettings
@@ -20,14 +20,30 @@ from shared.store import BatchStore
 log = logging.getLogger("batchbot.bot")
 
 
+class _LooksLikeACommand(Filter):
+    """Text starting with /. A coroutine on purpose: aiogram runs a plain function or a
+    magic filter (``F.text...``) in a worker thread, a thread hop for every message (it
+    made Telegram's intake cost about twice a WhatsApp delivery)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and message.text.startswith("/")
+
+
+class _FromAPerson(Filter):
+    """A message some person sent (a channel's post has no sender to clear for)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.from_user is not None
+
+
 def commands_router(settings: BotSettings) -> Router:
     """A fresh router; include it before the batching router so commands stop here."""
     router = Router(name="commands")
     # One cheap check per message; the command filters run only on text starting with /.
-    router.message.filter(F.text.startswith("/"))
+    router.message.filter(_LooksLikeACommand())
     if settings.start_greeting:
         router.message.register(start, CommandStart())
-    router.message.register(clear, Command("clear"), F.from_user)
+    router.message.register(clear, Command("clear"), _FromAPerson())
     return router
 
 
