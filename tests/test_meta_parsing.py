@@ -16,8 +16,11 @@ from redis.asyncio import Redis
 from bot.intake import batch_store
 from bot.meta_webhook import configured_webhooks
 from bot.settings import BotSettings
-from channels.base import Delivery, Recipient
+from channels.base import ChannelSender, Delivery, Recipient
+from channels.instagram.entry import INSTAGRAM as INSTAGRAM_ENTRY
+from channels.instagram.entry import INSTAGRAM_LIMITS
 from channels.instagram.entry import SPEC as INSTAGRAM_SPEC
+from channels.instagram.entry import Settings as InstagramOnly
 from channels.messenger.entry import MESSENGER as MESSENGER_ENTRY
 from channels.messenger.entry import MESSENGER_LIMITS
 from channels.messenger.entry import SPEC as MESSENGER_SPEC
@@ -26,7 +29,7 @@ from channels.meta.messaging import parse_messaging
 from channels.meta.signature import signature_of
 from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
 from sandbox.redis_server import free_port
-from sandbox.send_api import ForcedError, SendApiStandIn, messenger_shape
+from sandbox.send_api import ForcedError, SendApiStandIn, instagram_shape, messenger_shape
 from sandbox.whatsapp_api import SANDBOX_APP_SECRET
 
 PAYLOADS = Path(__file__).parent / "messaging_payloads"
@@ -145,12 +148,31 @@ def test_an_event_that_cannot_be_read_is_skipped_with_its_mid_and_field(
     assert "could not be read and was skipped: payload: missing" in caplog.text
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[SendApiStandIn]:
-    stand_in = SendApiStandIn(messenger_shape())
+@pytest.fixture(params=["instagram", "messenger"])
+async def account(request: pytest.FixtureRequest) -> AsyncIterator[SendApiStandIn]:
+    """Instagram's or Messenger's Send API stand-in."""
+    shape = instagram_shape() if request.param == "instagram" else messenger_shape()
+    stand_in = SendApiStandIn(shape)
     await stand_in.start()
     yield stand_in
     await stand_in.stop()
+
+
+def _sender_for(stand_in: SendApiStandIn) -> ChannelSender:
+    """The channel's own sender, from its registry entry, pointed at the stand-in."""
+    if stand_in.shape.channel == "instagram":
+        settings = InstagramOnly(
+            instagram_access_token=stand_in.shape.access_token,
+            instagram_api_url=stand_in.api_url,
+            instagram_account_id=stand_in.shape.account,
+        )
+        return INSTAGRAM_ENTRY.make_sender(settings, 4.0)
+    only = MessengerOnly(
+        messenger_page_access_token=stand_in.shape.access_token,
+        messenger_api_url=stand_in.api_url,
+        messenger_page_id=stand_in.shape.account,
+    )
+    return MESSENGER_ENTRY.make_sender(only, 4.0)
 
 
 ERRORS = [
@@ -164,34 +186,34 @@ ERRORS = [
     (ForcedError(429, 4, "Application request limit reached"), Unavailable, "rate limit"),
     (ForcedError(500, 2, "An unexpected error has occurred. Please retry your request later."),
      Unavailable, "unavailable"),
-    (ForcedError(401, 190, "Invalid OAuth access token."), CredentialsRefused,
-     "refused MESSENGER_PAGE_ACCESS_TOKEN"),
+    (ForcedError(401, 190, "Invalid OAuth access token."), CredentialsRefused, "refused"),
     (ForcedError(400, 100, "Invalid parameter"), Refused, "refused it"),
 ]  # fmt: skip
+TOKENS = {"instagram": "INSTAGRAM_ACCESS_TOKEN", "messenger": "MESSENGER_PAGE_ACCESS_TOKEN"}
 
 
 @pytest.mark.parametrize(("error", "outcome", "said"), ERRORS)
 async def test_send_api_errors_map_onto_the_delivery_outcomes(
-    page: SendApiStandIn, error: ForcedError, outcome: type[Exception], said: str
+    account: SendApiStandIn, error: ForcedError, outcome: type[Exception], said: str
 ) -> None:
-    settings = MessengerOnly(
-        messenger_page_access_token=page.shape.access_token,
-        messenger_api_url=page.api_url,
-        messenger_page_id=page.shape.account,
-    )
-    sender = MESSENGER_ENTRY.make_sender(settings, 4.0)
-    to = Recipient(f"fb:{page.shape.account}:7200000000000001")
-    page.fail_next(error)
+    channel = account.shape.channel
+    sender = _sender_for(account)
+    prefix = "ig" if channel == "instagram" else "fb"
+    to = Recipient(f"{prefix}:{account.shape.account}:7200000000000001")
+    account.fail_next(error)
     try:
         with pytest.raises(outcome) as raised:
             await sender.send_text(to, "hello", None, None)
         assert said in str(raised.value)
+        if outcome is CredentialsRefused:  # the setting to fix is named
+            assert TOKENS[channel] in str(raised.value)
         assert not isinstance(raised.value, RetryAfter)
         await sender.send_text(to, "hello again", None, None)  # the next one goes through
     finally:
         await sender.aclose()
-    assert page.messages_to("7200000000000001") == ["hello again"]
-    assert sender.limits == MESSENGER_LIMITS
+    assert account.messages_to("7200000000000001") == ["hello again"]
+    limits = INSTAGRAM_LIMITS if channel == "instagram" else MESSENGER_LIMITS
+    assert (sender.channel.value, sender.limits) == (channel, limits)
 
 
 def test_several_entries_and_events_of_one_delivery_are_read_in_order() -> None:
