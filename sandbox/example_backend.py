@@ -216,8 +216,9 @@ class ExampleBackend:
         self._at_backend[person] += 1
         try:
             if self.on_event:
+                who = batch.user.first_name or batch.user.id  # Meta's channels give no name
                 self.on_event(
-                    f"backend ← batch {batch.batch_id[:8]} of {batch.user.first_name}: "
+                    f"backend ← batch {batch.batch_id[:8]} of {who}: "
                     f"{len(batch.messages)} message(s) {batch.text.splitlines()}"
                 )
             if self.delay_seconds:
