@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
 
 from channels.registry import CHANNELS, ChannelSettings
 from shared.keys import channel_of
@@ -96,3 +100,17 @@ def test_the_whatsapp_names_of_the_meta_app_settings_keep_working() -> None:
     assert settings.meta_app_secret.get_secret_value() == "old-name-secret"
     assert settings.meta_listen_port == 9191
     assert settings.channels == [Channel.WHATSAPP]
+
+
+def test_every_channels_checks_survive_in_the_settings_every_process_reads() -> None:
+    """Mixed into one class, two channels' validators with one name would leave one of
+    them: a Page id like 'abc' once passed unchecked."""
+    composed = ChannelSettings.__pydantic_decorators__
+    for entry in CHANNELS:
+        own = entry.settings.__pydantic_decorators__
+        assert own.field_validators.keys() <= composed.field_validators.keys(), entry.title
+        assert own.model_validators.keys() <= composed.model_validators.keys(), entry.title
+    wrong: list[dict[str, Any]] = [{"messenger_page_id": "abc"}, {"instagram_account_id": "x-1"}]
+    for values in wrong:
+        with pytest.raises(ValidationError, match="expected digits only"):
+            ChannelSettings(instagram_access_token="IGAA-token", **values)

@@ -3,8 +3,10 @@ INSTAGRAM_ACCESS_TOKEN is set."""
 
 from __future__ import annotations
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings
+
+from channels.meta.settings import account_id
 
 INSTAGRAM_DEFAULT_API_URL = "https://graph.instagram.com/v26.0"
 
@@ -18,7 +20,6 @@ class InstagramSettings(BaseSettings):
     )
     instagram_account_id: str | None = Field(
         default=None,
-        pattern=r"^[0-9]{1,32}$",
         description="The professional account's Instagram id (digits): messages to it are "
         "served, to other accounts ignored; proactive messages come from it.",
     )
@@ -29,3 +30,8 @@ class InstagramSettings(BaseSettings):
     instagram_timeout_seconds: float = Field(
         default=15.0, gt=0, le=600, description="Longest wait for one Instagram API call."
     )
+
+    @field_validator("instagram_account_id")
+    @classmethod
+    def _instagram_account_id_is_digits(cls, value: str | None) -> str | None:
+        return account_id(value, "beside the account's token in the app's Instagram > API setup")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings
+
+from channels.meta.settings import account_id
 
 MESSENGER_DEFAULT_API_URL = "https://graph.facebook.com/v26.0"
 
@@ -17,7 +19,6 @@ class MessengerSettings(BaseSettings):
     )
     messenger_page_id: str | None = Field(
         default=None,
-        pattern=r"^[0-9]{1,32}$",
         description="The Facebook Page's id (digits): messages to it are served, to other "
         "Pages ignored; proactive messages come from it.",
     )
@@ -28,3 +29,8 @@ class MessengerSettings(BaseSettings):
     messenger_timeout_seconds: float = Field(
         default=15.0, gt=0, le=600, description="Longest wait for one Send API call."
     )
+
+    @field_validator("messenger_page_id")
+    @classmethod
+    def _messenger_page_id_is_digits(cls, value: str | None) -> str | None:
+        return account_id(value, "in the Page's About > Page transparency, or beside its token")

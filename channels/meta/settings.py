@@ -47,3 +47,10 @@ class MetaAppSettings(BaseSettings):
             "META_VERIFY_TOKEN": self.meta_verify_token,
         }
         return [name for name, value in needed.items() if value is None]
+
+
+def account_id(value: str | None, where: str) -> str | None:
+    """An account or Page id as Meta shows it: digits only, not a name or a link."""
+    if value is not None and not (value.isdigit() and len(value) <= 32):
+        raise ValueError(f"expected digits only, the id shown {where} (not a name or a link)")
+    return value
