@@ -50,9 +50,10 @@ class Removal:
     message_id: MessageId
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delivery:
-    """What one webhook delivery holds for batching, in the order it came."""
+    """What one webhook delivery holds for batching, in the order it came (filled in as
+    the delivery is read)."""
 
     messages: list[Inbound]
     removals: list[Removal] = field(default_factory=list)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,41 +96,42 @@ def parse_messaging(platform: Platform, raw: bytes) -> Delivery:
     delivery = Delivery(messages=[])
     for entry in envelope.entry:
         for event in entry.messaging:
-            delivery = _add(platform, entry.id, event, delivery)
+            _add(platform, entry.id, event, delivery)
     return delivery
 
 
-def _add(platform: Platform, account: str, raw: dict[str, Any], so_far: Delivery) -> Delivery:
+def _add(platform: Platform, account: str, raw: dict[str, Any], delivery: Delivery) -> None:
+    """One event into the delivery being read: messages, a removal, or a count."""
     message = raw.get("message") if isinstance(raw.get("message"), dict) else None
     mid = str((message or {}).get("mid") or "(no mid)")[:256]
     try:
         if not any(key in raw for key in ("message", "postback", "reaction")):
-            return so_far  # receipts and the like: nothing a person wrote
+            return  # receipts and the like: nothing a person wrote
         event = _Event.model_validate(raw)
         if message is not None and message.get("is_echo"):
             log.info("%s echo %s (sent by the account itself) not batched", platform.name, mid)
-            return replace(so_far, echoes=so_far.echoes + 1)
+            delivery.echoes += 1
+            return
         person = event.sender.id
         conversation = platform.conversation(account, person)
         if message is not None and message.get("is_deleted"):
-            removal = Removal(account, conversation, _required(message, "mid"))
-            return replace(so_far, removals=[*so_far.removals, removal])
+            delivery.removals.append(Removal(account, conversation, _required(message, "mid")))
+            return
         author = Author(
             chat=Chat(id=person, type="private"),
             user=User(id=person, first_name=""),
             conversation=conversation,
         )
         at = datetime.fromtimestamp(event.timestamp / 1000, UTC)
-        found = [
+        delivery.messages.extend(
             Inbound(account, author, IncomingMessage(date=at, **fields))
             for fields in _contents(raw, person, event.timestamp)
-        ]
-        return replace(so_far, messages=[*so_far.messages, *found])
+        )
     except (ValidationError, Unreadable) as error:
         log.warning(
             "%s event %s could not be read and was skipped: %s", platform.name, mid, _short(error)
         )
-        return replace(so_far, skipped=so_far.skipped + 1)
+        delivery.skipped += 1
 
 
 def _contents(raw: dict[str, Any], person: str, timestamp: int) -> list[dict[str, Any]]:
@@ -172,20 +173,16 @@ def _message_contents(message: dict[str, Any]) -> list[dict[str, Any]]:
                  "choice_id": choice, "content_type": "quick_reply", **common}]  # fmt: skip
     if message.get("is_unsupported"):
         return [{"message_id": mid, "kind": MessageKind.OTHER, "content_type": "unsupported"}]
-    attachments = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
-    found = [
-        {"message_id": mid if index == 0 else f"{mid}/{index + 1}", **_attachment(a)}
-        for index, a in enumerate(attachments)
-    ]
-    if len(found) > 1:
-        for item in found:
+    attached = [_attachment(a) for a in message.get("attachments") or [] if isinstance(a, dict)]
+    if len(attached) > 1:  # one album
+        for item in attached:
             item["media_group_id"] = mid
-    if text is not None:
-        found = [{"message_id": mid, "kind": MessageKind.TEXT, "text": text}] + [
-            {**item, "message_id": f"{mid}/{index + 2}"} for index, item in enumerate(found)
-        ]
+    found = [{"kind": MessageKind.TEXT, "text": text}] if text is not None else []
+    found += attached
     if not found:
         raise Unreadable("message: neither text nor attachments")
+    for index, item in enumerate(found):
+        item["message_id"] = mid if index == 0 else f"{mid}/{index + 1}"
     found[0].update(common)
     return found
 
