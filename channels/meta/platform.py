@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings
 
 from channels.base import ChannelSender, Delivery, Limits, WebhookIntake
 from channels.entry import ChannelEntry, NoRecipient
+from channels.meta.conversations import ScopedConversations
 from channels.meta.messaging import Platform, parse_messaging
 from channels.meta.send_api import SendApiSender
 from channels.meta.settings import MetaAppSettings
@@ -33,24 +34,6 @@ class MessagingWebhook:
 
     def parse(self, raw: bytes) -> Delivery:
         return parse_messaging(self.platform, raw)
-
-
-@dataclass(frozen=True, slots=True)
-class ScopedConversations:
-    """``<prefix><account id>:<scoped person id>``: a person writing to one of the business's
-    accounts, answered from that account."""
-
-    channel: Channel
-
-    def conversation_id(self, account: str, person: str) -> str:
-        return f"{self.channel.conversation_prefix}{account}:{person}"
-
-    def parts_of(self, conversation: str) -> tuple[str, str]:
-        """(account id, person id) of a conversation."""
-        account, _, person = conversation.removeprefix(self.channel.conversation_prefix).partition(
-            ":"
-        )
-        return account, person
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,14 @@
 """WhatsApp's conversation ids: ``wa:<phone number id>:<wa_id>``, a person writing to one
-of the business's numbers (the answer comes from that number)."""
+of the business's numbers (the answer comes from that number); the Meta channels' one
+format (:mod:`channels.meta.conversations`)."""
 
 from __future__ import annotations
 
+from channels.meta.conversations import ScopedConversations
 from shared.models import Channel
 
-PREFIX = Channel.WHATSAPP.conversation_prefix
-
-
-def conversation_id(phone_number_id: str, wa_id: str) -> str:
-    return f"{PREFIX}{phone_number_id}:{wa_id}"
-
-
-def parts_of(conversation: str) -> tuple[str, str]:
-    """(phone number id, wa_id) of a WhatsApp conversation."""
-    phone_number_id, _, wa_id = conversation.removeprefix(PREFIX).partition(":")
-    return phone_number_id, wa_id
+_WHATSAPP = ScopedConversations(Channel.WHATSAPP)
+conversation_id = _WHATSAPP.conversation_id
+"""(phone number id, wa_id) to the conversation id."""
+parts_of = _WHATSAPP.parts_of
+"""(phone number id, wa_id) of a WhatsApp conversation."""
