@@ -2,7 +2,9 @@
 
 ``console`` serves a live page of all of it (``batchctl.console``).
 ``inspect [conversation]`` shows what is pending, in flight and dead-lettered (read
-only). ``dead-letters list|show|replay|purge`` handles failed batches: replaying puts
+only). ``handoff <conversation> [--seconds N | --resume]`` has a human take the
+conversation over (the assistant answers nothing meanwhile), or hands it back.
+``dead-letters list|show|replay|purge`` handles failed batches: replaying puts
 a batch's messages back in front of the person's pending messages, due at once, for
 the workers to send to the backend again under a new batch id.
 
@@ -23,6 +25,7 @@ from typing import Any, TextIO
 from redis.exceptions import RedisError
 
 from batchctl.console_command import DEFAULT_PORT, run_console
+from batchctl.handoff_command import hand_off
 from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
 from shared.keys import channel_of
@@ -114,10 +117,16 @@ async def _undelivered(args: argparse.Namespace, letters: DeadLetters) -> int:
 
 
 async def _run(args: argparse.Namespace, letters: DeadLetters) -> int:
+    if args.command == "handoff":
+        return await hand_off(args, letters.redis, letters.key_ttl_seconds)
     if args.command == "inspect":
         return await _inspect(args, letters)
     if args.command == "undelivered":
         return await _undelivered(args, letters)
+    return await _dead_letters(args, letters)
+
+
+async def _dead_letters(args: argparse.Namespace, letters: DeadLetters) -> int:
     if args.action == "list":
         newest = await letters.newest(args.limit)
         for letter in newest:
@@ -208,6 +217,13 @@ def main() -> None:
     dead.add_argument("batch_id", nargs="?", help="for show, replay and purge")
     dead.add_argument("--all", action="store_true", help="purge every dead letter")
     dead.add_argument("--limit", type=int, default=100, help="list at most this many")
+    handoff = commands.add_parser(
+        "handoff", help="a human takes a conversation over (or, --resume, hands it back)"
+    )
+    handoff.add_argument("conversation", help="as inspect shows it, e.g. 1001 or wa:<n>:<wa_id>")
+    when = handoff.add_mutually_exclusive_group()
+    when.add_argument("--seconds", type=float, help="how long; default HANDOFF_SECONDS (1800)")
+    when.add_argument("--resume", action="store_true", help="hand the conversation back now")
     lost = commands.add_parser(
         "undelivered", help="proactive messages the person could not be sent, with why"
     )

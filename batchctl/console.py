@@ -1,8 +1,9 @@
 """``python -m batchctl console``: a live page of what batchbot is doing, for operators.
 
 The page polls ``/api/state`` about once a second (see :mod:`batchctl.console_state` for
-what that costs Redis). Reading is open on loopback; replaying or purging a dead letter
-needs ``BATCHCTL_CONSOLE_TOKEN`` as a bearer token, and every action, allowed or refused,
+what that costs Redis). Reading is open on loopback; replaying or purging a dead letter,
+and handing a conversation a human took over back to the assistant (resume), need
+``BATCHCTL_CONSOLE_TOKEN`` as a bearer token, and every action, allowed or refused,
 is logged. Served beyond loopback, the page shows people's messages, so the token is
 then required for reading too, and the console will not start without one.
 Its HTML, JavaScript and CSS ship in this package: no CDN, no build step.
@@ -25,6 +26,7 @@ from redis.exceptions import RedisError
 
 from batchctl.console_state import console_state
 from shared.dead_letters import DeadLetters
+from shared.handoff import Handoffs
 from shared.redaction import tool_redactor
 from shared.redis_settings import RedisConnectionSettings
 
@@ -58,11 +60,12 @@ def is_loopback(host: str) -> bool:
 
 
 class Console:
-    """The console's HTTP side: the page, its state, and the two token-guarded actions."""
+    """The console's HTTP side: the page, its state, and the token-guarded actions."""
 
     def __init__(self, redis: Redis, settings: ConsoleSettings, *, token_to_read: bool) -> None:
         self.redis = redis
         self.letters = DeadLetters(redis, settings.redis_key_ttl_seconds)
+        self.handoffs = Handoffs(redis, settings.redis_key_ttl_seconds)
         token = settings.batchctl_console_token
         self._token = token.get_secret_value() if token is not None else None
         self._token_to_read = token_to_read
@@ -77,6 +80,7 @@ class Console:
         app.router.add_get("/api/dead-letters/{batch_id}", self._readable(self._letter))
         app.router.add_post("/api/dead-letters/{batch_id}/replay", self._action("replay"))
         app.router.add_post("/api/dead-letters/{batch_id}/purge", self._action("purge"))
+        app.router.add_post("/api/handoffs/{conversation}/resume", self._resume)
         return app
 
     # -- who may do what ---------------------------------------------------------------
@@ -125,6 +129,21 @@ class Console:
             return web.json_response({"batch_id": batch_id, "result": result})
 
         return act
+
+    async def _resume(self, request: web.Request) -> web.StreamResponse:
+        """Hand a conversation a human took over back to the assistant (token required)."""
+        conversation = request.match_info["conversation"]
+        problem = self._token_problem(request)
+        if problem is not None:
+            log.warning(
+                "console: resume of %s from %s refused: %s", conversation, request.remote, problem
+            )
+            return _problem(403 if self._token is None else 401, problem)
+        if not await self.handoffs.resume(conversation):
+            said = f"conversation {conversation} is not taken over (resumed already?)"
+            return _problem(404, said)
+        log.warning("console: conversation %s resumed from %s", conversation, request.remote)
+        return web.json_response({"conversation": conversation, "result": "handed back"})
 
     async def _token_check(self, request: web.Request) -> web.StreamResponse:
         """The page checks a token when it is entered, not at the first action."""

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from shared.arq_layout import HEALTH_CHECK_KEY_PREFIX
 from shared.keys import (
     DEAD_LETTERS_INDEX,
+    HANDOFFS,
     LEASES,
     PENDING_INDEX,
     STATS_FIELDS,
@@ -58,6 +59,8 @@ def _int(value: Any) -> int | None:
 def step_of(batch: dict[str, Any], leased: bool) -> str:
     """Where a claimed batch is: what its worker does now, or waits for. A batch whose
     run ended without finishing it (a retry is queued) holds no lease."""
+    if batch["abandoned"]:
+        return f"abandoned ({batch['abandoned'].replace('_', ' ')}): never answered"
     if batch["sent"]:
         return f"{batch['sent']} part(s) sent"
     if batch["answer"]:
@@ -69,7 +72,7 @@ def _conversation_row(
     conversation: str, next_step_ms: int, pending: int, info: list[Any], inflight: list[Any]
 ) -> dict[str, Any]:
     bytes_, first_at, deadline = info
-    batch_id, claimed_at, sent, answer, messages = inflight
+    batch_id, claimed_at, sent, answer, messages, abandoned = inflight
     row: dict[str, Any] = {
         "conversation": conversation,
         "channel": channel_of(conversation).value,
@@ -87,6 +90,7 @@ def _conversation_row(
             "messages": len(json.loads(messages)) if messages else 0,
             "sent": _int(sent) or 0,
             "answer": answer is not None,
+            "abandoned": _text(abandoned),
         }
     return row
 
@@ -103,8 +107,33 @@ async def _heads(redis: Redis, limits: ConsoleLimits, now_ms: int) -> list[Any]:
         pipe.zrange(WORKERS, 0, -1, withscores=True)
         pipe.llen(UNDELIVERED)
         pipe.lrange(UNDELIVERED, 0, limits.undelivered - 1)
+        pipe.zrangebyscore(HANDOFFS, now_ms, "+inf", start=0, num=limits.pending, withscores=True)
         for minute in range(RATE_MINUTES):
             pipe.hgetall(stats_key(now_ms - (RATE_MINUTES - 1 - minute) * 60_000))
+        return list(await pipe.execute())
+
+
+async def _details(
+    redis: Redis, shown: list[str], letters: list[Any], workers: list[Any], handoffs: list[Any]
+) -> list[Any]:
+    """Round trip 2: the details of what the heads named."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for conversation in shown:
+            keys = ConversationKeys(conversation)
+            pipe.llen(keys.batch)
+            pipe.hmget(keys.info, ["bytes", "first_at", "deadline"])
+            fields = ["batch_id", "claimed_at", "sent", "answer", "messages", "abandoned"]
+            pipe.hmget(keys.inflight, fields)
+        for batch_id, _ in letters:
+            pipe.hmget(dead_letter_key(as_text(batch_id)), ["conversation", "reason", "messages"])
+        for worker, _ in workers:
+            pipe.get(HEALTH_CHECK_KEY_PREFIX + as_text(worker))
+        if workers:
+            pipe.hmget(WORKER_STOPS, [as_text(worker) for worker, _ in workers])
+        for conversation, _ in handoffs:
+            keys = ConversationKeys(as_text(conversation))
+            pipe.hmget(keys.handoff, ["source", "since"])
+            pipe.llen(keys.held)
         return list(await pipe.execute())
 
 
@@ -114,25 +143,15 @@ async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> di
     now_ms = await redis_now_ms(redis)
     heads = await _heads(redis, limits, now_ms)
     pending_total, leased_total, dead_total, pending, leases, letters, workers = heads[:7]
-    undelivered_total, undelivered = heads[7:9]
-    stats = heads[9:]
+    undelivered_total, undelivered, handoffs = heads[7:10]
+    stats = heads[10:]
     shown = {as_text(m): int(s) for m, s in pending}
     lease_until = {as_text(m): int(s) for m, s in leases}
     for conversation, until in lease_until.items():
         shown.setdefault(conversation, until)
-    async with redis.pipeline(transaction=False) as pipe:  # round trip 2: their details
-        for conversation in shown:
-            keys = ConversationKeys(conversation)
-            pipe.llen(keys.batch)
-            pipe.hmget(keys.info, ["bytes", "first_at", "deadline"])
-            pipe.hmget(keys.inflight, ["batch_id", "claimed_at", "sent", "answer", "messages"])
-        for batch_id, _ in letters:
-            pipe.hmget(dead_letter_key(as_text(batch_id)), ["conversation", "reason", "messages"])
-        for worker, _ in workers:
-            pipe.get(HEALTH_CHECK_KEY_PREFIX + as_text(worker))
-        if workers:
-            pipe.hmget(WORKER_STOPS, [as_text(worker) for worker, _ in workers])
-        details = await pipe.execute()
+    details = await _details(redis, list(shown), letters, workers, handoffs)
+    paused_details = details[len(details) - 2 * len(handoffs) :]
+    details = details[: len(details) - 2 * len(handoffs)]
     rows = [
         _conversation_row(conversation, next_step, *details[index * 3 : index * 3 + 3])
         for index, (conversation, next_step) in enumerate(shown.items())
@@ -165,7 +184,29 @@ async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> di
             "newest": [json.loads(entry) for entry in undelivered],
         },
         "rates": _rates(stats, now_ms),
+        "paused": _paused(handoffs, paused_details),
     }
+
+
+def _paused(index: list[Any], details: list[Any]) -> list[dict[str, Any]]:
+    """Conversations a human has, soonest handed back first (resumed or lapsed between the
+    two round trips: left out)."""
+    rows = []
+    for position, (conversation, until) in enumerate(index):
+        (source, since), held = details[position * 2 : position * 2 + 2]
+        if source is None:
+            continue
+        rows.append(
+            {
+                "conversation": as_text(conversation),
+                "channel": channel_of(as_text(conversation)).value,
+                "until_ms": int(until),
+                "since_ms": _int(since),
+                "source": as_text(source),
+                "held": int(held),
+            }
+        )
+    return rows
 
 
 def _letters(index: list[Any], fields: list[Any]) -> list[dict[str, Any]]:

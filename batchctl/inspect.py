@@ -101,8 +101,11 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
         pipe.zscore(arq_layout.QUEUE, job_id)
         pipe.exists(arq_layout.in_progress_key(job_id))
         pipe.zcard(keys.seen)
-        pending, info, inflight, next_step, run_at, running, seen = await pipe.execute()
-    if not (pending or info or inflight or next_step is not None):
+        pipe.hgetall(keys.handoff)
+        pipe.lrange(keys.held, 0, -1)
+        replies = await pipe.execute()
+    pending, info, inflight, next_step, run_at, running, seen, handoff, held = replies
+    if not (pending or info or inflight or next_step is not None or handoff or held):
         return None
     info_fields = {as_text(k): as_text(v) for k, v in info.items()}
     inflight_fields = {as_text(k): as_text(v) for k, v in inflight.items()}
@@ -120,4 +123,6 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
             "running": bool(running),
         },
         "seen_message_ids": int(seen),
+        "handoff": {as_text(k): as_text(v) for k, v in handoff.items()} or None,
+        "held": [json.loads(item) for item in held],
     }

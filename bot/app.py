@@ -8,11 +8,13 @@ import logging
 
 from redis.asyncio import Redis
 
+from bot.handoff import handoff_handler
 from bot.intake import batch_store
 from bot.meta_webhook import configured_webhooks, serve_meta
 from bot.proactive import proactive_handler
 from bot.settings import BotSettings
 from bot.telegram.run import make_dispatcher, run_telegram
+from shared.handoff import Handoffs
 from shared.models import Channel
 from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
@@ -24,13 +26,17 @@ log = logging.getLogger("batchbot.bot")
 
 
 def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, str, Handler]]:
-    """``POST /proactive`` when PROACTIVE_TOKEN is set; nothing otherwise."""
+    """``POST /proactive`` and ``POST /handoff`` when PROACTIVE_TOKEN is set; nothing
+    otherwise."""
     if settings.proactive_token is None:
         return []
-    outbox = Outbox(redis, settings.redis_key_ttl_seconds)
+    ttl = settings.redis_key_ttl_seconds
     token = settings.proactive_token.get_secret_value()
-    handler = proactive_handler(outbox, token, settings)
-    return [("POST", "/proactive", handler)]
+    handoffs = handoff_handler(Handoffs(redis, ttl), token, settings, settings.handoff_seconds)
+    return [
+        ("POST", "/proactive", proactive_handler(Outbox(redis, ttl), token, settings)),
+        ("POST", "/handoff", handoffs),
+    ]
 
 
 async def run(settings: BotSettings) -> None:

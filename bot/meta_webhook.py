@@ -5,10 +5,11 @@ into its person's pending batch, exactly as a Telegram message does.
 - ``GET``: Meta's verification handshake (``hub.challenge`` echoed for the right
   ``hub.verify_token``, 403 otherwise).
 - ``POST``: the signature is checked on the raw bytes before anything is parsed (401
-  if wrong); 200 only once every message of the delivery is stored (and every deleted
-  one removed); 503 when Redis does not take them within WEBHOOK_STORE_TIMEOUT_SECONDS,
-  so Meta delivers again (a message stored before the failure is then dropped as a
-  duplicate by its id); 400 for a body that is not a delivery.
+  if wrong); 200 only once every message of the delivery is stored (every deleted one
+  removed, every reply a person of the business wrote taken as a takeover); 503 when
+  Redis does not take them within WEBHOOK_STORE_TIMEOUT_SECONDS, so Meta delivers again
+  (a message stored before the failure is then dropped as a duplicate by its id); 400
+  for a body that is not a delivery.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from redis.exceptions import RedisError
 from bot.intake import MessageNotStored, record, store_until_done
 from bot.listening import listen
 from bot.settings import BotSettings
-from channels.base import Delivery, Inbound, NotADelivery, Removal, WebhookIntake
+from channels.base import Delivery, HumanReply, Inbound, NotADelivery, Removal, WebhookIntake
 from channels.meta.signature import signature_matches
 from shared import metrics
+from shared.handoff import Handoffs
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.meta")
@@ -49,6 +51,7 @@ class MetaWebhook:
         self.store = store
         self.settings = settings
         self.rules = settings.batching_rules()
+        self.handoffs = Handoffs(store.redis, settings.redis_key_ttl_seconds)
         self._secret = settings.meta_app_secret.get_secret_value()
         self._verify_token = settings.meta_verify_token.get_secret_value()
 
@@ -103,6 +106,9 @@ class MetaWebhook:
         for removal in delivery.removals:
             if self._served(removal.account, removal.message_id):
                 await self._remove(removal)
+        for reply in delivery.human_replies:
+            if self._served(reply.account, "(a reply of the business)"):
+                await self._take_over(reply)
 
     def _served(self, account: str, message_id: object) -> bool:
         if account == self.intake.account:
@@ -139,6 +145,16 @@ class MetaWebhook:
             "removed its pending copy" if removed else "came after its batch went; ignored",
             extra={"conversation": removal.conversation, "message_id": str(removal.message_id)},
         )
+
+    async def _take_over(self, reply: HumanReply) -> None:
+        """A person of the business answered the customer: the assistant steps back."""
+        seconds = self.settings.handoff_seconds
+        if seconds <= 0:
+            return  # takeover off (HANDOFF_SECONDS=0)
+        try:
+            await self.handoffs.take_over(reply.conversation, "owner", seconds, reply.said)
+        except (RedisError, OSError) as error:
+            raise MessageNotStored(f"takeover of {reply.conversation}") from error
 
     def _count(self, result: str) -> None:
         metrics.WEBHOOK_REQUESTS.labels(self.name, result).inc()

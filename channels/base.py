@@ -50,6 +50,16 @@ class Removal:
     message_id: MessageId
 
 
+@dataclass(frozen=True, slots=True)
+class HumanReply:
+    """A person of the business wrote to the customer themselves (the platform's inbox or
+    app): a takeover of the conversation (:mod:`shared.handoff`)."""
+
+    account: str
+    conversation: str
+    said: str
+
+
 @dataclass(slots=True)
 class Delivery:
     """What one webhook delivery holds for batching, in the order it came (filled in as
@@ -57,9 +67,9 @@ class Delivery:
 
     messages: list[Inbound]
     removals: list[Removal] = field(default_factory=list)
+    human_replies: list[HumanReply] = field(default_factory=list)
     echoes: int = 0
-    """Messages the business itself sent (the bot, or a person in the platform's inbox):
-    never batched."""
+    """Messages the bot itself sent, echoed back: never batched."""
     skipped: int = 0
     """Messages that could not be read and were left out (logged, without content)."""
 

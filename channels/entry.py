@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from channels.base import ChannelSender, WebhookIntake
 from shared.models import BatchRequest, Channel
-from shared.proactive import ProactiveRequest
+from shared.proactive import Addressee
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -42,7 +42,7 @@ class ChannelEntry(Generic[S]):
     """The longest wait for one send: a batch's job must outlast a backend call plus this."""
     intake_problem: Callable[[S], str | None]
     """What the bot still needs to receive on this channel (None: nothing)."""
-    proactive_conversation: Callable[[S, ProactiveRequest], str]
+    proactive_conversation: Callable[[S, Addressee], str]
     """A proactive request's fields to the conversation its messages join (NoRecipient)."""
     prepare: Callable[[Redis, str, BatchRequest], Awaitable[BatchRequest | str]] | None = None
     """Just before the backend is asked: the request as it goes (with what only the channel

@@ -18,7 +18,7 @@ from channels.meta.settings import MetaAppSettings
 from channels.telegram import TELEGRAM, TelegramSettings
 from channels.whatsapp import WHATSAPP, WhatsAppSettings
 from shared.models import Channel
-from shared.proactive import ProactiveRequest
+from shared.proactive import Addressee
 from shared.redis_settings import RedisConnectionSettings
 
 CHANNELS: tuple[ChannelEntry[Any], ...] = (TELEGRAM, WHATSAPP, INSTAGRAM, MESSENGER)
@@ -57,7 +57,7 @@ class ChannelSettings(
         return [entry for entry in CHANNELS if entry.configured(self)]
 
 
-def proactive_conversation(settings: ChannelSettings, request: ProactiveRequest) -> str:
+def proactive_conversation(settings: ChannelSettings, request: Addressee) -> str:
     """The conversation a proactive request's messages join; NoRecipient saying what is
     missing, or that the channel is not served here."""
     entry = entry_of(request.channel)

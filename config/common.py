@@ -49,6 +49,18 @@ class CommonSettings(ChannelSettings):
     message_max_bytes: int = Field(
         default=65_536, ge=1024, description="Largest single message stored, as JSON."
     )
+    batch_supersede: bool = Field(
+        default=True,
+        description="A message that comes before any part of the answer was sent abandons the "
+        "batch at the backend and joins it: one answer to the whole burst.",
+    )
+    handoff_seconds: float = Field(
+        default=1800,
+        ge=0,
+        le=7 * 86400,
+        description="How long the assistant stays silent after a human's last message in a "
+        "conversation (or POST /handoff, or a backend's handoff: true); 0: takeover off.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per line, for log collectors."
     )
@@ -102,6 +114,7 @@ class CommonSettings(ChannelSettings):
             max_message_bytes=self.message_max_bytes,
             album_grace_ms=_ms(self.batch_album_grace_seconds),
             window_ms_by_kind={k: _ms(s) for k, s in self.batch_window_by_kind.items()},
+            supersede=self.batch_supersede,
         )
 
 

@@ -3,8 +3,10 @@
 A simulated person (or you, with ``--interactive``) sends a burst; the terminal shows
 each message arriving, the batch's deadline moving, the one backend call and the one
 reply, then a second batch after a pause, then an album answered in two paced parts,
-then an answer streamed by the backend and shown as a growing draft, then a burst on
-WhatsApp and one on Instagram through the same bot and workers.
+then an answer streamed by the backend and shown as a growing draft, then a changed mind
+while the backend thinks (one answer to both), then a burst on WhatsApp, a shop that
+answers from the WhatsApp Business app (a human takeover), and a burst on Instagram,
+all through the same bot and workers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 
 from redis.asyncio import Redis
 
+from sandbox import demo_takeover
 from sandbox.example_backend import ExampleBackend, summarise
 from sandbox.launcher import LaunchFailed
 from sandbox.openai_api import OpenAIStandIn
@@ -204,7 +207,9 @@ async def run(interactive: bool, openai: bool = False) -> None:
             else:
                 await _scripted(sandbox.telegram, redis)
                 await _scripted_stream(sandbox.telegram, sandbox.backend)
+                await demo_takeover.supersede(sandbox.telegram, sandbox.backend, ANA, say)
                 await _scripted_whatsapp(sandbox.whatsapp)
+                await demo_takeover.takeover(sandbox.whatsapp, redis, sandbox.backend, say)
                 await _scripted_instagram(sandbox.instagram)
         finally:
             await redis.aclose()

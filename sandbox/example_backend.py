@@ -143,6 +143,11 @@ class ExampleBackend:
         async with asyncio.timeout(timeout_seconds), self._changed:
             await self._changed.wait_for(lambda: len(self.received) >= count)
 
+    async def wait_for_answered(self, count: int, timeout_seconds: float = 30.0) -> None:
+        """Wait until the backend has answered ``count`` batches (sent on or not)."""
+        async with asyncio.timeout(timeout_seconds), self._changed:
+            await self._changed.wait_for(lambda: len(self.calls) >= count)
+
     def answered_messages(self) -> int:
         return sum(len(call.request.messages) for call in self.calls)
 

@@ -38,9 +38,14 @@ def attachments_event(person: str, account: str, *items: tuple[str, str]) -> dic
     return event(person, account, message={"mid": next_mid(), "attachments": attachments})
 
 
-def echo_event(person: str, account: str, text: str) -> dict[str, Any]:
-    """What the account itself sent the person (the bot, or someone in Meta's inbox)."""
-    message = {"mid": next_mid(), "text": text, "is_echo": True}
+def echo_event(
+    person: str, account: str, text: str, metadata: str | None = None, mid: str | None = None
+) -> dict[str, Any]:
+    """What the account itself sent the person: Meta echoes the ``metadata`` the sender
+    gave (the bot's); a person writing in Meta's inbox gives none."""
+    message: dict[str, Any] = {"mid": mid or next_mid(), "text": text, "is_echo": True}
+    if metadata is not None:
+        message["metadata"] = metadata
     return {**event(account, person), "message": message}
 
 

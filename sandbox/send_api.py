@@ -10,17 +10,20 @@ POSTed to the bot's ``/webhook/instagram`` or ``/webhook/messenger``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from aiohttp import web
 
 from sandbox.messaging_wire import (
     SANDBOX_INSTAGRAM_ACCOUNT_ID,
     SANDBOX_PAGE_ID,
     delivery_json,
+    echo_event,
     next_mid,
     text_event,
 )
@@ -77,10 +80,14 @@ class SendApiStandIn(MetaStandIn):
     """(person, sender_action) in the order asked: mark_seen, typing_on."""
     refused_calls: int = 0
     on_event: Callable[[str], None] | None = None
+    echo_sends: bool = True
+    """As Meta does, deliver each message the bot sends back to its webhook as an echo
+    (``is_echo``, with the ``metadata`` it was sent with)."""
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
         self._forced: list[ForcedError] = []
+        self._echoing: set[asyncio.Task[None]] = set()
 
     @property
     def api_url(self) -> str:
@@ -159,7 +166,26 @@ class SendApiStandIn(MetaStandIn):
             self._changed.notify_all()
         if self.on_event:
             self.on_event(f"{self.shape.name} → {sent.to}: {sent.text or sent.image!r}")
+        if self.echo_sends and self.webhook_url:
+            self._echo(sent, message.get("metadata"))
         return web.json_response({"recipient_id": person, "message_id": sent.mid})
+
+    def _echo(self, sent: Sent, metadata: str | None) -> None:
+        echo = echo_event(sent.to, sent.account, sent.text, metadata=metadata, mid=sent.mid)
+        task = asyncio.create_task(self._deliver_quietly(echo))
+        self._echoing.add(task)
+        task.add_done_callback(self._echoing.discard)
+
+    async def _deliver_quietly(self, echo: dict[str, Any]) -> None:
+        """An echo is Meta's notice, not a person's message: a bot that is gone or busy
+        misses it, as it would miss Meta's."""
+        with contextlib.suppress(httpx.HTTPError):
+            await self.deliver(delivery_json(self.shape.object, self.shape.account, echo))
+
+    async def stop(self) -> None:
+        for task in list(self._echoing):
+            task.cancel()
+        await super().stop()
 
     def _refusal(self, payload: dict[str, Any]) -> str | None:
         """Why Meta would refuse this send (the limits batchbot must respect), if it would."""

@@ -15,9 +15,11 @@ from aiohttp import web
 
 from batchctl.console import packaged_file
 from sandbox.example_backend import ExampleBackend, summarise
-from sandbox.web_people import CHANNELS, People, Simulated, StandIns
+from sandbox.web_people import CHANNELS, People, Simulated, StandIns, owner_writes
 from sandbox.web_timeline import Timeline
+from shared.handoff import Handoffs
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from shared.proactive import DEFAULT_KEY_TTL_SECONDS as DEMO_KEY_TTL_SECONDS
 
 SAMPLES = ("sample-sunset", "sample-haircut", "sample-cat")
 """Photos a person can send (``sandbox/static/<name>.svg``); the file id is the name."""
@@ -63,6 +65,7 @@ class ChatPage:
 
     def __post_init__(self) -> None:
         self.people = People(self.stand_ins)
+        self.handoffs = Handoffs(self.timeline.redis, DEMO_KEY_TTL_SECONDS)
         self.mode = "normal"
         for name in ("Ana", "Ben"):
             self.add_person(name)
@@ -80,6 +83,8 @@ class ChatPage:
         app.router.add_post("/api/people", self._add_person)
         app.router.add_post("/api/people/{id}/messages", self._send)
         app.router.add_post("/api/people/{id}/edit", self._edit)
+        app.router.add_post("/api/people/{id}/owner", self._owner_writes)
+        app.router.add_post("/api/people/{id}/resume", self._resume)
         app.router.add_post("/api/backend", self._set_mode)
         app.router.add_get("/api/events", self._events)
         return app
@@ -164,6 +169,21 @@ class ChatPage:
         message_id = update["message"]["message_id"]
         self.timeline.add(person.id, "edited", message_id=message_id, text=text)
         return web.json_response({"message_id": message_id})
+
+    async def _owner_writes(self, request: web.Request) -> web.Response:
+        """The business writes the person itself: a human takes the conversation over."""
+        person, body = self._person(request), await _json_object(request)
+        text = str(body.get("text", "")).strip()
+        if not text:
+            return _problem("type what the owner writes")
+        await owner_writes(self.people, self.handoffs, person, text)
+        self.timeline.add(person.id, "owner", text=text)
+        return web.json_response({"conversation": person.conversation})
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        person = self._person(request)
+        resumed = await self.handoffs.resume(person.conversation)
+        return web.json_response({"conversation": person.conversation, "resumed": resumed})
 
     async def _set_mode(self, request: web.Request) -> web.Response:
         mode = str((await _json_object(request)).get("mode"))

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from sandbox.launcher import ChildProcess
 from sandbox.stack import sandbox_running
 from sandbox.web_chat import ChatPage
-from sandbox.web_people import StandIns
+from sandbox.web_people import HANDOFF_SECONDS, StandIns
 from sandbox.web_timeline import Timeline
 from shared.stopping import until_stopped
 
@@ -99,6 +99,8 @@ async def _run_web(
         # A failing backend becomes a dead letter in seconds rather than minutes.
         backend_retry_base_seconds=1,
         backend_retry_budget_seconds=8,
+        handoff_seconds=HANDOFF_SECONDS,
+        history_turns=10,
     ) as sandbox:
         redis = Redis.from_url(sandbox.redis_url)
         token = secrets.token_urlsafe(18)
@@ -110,6 +112,7 @@ async def _run_web(
         sandbox.backend.on_exchange = timeline.backend_exchange
         page = ChatPage(stand_ins, sandbox.backend, timeline, console_url, window_seconds)
         watching = asyncio.create_task(timeline.watch_forever())
+        hearing = asyncio.create_task(timeline.hear_abandoned_forever())
         runner = web.AppRunner(page.app(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         await web.SockSite(runner, page_socket).start()
@@ -121,6 +124,7 @@ async def _run_web(
             await until_stopped()
         finally:
             watching.cancel()
+            hearing.cancel()
             await timeline.close()
             await runner.cleanup()
             await console.stop()

@@ -11,17 +11,19 @@ from typing import Any
 from channels.instagram.entry import SPEC as INSTAGRAM
 from channels.messenger.entry import SPEC as MESSENGER
 from channels.whatsapp.conversations import conversation_id as whatsapp_conversation
-from sandbox.messaging_wire import attachments_event, text_event
+from sandbox.messaging_wire import attachments_event, echo_event, text_event
 from sandbox.send_api import SendApiStandIn
 from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import (
     SANDBOX_PHONE_NUMBER_ID,
     WaPerson,
+    business_app_echo,
     delivery_json,
     message_json,
     text_json,
 )
+from shared.handoff import Handoffs
 from shared.models import MessageId
 
 CHANNELS = ("telegram", "whatsapp", "instagram", "messenger")
@@ -86,13 +88,13 @@ class People:
             spec = INSTAGRAM if channel == "instagram" else MESSENGER
             address = f"{6100 if channel == 'instagram' else 7200}00000000{number:04d}"
             conversation = spec.conversations.conversation_id(
-                self._stand_in(channel).shape.account, address
+                self.stand_in(channel).shape.account, address
             )
         person = Simulated(number, name, channel, address, conversation)
         self.by_id[number] = person
         return person
 
-    def _stand_in(self, channel: str) -> SendApiStandIn:
+    def stand_in(self, channel: str) -> SendApiStandIn:
         return self.stand_ins.instagram if channel == "instagram" else self.stand_ins.messenger
 
     async def say(self, person: Simulated, text: str | None, photos: list[str]) -> list[Written]:
@@ -147,7 +149,7 @@ class People:
         self, person: Simulated, text: str | None, photos: list[str]
     ) -> list[Written]:
         """Instagram and Messenger: several photos are one message; the text its own."""
-        stand_in = self._stand_in(person.channel)
+        stand_in = self.stand_in(person.channel)
         account = stand_in.shape.account
         events = (
             [attachments_event(person.address, account, *[("image", p) for p in photos])]
@@ -168,6 +170,26 @@ class People:
             if "text" in event["message"]:
                 written.append(Written(mid, event["message"]["text"]))
         return written
+
+
+async def owner_writes(people: People, handoffs: Handoffs, person: Simulated, text: str) -> None:
+    """The business answers the person itself, as its platform reports it to the bot: the
+    WhatsApp Business app's echo, a reply in Meta's inbox (an echo without batchbot's
+    metadata). A chat with a Telegram bot has no owner's side (Telegram Business chats do),
+    so there the takeover is made as ``POST /handoff`` makes it."""
+    stand_ins = people.stand_ins
+    if person.channel == "whatsapp":
+        who = WaPerson(wa_id=person.address, name=person.name)
+        _delivered(await stand_ins.whatsapp.deliver(business_app_echo(who, text)))
+    elif person.channel in ("instagram", "messenger"):
+        stand_in = people.stand_in(person.channel)
+        await stand_in.deliver_events(echo_event(person.address, stand_in.shape.account, text))
+    else:
+        await handoffs.take_over(person.conversation, "api", HANDOFF_SECONDS, text)
+
+
+HANDOFF_SECONDS = 60.0
+"""The demo's takeovers last a minute (the bot's HANDOFF_SECONDS is set to it too)."""
 
 
 def _delivered(status: int) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from sandbox.web_people import StandIns
-from shared.keys import DEAD_LETTERS_INDEX, ConversationKeys, dead_letter_key
+from shared.keys import ABANDONED_CHANNEL, DEAD_LETTERS_INDEX, ConversationKeys, dead_letter_key
 from shared.redis_scripts import as_text
 
 WATCH_INTERVAL_SECONDS = 0.05
@@ -33,8 +33,8 @@ class TimelineEvent:
     seq: int
     person: int
     kind: str
-    """sent, edited, stored, deadline, claimed, backend, backend-answer, typing, draft,
-    reply, dead-letter, done"""
+    """sent, edited, owner, stored, deadline, claimed, abandoned, paused, resumed, backend,
+    backend-answer, typing, draft, reply, dead-letter, done"""
     at_ms: int
     data: dict[str, Any]
 
@@ -47,6 +47,8 @@ class _Seen:
     pending: int = 0
     deadline_ms: int | None = None
     batch_id: str | None = None
+    abandoned: str | None = None
+    paused_by: str | None = None
     last_reply_at: float | None = None
 
 
@@ -134,6 +136,20 @@ class Timeline:
             person, kind, data = self._pending_backend.pop(0)
             self.add(person, kind, **data)
 
+    async def hear_abandoned_forever(self) -> None:
+        """A batch abandoned (superseded, or taken over) is released within milliseconds,
+        too soon for a read of its hash: the scripts' announcement on ``batches-abandoned``
+        says which conversation and why."""
+        async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(ABANDONED_CHANNEL)
+            async for message in pubsub.listen():
+                conversation, _, why = as_text(message["data"]).partition(" ")
+                person = self._by_conversation.get(conversation)
+                if person is not None:
+                    seen = self._people[person]
+                    seen.abandoned = seen.batch_id  # its end is no "done": nothing was sent
+                    self.add(person, "abandoned", batch_id=seen.batch_id or "", why=why)
+
     async def watch_forever(self) -> None:
         while True:
             try:
@@ -212,12 +228,15 @@ class Timeline:
                 pipe.llen(keys.batch)
                 pipe.hget(keys.info, "deadline")
                 pipe.hmget(keys.inflight, ["batch_id", "messages"])
+                pipe.hmget(keys.handoff, ["source", "until"])
             pipe.zrevrange(DEAD_LETTERS_INDEX, 0, 9)
             replies = await pipe.execute()
         finished = []
         for index, (person, seen) in enumerate(people):
-            pending, deadline, (batch_id, messages) = replies[index * 3 : index * 3 + 3]
+            pending, deadline, inflight, handoff = replies[index * 4 : index * 4 + 4]
+            batch_id, messages = inflight
             done = self._compare(person, seen, int(pending), deadline, batch_id, messages)
+            self._compare_handover(person, seen, handoff)
             if done is not None:
                 finished.append((person, done))
         await self._read_dead_letters([as_text(b) for b in replies[-1]])
@@ -235,13 +254,25 @@ class Timeline:
             count = len(json.loads(messages)) if messages else 0
             self.add(person, "claimed", batch_id=seen.batch_id, messages=count)
         elif batch_id is None and seen.batch_id is not None:
-            finished, seen.batch_id = seen.batch_id, None
+            if seen.abandoned != seen.batch_id:
+                finished = seen.batch_id
+            seen.batch_id = None
         if pending > seen.pending:
             self.add(person, "stored", pending=pending, deadline_ms=deadline_ms)
         elif deadline_ms is not None and deadline_ms != seen.deadline_ms:
             self.add(person, "deadline", pending=pending, deadline_ms=deadline_ms)
         seen.pending, seen.deadline_ms = pending, deadline_ms
         return finished
+
+    def _compare_handover(self, person: int, seen: _Seen, handoff: list[Any]) -> None:
+        """A human's pause begun, or over."""
+        source, until = handoff
+        by = as_text(source) if source is not None else None
+        if by is not None and seen.paused_by is None:
+            self.add(person, "paused", by=by, until_ms=int(until))
+        elif by is None and seen.paused_by is not None:
+            self.add(person, "resumed")
+        seen.paused_by = by
 
     async def _read_dead_letters(self, newest: list[str]) -> None:
         for batch_id in newest:

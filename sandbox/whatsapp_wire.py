@@ -14,6 +14,7 @@ from typing import Any
 
 SANDBOX_PHONE_NUMBER_ID = "106540352242922"
 SANDBOX_DISPLAY_NUMBER = "15550783881"
+WABA_ID = "102290129340398"
 _wamids = itertools.count(1)
 
 
@@ -70,8 +71,33 @@ def delivery_json(
         value["statuses"] = statuses
     return {
         "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}],
+        "entry": [{"id": WABA_ID, "changes": [{"field": "messages", "value": value}]}],
     }
+
+
+def business_app_echo(
+    person: WaPerson, text: str, phone_number_id: str = SANDBOX_PHONE_NUMBER_ID
+) -> dict[str, Any]:
+    """What the business wrote ``person`` from the WhatsApp Business app on the same
+    number (coexistence): an ``smb_message_echoes`` delivery, ``to`` as the app writes it."""
+    echo = {
+        "from": SANDBOX_DISPLAY_NUMBER,
+        "to": f"+{person.wa_id}",
+        "id": next_wamid(),
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": SANDBOX_DISPLAY_NUMBER,
+            "phone_number_id": phone_number_id,
+        },
+        "message_echoes": [echo],
+    }
+    change = {"field": "smb_message_echoes", "value": value}
+    return {"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [change]}]}
 
 
 def status_json(wamid: str, recipient: WaPerson, status: str = "delivered") -> dict[str, Any]:

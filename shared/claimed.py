@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.keys import channel_of
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User
@@ -25,6 +25,19 @@ class ClaimedBatch:
     resumed: bool
     answer: BatchResponse | None
     sent: int
+    abandoned: str | None = None
+    """Why the batch was abandoned before any part went ('superseded', 'handed_over'): a
+    run that finds this releases it without asking or sending."""
+    halted: str | None = None
+    """Why nothing more of its answer goes out, though some did ('handed_over')."""
+
+
+class Abandoned(Exception):
+    """The batch was superseded or handed over to a human: its answer is never sent."""
+
+    def __init__(self, batch_id: str, why: str) -> None:
+        super().__init__(f"batch {batch_id}: {why.replace('_', ' ')}")
+        self.why = why
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,8 @@ class ClaimOutcome:
     deadline_ms: int
     now_ms: int
     batch: ClaimedBatch | None
+    held: list[str] = field(default_factory=list)
+    """PAUSE_OVER: what was held during the pause (message or turn JSON), in order."""
 
 
 def claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> ClaimedBatch:
@@ -59,4 +74,6 @@ def claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> C
         resumed=resumed,
         answer=BatchResponse.model_validate_json(answer) if answer else None,
         sent=int(fields["sent"]),
+        abandoned=fields.get("abandoned"),
+        halted=fields.get("halted"),
     )

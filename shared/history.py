@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from shared.claimed import ClaimedBatch
 from shared.keys import ConversationKeys
-from shared.models import BatchRequest, MessageKind, Turn, to_json
+from shared.models import BatchRequest, IncomingMessage, MessageKind, Turn, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +52,15 @@ async def with_history(redis: Redis, batch: ClaimedBatch, rules: HistoryRules) -
 
 def turns_of(request: BatchRequest, spoken: str) -> list[Turn]:
     """The user turn of a batch and, when something was delivered, the assistant's."""
-    turns = [Turn(role="user", text=_what_was_written(request), at=request.messages[-1].date)]
+    turns = [user_turn(request.messages)]
     if spoken:
         turns.append(Turn(role="assistant", text=spoken, at=datetime.now(UTC)))
     return turns
 
 
-def _what_was_written(request: BatchRequest) -> str:
-    """The batch's words, and a mark for each message without any ("[photo]")."""
-    marks = [f"[{m.kind.value}]" for m in request.messages if m.kind is not MessageKind.TEXT]
-    return "\n".join(part for part in (request.text, " ".join(marks)) if part)
+def user_turn(messages: Sequence[IncomingMessage]) -> Turn:
+    """Messages as one user turn: their words, and a mark for each message without any
+    ("[photo]"), dated by the last."""
+    words = "\n".join(w for w in (m.words() for m in messages) if w)
+    marks = " ".join(f"[{m.kind.value}]" for m in messages if m.kind is not MessageKind.TEXT)
+    return Turn(role="user", text="\n".join(p for p in (words, marks) if p), at=messages[-1].date)

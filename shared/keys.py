@@ -18,6 +18,14 @@ LEASES = "batch-leases"
 """Sorted set: conversation → when the lease of its running batch lapses (ms since epoch).
 A worker renews it every few seconds; a lapsed one means the worker died or stalled."""
 
+HANDOFFS = "handoffs"
+"""Sorted set: conversation → when its human takeover ends (ms since epoch), for the
+console's list of paused conversations (entries past their end are stale)."""
+
+ABANDONED_CHANNEL = "batches-abandoned"
+"""Pub/sub channel: ``<conversation> <why>`` each time a claimed batch is abandoned
+(superseded, or handed over to a human): its worker stops waiting for the backend."""
+
 DEAD_LETTERS_INDEX = "dead-letters"
 """Sorted set: batch id → when it was dead-lettered (ms since epoch)."""
 
@@ -97,6 +105,18 @@ class ConversationKeys:
     def history(self) -> str:
         """List of the conversation's last turns (JSON), for HISTORY_TURNS."""
         return f"history:{self.conversation}"
+
+    @property
+    def handoff(self) -> str:
+        """Hash while a human has the conversation: since, until (ms), source; it expires
+        at ``until``, which ends the pause."""
+        return f"handoff:{self.conversation}"
+
+    @property
+    def held(self) -> str:
+        """List of what was written while a human had the conversation (message JSON, and
+        the human's own turns), in order: shown, then remembered as history, never answered."""
+        return f"held:{self.conversation}"
 
     @property
     def inflight(self) -> str:

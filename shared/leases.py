@@ -2,11 +2,12 @@
 
 A claim (``claim.lua``) gives the batch a new claim token and a lease in ``batch-leases``,
 and holds ARQ's lock on the job for that long only. The run renews both every few
-seconds and asks, before each send, whether it still holds the batch. When a worker
-dies or stalls, the lock lapses with the lease and ARQ runs the job again on another
-worker, which resumes the batch under a new token; the old run, should it wake up, can
-neither store, send nor release anything of it. Without this ARQ re-runs a killed
-worker's job only once its lock expires: the job timeout plus 10 s.
+seconds and asks, before each send, whether it still holds the batch (marking the part
+as going: ``begin_part.lua``). When a worker dies or stalls, the lock lapses with the
+lease and ARQ runs the job again on another worker, which resumes the batch under a new
+token; the old run, should it wake up, can neither store, send nor release anything of it.
+Without this ARQ re-runs a killed worker's job only once its lock expires: the job
+timeout plus 10 s.
 """
 
 from __future__ import annotations
@@ -27,21 +28,26 @@ class BatchLeases:
         self.key_ttl_seconds = key_ttl_seconds
         self._renew = load_script(redis, "renew")
         self._end_lease = load_script(redis, "end_lease")
+        self._begin_part = load_script(redis, "begin_part")
 
-    async def holds(self, batch: ClaimedBatch) -> bool:
-        """Does this run still hold the batch? Asked before each send: a run whose batch was
-        taken over (it stalled) must not send more."""
-        token = await self.redis.hget(ConversationKeys(batch.conversation).inflight, "token")  # type: ignore[misc]
-        return token is not None and as_text(token) == batch.token
+    async def begin_part(self, batch: ClaimedBatch, number: int) -> str:
+        """May part ``number`` go now? 'go' (and it is marked as going), 'lost' (another run
+        holds the batch: this one stalled) or why nothing more goes out ('handed_over')."""
+        keys = ConversationKeys(batch.conversation)
+        reply = await self._begin_part(keys=[keys.inflight], args=[batch.token, number])
+        return as_text(reply)
 
-    async def renew(self, batch: ClaimedBatch, lease_ms: int) -> bool:
-        """Keep the batch this run's for ``lease_ms`` more; False once it was taken over."""
+    async def renew(self, batch: ClaimedBatch, lease_ms: int) -> str:
+        """Keep the batch this run's for ``lease_ms`` more: 'held', 'lost' once it was taken
+        over, or why it was abandoned (its run is to stop and release it)."""
         keys = ConversationKeys(batch.conversation)
         renewed = await self._renew(
             keys=[keys.inflight, LEASES, BatchJob(batch.conversation).in_progress_key],
             args=[batch.conversation, batch.token, lease_ms],
         )
-        return bool(renewed)
+        if isinstance(renewed, int):
+            return "held" if renewed else "lost"
+        return as_text(renewed)
 
     async def end(self, batch: ClaimedBatch, retry_in_ms: int) -> None:
         """The run ends with the batch unfinished (a retry is queued): nobody takes it over,

@@ -39,8 +39,9 @@ STORE_RETRIES = Counter(
 BATCHES = Counter(
     "batchbot_batches_total",
     "Batch job runs by channel and outcome: answered, retry, dead_letter, claim_lost, "
-    "not_addressed (a group batch not meant for the bot), or why nothing was done "
-    "(empty, not-due)",
+    "not_addressed (a group batch not meant for the bot), superseded (the person wrote "
+    "more before any part was sent), handed_over (a human took the conversation over), "
+    "or why nothing was done (empty, not-due, paused, pause-over)",
     ["channel", "outcome"],
 )
 BATCH_MESSAGES = Histogram(
@@ -83,11 +84,18 @@ DEAD_LETTERS = Counter(
     ["channel", "cause"],
 )
 
+HANDOFFS = Counter(
+    "batchbot_handoffs_total",
+    "Human takeovers (each extends the pause), by channel and source: owner (a person of "
+    "the business wrote in the chat), api (POST /handoff), batchctl, backend (handoff: true)",
+    ["channel", "source"],
+)
+
 BUSINESS_MESSAGES_NOT_BATCHED = Counter(
     "batchbot_business_messages_not_batched_total",
     "Telegram Business messages left out of batching, by reason: own_echo (sent by the bot "
-    "itself), owner (written by the business account), not_answerable (the connection is "
-    "disabled, may not reply, or is unknown)",
+    "itself), owner (written by the business account: a takeover), not_answerable (the "
+    "connection is disabled, may not reply, or is unknown)",
     ["reason"],
 )
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.channel_names import Channel
 from shared.message_parts import (
     Business,
     BusinessOwner,
@@ -27,6 +28,7 @@ from shared.message_parts import (
 __all__ = [
     "Business",
     "BusinessOwner",
+    "Channel",
     "Contact",
     "Location",
     "Order",
@@ -34,29 +36,6 @@ __all__ = [
     "ProductRef",
     "Referral",
 ]
-
-
-class Channel(StrEnum):
-    """The messaging platform a conversation is on."""
-
-    TELEGRAM = "telegram"
-    WHATSAPP = "whatsapp"
-    INSTAGRAM = "instagram"
-    MESSENGER = "messenger"
-
-    @property
-    def conversation_prefix(self) -> str:
-        """What its conversation ids start with (``channels.<name>.conversations`` builds
-        them): Telegram's have none, as they were there first and their keys stay."""
-        return _CONVERSATION_PREFIXES[self]
-
-
-_CONVERSATION_PREFIXES = {
-    Channel.TELEGRAM: "",
-    Channel.WHATSAPP: "wa:",
-    Channel.INSTAGRAM: "ig:",
-    Channel.MESSENGER: "fb:",
-}
 
 
 class MessageKind(StrEnum):
@@ -186,6 +165,10 @@ class Turn(BaseModel):
         description="user: one earlier batch's text; assistant: what was actually delivered"
     )
     at: datetime
+    by: Literal["human"] | None = Field(
+        default=None,
+        description="human: an assistant turn a person wrote while they had the conversation",
+    )
 
 
 class BatchRequest(BaseModel):
@@ -275,6 +258,11 @@ class BatchResponse(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     messages: list[OutgoingMessage]
+    handoff: bool = Field(
+        default=False,
+        description="true: after these messages a human takes the conversation over "
+        "(HANDOFF_SECONDS); the assistant answers nothing until the pause ends",
+    )
 
 
 class StreamDelta(BaseModel):

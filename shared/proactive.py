@@ -20,8 +20,8 @@ from shared.models import Channel, OutgoingMessage
 DEFAULT_KEY_TTL_SECONDS = 7 * 86400
 
 
-class ProactiveRequest(BaseModel):
-    """Whom to write to and what; the messages are the same as in a BatchResponse."""
+class Addressee(BaseModel):
+    """A person's conversation, as each channel names it (``channels.registry`` reads it)."""
 
     channel: Channel = Field(default=Channel.TELEGRAM, description="Where the person is")
     chat_id: int | None = Field(
@@ -52,4 +52,9 @@ class ProactiveRequest(BaseModel):
         description="Instagram or Messenger: the account or Page to write from; default "
         "INSTAGRAM_ACCOUNT_ID or MESSENGER_PAGE_ID",
     )
+
+
+class ProactiveRequest(Addressee):
+    """Whom to write to and what; the messages are the same as in a BatchResponse."""
+
     messages: list[OutgoingMessage] = Field(min_length=1)

@@ -28,6 +28,9 @@ class BatchingRules:
     album_grace_ms: int = 0
     """After each album item, the batch waits at least this long for the next one."""
     window_ms_by_kind: Mapping[MessageKind, int] = field(default_factory=dict)
+    supersede: bool = True
+    """A message before any part of the answer went abandons the batch at the backend and
+    joins its messages (BATCH_SUPERSEDE)."""
 
     def window_ms_for(self, kind: MessageKind) -> int:
         """The quiet time after a message of this kind (its own window, or the general one)."""

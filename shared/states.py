@@ -16,6 +16,11 @@ class Scheduling(StrEnum):
     """A batch is running: its job's end schedules what waits."""
     BEHIND_BATCH = "behind-batch"
     """A batch is claimed: proactive messages follow its reply."""
+    SUPERSEDING = "superseding"
+    """The message came before any part of the running batch's answer: that batch is
+    abandoned and its messages are pending again, in front of this one."""
+    HELD = "held"
+    """A human has the conversation: the message is kept for them, not batched."""
 
 
 class Refusal(StrEnum):
@@ -42,6 +47,10 @@ class ClaimState(StrEnum):
     EMPTY = "empty"
     NOT_DUE = "not-due"
     """A new message moved the deadline just as the job started."""
+    PAUSED = "paused"
+    """A human has the conversation; the job runs again when the pause ends."""
+    PAUSE_OVER = "pause-over"
+    """A pause ended: what was held during it is handed on (to the history) first."""
 
 
 class ScheduleState(StrEnum):

@@ -14,10 +14,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
 
 from shared.arq_layout import BatchJob
-from shared.claimed import ClaimedBatch, ClaimOutcome, claimed_batch
+from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claimed_batch
 from shared.history import NO_HISTORY, HistoryRules
 from shared.keys import (
     DEAD_LETTERS_INDEX,
@@ -27,9 +26,10 @@ from shared.keys import (
     dead_letter_key,
 )
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageId, Turn, User, to_json
-from shared.pipelining import NotReplicated, ScriptPipeline
+from shared.pipelining import ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
 from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.replicated import ReplicatedCalls
 from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
 from shared.states import AppendResult, ClaimState, Refusal, ScheduleState, Scheduling
@@ -43,11 +43,6 @@ SEEN_IDS_KEPT = 200
 
 SEEN_TTL_SECONDS = 86400
 """Telegram keeps an undelivered update for 24 hours, so a redelivery comes within a day."""
-
-WORKER_WAIT_TIMEOUT_MS = 1000
-"""A worker's write waits this long for its replicas (a healthy one answers in a
-millisecond); fewer than REDIS_WAIT_REPLICAS by then and the step does not go on
-(NotReplicated: the job is retried and resumes the batch)."""
 
 EARLY_CLAIM_TOLERANCE_MS = 100
 """A job may claim this much before the deadline (clock skew between worker and Redis)."""
@@ -72,6 +67,7 @@ class BatchStore:
         self.wait_replicas = wait_replicas
         self._appends = ScriptPipeline(redis, wait_replicas, replicas)
         self.replicas = self._appends.replicas
+        self._writes = ReplicatedCalls(redis, wait_replicas, self.replicas)
         self._append = load_script(redis, "append")
         self._schedule = load_script(redis, "schedule")
         self._claim = load_script(redis, "claim")
@@ -101,6 +97,8 @@ class BatchStore:
                 conversation_keys.seen,
                 conversation_keys.inflight,
                 PENDING_INDEX,
+                conversation_keys.handoff,
+                conversation_keys.held,
             ],
             [
                 message.message_id,
@@ -116,6 +114,7 @@ class BatchStore:
                 rules.max_pending_bytes,
                 rules.max_message_bytes,
                 album_grace_ms,
+                int(rules.supersede),
             ],
         )
         raw = await self._appends.call(self._append, keys, args)
@@ -146,6 +145,8 @@ class BatchStore:
                 PENDING_INDEX,
                 conversation_keys.outbox,
                 LEASES,
+                conversation_keys.handoff,
+                conversation_keys.held,
             ],
             [lease_ms, lock_ms],
         )
@@ -187,7 +188,7 @@ class BatchStore:
         """Take the due messages as one batch with a stable id, or the batch claimed before;
         either way under a new claim token, with a lease of ``lease_ms``."""
         keys = ConversationKeys(conversation)
-        raw = await self._replicated(
+        raw = await self._writes.call(
             self._claim,
             [
                 keys.batch,
@@ -197,6 +198,8 @@ class BatchStore:
                 keys.outbox,
                 LEASES,
                 BatchJob(conversation).in_progress_key,
+                keys.handoff,
+                keys.held,
             ],
             [
                 conversation,
@@ -210,6 +213,8 @@ class BatchStore:
             ],
         )
         state, deadline, now = ClaimState(as_text(raw[0])), int(raw[1]), int(raw[2])
+        if state is ClaimState.PAUSE_OVER:
+            return ClaimOutcome(state, deadline, now, None, [as_text(v) for v in raw[3:]])
         if state not in (ClaimState.CLAIMED, ClaimState.RESUMED):
             return ClaimOutcome(state, deadline, now, None)
         values = [as_text(v) for v in raw[3:]]
@@ -218,7 +223,8 @@ class BatchStore:
         return ClaimOutcome(state, deadline, now, batch)
 
     async def save_answer(self, batch: ClaimedBatch, answer: BatchResponse) -> bool:
-        """Store the backend's answer before anything is sent, so a re-run never asks twice."""
+        """Store the backend's answer before anything is sent, so a re-run never asks twice.
+        Raises Abandoned when the batch was superseded or handed over meanwhile."""
         return await self._update_inflight(batch, "answer", to_json(answer))
 
     async def mark_sent(self, batch: ClaimedBatch, parts_sent: int) -> bool:
@@ -226,7 +232,9 @@ class BatchStore:
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)
-        done = await self._replicated(self._update, [keys.inflight], [batch.token, field, value])
+        done = await self._writes.call(self._update, [keys.inflight], [batch.token, field, value])
+        if isinstance(done, bytes | str):
+            raise Abandoned(batch.batch_id, as_text(done))
         return bool(done)
 
     async def release(
@@ -237,9 +245,10 @@ class BatchStore:
         history: HistoryRules = NO_HISTORY,
     ) -> bool:
         """Drop the claimed batch (or keep it as a dead letter) and index what waits next;
-        an answered batch's turns are remembered by the ``history`` rules."""
+        an answered batch's turns are remembered by the ``history`` rules. Raises Abandoned
+        (the batch released, nothing kept or remembered) when it was abandoned meanwhile."""
         keys = ConversationKeys(batch.conversation)
-        done = await self._replicated(
+        done = await self._writes.call(
             self._release,
             [
                 keys.inflight,
@@ -260,35 +269,9 @@ class BatchStore:
                 *history.script_args(remember),
             ],
         )
+        if isinstance(done, bytes | str):
+            raise Abandoned(batch.batch_id, as_text(done))
         return bool(done)
-
-    async def _replicated(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        """A worker's write; with REDIS_WAIT_REPLICAS it waits for the replicas, and fewer
-        confirming raises NotReplicated before the next step (a call or send made on a claim
-        a failover could lose would be made twice); the job is retried and resumes. A
-        just-promoted primary that lacks the script is given it."""
-        if not self.wait_replicas:
-            return await script(keys=keys, args=args)
-        reply = await self._evalsha_and_wait(script, keys, args)
-        if isinstance(reply, NoScriptError):
-            await self.redis.script_load(script.script)
-            reply = await self._evalsha_and_wait(script, keys, args)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    async def _evalsha_and_wait(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
-            asked = self.replicas.add_wait(pipe, WORKER_WAIT_TIMEOUT_MS)
-            replies = await pipe.execute(raise_on_error=False)
-        [reply], acknowledged, target = self.replicas.read_wait(replies, asked)
-        if acknowledged < self.wait_replicas and not isinstance(reply, Exception):
-            return NotReplicated(
-                f"{acknowledged} of {target} replica(s) confirmed a batch's write within "
-                f"{WORKER_WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS={self.wait_replicas})"
-            )
-        return reply
 
     async def overdue(self, before_ms: int, limit: int) -> list[str]:
         """Conversations whose next step is overdue: candidates for the sweep."""

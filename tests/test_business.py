@@ -62,8 +62,15 @@ async def test_a_customers_burst_is_answered_once_as_the_business_account(
 
 
 async def test_the_bots_own_echoes_and_the_owners_messages_are_not_batched(
-    running: Product, telegram: TelegramStandIn, backend: ExampleBackend, redis: Redis
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
 ) -> None:
+    """With takeover off (HANDOFF_SECONDS=0) the owner's message is only left out; with it
+    on it pauses the conversation (test_takeover)."""
+    await product.start(make_settings(batch_window_seconds=2, handoff_seconds=0))
     await connect(telegram, SALON)
     await telegram.deliver(
         business_message(telegram, SALON, CARL, "hi, any slot today?"),

@@ -24,6 +24,7 @@ from batchctl.console import ConsoleSettings, serve
 from batchctl.console_state import console_state
 from sandbox.redis_server import RedisServer
 from shared.arq_layout import health_check_key
+from shared.handoff import Handoffs
 from shared.keys import WORKERS, stats_key
 from shared.models import Chat, IncomingMessage, MessageKind, User
 from shared.rules import BatchingRules
@@ -179,6 +180,27 @@ async def test_replay_and_purge_need_the_token_and_reading_beyond_loopback_too(
         assert (
             await http.get(console_urls["token"] + "/static/..%2Fconsole.py")
         ).status_code == 404
+
+
+async def test_a_conversation_a_human_has_is_listed_and_resumed_only_with_the_token(
+    redis: Redis, console_urls: dict[str, str]
+) -> None:
+    await store_message(BatchStore(redis, 7 * 86400), 4, 1, "can I speak to someone?")
+    await Handoffs(redis, 7 * 86400).take_over("4", "api", 600, "Hi, Sam here")
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient() as http:
+        state = (await http.get(console_urls["token"] + "/api/state")).json()
+        [row] = state["paused"]
+        assert (row["conversation"], row["source"], row["held"]) == ("4", "api", 2)
+        assert state["pending"] == []  # held for the human, not waiting for a batch
+        resume = "/api/handoffs/4/resume"
+        assert (await http.post(console_urls["read-only"] + resume)).status_code == 403
+        assert (await http.post(console_urls["token"] + resume)).status_code == 401
+        done = await http.post(console_urls["token"] + resume, headers=bearer)
+        assert done.json() == {"conversation": "4", "result": "handed back"}
+        assert (await http.get(console_urls["token"] + "/api/state")).json()["paused"] == []
+        again = await http.post(console_urls["token"] + resume, headers=bearer)
+        assert again.status_code == 404
 
 
 def run_console(redis_server: RedisServer, *args: str, token: str | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
@@ -13,6 +14,12 @@ from shared.store import EARLY_CLAIM_TOLERANCE_MS
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 ANA = Person(id=1001, first_name="Ana", username="ana", language_code="es")
+
+
+def batches_counted(outcome: str) -> float:
+    """This process's workers' count of Telegram batch runs with that outcome."""
+    labels = {"channel": "telegram", "outcome": outcome}
+    return REGISTRY.get_sample_value("batchbot_batches_total", labels) or 0.0
 
 
 async def test_three_quick_messages_make_one_batch_and_one_reply(
@@ -87,6 +94,7 @@ async def test_a_pause_longer_than_the_window_makes_two_batches(
     await telegram.person_says(ANA, "hi")
     await backend.wait_for_received(1)
     assert time.monotonic() - sent_at >= window - EARLY_CLAIM_TOLERANCE_MS / 1000
+    await telegram.wait_for_messages(ANA.id, 1)  # answered: the next message is a new burst
     await telegram.person_says(ANA, "are you there?")
 
     await telegram.wait_for_messages(ANA.id, 2)
@@ -149,7 +157,41 @@ async def test_max_wait_answers_a_person_who_never_pauses(
     assert len(backend.calls) >= 2
 
 
-async def test_messages_sent_while_a_batch_is_at_the_backend_form_the_next_batch(
+async def test_messages_during_a_slow_backend_call_supersede_it_one_answer_to_all(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+) -> None:
+    """BATCH_SUPERSEDE (on by default): "a haircut" comes while "hi / can I book" is at the
+    backend, before any part of its answer went. That call is abandoned (its answer, when
+    it comes, is dropped) and one batch of all four messages is answered, once."""
+    backend.delay_seconds = 1.0
+    settings = make_settings(batch_window_seconds=0.3)
+    await product.start_bot(settings)
+    await product.start_workers(settings, count=2)
+    superseded_before = batches_counted("superseded")
+
+    await telegram.person_says(ANA, "hi")
+    await telegram.person_says(ANA, "can I book")
+    await backend.wait_for_received(1)
+    await telegram.person_says(ANA, "a haircut")
+    await telegram.person_says(ANA, "tomorrow?")
+
+    [answer] = await telegram.wait_for_messages(ANA.id, 1)
+    await wait_until_idle(redis)
+    await backend.wait_for_answered(2)  # the abandoned call was answered too, at the backend
+    first, second = backend.received
+    assert [m.text for m in first.messages] == ["hi", "can I book"]
+    assert [m.text for m in second.messages] == ["hi", "can I book", "a haircut", "tomorrow?"]
+    assert second.batch_id != first.batch_id
+    assert "4 message(s)" in answer
+    assert telegram.messages_to(ANA.id) == [answer]  # that answer was never sent
+    assert batches_counted("superseded") == superseded_before + 1
+
+
+async def test_without_supersede_messages_during_a_backend_call_form_the_next_batch(
     make_settings: SettingsFactory,
     product: Product,
     telegram: TelegramStandIn,
@@ -157,7 +199,7 @@ async def test_messages_sent_while_a_batch_is_at_the_backend_form_the_next_batch
     redis: Redis,
 ) -> None:
     backend.delay_seconds = 1.0
-    settings = make_settings(batch_window_seconds=0.3)
+    settings = make_settings(batch_window_seconds=0.3, batch_supersede=False)
     await product.start_bot(settings)
     await product.start_workers(settings, count=2)
 

@@ -11,6 +11,13 @@ from redis.asyncio import Redis
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.models import MessageId
+from tests.answered import (
+    answered_calls,
+    overlapping,
+    replies_by_batch,
+    tagged,
+    wait_until_all_answered,
+)
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 PEOPLE = [Person(id=5000 + n, first_name=f"Person{n}") for n in range(20)]
@@ -33,7 +40,10 @@ async def test_twenty_people_two_workers_every_message_once_no_overlap(
     backend: ExampleBackend,
     redis: Redis,
 ) -> None:
+    """A message during a batch's backend call supersedes it (BATCH_SUPERSEDE): the backend
+    sees that call, but only the batches whose answer the person got count (tagged)."""
     backend.delay_seconds = 0.2
+    backend.answerer = tagged
     settings = make_settings(batch_window_seconds=0.3, batch_max_messages=5)
     await product.start_bot(settings)
     await product.start_workers(settings, count=2)
@@ -42,19 +52,19 @@ async def test_twenty_people_two_workers_every_message_once_no_overlap(
     sent = await asyncio.gather(*(burst(telegram, p, random.Random(rng.random())) for p in PEOPLE))
     total = sum(len(ids) for ids in sent)
 
-    await backend.wait_for_answered_messages(total)
+    await wait_until_all_answered(backend, telegram, total, timeout_seconds=60)
     await wait_until_idle(redis)
 
+    answered = answered_calls(backend, telegram)
     delivered: dict[int | str, list[MessageId]] = defaultdict(list)
-    for call in backend.calls:
+    for call in answered:
         assert call.message_ids == sorted(call.message_ids)
         assert len(call.message_ids) <= 5
         delivered[call.request.user.id].extend(call.message_ids)
     for person, message_ids in zip(PEOPLE, sent, strict=True):
         assert Counter(delivered[person.id]) == Counter(message_ids), person
-    assert backend.overlaps == 0
-
-    batches_per_chat = Counter(call.request.chat.id for call in backend.calls)
+    assert overlapping(answered) == 0
+    assert max(replies_by_batch(telegram).values()) == 1
+    batches_per_chat = Counter(call.request.chat.id for call in answered)
     for person in PEOPLE:
-        await telegram.wait_for_messages(person.id, batches_per_chat[person.id])
         assert len(telegram.messages_to(person.id)) == batches_per_chat[person.id]

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from channels.meta.send_api import OUR_METADATA
 from sandbox.environment import meta_app_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
@@ -184,7 +185,7 @@ async def test_a_redelivery_an_echo_and_a_deleted_message_are_not_batched(
     account = stand_in.shape.account
     keep = text_event(person, account, "a table for two")
     oops = text_event(person, account, "at 9 sharp, you idiots")
-    echo = echo_event(person, account, "We have a table at 8")
+    echo = echo_event(person, account, "We have a table at 8", metadata=OUR_METADATA)
     both = delivery_json(stand_in.shape.object, account, keep, echo, oops)
     assert await stand_in.deliver(both) == 200
     assert await stand_in.deliver(both) == 200  # Meta's redelivery
@@ -266,3 +267,33 @@ async def test_proactive_messages_and_batchctl_on_instagram_and_messenger(
 
 def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_the_bots_own_echoes_never_pause_a_person_of_the_business_does(
+    channel: str, running: Meta, backend: ExampleBackend, redis: Redis
+) -> None:
+    """The stand-in echoes every message the bot sends, as Meta does, with the metadata it
+    was sent with: the person is answered again and again. A reply written in Meta's inbox
+    (an echo without batchbot's metadata) takes the conversation over."""
+    stand_in, person = running.of(channel), running.person(channel)
+    account = stand_in.shape.account
+    conversation = f"{'ig' if channel == 'instagram' else 'fb'}:{account}:{person}"
+    handoff = ConversationKeys(conversation).handoff
+    await stand_in.person_says(person, "do you have it in blue?")
+    await stand_in.wait_for_messages(person, 1)
+    await stand_in.person_says(person, "and in red?")
+    await stand_in.wait_for_messages(person, 2)
+    await wait_until_idle(redis)
+    assert not await redis.exists(handoff)
+
+    await stand_in.deliver_events(echo_event(person, account, "Let me check the stock for you"))
+    async with asyncio.timeout(10):
+        while not await redis.exists(handoff):
+            await asyncio.sleep(0.02)
+    await stand_in.person_says(person, "thanks, I'll wait")
+    held = ConversationKeys(conversation).held
+    async with asyncio.timeout(10):
+        while await redis.llen(held) < 2:  # type: ignore[misc]
+            await asyncio.sleep(0.02)
+    assert len(backend.received) == 2 and len(stand_in.messages_to(person)) == 2

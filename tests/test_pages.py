@@ -298,6 +298,59 @@ def test_a_slow_backend_shows_as_a_batch_in_flight_in_the_console(
     chat.locator('#backend-mode input[value="normal"]').check()
 
 
+def test_a_message_during_a_slow_backend_call_supersedes_it_one_answer_to_both(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    chat = pages.open(demo.chat_url)
+    ida = add_person(chat, "Ida")
+    chat.locator('#backend-mode input[value="slow"]').check()
+    say(ida, "book me at 5")
+    expect(timeline(ida, "backend")).to_have_count(1, timeout=WAIT_MS)
+    say(ida, "actually 6")
+    expect(timeline(ida, "abandoned")).to_contain_text("superseded", timeout=WAIT_MS)
+    expect(ida.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(ida.locator(".bubble.reply")).to_contain_text("I got your 2 message(s)")
+    expect(timeline(ida, "done")).to_have_count(1, timeout=WAIT_MS)
+    expect(ida.locator(".bubble.reply")).to_have_count(1)
+    chat.locator('#backend-mode input[value="normal"]').check()
+
+
+def test_the_owner_writes_the_assistant_steps_back_and_remembers_after_resume(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    """On WhatsApp the owner's message reaches the bot as the Business app's echo. The
+    customer's messages meanwhile are for the owner; after Resume, the next one is
+    answered with what was said in the history."""
+    chat = pages.open(demo.chat_url)
+    hal = add_person(chat, "Hal", "whatsapp")
+    conversation = hal.get_attribute("data-conversation") or ""
+    say(hal, "do you deliver?")
+    expect(timeline(hal, "stored")).to_have_count(1, timeout=WAIT_MS)
+    hal.locator(".message-input").fill("Yes! Sam from the shop here")
+    hal.locator(".owner-writes").click()
+    expect(hal.locator(".bubble.owner")).to_have_text(re.compile("Sam from the shop"))
+    expect(timeline(hal, "paused")).to_have_count(1, timeout=WAIT_MS)
+    say(hal, "great, to 5th avenue?")
+    console = pages.open(demo.console_url)
+    paused = console.locator(f'tr.paused-row[data-conversation="{conversation}"]')
+    expect(paused.locator("td").nth(2)).to_have_text("3", timeout=WAIT_MS)
+    hal.locator(".resume").click()
+    expect(timeline(hal, "resumed")).to_have_count(1, timeout=WAIT_MS)
+    expect(paused).to_have_count(0, timeout=WAIT_MS)
+    say(hal, "and on sundays?")
+    expect(hal.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
+    expect(hal.locator(".bubble.reply")).to_contain_text("I got your 1 message(s)")
+    expect(timeline(hal, "backend")).to_have_count(1)
+    details = hal.locator("details.backend-json")
+    details.locator("summary").click()
+    history = json.loads(details.locator("pre").inner_text())["history"]
+    assert [(t["role"], t.get("by"), t["text"]) for t in history] == [
+        ("user", None, "do you deliver?"),
+        ("assistant", "human", "Yes! Sam from the shop here"),
+        ("user", None, "great, to 5th avenue?"),
+    ]
+
+
 def test_an_album_and_an_edit_before_the_pause_make_one_batch(
     demo: RunningDemo, pages: Pages
 ) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
 from redis.asyncio import Redis
 
 from sandbox.peek import pending_count, pending_messages
 from shared import arq_layout
+from shared.claimed import Abandoned
 from shared.keys import PENDING_INDEX, ConversationKeys
+from shared.leases import BatchLeases
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageKind, OutgoingMessage, User
 from shared.rules import BatchingRules
 from shared.states import Scheduling
@@ -27,6 +30,7 @@ RULES = BatchingRules(
     max_pending_messages=200,
     max_pending_bytes=1_048_576,
     max_message_bytes=65_536,
+    supersede=False,  # these tests are of the pending list; supersede has its own below
 )
 
 
@@ -276,3 +280,63 @@ async def test_messages_that_overtake_each_other_are_kept_in_message_id_order(
     assert first is not None
     assert [m.message_id for m in first.request.messages] == [1, 2]
     assert await pending_count(redis, "77") == 3
+
+
+async def test_a_message_before_any_part_went_supersedes_the_claimed_batch(redis: Redis) -> None:
+    """The claimed batch's messages come back in front, in order, as one burst that keeps
+    its first message's time; the old run can store no answer; its release counts nothing."""
+    store = BatchStore(redis, 7 * DAY)
+    for message_id in (1, 2):
+        await append(store, message_id, window_ms=0)
+    running = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
+    assert running is not None
+    superseding = await store.append("77", CHAT, USER, text(3), rules(supersede=True))
+    assert superseding.scheduling is Scheduling.SUPERSEDING
+    assert superseding.pending == 3
+    assert superseding.deadline_ms <= running.first_at_ms + RULES.max_wait_ms
+    with pytest.raises(Abandoned, match="superseded"):
+        await store.save_answer(running, BatchResponse(messages=[]))
+    with pytest.raises(Abandoned):
+        await store.release(running)
+    first_at = await redis.hget(ConversationKeys("77").info, "first_at")  # type: ignore[misc]
+    assert first_at == str(running.first_at_ms).encode()
+    await redis.hset(ConversationKeys("77").info, "deadline", "0")  # type: ignore[misc]
+    after = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
+    assert after is not None and after.batch_id != running.batch_id
+    assert [m.message_id for m in after.request.messages] == [1, 2, 3]
+
+
+async def test_once_a_part_is_going_a_new_message_waits_for_the_next_batch(redis: Redis) -> None:
+    store = BatchStore(redis, 7 * DAY)
+    leases = BatchLeases(redis, 7 * DAY)
+    await append(store, 1, window_ms=0)
+    running = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
+    assert running is not None
+    assert await leases.begin_part(running, 1) == "go"
+    later = await store.append("77", CHAT, USER, text(2), rules(supersede=True))
+    assert later.scheduling is Scheduling.BEHIND_RUNNING
+    assert await store.release(running)
+    await redis.hset(ConversationKeys("77").info, "deadline", "0")  # type: ignore[misc]
+    after = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
+    assert after is not None and [m.message_id for m in after.request.messages] == [2]
+
+
+async def test_past_the_max_wait_a_batch_is_not_superseded(redis: Redis) -> None:
+    """A person who never pauses is answered at BATCH_MAX_WAIT_SECONDS."""
+    store = BatchStore(redis, 7 * DAY)
+    await append(store, 1, window_ms=0, max_wait_ms=0)
+    running = (
+        await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
+    ).batch
+    assert running is not None
+    later = await store.append("77", CHAT, USER, text(2), rules(supersede=True, max_wait_ms=0))
+    assert later.scheduling is Scheduling.BEHIND_RUNNING
+    assert await store.save_answer(running, BatchResponse(messages=[]))

@@ -29,6 +29,7 @@ from sandbox.whatsapp_api import SANDBOX_VERIFY_TOKEN, WaForcedError, WhatsAppSt
 from sandbox.whatsapp_wire import (
     SANDBOX_PHONE_NUMBER_ID,
     WaPerson,
+    business_app_echo,
     delivery_json,
     message_json,
     status_json,
@@ -448,3 +449,32 @@ async def test_a_webhook_port_already_taken_is_one_line_naming_the_setting(
     assert finished.returncode == 1
     assert "batchbot cannot start: META_LISTEN_PORT" in finished.stderr
     assert "Traceback" not in finished.stderr
+
+
+async def test_a_signed_message_echo_from_the_business_app_pauses_the_conversation(
+    whatsapp_settings: SettingsFactory,
+    whatsapp: WhatsAppStandIn,
+    backend: ExampleBackend,
+    product: Product,
+    redis: Redis,
+    bot_process: list[ChildProcess],
+) -> None:
+    """Coexistence: the shop answers from the WhatsApp Business app. The echo (signed like
+    any delivery; an unsigned one is refused) hands Ana's waiting message to the shop."""
+    settings = whatsapp_settings(batch_window_seconds=2, handoff_seconds=120)
+    await start_bot(settings, whatsapp, bot_process)
+    await product.start_workers(settings)
+    conversation = whatsapp_conversation_id(SANDBOX_PHONE_NUMBER_ID, ANA.wa_id)
+    keys = ConversationKeys(conversation)
+
+    await whatsapp.person_says(ANA, "do you deliver?")
+    echo = business_app_echo(ANA, "Yes! Sam from the shop here")
+    assert await whatsapp.deliver(echo, signature="sha256=" + "0" * 64) == 401
+    assert not await redis.exists(keys.handoff)
+    assert await whatsapp.deliver(echo) == 200
+
+    assert (await redis.hgetall(keys.handoff))[b"source"] == b"owner"  # type: ignore[misc]
+    held = await redis.lrange(keys.held, 0, -1)  # type: ignore[misc]
+    assert [b"do you deliver?" in held[0], b"Sam from the shop" in held[1]] == [True, True]
+    assert await redis.llen(keys.batch) == 0  # type: ignore[misc]
+    assert backend.received == []

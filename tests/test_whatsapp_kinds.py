@@ -109,12 +109,25 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "unknown": {"kind": "other", "content_type": "unknown", "text": "Unsupported message type"},
 }
 LEFT_OUT_ON_PURPOSE = {"system": "system", "request_welcome": "request_welcome"}
+TAKEOVERS = {"smb_message_echoes"}
+"""What the business wrote from the WhatsApp Business app (coexistence)."""
 
 
 def test_every_documented_example_is_expected_here() -> None:
     """A payload added under tests/whatsapp_payloads/ must say what it becomes."""
     names = {path.stem for path in PAYLOADS.glob("*.json")}
-    assert names == set(EXPECTED) | set(LEFT_OUT_ON_PURPOSE)
+    assert names == set(EXPECTED) | set(LEFT_OUT_ON_PURPOSE) | TAKEOVERS
+
+
+def test_a_message_the_business_sent_from_the_app_is_a_takeover_not_a_message() -> None:
+    """``to`` is the number as the app wrote it (+16505551234): the conversation is the
+    customer's (wa_id 16505551234), the same one their own messages are in."""
+    parsed = parse_delivery((PAYLOADS / "smb_message_echoes.json").read_bytes())
+    assert (parsed.messages, parsed.skipped) == ([], 0)
+    [reply] = parsed.human_replies
+    assert reply.account == "106540352242922"
+    assert reply.conversation == "wa:106540352242922:16505551234"
+    assert reply.said == "Here's the info you requested! https://www.meta.com/quest/quest-3/"
 
 
 def _the_one_message(name: str) -> IncomingMessage:

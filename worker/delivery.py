@@ -28,17 +28,18 @@ MarkSent = Callable[[int], Awaitable[bool]]
 """Records how many parts of the reply have gone out (an atomic Redis write); False when
 this run no longer holds the reply (another worker took it over)."""
 
-StillHeld = Callable[[], Awaitable[bool]]
-"""Asked before each part: does this run still hold the reply?"""
+MayGo = Callable[[int], Awaitable[str]]
+"""Asked before part n (from 1) goes: 'go', 'lost' (another run holds the reply) or why
+nothing more of it goes out (a human took the conversation over)."""
 
 
 class ClaimLost(Exception):
     """Another worker took the reply over (this one stalled): send nothing more."""
 
 
-async def always_held() -> bool:
+async def always_go(number: int) -> str:
     """For replies nobody else can take over (proactive messages)."""
-    return True
+    return "go"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class Delivered:
     undeliverable: str | None = None
     """Why the person cannot be reached (blocked the bot, WhatsApp's window closed, the
     token refused); the parts after ``parts_done`` were not sent."""
+    halted: str | None = None
+    """Why the parts after ``parts_done`` must not go out (a human took over)."""
 
 
 async def deliver(
@@ -67,7 +70,7 @@ async def deliver(
     pacing: Pacing,
     what: str,
     log_fields: dict[str, str] | None = None,
-    still_held: StillHeld = always_held,
+    may_go: MayGo = always_go,
 ) -> Delivered:
     """Send ``parts[already_sent:]`` in order; ``what`` names the reply in log lines.
 
@@ -82,8 +85,14 @@ async def deliver(
             await asyncio.sleep(
                 pacing_seconds(part, pacing.seconds_per_character, pacing.max_seconds)
             )
-        if not await still_held():
+        verdict = await may_go(index + 1)
+        if verdict == "lost":
             raise ClaimLost(f"{what}: taken over by another worker before part {index + 1}")
+        if verdict != "go":
+            log.info(
+                "%s: %s; parts from %d on not sent", what, verdict, index + 1, extra=log_fields
+            )
+            return Delivered(index, halted=verdict)
         try:
             await unsplittable(
                 functools.partial(_send_and_mark, sender, to, part, mark_sent, index + 1)

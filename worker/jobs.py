@@ -15,7 +15,6 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -25,18 +24,22 @@ from backend_client import PermanentBackendError, RetryableBackendError
 from channels.base import ChannelSender, Recipient
 from channels.outcomes import RetryAfter, Unavailable
 from shared import arq_layout, metrics
+from shared.claimed import Abandoned
 from shared.history import turns_of, with_history
 from shared.keys import channel_of
 from shared.models import BatchResponse
 from shared.pipelining import NotReplicated
 from shared.redaction import redacted_answer
 from shared.store import ClaimedBatch
+from worker.abandons import until_abandoned
 from worker.delivery import ClaimLost, Delivered, deliver
+from worker.leasing import lease_kept
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
 from worker.policy import answerable, backoff_seconds
 from worker.progress import draft_id_of, progress_shown
 from worker.reply_parts import ReplyPart, batch_reply_target, reply_parts
+from worker.takeover import claim_after_pause, hand_over
 
 log = logging.getLogger("batchbot.worker")
 
@@ -99,12 +102,7 @@ class BatchRun:
 
     async def process(self, conversation: str) -> str:
         settings, store = self.deps.settings, self.deps.store
-        outcome = await store.claim(
-            conversation,
-            max_messages=settings.batch_max_messages,
-            recheck_after_ms=round(settings.recovery_seconds * 1000),
-            lease_ms=settings.lease_ms,
-        )
+        outcome = await claim_after_pause(self.deps, conversation)
         batch = outcome.batch
         if batch is None:
             _count(conversation, outcome.state)
@@ -117,6 +115,8 @@ class BatchRun:
                 f"claimed: {len(batch.request.messages)} message(s), {late} ms after its deadline"
             )
         log.info("batch %s of %s %s", batch.batch_id, conversation, said, extra=_ids(batch))
+        if batch.abandoned is not None:
+            return await self._drop(batch, Abandoned(batch.batch_id, batch.abandoned))
         batch, unanswered = await answerable(settings, store.redis, batch)
         if unanswered is not None:
             await store.release(batch)
@@ -127,12 +127,18 @@ class BatchRun:
             outbox = await self._deliver_outbox(conversation)
             return f"batch {batch.batch_id}: {unanswered.reason}; not answered{outbox}"
         try:
-            async with self._lease_kept(batch):
-                delivered, spoken = await self._answer(batch)
+            with self.deps.abandons.watching(conversation) as abandoned:
+                kept = lease_kept(
+                    self.deps.leases, batch, settings.lease_ms, abandoned.set, (BatchDeadLettered,)
+                )
+                async with kept:
+                    delivered, spoken = await self._answer(batch, abandoned)
             if not await store.release(
                 batch, remember=turns_of(batch.request, spoken), history=self.deps.history
             ):
                 raise ClaimLost(f"batch {batch.batch_id}: taken over before its release")
+        except Abandoned as dropped:
+            return await self._drop(batch, dropped)
         except ClaimLost as lost:
             _count(conversation, "claim_lost")
             log.warning("%s; this run stops", lost, extra=_ids(batch))
@@ -144,24 +150,36 @@ class BatchRun:
         except Retry:
             _count(conversation, "retry")
             raise
-        _count(conversation, "answered")
+        _count(conversation, "answered" if delivered.halted is None else "handed_over")
         outbox = await self._deliver_outbox(conversation)
         count = len(batch.request.messages)
         return (
             f"batch {batch.batch_id}: {count} messages, {delivered.parts_done} parts sent{outbox}"
         )
 
-    async def _answer(self, batch: ClaimedBatch) -> tuple[Delivered, str]:
-        """The backend's answer (asked once, stored before anything is sent), delivered,
-        and the text the person got; a person who cannot be reached makes the batch a
-        dead letter with the reason."""
+    async def _drop(self, batch: ClaimedBatch, abandoned: Abandoned) -> str:
+        """Release an abandoned batch unanswered: its messages were put back in front of
+        the newer ones (superseded) or held for the human (handed over)."""
+        with contextlib.suppress(Abandoned):
+            await self.deps.store.release(batch)
+        _count(batch.conversation, abandoned.why)
+        log.info("%s; its answer is never sent", abandoned, extra=_ids(batch))
+        outbox = await self._deliver_outbox(batch.conversation)
+        return f"{abandoned}; not answered{outbox}"
+
+    async def _answer(self, batch: ClaimedBatch, abandoned: asyncio.Event) -> tuple[Delivered, str]:
+        """The backend's answer (asked once, stored before anything is sent, never once the
+        batch is abandoned), delivered, and the text the person got; a person who cannot be
+        reached makes the batch a dead letter with the reason."""
         try:
             sender = self.deps.sender_for(batch.conversation)
         except ChannelNotConfigured as error:
             await self._dead_letter(batch, str(error), "channel_not_configured")
         answer = batch.answer
         if answer is None:
-            answer = redacted_answer(await self._ask_backend(batch, sender), self.deps.redact)
+            redis = self.deps.store.redis
+            asked = await until_abandoned(self._ask_backend(batch, sender), abandoned, redis, batch)
+            answer = redacted_answer(asked, self.deps.redact)
             if not await self.deps.store.save_answer(batch, answer):
                 raise ClaimLost(f"batch {batch.batch_id}: taken over while the backend answered")
         parts = reply_parts(answer, batch_reply_target(batch.request), sender.limits)
@@ -171,36 +189,10 @@ class BatchRun:
                 f"not delivered after {delivered.parts_done} part(s): {delivered.undeliverable}"
             )
             await self._dead_letter(batch, reason, "undeliverable")
+        if answer.handoff and delivered.halted is None:
+            delivered = await hand_over(self.deps, batch, delivered)
         spoken = "\n".join(part.text for part in parts[: delivered.parts_done] if part.text)
         return delivered, spoken
-
-    @contextlib.asynccontextmanager
-    async def _lease_kept(self, batch: ClaimedBatch) -> AsyncIterator[None]:
-        """Renew the batch's lease while the block runs. Leaving it with the batch unfinished
-        (a retry is queued, or an error) ends the lease: only a dead worker's batch is
-        taken over, never one that waits for its retry."""
-        leases, lease_ms = self.deps.leases, self.deps.settings.lease_ms
-
-        async def renew() -> None:
-            while True:
-                await asyncio.sleep(lease_ms / 3000)
-                if not await leases.renew(batch, lease_ms):
-                    return  # taken over: the next write or send of this run finds out
-
-        renewing = asyncio.create_task(renew())
-        try:
-            yield
-        except (ClaimLost, BatchDeadLettered):
-            raise
-        except BaseException as error:
-            retry_in_ms = (error.defer_score or 0) if isinstance(error, Retry) else 0
-            with contextlib.suppress(Exception):
-                await leases.end(batch, retry_in_ms)
-            raise
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
 
     @property
     def retry_delay(self) -> float:
@@ -247,7 +239,7 @@ class BatchRun:
                 self.deps.pacing,
                 what=f"batch {batch.batch_id}",
                 log_fields=_ids(batch),
-                still_held=functools.partial(self.deps.leases.holds, batch),
+                may_go=functools.partial(self.deps.leases.begin_part, batch),
             )
         except RetryAfter as error:
             self._retry_within_budget(batch, error, error.seconds)

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from backend_client import BackendClient, OpenAIChatClient
 from channels.base import ChannelSender
 from channels.registry import entry_of
+from shared.handoff import Handoffs
 from shared.history import HistoryRules
 from shared.keys import channel_of
 from shared.leases import BatchLeases
@@ -28,6 +29,7 @@ from shared.redaction import Redactor, secrets_of
 from shared.redis_connection import outage_retry, use_c_packing, use_failover_connections
 from shared.states import ScheduleState
 from shared.store import BatchStore
+from worker.abandons import AbandonWatch
 from worker.delivery import Pacing
 from worker.presence import announce_forever, withdraw
 from worker.settings import WorkerProcessSettings
@@ -56,6 +58,8 @@ class WorkerDeps:
     history: HistoryRules
     redact: Redactor
     """Cuts this process's secrets out of what it stores and sends (as logs are cut)."""
+    handoffs: Handoffs
+    abandons: AbandonWatch = field(default_factory=AbandonWatch)
     running: set[str] = field(default_factory=set)
     """Conversations whose job runs in this worker now (see :mod:`worker.jobs`)."""
 
@@ -107,7 +111,9 @@ async def startup(ctx: dict[str, Any]) -> None:
             settings.history_turns, settings.history_max_bytes, settings.history_ttl_seconds
         ),
         redact=redact,
+        handoffs=Handoffs(ctx["redis"], settings.redis_key_ttl_seconds),
     )
+    ctx["abandon_watch"] = asyncio.create_task(ctx["deps"].abandons.listen_forever(ctx["redis"]))
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
     if "worker_name" in ctx:
@@ -154,7 +160,7 @@ def _secret(value: SecretStr | None) -> str | None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Stop what :func:`startup` started, as far as it got (ARQ calls this after a failed
     start-up too, and a second error would bury the first)."""
-    for name in ("sweep", "unclaimed_watch", "presence"):
+    for name in ("sweep", "unclaimed_watch", "presence", "abandon_watch"):
         task: asyncio.Task[None] | None = ctx.get(name)
         if task is not None:
             task.cancel()

@@ -116,6 +116,17 @@ function letterRow(letter) {
   return rows;
 }
 
+function pausedRow(row) {
+  const resume = el("button", { type: "button", className: "primary resume" }, "Resume");
+  resume.onclick = () => post(`/api/handoffs/${encodeURIComponent(row.conversation)}/resume`, row.conversation, "resume");
+  return [el("tr", { class: "paused-row", "data-conversation": row.conversation },
+    conversationCell(row),
+    el("td", {}, row.source),
+    el("td", { class: "num" }, row.held),
+    el("td", {}, new Date(row.until_ms).toISOString().replace("T", " ").slice(0, 19) + " UTC"),
+    el("td", {}, resume))];
+}
+
 function workerRow(worker) {
   const seen = worker.state === "stopped" ? `stopped ${ago(worker.stopped_at_ms)}` : ago(worker.last_seen_ms);
   return [el("tr", { class: "worker-row", "data-state": worker.state },
@@ -168,6 +179,7 @@ function draw(state) {
   fill("pending", state.pending, pendingRow);
   fill("in-flight", state.in_flight, inFlightRow);
   fill("dead-letters", state.dead_letters, letterRow, true);
+  fill("paused", state.paused, pausedRow, true);
   fill("workers", state.workers, workerRow);
   fill("undelivered", state.undelivered.newest, undeliveredRow);
   $("undelivered-total").textContent = state.undelivered.total;
@@ -178,7 +190,7 @@ function draw(state) {
   document.body.dataset.workersUp = String(up);
   const notice = $("notice");
   notice.hidden = state.can_act;
-  notice.textContent = "Read-only: start the console with BATCHCTL_CONSOLE_TOKEN set to replay or purge dead letters.";
+  notice.textContent = "Read-only: start the console with BATCHCTL_CONSOLE_TOKEN set to replay or purge dead letters and resume conversations.";
 }
 
 async function refresh() {
@@ -196,14 +208,16 @@ async function refresh() {
   }
 }
 
-async function act(batchId, action) {
+function act(batchId, action) {
+  return post(`/api/dead-letters/${encodeURIComponent(batchId)}/${action}`, batchId, action);
+}
+
+async function post(path, what, action) {
   const result = $("action-result");
-  const response = await fetch(`/api/dead-letters/${encodeURIComponent(batchId)}/${action}`, {
-    method: "POST", headers: authHeaders(),
-  });
+  const response = await fetch(path, { method: "POST", headers: authHeaders() });
   const body = await response.json();
   result.className = "action-result " + (response.ok ? "ok" : "bad");
-  result.textContent = response.ok ? `${batchId}: ${body.result}` : `${action} refused: ${body.error}`;
+  result.textContent = response.ok ? `${what}: ${body.result}` : `${action} refused: ${body.error}`;
   if (response.status === 401) $("token").focus();
   refresh();
 }
@@ -218,7 +232,7 @@ $("token-form").onsubmit = async (event) => {
     sessionStorage.setItem("batchctl-token", candidate);
     $("token").value = "";
     result.className = "action-result ok";
-    result.textContent = `Token accepted for this tab: replay and purge allowed.`;
+    result.textContent = `Token accepted for this tab: replay, purge and resume allowed.`;
   } else {
     result.className = "action-result bad";
     result.textContent = `Token not kept: ${body.error}`;

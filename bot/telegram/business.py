@@ -4,14 +4,17 @@ reads and answers on the owner's behalf (Bot API ``business_connection``,
 
 A customer's messages are batched like any message, one conversation per (connection,
 customer chat): ``biz:<connection id>:<chat id>``. The bot's own messages come back as
-business messages carrying ``sender_business_bot`` and the owner's as messages from the
-connection's user: neither is batched. A connection that is disabled or may not reply
-stores nothing; the workers drop what was pending for it (``ChannelEntry.prepare``).
+business messages carrying ``sender_business_bot``: never batched. The owner's come as
+messages from the connection's user: the owner is answering that customer personally, so
+the conversation is taken over (:mod:`shared.handoff`) for HANDOFF_SECONDS. A
+connection that is disabled or may not reply stores nothing; the workers drop what was
+pending for it (``ChannelEntry.prepare``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from aiogram import Router
 from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message
@@ -23,6 +26,7 @@ from channels.telegram import author_of, normalise
 from channels.telegram import business as connections
 from channels.telegram.conversations import business_conversation_id
 from shared import metrics
+from shared.handoff import Handoffs
 from shared.models import Channel
 from shared.rules import BatchingRules
 from shared.store import BatchStore
@@ -55,9 +59,16 @@ async def on_connection(business_connection: BusinessConnection, store: BatchSto
 
 
 async def on_message(
-    message: Message, store: BatchStore, rules: BatchingRules, settings: BotSettings
+    message: Message,
+    store: BatchStore,
+    rules: BatchingRules,
+    settings: BotSettings,
+    handoffs: Handoffs,
 ) -> None:
     author = await _customer(message, store)
+    if isinstance(author, OwnerWrote):
+        await _owner_wrote(message, author, handoffs, settings.handoff_seconds)
+        return
     if author is None:
         return
     incoming = normalise(message)
@@ -69,7 +80,7 @@ async def on_message(
 async def on_edit(message: Message, store: BatchStore) -> None:
     """As in the bot's own chats: an edit replaces its pending copy, else it is logged."""
     author = await _customer(message, store)
-    if author is None:
+    if not isinstance(author, Author):
         return
     replaced = await store.replace_pending(author.conversation, normalise(message))
     log.info(
@@ -96,9 +107,9 @@ async def on_deleted(deleted_business_messages: BusinessMessagesDeleted, store: 
         )
 
 
-async def _customer(message: Message, store: BatchStore) -> Author | None:
-    """The customer's side of a business chat, or None (logged and counted) for what is
-    not to be batched."""
+async def _customer(message: Message, store: BatchStore) -> Author | OwnerWrote | None:
+    """The customer's side of a business chat; the owner's message; or None (logged and
+    counted) for what is not to be batched."""
     where = f"business message {message.message_id} in chat {message.chat.id}"
     if message.sender_business_bot is not None:
         _left_out("own_echo", f"{where}: sent by the bot itself", logging.DEBUG)
@@ -110,11 +121,30 @@ async def _customer(message: Message, store: BatchStore) -> Author | None:
         _left_out("not_answerable", f"{where}: connection {connection_id} {why}")
         return None
     author = author_of(message)
-    if author is None or author.user.id == connection.owner_id:
-        _left_out("owner", f"{where}: written by the business account itself")
+    if author is None:
         return None
     conversation = business_conversation_id(connection_id, message.chat.id)
+    if author.user.id == connection.owner_id:
+        _left_out("owner", f"{where}: written by the business account itself")
+        return OwnerWrote(conversation)
     return Author(chat=author.chat, user=author.user, conversation=conversation)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerWrote:
+    """The business owner wrote in a customer's chat (:func:`_customer`)."""
+
+    conversation: str
+
+
+async def _owner_wrote(
+    message: Message, owner: OwnerWrote, handoffs: Handoffs, seconds: float
+) -> None:
+    """The owner answers the customer personally: the assistant stays silent meanwhile."""
+    if seconds <= 0:
+        return  # takeover off (HANDOFF_SECONDS=0): the owner's message is only left out
+    said = normalise(message).words() or ""
+    await handoffs.take_over(owner.conversation, "owner", seconds, said)
 
 
 def _left_out(reason: str, said: str, level: int = logging.INFO) -> None:

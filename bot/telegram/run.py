@@ -13,6 +13,7 @@ from bot.telegram.handlers import batching_router
 from bot.telegram.polling import poll_until_stopped
 from bot.telegram.webhook import run_webhook
 from channels.telegram import make_bot
+from shared.handoff import Handoffs
 from shared.stopping import stop_on_signals
 from shared.store import BatchStore
 
@@ -25,6 +26,7 @@ def make_dispatcher(store: BatchStore, settings: BotSettings) -> Dispatcher:
         store=store,
         rules=settings.batching_rules(),
         settings=settings,
+        handoffs=Handoffs(store.redis, settings.redis_key_ttl_seconds),
     )
     dispatcher.include_router(commands_router(settings))
     dispatcher.include_router(batching_router())

@@ -1,13 +1,14 @@
-"""A Messenger Platform delivery (Instagram Direct, Facebook Messenger) as the contract's
-messages: ``{"object", "entry": [{"id": <account>, "messaging": [event, ...]}]}``.
+"""A Messenger Platform delivery (Instagram Direct, Facebook Messenger) as the contract's messages:
+``{"object", "entry": [{"id": <account>, "messaging": [event, ...]}]}``.
 
-Each event is one of: a ``message`` (text, attachments, a quick reply, a reply, or
-``is_deleted`` / ``is_echo`` / ``is_unsupported``), a ``postback`` (a button tapped), a
-``reaction``; ``read`` and ``delivery`` receipts are left out. Echoes (``is_echo``) are
-what the page or account itself sent, by the bot or by a person in Meta's inbox: counted,
-never batched. An event that cannot be read is skipped and logged with its ``mid`` and
-what was wrong, so one odd event never makes Meta redeliver the whole delivery. A
-message with several attachments becomes one message per attachment, ids ``<mid>``,
+Each event is one of: a ``message`` (text, attachments, a quick reply, a reply, or ``is_deleted`` /
+``is_echo`` / ``is_unsupported``), a ``postback`` (a button tapped), a ``reaction``; ``read`` and
+``delivery`` receipts are left out. Echoes (``is_echo``) are what the page or account itself sent,
+never batched: the bot's own (they carry its ``metadata``,
+:data:`channels.meta.send_api.OUR_METADATA`) are counted; any other was written by a person of the
+business (Meta's inbox, the app) and is a takeover. An event that cannot be read is skipped and
+logged with its ``mid`` and what was wrong, so one odd event never makes Meta redeliver the whole
+delivery. A message with several attachments becomes one message per attachment, ids ``<mid>``,
 ``<mid>/2``..., held together as an album.
 """
 
@@ -21,7 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels.base import Author, Delivery, Inbound, NotADelivery, Removal
+from channels.base import Author, Delivery, HumanReply, Inbound, NotADelivery, Removal
+from channels.meta.send_api import OUR_METADATA
 from shared.models import Chat, IncomingMessage, MessageKind, User
 
 log = logging.getLogger("batchbot.meta")
@@ -109,8 +111,7 @@ def _add(platform: Platform, account: str, raw: dict[str, Any], delivery: Delive
             return  # receipts and the like: nothing a person wrote
         event = _Event.model_validate(raw)
         if message is not None and message.get("is_echo"):
-            log.info("%s echo %s (sent by the account itself) not batched", platform.name, mid)
-            delivery.echoes += 1
+            _add_echo(platform, account, event.recipient.id, message, delivery)
             return
         person = event.sender.id
         conversation = platform.conversation(account, person)
@@ -132,6 +133,21 @@ def _add(platform: Platform, account: str, raw: dict[str, Any], delivery: Delive
             "%s event %s could not be read and was skipped: %s", platform.name, mid, _short(error)
         )
         delivery.skipped += 1
+
+
+def _add_echo(
+    platform: Platform, account: str, person: str, message: dict[str, Any], delivery: Delivery
+) -> None:
+    """What the account sent ``person``: the bot's own echo, or a human's reply."""
+    mid = str(message.get("mid") or "(no mid)")[:256]
+    if message.get("metadata") == OUR_METADATA:
+        log.debug("%s echo %s (sent by the bot) not batched", platform.name, mid)
+        delivery.echoes += 1
+        return
+    said = message.get("text") if isinstance(message.get("text"), str) else ""
+    conversation = platform.conversation(account, person)
+    log.info("%s echo %s: a person of the business wrote to %s", platform.name, mid, conversation)
+    delivery.human_replies.append(HumanReply(account, conversation, said or "[attachment]"))
 
 
 def _contents(raw: dict[str, Any], person: str, timestamp: int) -> list[dict[str, Any]]:

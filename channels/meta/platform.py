@@ -18,7 +18,7 @@ from channels.meta.messaging import Platform, parse_messaging
 from channels.meta.send_api import SendApiSender
 from channels.meta.settings import MetaAppSettings
 from shared.models import Channel
-from shared.proactive import ProactiveRequest
+from shared.proactive import Addressee
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -96,7 +96,7 @@ class SendApiChannel(Generic[S]):
             assert account is not None
             return MessagingWebhook(platform, self.channel, account, self.account_setting)
 
-        def proactive_conversation(values: S, request: ProactiveRequest) -> str:
+        def proactive_conversation(values: S, request: Addressee) -> str:
             account = request.account_id or self.account(values)
             if request.recipient_id is None or account is None:
                 raise NoRecipient(

@@ -43,6 +43,13 @@ RATE_LIMITED = {4, 17, 32, 613}
 UNAVAILABLE = {1, 2}
 
 
+OUR_METADATA = "batchbot"
+"""Sent as every message's ``metadata``: Meta echoes it back (``message_echoes``), which is
+how an echo of the bot's own message is told from one a person wrote in Meta's inbox (a
+takeover: :mod:`channels.meta.messaging`)."""
+OURS = {"metadata": OUR_METADATA}
+
+
 class SendApiSender:
     """Sends one reply part at a time on Instagram or Messenger (see :class:`ChannelSender`)."""
 
@@ -71,7 +78,7 @@ class SendApiSender:
     async def send_text(
         self, to: Recipient, text: str, parse_mode: str | None, reply_to: MessageId | None
     ) -> None:
-        await self._send(to, {"message": {"text": plain_text(text, parse_mode)}})
+        await self._send(to, {"message": {"text": plain_text(text, parse_mode), **OURS}})
 
     async def send_photo(
         self,
@@ -83,7 +90,7 @@ class SendApiSender:
     ) -> None:
         """``photo`` is a public http(s) link the platform fetches."""
         image = {"type": "image", "payload": {"url": photo, "is_reusable": True}}
-        await self._send(to, {"message": {"attachment": image}})
+        await self._send(to, {"message": {"attachment": image, **OURS}})
         if caption:
             await self.send_text(to, caption, parse_mode, None)
 

@@ -6,7 +6,7 @@ was there first, and its keys stay as they were."""
 from __future__ import annotations
 
 from channels.entry import NoRecipient
-from shared.proactive import ProactiveRequest
+from shared.proactive import Addressee
 
 
 def conversation_id(chat_id: int, chat_type: str, user_id: int) -> str:
@@ -37,7 +37,7 @@ def chat_of(conversation: str) -> int:
     return int(conversation.split(":", 1)[0])
 
 
-def proactive_conversation(request: ProactiveRequest) -> str:
+def proactive_conversation(request: Addressee) -> str:
     """A proactive request's chat_id (and user_id in a group) as its conversation."""
     if request.chat_id is None:
         raise NoRecipient("a Telegram message needs chat_id (or name another channel)")

@@ -12,7 +12,7 @@ from channels.whatsapp.inbound import parse_delivery
 from channels.whatsapp.sender import WhatsAppSender
 from channels.whatsapp.settings import WhatsAppSettings
 from shared.models import Channel
-from shared.proactive import ProactiveRequest
+from shared.proactive import Addressee
 
 
 class Settings(WhatsAppSettings, MetaAppSettings):
@@ -57,7 +57,7 @@ def _webhook(settings: Settings) -> WhatsAppWebhook:
     return WhatsAppWebhook(settings.whatsapp_phone_number_id)
 
 
-def _proactive_conversation(settings: Settings, request: ProactiveRequest) -> str:
+def _proactive_conversation(settings: Settings, request: Addressee) -> str:
     number = request.phone_number_id or settings.whatsapp_phone_number_id
     if request.wa_id is None or number is None:
         raise NoRecipient(

@@ -1,12 +1,13 @@
 """A WhatsApp webhook delivery as the contract's messages, each with its conversation.
 
-One delivery may carry several entries, each several changes, each several messages
-(from several people), plus ``statuses`` of what the business sent, which batching does
-not need. The envelope must be a delivery (:class:`NotADelivery` otherwise, a 400); a
-single message that cannot be read (no id, no sender, a field its type needs) is skipped
-and logged with its wamid and what was wrong, so one odd message never makes Meta
-redeliver, and then disable, the whole webhook. What each type becomes is in
-:mod:`.kinds`.
+One delivery may carry several entries, each several changes, each several messages (from several
+people), plus ``statuses`` of what the business sent, which batching does not need. With the
+WhatsApp Business app on the same number (coexistence), what a person of the business writes in the
+app arrives in the ``smb_message_echoes`` field: each is a takeover of that customer's conversation
+(:class:`channels.base.HumanReply`). The envelope must be a delivery (:class:`NotADelivery`
+otherwise, a 400); a single message that cannot be read (no id, no sender, a field its type needs)
+is skipped and logged with its wamid and what was wrong, so one odd message never makes Meta
+redeliver, and then disable, the whole webhook. What each type becomes is in :mod:`.kinds`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels.base import Author, Delivery, Inbound, NotADelivery
+from channels.base import Author, Delivery, HumanReply, Inbound, NotADelivery
 from channels.whatsapp.conversations import conversation_id
 from channels.whatsapp.kinds import (
     NOT_FROM_THE_PERSON,
@@ -52,6 +53,7 @@ class _Value(_Lenient):
     metadata: _Metadata | None = None
     contacts: list[_Person] = []
     messages: list[dict[str, Any]] = []
+    message_echoes: list[dict[str, Any]] = []
 
 
 class _Change(_Lenient):
@@ -90,10 +92,18 @@ def parse_delivery(raw: bytes) -> Delivery:
             'like {"object": "whatsapp_business_account", "entry": [...]}'
         ) from None
     found: list[Inbound] = []
+    delivery_replies: list[HumanReply] = []
     skipped = 0
     for entry in delivery.entry:
         for change in entry.changes:
-            if change.field != "messages" or change.value.metadata is None:
+            if change.value.metadata is None:
+                continue
+            if change.field == "smb_message_echoes":
+                phone_number_id = change.value.metadata.phone_number_id
+                replies = (_human_reply(phone_number_id, e) for e in change.value.message_echoes)
+                delivery_replies.extend(reply for reply in replies if reply is not None)
+                continue
+            if change.field != "messages":
                 continue
             names = {person.wa_id: person.profile.name for person in change.value.contacts}
             for raw_message in change.value.messages:
@@ -102,7 +112,27 @@ def parse_delivery(raw: bytes) -> Delivery:
                     skipped += 1
                 else:
                     found.append(inbound)
-    return Delivery(found, skipped=skipped)
+    return Delivery(found, human_replies=delivery_replies, skipped=skipped)
+
+
+class _Echo(_Lenient):
+    to: str = Field(min_length=1, max_length=64)
+    type: str = "unknown"
+
+
+def _human_reply(phone_number_id: str, raw: dict[str, Any]) -> HumanReply | None:
+    """A message the business sent from the WhatsApp Business app; None (logged) when it
+    names no customer. ``to`` is the customer's number as the app wrote it ("+1 650...")."""
+    try:
+        echo = _Echo.model_validate(raw)
+    except ValidationError as error:
+        log.warning("WhatsApp message echo could not be read and was skipped: %s", _short(error))
+        return None
+    wa_id = "".join(ch for ch in echo.to if ch.isdigit())
+    found = raw.get(echo.type)
+    content: dict[str, Any] = found if isinstance(found, dict) else {}
+    said = content.get("body") or content.get("caption") or f"[{echo.type}]"
+    return HumanReply(phone_number_id, conversation_id(phone_number_id, wa_id), str(said))
 
 
 def _inbound(phone_number_id: str, names: dict[str, str], raw: dict[str, Any]) -> Inbound | None:

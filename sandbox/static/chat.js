@@ -63,6 +63,13 @@ function addCard(person) {
   $(".photo", node).onclick = () => { samples.hidden = !samples.hidden; };
   $(".compose", node).onsubmit = (event) => { event.preventDefault(); send(card); };
   $(".cancel-edit", node).onclick = () => stopEditing(card);
+  $(".owner-writes", node).onclick = () => {
+    const input = $(".message-input", node);
+    const text = input.value.trim() || "Hi, the owner here: I'll take care of you myself.";
+    input.value = "";
+    post(`/api/people/${card.id}/owner`, { text });
+  };
+  $(".resume", node).onclick = () => post(`/api/people/${card.id}/resume`, {});
   for (const button of node.querySelectorAll(".command")) {
     button.onclick = () => post(`/api/people/${card.id}/messages`, { text: button.dataset.command });
   }
@@ -128,6 +135,10 @@ function showInChat(card, event) {
       edit.onclick = () => startEditing(card, d.message_id, $(".text", node).textContent);
       node.insertBefore(edit, node.lastChild);
     }
+  } else if (event.kind === "owner") {
+    bubble(card, "owner", event, [el("span", { className: "text" }, d.text)]);
+  } else if (event.kind === "paused" || event.kind === "resumed") {
+    $(".resume", card.node).hidden = event.kind === "resumed";
   } else if (event.kind === "edited") {
     const node = $(`.bubble.mine[data-message-id="${d.message_id}"]`, card.node);
     if (node) { $(".text", node).textContent = d.text; $(".meta", node).textContent = clock(event.at_ms) + " · edited"; }
@@ -153,6 +164,12 @@ function describe(event) {
     case "stored": return `stored in Redis: ${d.pending} pending${due}`;
     case "deadline": return `deadline moved${due}`;
     case "claimed": return `a worker claimed batch ${d.batch_id.slice(0, 8)}: ${d.messages} message(s)`;
+    case "owner": return `the owner wrote ${JSON.stringify(d.text)}`;
+    case "abandoned": return d.why === "superseded"
+      ? `batch ${d.batch_id.slice(0, 8)} superseded: more came before its answer; its answer is never sent`
+      : `batch ${d.batch_id.slice(0, 8)} handed over to a human: its answer is never sent`;
+    case "paused": return `taken over (${d.by}) until ${clock(d.until_ms)}: the assistant stays silent`;
+    case "resumed": return "handed back: the next message starts a normal batch";
     case "backend": return `backend asked: batch ${d.batch_id.slice(0, 8)}, ${d.messages} message(s)`;
     case "backend-answer": return `backend answered ${d.status} after ${d.seconds.toFixed(2)} s`;
     case "typing": return "“typing…” shown";

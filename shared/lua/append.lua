@@ -1,10 +1,12 @@
 -- Store one incoming message and (re)schedule its conversation's batch job, atomically.
--- KEYS: 1 batch, 2 info, 3 seen, 4 inflight, 5 pending index, 6-8 the job (arq_jobs.lua)
+-- KEYS: 1 batch, 2 info, 3 seen, 4 inflight, 5 pending index, 6 handoff, 7 held,
+--       8-10 the job (arq_jobs.lua)
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
 --       5 message id, 6 message JSON, 7 chat JSON, 8 user JSON,
 --       9 window ms, 10 max wait ms, 11 max messages, 12 seen ids kept, 13 seen ttl s,
 --       14 max pending messages, 15 max pending bytes, 16 max message bytes,
---       17 album grace ms (0: not an album item)
+--       17 album grace ms (0: not an album item), 18 supersede (1: a message before any
+--       part of the answer went abandons the claimed batch)
 -- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
 local now = now_ms()
 local job = conversation_job()
@@ -40,8 +42,39 @@ if refusal then
   return {'refused', pending, 0, now, refusal}
 end
 
-insert_in_order(KEYS[1], message)
 count_in_stats(now, 'messages_in')
+-- A human has the conversation: the message is kept for them (and the history), in
+-- order, and the job runs when the pause ends, to hand it on.
+local paused_until = redis.call('HGET', KEYS[6], 'until')
+if paused_until then
+  local held = redis.call('RPUSH', KEYS[7], message)
+  redis.call('EXPIRE', KEYS[7], math.ceil(redis.call('PTTL', KEYS[6]) / 1000) + job.ttl)
+  if redis.call('EXISTS', KEYS[4]) == 1 or job_running(job) then
+    return {'stored', held, tonumber(paused_until), now, 'held'}
+  end
+  redis.call('ZADD', KEYS[5], paused_until, conversation)
+  queue_job(job, tonumber(paused_until))
+  return {'stored', held, tonumber(paused_until), now, 'held'}
+end
+
+-- The person added more before any part of the answer went: the claimed batch is
+-- abandoned and its messages come back in front of this one, as one burst that keeps
+-- its first message's time. Past BATCH_MAX_WAIT_SECONDS from there it is not abandoned:
+-- a person who never pauses is answered at the cap.
+local superseded = false
+local claimed = ARGV[18] == '1' and redis.call('HMGET', KEYS[4], 'messages', 'first_at')
+local items = claimed and claimed[1] and claimed_messages(claimed[1])
+if items and now < tonumber(claimed[2]) + tonumber(ARGV[10]) and unanswered(KEYS[4]) then
+  for i = #items, 1, -1 do
+    redis.call('LPUSH', KEYS[1], items[i])
+    pending_bytes = pending_bytes + #items[i]
+  end
+  pending = pending + #items
+  redis.call('HSET', KEYS[2], 'bytes', pending_bytes, 'first_at', claimed[2])
+  abandon(KEYS[4], conversation, 'superseded')
+  superseded = true
+end
+insert_in_order(KEYS[1], message)
 redis.call('HINCRBY', KEYS[2], 'bytes', size)
 local count = pending + 1
 local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now
@@ -65,7 +98,7 @@ redis.call('EXPIRE', KEYS[2], job.ttl)
 -- While a batch of this conversation is claimed or its job is running, the queue is
 -- left alone: the job's end schedules these messages as the next batch.
 if redis.call('EXISTS', KEYS[4]) == 1 then
-  return {'stored', count, deadline, now, 'behind-running'}
+  return {'stored', count, deadline, now, superseded and 'superseding' or 'behind-running'}
 end
 redis.call('ZADD', KEYS[5], deadline, conversation)
 if job_running(job) then

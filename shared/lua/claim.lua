@@ -3,11 +3,15 @@
 -- Every claim, new or resumed, gets a new claim token and a lease: the writes of this
 -- run check the token, and the lease (renewed while the run lives) lets another worker
 -- take the batch over within seconds should this one die.
+-- While a human has the conversation (handoff:<conversation>) nothing is claimed; once
+-- the pause is over, what was held during it is handed back first (for the history).
 -- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases,
---       7 the job's in-progress key (ARQ's lock, held for the lease: arq_jobs.lua)
+--       7 the job's in-progress key (ARQ's lock, held for the lease: arq_jobs.lua),
+--       8 handoff, 9 held
 -- ARGV: 1 conversation, 2 new batch id, 3 max messages, 4 recheck after ms, 5 key ttl s,
 --       6 early tolerance ms, 7 claim token, 8 lease ms
--- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch)
+-- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch),
+-- or {'paused', until ms, now ms} or {'pause-over', 0, now ms, held item, ...}
 local now = now_ms()
 local conversation = ARGV[1]
 local recheck_at = now + tonumber(ARGV[4])
@@ -27,6 +31,18 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('ZADD', KEYS[6], lease_until, conversation)
   redis.call('ZADD', KEYS[4], recheck_at, conversation)
   return reply('resumed', tonumber(redis.call('HGET', KEYS[3], 'deadline')) or 0)
+end
+local paused_until = redis.call('HGET', KEYS[8], 'until')
+if paused_until then
+  redis.call('ZADD', KEYS[4], paused_until, conversation)
+  return {'paused', tonumber(paused_until), now}
+end
+if redis.call('LLEN', KEYS[9]) > 0 then
+  local out = {'pause-over', 0, now}
+  for _, item in ipairs(redis.call('LRANGE', KEYS[9], 0, -1)) do
+    table.insert(out, item)
+  end
+  return out
 end
 if redis.call('LLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
@@ -56,7 +72,7 @@ local profile = redis.call('HMGET', KEYS[2], 'chat', 'user', 'first_at')
 redis.call('HSET', KEYS[3],
   'batch_id', ARGV[2], 'conversation', conversation,
   'chat', profile[1], 'user', profile[2],
-  'messages', '[' .. table.concat(members, ',') .. ']',
+  'messages', '[' .. table.concat(members, ',\n') .. ']',
   'first_at', profile[3] or now, 'deadline', deadline, 'claimed_at', now, 'sent', 0,
   'token', ARGV[7])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))

@@ -80,3 +80,58 @@ local function count_in_stats(now, field)
   redis.call('HINCRBY', key, field, 1)
   redis.call('EXPIRE', key, STATS_TTL_SECONDS)
 end
+
+-- The messages of a claimed batch, one JSON each. claim.lua joins them with ",\n": JSON
+-- as batchbot writes it is compact and escapes every newline inside a string, so a
+-- newline can only be that separator. nil for a batch claimed by an older version,
+-- joined with "," alone (a quote is escaped inside a string, so '},{"' is a boundary).
+local function claimed_messages(joined)
+  if string.find(joined, '},{"', 1, true) then
+    return nil
+  end
+  local items = {}
+  for item in string.gmatch(string.sub(joined, 2, -2) .. ',\n', '(.-),\n') do
+    table.insert(items, item)
+  end
+  return items
+end
+
+-- May the claimed batch still be abandoned? Only while no part of its answer has gone
+-- out or is going out (begin_part.lua marks a part before it is sent).
+local function unanswered(inflight_key)
+  local f = redis.call('HMGET', inflight_key, 'sent', 'sending', 'abandoned')
+  return f[1] == '0' and not f[2] and not f[3]
+end
+
+-- Abandon a claimed batch that nothing was sent of: its answer, should one still come,
+-- is never sent. Its run hears at once through the channel below ("<conversation> <why>";
+-- should it miss that, at its next write or lease renewal), stops its backend call and
+-- releases it.
+local ABANDONED_CHANNEL = 'batches-abandoned'
+local function abandon(inflight_key, conversation, why)
+  redis.call('HSET', inflight_key, 'abandoned', why)
+  redis.call('PUBLISH', ABANDONED_CHANNEL, conversation .. ' ' .. why)
+end
+
+-- Append turns to a conversation's history, keeping the last `kept` within `bound` bytes
+-- (the newest turn always stays), and forget it `ttl` seconds after the last write.
+local function remember_turns(key, turns, ttl, kept, bound)
+  for _, turn in ipairs(turns) do
+    redis.call('RPUSH', key, turn)
+  end
+  redis.call('LTRIM', key, -kept, -1)
+  local all = redis.call('LRANGE', key, 0, -1)
+  local bytes = 0
+  for _, turn in ipairs(all) do
+    bytes = bytes + #turn
+  end
+  local dropped = 0
+  while bytes > bound and dropped < #all - 1 do
+    dropped = dropped + 1
+    bytes = bytes - #all[dropped]
+  end
+  if dropped > 0 then
+    redis.call('LTRIM', key, dropped, -1)
+  end
+  redis.call('EXPIRE', key, ttl)
+end

@@ -1,8 +1,9 @@
 -- Make sure a conversation with work has a job: run when a job ends and by the sweep.
 -- A job ARQ handed to a worker that died before claiming (no lease yet) is freed once
 -- its lock is older than the lease: ARQ would hold it for the job timeout plus 10 s.
--- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases,
---       7-9 the job (arq_jobs.lua)
+-- Messages held for a human get the job when the pause ends, to hand them on.
+-- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases, 7 handoff,
+--       8 held, 9-11 the job (arq_jobs.lua)
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
 --       5 lease ms (0: no check of the lock), 6 ARQ's lock ms (job timeout + 10 s)
 -- Returns {state, run at ms}
@@ -33,6 +34,14 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
 end
 
 local outbox_waiting = redis.call('LLEN', KEYS[5]) > 0
+if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting and redis.call('LLEN', KEYS[8]) > 0 then
+  local paused_until = tonumber(redis.call('HGET', KEYS[7], 'until')) or now
+  redis.call('ZADD', KEYS[4], paused_until, conversation)
+  if queue_job(job, paused_until) == 'moved' then
+    return {'queued', paused_until}
+  end
+  return {'scheduled', paused_until}
+end
 if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting then
   redis.call('ZREM', KEYS[4], conversation)
   redis.call('DEL', KEYS[2])

@@ -1,0 +1,58 @@
+"""``POST /handoff``: a person of the business takes a conversation over, or hands it back.
+
+Served beside ``/proactive`` on the bot's metrics port, with the same PROACTIVE_TOKEN.
+The answer says what was taken over: 200 ``{"conversation", "paused_until", "held",
+"batch"}`` (``batch``: what became of a batch at the backend), or on resume
+``{"conversation", "resumed"}``; 400 with the problems; 409 while takeover is off
+(HANDOFF_SECONDS=0).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.ops_requests import invalid_body, refused
+from bot.proactive import Handler
+from channels.entry import NoRecipient
+from channels.registry import ChannelSettings, proactive_conversation
+from shared.handoff import Handoffs
+from shared.handoff_request import HandoffRequest
+
+EXAMPLE = '{"channel": "telegram", "chat_id": 123, "seconds": 1800}'
+
+
+def handoff_handler(
+    handoffs: Handoffs, token: str, settings: ChannelSettings, handoff_seconds: float
+) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        if (refusal := refused(request, token)) is not None:
+            return refusal
+        raw = await request.read()
+        try:
+            body = HandoffRequest.model_validate_json(raw)
+            conversation = body.conversation or proactive_conversation(settings, body)
+        except ValidationError as error:
+            return invalid_body(error, raw, EXAMPLE)
+        except NoRecipient as error:
+            return web.json_response({"error": str(error)}, status=400)
+        if body.resume:
+            resumed = await handoffs.resume(conversation)
+            return web.json_response({"conversation": conversation, "resumed": resumed})
+        if handoff_seconds <= 0:
+            said = "takeover is off here (HANDOFF_SECONDS=0); set it above 0 to use /handoff"
+            return web.json_response({"error": said}, status=409)
+        taken = await handoffs.take_over(conversation, "api", body.seconds or handoff_seconds)
+        until = datetime.fromtimestamp(taken.until_ms / 1000, UTC).isoformat()
+        return web.json_response(
+            {
+                "conversation": conversation,
+                "paused_until": until,
+                "held": taken.held,
+                "batch": taken.claimed,
+            }
+        )
+
+    return handle

@@ -1,0 +1,28 @@
+"""What the bot's token-guarded ops routes (``/proactive``, ``/handoff``) share: the
+bearer check, compared in constant time, and a body's problems said as JSON."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+from pydantic import ValidationError
+
+
+def refused(request: web.Request, token: str) -> web.Response | None:
+    """401 unless the request carries ``Authorization: Bearer <token>``."""
+    if hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return None
+    return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+
+
+def invalid_body(error: ValidationError, raw: bytes, example: str) -> web.Response:
+    """400 with what was wrong with a body (a body that is not JSON says so)."""
+    if not raw.strip():
+        said = f"the body is empty; send JSON like {example}"
+        return web.json_response({"error": said}, status=400)
+    problems = error.errors(include_url=False, include_context=False, include_input=False)
+    if problems and problems[0]["type"] == "json_invalid":
+        said = f"the body is not JSON ({problems[0]['msg']}); send application/json"
+        return web.json_response({"error": said}, status=400)
+    return web.json_response({"error": "invalid request", "problems": problems}, status=400)

@@ -1,0 +1,164 @@
+"""A human takes a conversation over: the pause, what is kept during it, and after.
+
+Every signal (the business owner writes, a message echo from the business's own app,
+``POST /handoff``, ``batchctl handoff``, a backend answer with ``"handoff": true``) ends
+in :meth:`Handoffs.take_over`, one atomic script (``take_over.lua``): a batch at the
+backend that nothing was sent of is abandoned, pending messages are held for the human,
+and the conversation answers nothing until ``handoff:<conversation>`` expires or is
+resumed. What was held (the customer's messages and the human's own) is then handed on
+to the history (:meth:`Handoffs.hand_on`), never answered as a burst.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from shared import metrics
+from shared.history import HistoryRules, user_turn
+from shared.keys import HANDOFFS, PENDING_INDEX, ConversationKeys, channel_of
+from shared.models import IncomingMessage, Turn, to_json
+from shared.redis_scripts import as_text, job_script_call, load_script
+
+log = logging.getLogger("batchbot.handoff")
+
+SOURCES = ("owner", "api", "batchctl", "backend")
+"""Who took over: a person of the business writing in the chat (Telegram Business, the
+WhatsApp Business app, the Page's inbox), ``POST /handoff``, batchctl, the backend."""
+
+
+@dataclass(frozen=True, slots=True)
+class TakenOver:
+    claimed: str
+    """The batch at the backend: 'none', 'abandoned' (nothing of it sent, never will be)
+    or 'halted' (some parts went; nothing more does)."""
+    held: int
+    """Messages that were waiting and are now the human's."""
+    until_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    conversation: str
+    until_ms: int
+    source: str
+
+
+class Handoffs:
+    """Takeovers of conversations, on one connection pool."""
+
+    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+        self.redis = redis
+        self.key_ttl_seconds = key_ttl_seconds
+        self._take_over = load_script(redis, "take_over")
+        self._resume = load_script(redis, "resume")
+        self._hand_on = load_script(redis, "hand_on")
+
+    async def take_over(
+        self, conversation: str, source: str, seconds: float, said: str | None = None
+    ) -> TakenOver:
+        """Pause the conversation for ``seconds`` from now; ``said`` is what the human wrote,
+        kept (as their turn) for the history."""
+        keys = ConversationKeys(conversation)
+        turn = "" if said is None else to_json(_human_turn(said))
+        pause_ms = round(seconds * 1000)
+        raw = await self._job_call(
+            self._take_over,
+            conversation,
+            [
+                keys.batch,
+                keys.info,
+                keys.inflight,
+                PENDING_INDEX,
+                keys.handoff,
+                keys.held,
+                HANDOFFS,
+            ],
+            [source, pause_ms, turn, round(seconds) + self.key_ttl_seconds],
+        )
+        taken = TakenOver(as_text(raw[0]), int(raw[1]), int(raw[2]))
+        metrics.HANDOFFS.labels(channel_of(conversation).value, source).inc()
+        log.info(
+            "conversation %s taken over by %s for %.0fs: %d message(s) held, batch at the "
+            "backend: %s",
+            conversation,
+            source,
+            seconds,
+            taken.held,
+            taken.claimed,
+            extra={"conversation": conversation},
+        )
+        return taken
+
+    async def resume(self, conversation: str) -> bool:
+        """End the pause now; False when the conversation was not paused."""
+        keys = ConversationKeys(conversation)
+        resumed = await self._job_call(
+            self._resume,
+            conversation,
+            [keys.inflight, PENDING_INDEX, keys.handoff, keys.held, HANDOFFS],
+        )
+        if resumed:
+            log.info("conversation %s resumed", conversation, extra={"conversation": conversation})
+        return bool(resumed)
+
+    async def hand_on(self, conversation: str, held: Sequence[str], history: HistoryRules) -> bool:
+        """After the pause: what was held goes into the history (when kept) and is dropped;
+        False when a new pause began meanwhile."""
+        keys = ConversationKeys(conversation)
+        turns = held_turns(held) if history.turns > 0 else []
+        done = await self._hand_on(
+            keys=[keys.held, keys.handoff, keys.history],
+            args=[len(held), *history.script_args(turns)],
+        )
+        return bool(done)
+
+    async def paused(self) -> list[Paused]:
+        """The conversations a human has now, soonest resumed first."""
+        now_ms = round(datetime.now(UTC).timestamp() * 1000)
+        raw = await self.redis.zrangebyscore(HANDOFFS, now_ms, "+inf", withscores=True)
+        found = []
+        for member, until in raw:
+            conversation = as_text(member)
+            source = await self.redis.hget(ConversationKeys(conversation).handoff, "source")  # type: ignore[misc]
+            if source is not None:
+                found.append(Paused(conversation, int(until), as_text(source)))
+        return found
+
+    async def _job_call(
+        self, script: AsyncScript, conversation: str, keys: list[str], args: Sequence[object] = ()
+    ) -> list[bytes]:
+        job_keys, job_args = job_script_call(conversation, self.key_ttl_seconds, keys, [*args])
+        reply: list[bytes] = await script(keys=job_keys, args=job_args)
+        return reply
+
+
+def _human_turn(said: str) -> Turn:
+    return Turn(role="assistant", text=said, at=datetime.now(UTC), by="human")
+
+
+def held_turns(held: Sequence[str]) -> list[Turn]:
+    """What was held, as turns: each run of the customer's messages one user turn (as a
+    batch would be), each of the human's messages an assistant turn ``"by": "human"``."""
+    turns: list[Turn] = []
+    messages: list[IncomingMessage] = []
+    for item in held:
+        if item.startswith('{"message_id"'):
+            messages.append(IncomingMessage.model_validate_json(item))
+            continue
+        if item.startswith("["):  # a batch claimed by an older version, whole
+            messages += [IncomingMessage.model_validate(m) for m in json.loads(item)]
+            continue
+        if messages:
+            turns.append(user_turn(messages))
+            messages = []
+        turns.append(Turn.model_validate_json(item))
+    if messages:
+        turns.append(user_turn(messages))
+    return turns

@@ -1,0 +1,241 @@
+"""A human takes a conversation over, end to end: the real dispatcher and workers, the Bot
+API stand-in emitting Telegram Business updates, a real redis-server. Every signal
+(the owner writes, ``"handoff": true``, batchctl, ``POST /handoff``) pauses the
+conversation; what was waiting goes to the human, never to the backend; after the pause
+it is history, and the next message starts a normal batch."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from aiohttp import web
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+
+from bot.handoff import handoff_handler
+from sandbox.example_backend import ExampleBackend
+from sandbox.peek import pending_count
+from sandbox.redis_server import RedisServer, free_port
+from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.telegram_business import Business, business_message, connect
+from shared import arq_layout
+from shared.handoff import Handoffs
+from shared.keys import ConversationKeys
+from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from tests.conftest import (
+    Product,
+    SettingsFactory,
+    WorkerProcess,
+    run_batchctl,
+    wait_until_idle,
+)
+from tests.test_worker_crash import the_claimer
+
+OWNER = Person(id=5001, first_name="Olga")
+SALON = Business(connection_id="BCAAAAbusiness-1", owner=OWNER)
+CARL = Person(id=6001, first_name="Carl")
+CARL_CONVERSATION = f"biz:{SALON.connection_id}:{CARL.id}"
+ANA = Person(id=1001, first_name="Ana")
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout_seconds: float = 15) -> None:
+    """Wait for a state the product reaches on its own (polled, bounded)."""
+    async with asyncio.timeout(timeout_seconds):
+        while not await check():
+            await asyncio.sleep(0.02)
+
+
+def batches_counted(channel: str, outcome: str) -> float:
+    labels = {"channel": channel, "outcome": outcome}
+    return REGISTRY.get_sample_value("batchbot_batches_total", labels) or 0.0
+
+
+async def held(redis: Redis, conversation: str) -> list[bytes]:
+    items: list[bytes] = await redis.lrange(ConversationKeys(conversation).held, 0, -1)  # type: ignore[misc]
+    return items
+
+
+async def paused(redis: Redis, conversation: str) -> dict[bytes, bytes]:
+    fields: dict[bytes, bytes] = await redis.hgetall(ConversationKeys(conversation).handoff)  # type: ignore[misc]
+    return fields
+
+
+@pytest.fixture
+async def running(make_settings: SettingsFactory, product: Product) -> Product:
+    await product.start(
+        make_settings(batch_window_seconds=2, history_turns=10, handoff_seconds=120)
+    )
+    return product
+
+
+async def test_the_owners_message_mid_burst_stops_the_batch_and_is_history_after(
+    running: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+    redis_server: RedisServer,
+) -> None:
+    await connect(telegram, SALON)
+    await telegram.deliver(
+        business_message(telegram, SALON, CARL, "hi"),
+        business_message(telegram, SALON, CARL, "can I book for 5?"),
+    )
+    await until(lambda: _equals(pending_count(redis, CARL_CONVERSATION), 2))
+    await telegram.deliver(business_message(telegram, SALON, CARL, "Sure, 5 is yours", by=OWNER))
+    await until(lambda: _truthy(paused(redis, CARL_CONVERSATION)))
+
+    pause = await paused(redis, CARL_CONVERSATION)
+    assert pause[b"source"] == b"owner"
+    assert await pending_count(redis, CARL_CONVERSATION) == 0
+    assert len(await held(redis, CARL_CONVERSATION)) == 3  # two messages, then the owner's
+    job = arq_layout.batch_job_id(CARL_CONVERSATION)
+    assert await redis.zscore(arq_layout.QUEUE, job) == int(pause[b"until"])
+
+    await telegram.deliver(business_message(telegram, SALON, CARL, "thanks!"))
+    await until(lambda: _equals(_count(held(redis, CARL_CONVERSATION)), 4))
+    inspected = await run_batchctl(redis_server.url, "inspect", CARL_CONVERSATION)
+    assert '"source": "owner"' in inspected and "thanks!" in inspected
+
+    said = await run_batchctl(redis_server.url, "handoff", CARL_CONVERSATION, "--resume")
+    assert "handed back" in said
+    await wait_until_idle(redis)
+    assert await held(redis, CARL_CONVERSATION) == []
+    assert backend.received == []  # what the owner dealt with is not answered as a burst
+
+    await telegram.deliver(business_message(telegram, SALON, CARL, "is there parking?"))
+    [answer] = await telegram.wait_for_messages(CARL.id, 1)
+    [call] = backend.calls
+    assert call.request.text == "is there parking?" and "1 message(s)" in answer
+    assert [(t.role, t.by, t.text) for t in call.request.history or []] == [
+        ("user", None, "hi\ncan I book for 5?"),
+        ("assistant", "human", "Sure, 5 is yours"),
+        ("user", None, "thanks!"),
+    ]
+
+
+async def test_a_batch_at_the_backend_when_the_owner_writes_is_never_answered(
+    running: Product, telegram: TelegramStandIn, backend: ExampleBackend, redis: Redis
+) -> None:
+    backend.delay_seconds = 1.5
+    before = batches_counted("telegram", "handed_over")
+    await connect(telegram, SALON)
+    await telegram.deliver(business_message(telegram, SALON, CARL, "how much is a trim?"))
+    await backend.wait_for_received(1)
+    await telegram.deliver(business_message(telegram, SALON, CARL, "It's 20", by=OWNER))
+
+    await until(lambda: _equals(redis.exists(ConversationKeys(CARL_CONVERSATION).inflight), 0))
+    await backend.wait_for_answered(1)  # the backend answered: that answer is dropped
+    assert telegram.messages_to(CARL.id) == []
+    assert batches_counted("telegram", "handed_over") == before + 1
+    assert [item.count(b"how much") for item in await held(redis, CARL_CONVERSATION)] == [1, 0]
+
+
+async def test_a_backend_answer_with_handoff_is_sent_then_the_conversation_pauses(
+    running: Product, telegram: TelegramStandIn, backend: ExampleBackend, redis: Redis
+) -> None:
+    async def colleague(request: BatchRequest) -> BatchResponse:
+        text = "A colleague will answer you shortly"
+        return BatchResponse(messages=[OutgoingMessage(text=text)], handoff=True)
+
+    backend.answerer = colleague
+    await telegram.person_says(ANA, "I want to talk to a person")
+    assert await telegram.wait_for_messages(ANA.id, 1) == ["A colleague will answer you shortly"]
+    await until(lambda: _truthy(paused(redis, str(ANA.id))))
+    assert (await paused(redis, str(ANA.id)))[b"source"] == b"backend"
+
+    await telegram.person_says(ANA, "hello?")
+    await until(lambda: _equals(_count(held(redis, str(ANA.id))), 1))
+    assert len(backend.received) == 1 and await pending_count(redis, str(ANA.id)) == 0
+
+
+async def test_handoff_over_http_needs_the_token_says_what_is_wrong_and_resumes(
+    make_settings: SettingsFactory, redis: Redis
+) -> None:
+    settings = make_settings(proactive_token="ops-token")
+    handoffs = Handoffs(redis, settings.redis_key_ttl_seconds)
+    app = web.Application()
+    app.router.add_post("/handoff", handoff_handler(handoffs, "ops-token", settings, 600))
+    app.router.add_post("/off", handoff_handler(handoffs, "ops-token", settings, 0))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    token = {"Authorization": "Bearer ops-token"}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            body = {"channel": "telegram", "chat": ANA.id, "seconds": 90}
+            assert (await http.post("/handoff", json=body)).status_code == 401
+            taken = await http.post("/handoff", json=body, headers=token)
+            assert taken.status_code == 200
+            assert taken.json()["conversation"] == "1001" and taken.json()["batch"] == "none"
+            assert (await paused(redis, "1001"))[b"source"] == b"api"
+
+            wrong = await http.post("/handoff", json={"chat": ANA.id, "seconds": -1}, headers=token)
+            assert wrong.status_code == 400 and wrong.json()["problems"][0]["loc"] == ["seconds"]
+            both = {"chat": ANA.id, "seconds": 5, "resume": True}
+            assert "not both" in (await http.post("/handoff", json=both, headers=token)).text
+            off = await http.post("/off", json=body, headers=token)
+            assert off.status_code == 409 and "HANDOFF_SECONDS=0" in off.json()["error"]
+
+            back = await http.post("/handoff", json={"chat": ANA.id, "resume": True}, headers=token)
+            assert back.json() == {"conversation": "1001", "resumed": True}
+            assert await paused(redis, "1001") == {}
+    finally:
+        await runner.cleanup()
+
+
+async def test_batchctl_hands_a_conversation_over_and_back(
+    redis: Redis, redis_server: RedisServer
+) -> None:
+    said = await run_batchctl(redis_server.url, "handoff", "1001", "--seconds", "60")
+    assert "taken over until" in said and "0 pending message(s) held" in said
+    assert (await paused(redis, "1001"))[b"source"] == b"batchctl"
+    assert 55_000 < await redis.pttl(ConversationKeys("1001").handoff) <= 60_000
+    assert "handed back" in await run_batchctl(redis_server.url, "handoff", "1001", "--resume")
+    assert "was not taken over" in await run_batchctl(
+        redis_server.url, "handoff", "1001", "--resume"
+    )
+
+
+async def test_a_takeover_while_a_killed_workers_batch_is_at_the_backend_is_never_answered(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    redis: Redis,
+    worker_processes: list[WorkerProcess],
+) -> None:
+    """The worker dies with the batch at the backend; the human takes over; the worker that
+    takes the batch over finds it abandoned and sends nothing."""
+    backend.delay_seconds = 1.0
+    settings = make_settings(history_turns=10)
+    await product.start_bot(settings)
+    workers = [await WorkerProcess.start(settings) for _ in range(2)]
+    worker_processes.extend(workers)
+
+    await telegram.person_says(ANA, "cancel my booking")
+    await backend.wait_for_received(1)
+    assert await (await the_claimer(workers)).stop(signal.SIGKILL) == -signal.SIGKILL
+    taken = await Handoffs(redis, settings.redis_key_ttl_seconds).take_over("1001", "api", 60)
+    assert (taken.claimed, taken.held) == ("abandoned", 1)
+
+    await until(lambda: _equals(redis.exists(ConversationKeys("1001").inflight), 0), 30)
+    assert telegram.messages_to(ANA.id) == []
+    [item] = await held(redis, "1001")
+    assert b"cancel my booking" in item
+
+
+async def _equals(value: Awaitable[object], expected: object) -> bool:
+    return await value == expected
+
+
+async def _truthy(value: Awaitable[object]) -> bool:
+    return bool(await value)
+
+
+async def _count(items: Awaitable[list[bytes]]) -> int:
+    return len(await items)

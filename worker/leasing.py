@@ -1,0 +1,50 @@
+"""Holding a batch's lease while its run works on it (see :mod:`shared.leases`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from arq import Retry
+
+from shared.claimed import Abandoned, ClaimedBatch
+from shared.leases import BatchLeases
+from worker.delivery import ClaimLost
+
+
+@contextlib.asynccontextmanager
+async def lease_kept(
+    leases: BatchLeases,
+    batch: ClaimedBatch,
+    lease_ms: int,
+    on_abandoned: Callable[[], None],
+    finished: tuple[type[BaseException], ...] = (),
+) -> AsyncIterator[None]:
+    """Renew the batch's lease while the block runs; a renewal that finds the batch
+    abandoned calls ``on_abandoned``. Leaving the block with the batch unfinished (a retry
+    is queued, or an error) ends the lease: only a dead worker's batch is taken over, never
+    one that waits for its retry. ``finished``: exceptions after which the batch is done."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease_ms / 3000)
+            state = await leases.renew(batch, lease_ms)
+            if state == "lost":
+                return  # taken over: the next write or send of this run finds out
+            if state != "held":
+                on_abandoned()
+
+    renewing = asyncio.create_task(renew())
+    try:
+        yield
+    except BaseException as error:
+        if not isinstance(error, (ClaimLost, Abandoned, *finished)):
+            retry_in_ms = (error.defer_score or 0) if isinstance(error, Retry) else 0
+            with contextlib.suppress(Exception):
+                await leases.end(batch, retry_in_ms)
+        raise
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
