@@ -295,6 +295,8 @@ async def test_a_message_before_any_part_went_supersedes_the_claimed_batch(redis
     superseding = await store.append("77", CHAT, USER, text(3), rules(supersede=True))
     assert superseding.scheduling is Scheduling.SUPERSEDING
     assert superseding.pending == 3
+    # No job runs (as while the batch waits for a retry): it is queued now, to release it.
+    assert await redis.zscore(arq_layout.QUEUE, JOB) == superseding.now_ms
     assert superseding.deadline_ms <= running.first_at_ms + RULES.max_wait_ms
     with pytest.raises(Abandoned, match="superseded"):
         await store.save_answer(running, BatchResponse(messages=[]))

@@ -97,6 +97,12 @@ redis.call('EXPIRE', KEYS[2], job.ttl)
 
 -- While a batch of this conversation is claimed or its job is running, the queue is
 -- left alone: the job's end schedules these messages as the next batch.
+if superseded and not job_running(job) then
+  -- The abandoned batch waits for a retry: its job runs now, releases it, and the burst
+  -- goes when due, not at the retry's time.
+  redis.call('ZADD', KEYS[5], now, conversation)
+  queue_job(job, now)
+end
 if redis.call('EXISTS', KEYS[4]) == 1 then
   return {'stored', count, deadline, now, superseded and 'superseding' or 'behind-running'}
 end
