@@ -15,10 +15,21 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from bench import compare, console, drafts, e2e, http_client, ingest, memory, scale, timer
+from bench import (
+    compare,
+    console,
+    drafts,
+    e2e,
+    http_client,
+    ingest,
+    memory,
+    profile,
+    scale,
+    timer,
+)
 from sandbox.redis_server import RedisServer
 
-NAMES = ("ingest", "timer", "e2e", "memory", "scale", "http", "drafts", "console")
+NAMES = ("ingest", "timer", "e2e", "profile", "memory", "scale", "http", "drafts", "console")
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -82,6 +93,21 @@ def _e2e_table(results: list[e2e.EndToEndResult]) -> None:
     efficiency = two.batches_per_second / (2 * one.batches_per_second)
     print(f"  scaling 1 -> 2 workers: {efficiency:.0%} efficient")
     print("  (CPU columns: cores busy on average; the machine has", os.cpu_count(), "cores)")
+
+
+def _profile_table(result: profile.ProfileResult) -> None:
+    print(f"\n3b. Where a batch's time goes: 1 worker under cProfile, {result.batches:,} batches")
+    print(f"  profiled worker CPU per batch: {result.profiled_cpu_ms_per_batch:.1f} ms")
+    for part, share in result.parts.items():
+        print(f"  {share:6.1%}  {part}")
+    print("  the protocol's steps, cumulative ms per batch (profiled):")
+    for step, ms in result.steps_ms_per_batch.items():
+        print(f"  {ms:7.2f}  {step}")
+    commands = result.redis_commands_per_batch
+    listed = ", ".join(f"{name} {count:.1f}" for name, count in commands.items())
+    trips = result.redis_round_trips_per_batch
+    print(f"  Redis round trips per batch (the worker's writes): {trips:.1f}")
+    print(f"  Redis commands per batch: {sum(commands.values()):.1f} ({listed})")
 
 
 def _drafts_table(result: drafts.DraftResult) -> None:
@@ -173,6 +199,10 @@ async def main(names: list[str], quick: bool) -> dict[str, Any]:
             e2e_results = await e2e.run(server.url, 100 if quick else 2000)
             _e2e_table(e2e_results)
             figures["e2e"] = [asdict(r) for r in e2e_results]
+        if "profile" in names:
+            profile_result = await profile.run(server.url, 100 if quick else 2000)
+            _profile_table(profile_result)
+            figures["profile"] = asdict(profile_result)
         if "memory" in names:
             sizes = (100, 1000) if quick else (1000, 10_000, 100_000)
             memory_results = await memory.run(server.url, sizes)
