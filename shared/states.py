@@ -4,7 +4,7 @@ what storing a message returns."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Scheduling(StrEnum):
@@ -51,6 +51,15 @@ class ClaimState(StrEnum):
     """A human has the conversation; the job runs again when the pause ends."""
     PAUSE_OVER = "pause-over"
     """A pause ended: what was held during it is handed on (to the history) first."""
+
+
+class Released(IntEnum):
+    """What releasing a claimed batch did (falsy when this run no longer held it)."""
+
+    LOST = 0
+    DONE = 1
+    OUTBOX_WAITING = 2
+    """Released, and proactive messages wait for this job to send them."""
 
 
 class ScheduleState(StrEnum):

@@ -7,7 +7,6 @@ at once (:mod:`shared.pipelining`). Proactive messages: :mod:`shared.outbox`.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -32,11 +31,16 @@ from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.replicated import ReplicatedCalls
 from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
-from shared.states import AppendResult, ClaimState, Refusal, ScheduleState, Scheduling
+from shared.states import (
+    AppendResult,
+    ClaimState,
+    Refusal,
+    Released,
+    ScheduleState,
+    Scheduling,
+)
 
 __all__ = ["BatchStore", "ClaimOutcome", "ClaimedBatch"]
-
-log = logging.getLogger("batchbot.store")
 
 SEEN_IDS_KEPT = 200
 """Message ids remembered per conversation to drop redelivered updates."""
@@ -134,23 +138,30 @@ class BatchStore:
         """Give a conversation with pending or claimed work a job; idempotent. With
         ``lease_ms``, a job whose worker died before claiming (its ARQ lock older than the
         lease, ARQ's lock being ``lock_ms`` long) is freed and queued again."""
-        conversation_keys = ConversationKeys(conversation)
+        keys = ConversationKeys(conversation)
         raw = await self._run_job_script(
-            self._schedule,
-            conversation,
-            [
-                conversation_keys.batch,
-                conversation_keys.info,
-                conversation_keys.inflight,
-                PENDING_INDEX,
-                conversation_keys.outbox,
-                LEASES,
-                conversation_keys.handoff,
-                conversation_keys.held,
-            ],
-            [lease_ms, lock_ms],
+            self._schedule, conversation, _schedule_keys(keys), [lease_ms, lock_ms]
         )
         return ScheduleState(as_text(raw[0])), int(raw[1])
+
+    async def schedule_many(
+        self, conversations: Sequence[str], lease_ms: int = 0, lock_ms: int = 0
+    ) -> list[tuple[ScheduleState, int]]:
+        """:meth:`schedule` for each, in one pipeline: the sweep's hundreds of overdue
+        conversations (a backlog waiting for free workers) cost two round trips (the
+        pipeline checks its scripts are loaded first), not one each."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for conversation in conversations:
+                keys = ConversationKeys(conversation)
+                job_keys, job_args = job_script_call(
+                    conversation,
+                    self.key_ttl_seconds,
+                    _schedule_keys(keys),
+                    [lease_ms, lock_ms],
+                )
+                await self._schedule(keys=job_keys, args=job_args, client=pipe)
+            replies = await pipe.execute()
+        return [(ScheduleState(as_text(raw[0])), int(raw[1])) for raw in replies]
 
     async def replace_pending(self, conversation: str, message: IncomingMessage) -> bool:
         """Put an edited message in place of its pending copy; False if it has gone."""
@@ -243,10 +254,11 @@ class BatchStore:
         dead_letter_reason: str = "",
         remember: Sequence[Turn] = (),
         history: HistoryRules = NO_HISTORY,
-    ) -> bool:
+    ) -> Released:
         """Drop the claimed batch (or keep it as a dead letter) and index what waits next;
-        an answered batch's turns are remembered by the ``history`` rules. Raises Abandoned
-        (the batch released, nothing kept or remembered) when it was abandoned meanwhile."""
+        an answered batch's turns are remembered by the ``history`` rules. Says whether
+        proactive messages wait (one round trip fewer than asking). Raises Abandoned (the
+        batch released, nothing kept or remembered) when it was abandoned meanwhile."""
         keys = ConversationKeys(batch.conversation)
         done = await self._writes.call(
             self._release,
@@ -259,6 +271,7 @@ class BatchStore:
                 DEAD_LETTERS_INDEX,
                 LEASES,
                 keys.history,
+                keys.outbox,
             ],
             [
                 batch.conversation,
@@ -271,9 +284,15 @@ class BatchStore:
         )
         if isinstance(done, bytes | str):
             raise Abandoned(batch.batch_id, as_text(done))
-        return bool(done)
+        return Released(int(done))
 
     async def overdue(self, before_ms: int, limit: int) -> list[str]:
         """Conversations whose next step is overdue: candidates for the sweep."""
         raw = await self.redis.zrangebyscore(PENDING_INDEX, "-inf", before_ms, start=0, num=limit)
         return [as_text(member) for member in raw]
+
+
+def _schedule_keys(keys: ConversationKeys) -> list[str]:
+    """``schedule.lua``'s keys, before the job's."""
+    own = [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox, LEASES]
+    return [*own, keys.handoff, keys.held]

@@ -30,6 +30,7 @@ from shared.keys import channel_of
 from shared.models import BatchResponse
 from shared.pipelining import NotReplicated
 from shared.redaction import redacted_answer
+from shared.states import Released
 from shared.store import ClaimedBatch
 from worker.abandons import until_abandoned
 from worker.delivery import ClaimLost, Delivered, deliver
@@ -133,9 +134,10 @@ class BatchRun:
                 )
                 async with kept:
                     delivered, spoken = await self._answer(batch, abandoned)
-            if not await store.release(
+            released = await store.release(
                 batch, remember=turns_of(batch.request, spoken), history=self.deps.history
-            ):
+            )
+            if not released:
                 raise ClaimLost(f"batch {batch.batch_id}: taken over before its release")
         except Abandoned as dropped:
             return await self._drop(batch, dropped)
@@ -151,7 +153,9 @@ class BatchRun:
             _count(conversation, "retry")
             raise
         _count(conversation, "answered" if delivered.halted is None else "handed_over")
-        outbox = await self._deliver_outbox(conversation)
+        # Proactive messages queued after this release get a job of their own at its end.
+        waiting = released is Released.OUTBOX_WAITING
+        outbox = await self._deliver_outbox(conversation) if waiting else ""
         count = len(batch.request.messages)
         return (
             f"batch {batch.batch_id}: {count} messages, {delivered.parts_done} parts sent{outbox}"

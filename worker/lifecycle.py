@@ -199,8 +199,11 @@ async def sweep_forever(store: BatchStore, settings: WorkerProcessSettings) -> N
 async def _schedule_overdue(
     store: BatchStore, settings: WorkerProcessSettings, before_ms: int
 ) -> None:
-    for conversation in await store.overdue(before_ms, SWEEP_BATCH_LIMIT):
-        state, _ = await store.schedule(conversation, settings.lease_ms, settings.lock_ms)
+    overdue = await store.overdue(before_ms, SWEEP_BATCH_LIMIT)
+    if not overdue:
+        return
+    scheduled = await store.schedule_many(overdue, settings.lease_ms, settings.lock_ms)
+    for conversation, (state, _) in zip(overdue, scheduled, strict=True):
         if state in (ScheduleState.RESCHEDULED, ScheduleState.SCHEDULED):
             log.warning("sweep: conversation %s had no job; %s", conversation, state)
 

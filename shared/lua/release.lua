@@ -1,13 +1,13 @@
 -- Finish a claimed batch (answered, or dead-lettered with a reason) and index what waits next.
 -- KEYS: 1 inflight, 2 batch, 3 info, 4 pending index, 5 dead letter, 6 dead letters index,
---       7 leases, 8 history
+--       7 leases, 8 history, 9 outbox
 -- ARGV: 1 conversation, 2 batch id, 3 dead-letter reason ('' when answered), 4 dead ttl s,
 --       5 claim token, 6 history ttl s (0: no history), 7 turns kept, 8 bytes kept,
 --       9.. the turns to remember (JSON), when answered
 -- An abandoned batch (superseded, or handed over to a human) is neither counted as
 -- answered nor remembered: its messages went back to the pending list or to the human.
--- Returns 1 when released, 0 when this run no longer holds the batch, or (released)
--- why it was abandoned.
+-- Returns 1 when released, 2 when released and proactive messages wait in the outbox, 0
+-- when this run no longer holds the batch, or (released) why it was abandoned.
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[5] then
   return 0
 end
@@ -40,4 +40,4 @@ else
   redis.call('DEL', KEYS[3])
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
-return abandoned or 1
+return abandoned or (redis.call('EXISTS', KEYS[9]) == 1 and 2 or 1)
