@@ -53,6 +53,11 @@ if outbox_waiting then
 end
 redis.call('ZADD', KEYS[4], deadline, conversation)
 if queue_job(job, deadline) == 'moved' then
+  -- Its job is queued and due, waiting for a free worker: the sweep looks again in a
+  -- lease, not every second (a backlog of thousands would cost as many calls a second).
+  if deadline < now and tonumber(ARGV[5]) > 0 then
+    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[5]), conversation)
+  end
   return {'queued', deadline}
 end
 return {'scheduled', deadline}
