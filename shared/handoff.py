@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from shared import metrics
 from shared.history import HistoryRules, user_turn
 from shared.keys import HANDOFFS, PENDING_INDEX, ConversationKeys, channel_of
 from shared.models import IncomingMessage, Turn, to_json
-from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.redis_scripts import as_text, load_script, run_job_script
 
 log = logging.getLogger("batchbot.handoff")
 
@@ -41,13 +40,6 @@ class TakenOver:
     held: int
     """Messages that were waiting and are now the human's."""
     until_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Paused:
-    conversation: str
-    until_ms: int
-    source: str
 
 
 class Handoffs:
@@ -68,9 +60,10 @@ class Handoffs:
         keys = ConversationKeys(conversation)
         turn = "" if said is None else to_json(_human_turn(said))
         pause_ms = round(seconds * 1000)
-        raw = await self._job_call(
+        raw = await run_job_script(
             self._take_over,
             conversation,
+            self.key_ttl_seconds,
             [
                 keys.batch,
                 keys.info,
@@ -99,9 +92,10 @@ class Handoffs:
     async def resume(self, conversation: str) -> bool:
         """End the pause now; False when the conversation was not paused."""
         keys = ConversationKeys(conversation)
-        resumed = await self._job_call(
+        resumed = await run_job_script(
             self._resume,
             conversation,
+            self.key_ttl_seconds,
             [keys.inflight, PENDING_INDEX, keys.handoff, keys.held, HANDOFFS],
         )
         if resumed:
@@ -118,25 +112,6 @@ class Handoffs:
             args=[len(held), *history.script_args(turns)],
         )
         return bool(done)
-
-    async def paused(self) -> list[Paused]:
-        """The conversations a human has now, soonest resumed first."""
-        now_ms = round(datetime.now(UTC).timestamp() * 1000)
-        raw = await self.redis.zrangebyscore(HANDOFFS, now_ms, "+inf", withscores=True)
-        found = []
-        for member, until in raw:
-            conversation = as_text(member)
-            source = await self.redis.hget(ConversationKeys(conversation).handoff, "source")  # type: ignore[misc]
-            if source is not None:
-                found.append(Paused(conversation, int(until), as_text(source)))
-        return found
-
-    async def _job_call(
-        self, script: AsyncScript, conversation: str, keys: list[str], args: Sequence[object] = ()
-    ) -> list[bytes]:
-        job_keys, job_args = job_script_call(conversation, self.key_ttl_seconds, keys, [*args])
-        reply: list[bytes] = await script(keys=job_keys, args=job_args)
-        return reply
 
 
 def _human_turn(said: str) -> Turn:

@@ -7,6 +7,7 @@ work) in front of it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -38,3 +39,15 @@ def job_script_call(
     the key TTL, then the script's."""
     job = BatchJob(conversation)
     return [*keys, *job.keys], [*job.args, key_ttl_seconds, *args]
+
+
+async def run_job_script(
+    script: AsyncScript,
+    conversation: str,
+    key_ttl_seconds: int,
+    keys: list[str],
+    args: Sequence[Any] = (),
+) -> Any:
+    """Call a script that schedules the conversation's job (:func:`job_script_call`)."""
+    job_keys, job_args = job_script_call(conversation, key_ttl_seconds, keys, [*args])
+    return await script(keys=job_keys, args=job_args)

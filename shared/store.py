@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from shared.arq_layout import BatchJob
 from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claimed_batch
@@ -27,7 +25,7 @@ from shared.keys import (
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageId, Turn, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
-from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.redis_scripts import as_text, job_script_call, load_script, run_job_script
 from shared.replicated import ReplicatedCalls
 from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
@@ -139,8 +137,12 @@ class BatchStore:
         ``lease_ms``, a job whose worker died before claiming (its ARQ lock older than the
         lease, ARQ's lock being ``lock_ms`` long) is freed and queued again."""
         keys = ConversationKeys(conversation)
-        raw = await self._run_job_script(
-            self._schedule, conversation, _schedule_keys(keys), [lease_ms, lock_ms]
+        raw = await run_job_script(
+            self._schedule,
+            conversation,
+            self.key_ttl_seconds,
+            _schedule_keys(keys),
+            [lease_ms, lock_ms],
         )
         return ScheduleState(as_text(raw[0])), int(raw[1])
 
@@ -180,18 +182,13 @@ class BatchStore:
     async def clear(self, conversation: str) -> tuple[int, bool]:
         """Drop pending messages and their job: (messages dropped, a batch still running)."""
         keys = ConversationKeys(conversation)
-        dropped, running = await self._run_job_script(
+        dropped, running = await run_job_script(
             self._clear,
             conversation,
+            self.key_ttl_seconds,
             [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.history],
         )
         return int(dropped), bool(running)
-
-    async def _run_job_script(
-        self, script: AsyncScript, conversation: str, keys: list[str], args: Sequence[Any] = ()
-    ) -> Any:
-        job_keys, job_args = job_script_call(conversation, self.key_ttl_seconds, keys, [*args])
-        return await script(keys=job_keys, args=job_args)
 
     async def claim(
         self, conversation: str, *, max_messages: int, recheck_after_ms: int, lease_ms: int

@@ -66,6 +66,9 @@ async def test_pending_messages_are_held_and_the_job_waits_for_the_pause_to_end(
     assert await redis.zscore(arq_layout.QUEUE, job) == taken.until_ms
     later = await store.append("77", CHAT, USER, text(2, "thanks"), RULES)
     assert later.scheduling is Scheduling.HELD and later.pending == 3
+    # The pause is the handoff key's TTL; what was held outlives it by the days-long net.
+    assert 59 <= await redis.ttl(KEYS.handoff) <= 60
+    assert await redis.ttl(KEYS.held) >= 7 * DAY + 59
     outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
     assert (outcome.state, outcome.deadline_ms) == (ClaimState.PAUSED, taken.until_ms)
 

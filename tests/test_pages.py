@@ -334,6 +334,7 @@ def test_the_owner_writes_the_assistant_steps_back_and_remembers_after_resume(
     console = pages.open(demo.console_url)
     paused = console.locator(f'tr.paused-row[data-conversation="{conversation}"]')
     expect(paused.locator("td").nth(2)).to_have_text("3", timeout=WAIT_MS)
+    console.screenshot(path=SCREENSHOTS / "console-with-a-conversation-taken-over.png")
     hal.locator(".resume").click()
     expect(timeline(hal, "resumed")).to_have_count(1, timeout=WAIT_MS)
     expect(paused).to_have_count(0, timeout=WAIT_MS)
