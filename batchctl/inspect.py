@@ -100,11 +100,10 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
         pipe.zscore(PENDING_INDEX, conversation)
         pipe.zscore(arq_layout.QUEUE, job_id)
         pipe.exists(arq_layout.in_progress_key(job_id))
-        pipe.zcard(keys.seen)
         pipe.hgetall(keys.handoff)
         pipe.lrange(keys.held, 0, -1)
         replies = await pipe.execute()
-    pending, info, inflight, next_step, run_at, running, seen, handoff, held = replies
+    pending, info, inflight, next_step, run_at, running, handoff, held = replies
     if not (pending or info or inflight or next_step is not None or handoff or held):
         return None
     info_fields = {as_text(k): as_text(v) for k, v in info.items()}
@@ -122,7 +121,7 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
             "run_at_ms": int(run_at) if run_at is not None else None,
             "running": bool(running),
         },
-        "seen_message_ids": int(seen),
+        "seen_message_ids": len(info_fields.get("seen", "").split()),
         "handoff": {as_text(k): as_text(v) for k, v in handoff.items()} or None,
         "held": [json.loads(item) for item in held],
     }

@@ -135,7 +135,6 @@ async def key_sizes(url: str) -> dict[str, int]:
     names = [
         keys.batch,
         keys.info,
-        keys.seen,
         arq_layout.job_key(arq_layout.batch_job_id("1000000")),
     ]
     sizes = {name: int(await redis.memory_usage(name, samples=0) or 0) for name in names}

@@ -83,13 +83,10 @@ class ConversationKeys:
 
     @property
     def info(self) -> str:
-        """Hash: first_at, deadline (ms), and the latest chat and user JSON."""
+        """Hash: the pending batch's first_at, deadline (ms), bytes, latest chat and user
+        JSON; and ``seen``, the recent message ids (space separated) that drop
+        redelivered updates, kept after the batch goes."""
         return f"batch-info:{self.conversation}"
-
-    @property
-    def seen(self) -> str:
-        """Sorted set of recently stored message ids, to drop redelivered updates."""
-        return f"seen:{self.conversation}"
 
     @property
     def outbox(self) -> str:

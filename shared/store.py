@@ -96,7 +96,6 @@ class BatchStore:
             [
                 conversation_keys.batch,
                 conversation_keys.info,
-                conversation_keys.seen,
                 conversation_keys.inflight,
                 PENDING_INDEX,
                 conversation_keys.handoff,
@@ -105,7 +104,8 @@ class BatchStore:
             [
                 message.message_id,
                 to_json(message),
-                to_json(chat),
+                # The person's own private chat (most are) is rebuilt by the claim.
+                "" if chat == Chat(id=user.id, type="private") else to_json(chat),
                 to_json(user),
                 rules.window_ms_for(message.kind),
                 rules.max_wait_ms,

@@ -1,8 +1,9 @@
 -- Store one incoming message and (re)schedule its conversation's batch job, atomically.
--- KEYS: 1 batch, 2 info, 3 seen, 4 inflight, 5 pending index, 6 handoff, 7 held,
---       8-10 the job (arq_jobs.lua)
+-- KEYS: 1 batch, 2 info (its `seen` field: recent message ids), 3 inflight,
+--       4 pending index, 5 handoff, 6 held, 7-9 the job (arq_jobs.lua)
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
---       5 message id, 6 message JSON, 7 chat JSON, 8 user JSON,
+--       5 message id, 6 message JSON, 7 chat JSON ('' for the person's private chat),
+--       8 user JSON,
 --       9 window ms, 10 max wait ms, 11 max messages, 12 seen ids kept, 13 seen ttl s,
 --       14 max pending messages, 15 max pending bytes, 16 max message bytes,
 --       17 album grace ms (0: not an album item), 18 supersede (1: a message before any
@@ -13,18 +14,14 @@ local job = conversation_job()
 local conversation, message_id, message = ARGV[1], ARGV[5], ARGV[6]
 
 -- A redelivered update carries a message id we already stored: keep the first copy.
--- (Scored by arrival, so the ids kept are the latest, whatever their form.)
-if redis.call('ZADD', KEYS[3], 'NX', now, message_id) == 0 then
+local seen = redis.call('HGET', KEYS[2], 'seen') or ''
+local token = seen_token(message_id)
+if was_seen(seen, token) then
   return {'duplicate', redis.call('LLEN', KEYS[1]), 0, now, ''}
 end
-local keep = tonumber(ARGV[12])
-if redis.call('ZCARD', KEYS[3]) > keep then
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(keep + 1))
-end
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[13]))
 
--- Abuse bounds: refuse what would grow Redis without limit; forget the id so a
--- redelivery later, when there is room, is not taken for a duplicate.
+-- Abuse bounds: refuse what would grow Redis without limit; the id is not remembered,
+-- so a redelivery later, when there is room, is not taken for a duplicate.
 local size = #message
 local pending = redis.call('LLEN', KEYS[1])
 local pending_bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes')) or 0
@@ -37,22 +34,23 @@ elseif pending_bytes + size > tonumber(ARGV[15]) then
   refusal = 'too-many-pending-bytes'
 end
 if refusal then
-  redis.call('ZREM', KEYS[3], message_id)
   count_in_stats(now, 'refused')
   return {'refused', pending, 0, now, refusal}
 end
+remember_seen(KEYS[2], seen, token, tonumber(ARGV[12]))
+redis.call('EXPIRE', KEYS[2], math.max(job.ttl, tonumber(ARGV[13])))
 
 count_in_stats(now, 'messages_in')
 -- A human has the conversation: the message is kept for them (and the history), in
 -- order, and the job runs when the pause ends, to hand it on.
-local paused_until = redis.call('HGET', KEYS[6], 'until')
+local paused_until = redis.call('HGET', KEYS[5], 'until')
 if paused_until then
-  local held = redis.call('RPUSH', KEYS[7], message)
-  redis.call('EXPIRE', KEYS[7], math.ceil(redis.call('PTTL', KEYS[6]) / 1000) + job.ttl)
-  if redis.call('EXISTS', KEYS[4]) == 1 or job_running(job) then
+  local held = redis.call('RPUSH', KEYS[6], message)
+  redis.call('EXPIRE', KEYS[6], math.ceil(redis.call('PTTL', KEYS[5]) / 1000) + job.ttl)
+  if redis.call('EXISTS', KEYS[3]) == 1 or job_running(job) then
     return {'stored', held, tonumber(paused_until), now, 'held'}
   end
-  redis.call('ZADD', KEYS[5], paused_until, conversation)
+  redis.call('ZADD', KEYS[4], paused_until, conversation)
   queue_job(job, tonumber(paused_until))
   return {'stored', held, tonumber(paused_until), now, 'held'}
 end
@@ -62,16 +60,16 @@ end
 -- its first message's time. Past BATCH_MAX_WAIT_SECONDS from there it is not abandoned:
 -- a person who never pauses is answered at the cap.
 local superseded = false
-local claimed = ARGV[18] == '1' and redis.call('HMGET', KEYS[4], 'messages', 'first_at')
+local claimed = ARGV[18] == '1' and redis.call('HMGET', KEYS[3], 'messages', 'first_at')
 local items = claimed and claimed[1] and claimed_messages(claimed[1])
-if items and now < tonumber(claimed[2]) + tonumber(ARGV[10]) and unanswered(KEYS[4]) then
+if items and now < tonumber(claimed[2]) + tonumber(ARGV[10]) and unanswered(KEYS[3]) then
   for i = #items, 1, -1 do
     redis.call('LPUSH', KEYS[1], items[i])
     pending_bytes = pending_bytes + #items[i]
   end
   pending = pending + #items
   redis.call('HSET', KEYS[2], 'bytes', pending_bytes, 'first_at', claimed[2])
-  abandon(KEYS[4], conversation, 'superseded')
+  abandon(KEYS[3], conversation, 'superseded')
   superseded = true
 end
 insert_in_order(KEYS[1], message)
@@ -90,23 +88,26 @@ if album_grace > 0 then
 end
 local album_until = tonumber(redis.call('HGET', KEYS[2], 'album_until')) or 0
 deadline = math.max(deadline, album_until)
-redis.call('HSET', KEYS[2], 'first_at', first, 'deadline', deadline,
-  'chat', ARGV[7], 'user', ARGV[8])
+redis.call('HSET', KEYS[2], 'first_at', first, 'deadline', deadline, 'user', ARGV[8])
+if ARGV[7] == '' then
+  redis.call('HDEL', KEYS[2], 'chat')
+else
+  redis.call('HSET', KEYS[2], 'chat', ARGV[7])
+end
 redis.call('EXPIRE', KEYS[1], job.ttl)
-redis.call('EXPIRE', KEYS[2], job.ttl)
 
 -- While a batch of this conversation is claimed or its job is running, the queue is
 -- left alone: the job's end schedules these messages as the next batch.
 if superseded and not job_running(job) then
   -- The abandoned batch waits for a retry: its job runs now, releases it, and the burst
   -- goes when due, not at the retry's time.
-  redis.call('ZADD', KEYS[5], now, conversation)
+  redis.call('ZADD', KEYS[4], now, conversation)
   queue_job(job, now)
 end
-if redis.call('EXISTS', KEYS[4]) == 1 then
+if redis.call('EXISTS', KEYS[3]) == 1 then
   return {'stored', count, deadline, now, superseded and 'superseding' or 'behind-running'}
 end
-redis.call('ZADD', KEYS[5], deadline, conversation)
+redis.call('ZADD', KEYS[4], deadline, conversation)
 if job_running(job) then
   return {'stored', count, deadline, now, 'behind-running'}
 end

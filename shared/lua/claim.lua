@@ -45,7 +45,7 @@ if redis.call('LLEN', KEYS[9]) > 0 then
   return out
 end
 if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2])
+  forget_pending(KEYS[2])
   if redis.call('LLEN', KEYS[5]) == 0 then  -- else this job delivers it, then reschedules
     redis.call('ZREM', KEYS[4], conversation)
   end
@@ -71,14 +71,14 @@ redis.call('LTRIM', KEYS[1], last + 1, -1)
 local profile = redis.call('HMGET', KEYS[2], 'chat', 'user', 'first_at')
 redis.call('HSET', KEYS[3],
   'batch_id', ARGV[2], 'conversation', conversation,
-  'chat', profile[1], 'user', profile[2],
+  'chat', chat_or_private(profile[1], profile[2]), 'user', profile[2],
   'messages', '[' .. table.concat(members, ',\n') .. ']',
   'first_at', profile[3] or now, 'deadline', deadline, 'claimed_at', now, 'sent', 0,
   'token', ARGV[7])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 redis.call('ZADD', KEYS[6], lease_until, conversation)
 if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2])
+  forget_pending(KEYS[2])
 else
   -- More than max messages were waiting: the rest have waited long enough already.
   local claimed_bytes = 0

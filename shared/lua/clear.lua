@@ -7,7 +7,8 @@
 -- Returns {messages dropped, 1 if a claimed batch is still running else 0}
 local job = conversation_job()
 local dropped = redis.call('LLEN', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
+redis.call('DEL', KEYS[1], KEYS[5])
+forget_pending(KEYS[2])
 local running = redis.call('EXISTS', KEYS[3]) == 1 or job_running(job)
 if not running then
   redis.call('ZREM', KEYS[4], ARGV[1])

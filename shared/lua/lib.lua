@@ -135,3 +135,39 @@ local function remember_turns(key, turns, ttl, kept, bound)
   end
   redis.call('EXPIRE', key, ttl)
 end
+
+-- A conversation's recent message ids are one field of its batch-info hash, `seen`,
+-- space separated, oldest first: one key fewer per conversation than a set of its own
+-- (about 200 bytes of Redis each), and a field that outlives the batch's own fields.
+local function seen_token(message_id)
+  return (string.gsub(message_id, '%s', '_'))
+end
+
+local function was_seen(seen, token)
+  return seen ~= '' and string.find(' ' .. seen .. ' ', ' ' .. token .. ' ', 1, true) ~= nil
+end
+
+local function remember_seen(info_key, seen, token, keep)
+  seen = seen == '' and token or seen .. ' ' .. token
+  local _, spaces = string.gsub(seen, ' ', ' ')
+  local cut = 0
+  for _ = 1, spaces + 1 - keep do
+    cut = string.find(seen, ' ', cut + 1, true)
+  end
+  redis.call('HSET', info_key, 'seen', string.sub(seen, cut + 1))
+end
+
+-- The pending batch's own fields go with its last message; `seen` stays, and a hash
+-- left with no field is gone.
+local function forget_pending(info_key)
+  redis.call('HDEL', info_key, 'bytes', 'first_at', 'deadline', 'album_until', 'chat', 'user')
+end
+
+-- A private chat is stored as '' (the person's own chat, as Chat(id=user.id,
+-- type='private') would write it): the chat is rebuilt from the user's JSON at the claim.
+local function chat_or_private(chat, user)
+  if chat and chat ~= '' then
+    return chat
+  end
+  return '{"id":' .. string.match(user, '^{"id":([^,}]+)') .. ',"type":"private"}'
+end

@@ -37,7 +37,7 @@ if redis.call('LLEN', KEYS[2]) > 0 then
   local deadline = tonumber(redis.call('HGET', KEYS[3], 'deadline')) or now
   redis.call('ZADD', KEYS[4], deadline, ARGV[1])
 else
-  redis.call('DEL', KEYS[3])
+  forget_pending(KEYS[3])
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
 return abandoned or (redis.call('EXISTS', KEYS[9]) == 1 and 2 or 1)

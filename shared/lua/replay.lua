@@ -22,7 +22,9 @@ if not redis.call('HGET', KEYS[4], 'first_at') then
 end
 redis.call('HSET', KEYS[4], 'deadline', now)
 redis.call('EXPIRE', KEYS[3], ttl)
-redis.call('EXPIRE', KEYS[4], ttl)
+if redis.call('TTL', KEYS[4]) < ttl then  -- its `seen` may be kept longer
+  redis.call('EXPIRE', KEYS[4], ttl)
+end
 redis.call('ZADD', KEYS[5], now, ARGV[2])
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])

@@ -44,7 +44,7 @@ if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting and redis.call('LLEN'
 end
 if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting then
   redis.call('ZREM', KEYS[4], conversation)
-  redis.call('DEL', KEYS[2])
+  forget_pending(KEYS[2])
   return {'idle', 0}
 end
 local deadline = tonumber(redis.call('HGET', KEYS[2], 'deadline')) or now

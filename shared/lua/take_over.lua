@@ -39,7 +39,8 @@ for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   redis.call('RPUSH', KEYS[6], item)
   held = held + 1
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1])
+forget_pending(KEYS[2])
 if ARGV[7] ~= '' then
   redis.call('RPUSH', KEYS[6], ARGV[7])
 end
