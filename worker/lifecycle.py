@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -126,6 +127,11 @@ async def startup(ctx: dict[str, Any]) -> None:
         ops = OpsServer(ctx["redis"], sock)
         await ops.start()
         ctx["ops"] = ops
+    # Start-up leaves about 200,000 long-lived objects (aiogram's and the contract's
+    # models): frozen, a full collection no longer walks them (130 ms of pause each time,
+    # measured), which held up every batch of the worker.
+    gc.collect()
+    gc.freeze()
 
 
 def backend_of(settings: WorkerProcessSettings) -> BackendClient | OpenAIChatClient:
