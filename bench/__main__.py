@@ -177,7 +177,7 @@ def _http_table(results: list[http_client.ClientResult]) -> None:
     )  # fmt: skip
 
 
-async def main(names: list[str], quick: bool) -> dict[str, Any]:
+async def main(names: list[str], quick: bool, profile_out: str | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "quick": quick,
@@ -200,7 +200,7 @@ async def main(names: list[str], quick: bool) -> dict[str, Any]:
             _e2e_table(e2e_results)
             figures["e2e"] = [asdict(r) for r in e2e_results]
         if "profile" in names:
-            profile_result = await profile.run(server.url, 100 if quick else 2000)
+            profile_result = await profile.run(server.url, 100 if quick else 2000, profile_out)
             _profile_table(profile_result)
             figures["profile"] = asdict(profile_result)
         if "memory" in names:
@@ -249,10 +249,15 @@ def cli() -> None:
         help="after the run, each figure beside the same one in FILE (a --json file, e.g. "
         "bench/results.json), marking any worse by more than 25%%",
     )
+    parser.add_argument(
+        "--profile-out",
+        metavar="FILE",
+        help="with profile: also keep the worker's cProfile stats in FILE (python -m pstats FILE)",
+    )
     args = parser.parse_args()
     stored = _stored(args.compare) if args.compare else None
     print(f"batchbot benchmarks on {os.cpu_count()} cores, Python {platform.python_version()}")
-    figures = asyncio.run(main(args.only, args.quick))
+    figures = asyncio.run(main(args.only, args.quick, args.profile_out))
     text = json.dumps(figures, indent=2)
     print("\nJSON:")
     print(text)

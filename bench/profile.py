@@ -16,6 +16,7 @@ per batch to quote is the one ``e2e`` measures without it.
 from __future__ import annotations
 
 import pstats
+import shutil
 import signal
 import sys
 import tempfile
@@ -73,6 +74,7 @@ STEPS = (
     ("store the answer (update_inflight.lua)", "shared/store.py", "save_answer"),
     ("before each part (begin_part.lua)", "shared/leases.py", "begin_part"),
     ("send a part", "worker/delivery.py", "_send_and_mark"),
+    ("typing while the backend works", "worker/progress.py", "refresh"),
     ("release (release.lua)", "shared/store.py", "release"),
     ("lease renewals (renew.lua)", "shared/leases.py", "renew"),
     ("next batch's job (schedule.lua)", "shared/store.py", "schedule"),
@@ -134,7 +136,9 @@ async def _commands_by_name(redis: Redis) -> Counter[str]:
     )
 
 
-async def run(url: str, people: int = 2000) -> ProfileResult:
+async def run(url: str, people: int = 2000, keep: str | None = None) -> ProfileResult:
+    """``keep``: also copy the worker's profile there (a pstats file, for ``python -m
+    pstats`` or snakeviz), to look past the parts and steps this prints."""
     redis = Redis.from_url(url)
     await redis.flushall()
     store = BatchStore(redis, 7 * 86400)
@@ -155,6 +159,8 @@ async def run(url: str, people: int = 2000) -> ProfileResult:
             finally:
                 await worker.stop()
         stats = pstats.Stats(str(path))
+        if keep is not None:
+            shutil.copyfile(path, keep)
     await redis.aclose()
     cpu_ms, shares, steps = breakdown(stats, people)
     commands = {name: (after[name] - before[name]) / people for name in after}
