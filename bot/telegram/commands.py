@@ -36,15 +36,14 @@ class _FromAPerson(Filter):
         return message.from_user is not None
 
 
-def commands_router(settings: BotSettings) -> Router:
-    """A fresh router; include it before the batching router so commands stop here."""
-    router = Router(name="commands")
-    # One cheap check per message; the command filters run only on text starting with /.
-    router.message.filter(_LooksLikeACommand())
+def add_commands(router: Router, settings: BotSettings) -> None:
+    """Register the commands on ``router`` (the dispatcher itself); add them before the
+    batching handler, so a command stops here. Each starts with the cheap check for a
+    leading /, so the command filters (which parse the text) run only on such messages."""
+    looks_like_a_command = _LooksLikeACommand()
     if settings.start_greeting:
-        router.message.register(start, CommandStart())
-    router.message.register(clear, Command("clear"), _FromAPerson())
-    return router
+        router.message.register(start, looks_like_a_command, CommandStart())
+    router.message.register(clear, looks_like_a_command, Command("clear"), _FromAPerson())
 
 
 async def start(message: Message, settings: BotSettings) -> None:

@@ -1,4 +1,4 @@
-"""Telegram's batching router: every message of a person goes into their pending batch."""
+"""Telegram's batching handlers: every message of a person goes into their pending batch."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from shared.store import BatchStore
 log = logging.getLogger("batchbot.bot")
 
 
-def batching_router() -> Router:
-    """A fresh router each time: aiogram attaches a router to one dispatcher only."""
-    router = Router(name="batching")
+def add_batching(router: Router) -> None:
+    """Register the batching handlers on ``router`` (the dispatcher itself), after the
+    commands: every other message of a person goes into their pending batch."""
     router.message.register(collect)
     router.edited_message.register(collect_edit)
-    return router
 
 
 async def collect(
