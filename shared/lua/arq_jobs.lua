@@ -62,3 +62,19 @@ local function job_lock_age(job, lock_ms)
   return lock_ms - redis.call('PTTL', job.in_progress)
 end
 
+
+-- ARQ's pick of a due job, in one call (ARQ itself spends four round trips: WATCH the
+-- lock, EXISTS, ZSCORE, then MULTI/PSETEX/EXEC): take the lock for lock_ms unless the job
+-- runs already, left the queue, or is not due by now_ms. Returns the job's score (its
+-- run time, ms), or false.
+local function take_job(job, now_ms, lock_ms)
+  if job_running(job) then
+    return false
+  end
+  local run_at = job_run_at(job)
+  if not run_at or run_at > now_ms then
+    return false
+  end
+  redis.call('PSETEX', job.in_progress, lock_ms, '1')
+  return run_at
+end

@@ -1,0 +1,7 @@
+-- A worker's poll takes a due job (any ARQ job, batch or not) in one round trip.
+-- KEYS: 1 ARQ's queue, 2 the job's in-progress key
+-- ARGV: 1 job id, 2 the worker's clock (ms, as ARQ compares), 3 lock ms (ARQ's
+--       in-progress timeout)
+-- Returns the job's score (ms), or false when another worker has it, it is gone or not due
+local job = {queue = KEYS[1], in_progress = KEYS[2], id = ARGV[1]}
+return take_job(job, tonumber(ARGV[2]), tonumber(ARGV[3]))
