@@ -21,6 +21,8 @@ JOB_KEY_PREFIX = "arq:job:"
 IN_PROGRESS_KEY_PREFIX = "arq:in-progress:"
 RESULT_KEY_PREFIX = "arq:result:"
 RETRY_KEY_PREFIX = "arq:retry:"
+ABORT_JOBS = "arq:abort"
+"""Sorted set of job ids to abort; ARQ's finish takes the job out of it."""
 
 HEALTH_CHECK_KEY_PREFIX = "arq:queue:health-check:"
 
@@ -58,6 +60,10 @@ def job_key(job_id: str) -> str:
 
 def in_progress_key(job_id: str) -> str:
     return IN_PROGRESS_KEY_PREFIX + job_id
+
+
+def retry_key(job_id: str) -> str:
+    return RETRY_KEY_PREFIX + job_id
 
 
 def serialize(data: dict[str, Any]) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from shared.arq_layout import BatchJob
+from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
 from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claimed_batch
 from shared.history import NO_HISTORY, HistoryRules
 from shared.keys import (
@@ -131,18 +131,21 @@ class BatchStore:
         )
 
     async def schedule(
-        self, conversation: str, lease_ms: int = 0, lock_ms: int = 0
+        self, conversation: str, lease_ms: int = 0, lock_ms: int = 0, job_ended: bool = False
     ) -> tuple[ScheduleState, int]:
         """Give a conversation with pending or claimed work a job; idempotent. With
         ``lease_ms``, a job whose worker died before claiming (its ARQ lock older than the
-        lease, ARQ's lock being ``lock_ms`` long) is freed and queued again."""
+        lease, ARQ's lock being ``lock_ms`` long) is freed and queued again. With
+        ``job_ended``, the worker's run of the job has just ended and the same call ends it
+        as ARQ would (its lock, try count and queue entry go) before the next job is made:
+        one round trip, and no moment between the two for a crash to fall into."""
         keys = ConversationKeys(conversation)
         raw = await run_job_script(
             self._schedule,
             conversation,
             self.key_ttl_seconds,
             _schedule_keys(keys),
-            [lease_ms, lock_ms],
+            [lease_ms, lock_ms, 1 if job_ended else 0],
         )
         return ScheduleState(as_text(raw[0])), int(raw[1])
 
@@ -159,7 +162,7 @@ class BatchStore:
                     conversation,
                     self.key_ttl_seconds,
                     _schedule_keys(keys),
-                    [lease_ms, lock_ms],
+                    [lease_ms, lock_ms, 0],
                 )
                 await self._schedule(keys=job_keys, args=job_args, client=pipe)
             replies = await pipe.execute()
@@ -292,4 +295,5 @@ class BatchStore:
 def _schedule_keys(keys: ConversationKeys) -> list[str]:
     """``schedule.lua``'s keys, before the job's."""
     own = [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox, LEASES]
-    return [*own, keys.handoff, keys.held]
+    job_id = BatchJob(keys.conversation).id
+    return [*own, keys.handoff, keys.held, retry_key(job_id), ABORT_JOBS]

@@ -73,6 +73,7 @@ def test_arq_layout_matches_the_installed_arq() -> None:
     assert arq.constants.in_progress_key_prefix == arq_layout.IN_PROGRESS_KEY_PREFIX
     assert arq.constants.result_key_prefix == arq_layout.RESULT_KEY_PREFIX
     assert arq.constants.retry_key_prefix == arq_layout.RETRY_KEY_PREFIX
+    assert arq.constants.abort_jobs_ss == arq_layout.ABORT_JOBS
     payload = arq_layout.batch_job_payload("-100:7").encode()
     function, args, kwargs, job_try, enqueued = deserialize_job_raw(
         payload, deserializer=arq_layout.deserialize

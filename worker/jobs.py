@@ -70,14 +70,22 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
 
 
 async def after_job_end(ctx: dict[str, Any]) -> None:
-    """ARQ has removed the finished job: now the next batch can get a job of its own."""
+    """ARQ has removed the finished job: now the next batch can get a job of its own.
+
+    ARQ's own CLI calls this; batchbot's worker (:class:`worker.running.BatchWorker`) does
+    the same inside ARQ's end of the job, in one call, and does not use this hook."""
     conversation = arq_layout.conversation_of_job(ctx["job_id"])
     if conversation is not None:
-        deps = deps_of(ctx)
-        state, at = await deps.store.schedule(
-            conversation, deps.settings.lease_ms, deps.settings.lock_ms
-        )
-        log.debug("after job %s: %s (run at %s)", ctx["job_id"], state, at)
+        await schedule_next(deps_of(ctx), conversation, job_ended=False)
+
+
+async def schedule_next(deps: WorkerDeps, conversation: str, job_ended: bool) -> None:
+    """Give what came while the job ran a job of its own; with ``job_ended``, end the run's
+    job as ARQ would first, in the same call."""
+    state, at = await deps.store.schedule(
+        conversation, deps.settings.lease_ms, deps.settings.lock_ms, job_ended
+    )
+    log.debug("after the job of %s: %s (run at %s)", conversation, state, at)
 
 
 def _ids(batch: ClaimedBatch) -> dict[str, str]:

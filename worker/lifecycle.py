@@ -188,9 +188,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 async def sweep_forever(store: BatchStore, settings: WorkerProcessSettings) -> None:
     """Give a job to every conversation whose next step is overdue.
 
-    A worker can die between ARQ finishing a job and ``after_job_end``, or between ARQ
-    handing it a job and its claim, and ARQ drops jobs that exceed their tries; the
-    pending index still knows these conversations.
+    A worker can die while a job runs, or between ARQ handing it a job and its claim
+    (and under ARQ's own CLI, between ARQ finishing a job and ``after_job_end``), and ARQ
+    drops jobs that exceed their tries; the pending index still knows these
+    conversations.
     """
     interval_seconds = settings.sweep_interval_seconds
     grace_ms = round(max(1.0, interval_seconds) * 1000)

@@ -25,6 +25,8 @@ from redis.commands.core import AsyncScript
 
 from shared import arq_layout
 from shared.redis_scripts import load_script
+from worker.jobs import schedule_next
+from worker.lifecycle import deps_of
 
 log = logging.getLogger("batchbot.worker")
 
@@ -50,6 +52,40 @@ class BatchWorker(Worker):
     """
 
     _take_job: AsyncScript | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The next batch is scheduled in finish_job, in the call that ends the job: ARQ's
+        # after_job_end hook (which its own CLI still uses) would schedule it a second time.
+        kwargs.pop("after_job_end", None)
+        super().__init__(*args, **kwargs)
+
+    async def finish_job(
+        self,
+        job_id: str,
+        finish: bool,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+    ) -> None:
+        """ARQ's end of a job and the next batch's job in one atomic call (``schedule.lua``)
+        where a batch job ends for good and keeps no result, as batchbot's do; otherwise
+        ARQ's own end (a retry, any other job), then the next batch's job as before."""
+        conversation = arq_layout.conversation_of_job(job_id)
+        ends_whole = finish and not result_data and keep_in_progress is None
+        if conversation is None or not ends_whole:
+            await super().finish_job(
+                job_id,
+                finish,
+                result_data,
+                result_timeout_s,
+                keep_result_forever,
+                incr_score,
+                keep_in_progress,
+            )
+        if conversation is not None:
+            await schedule_next(deps_of(self.ctx), conversation, job_ended=ends_whole)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """ARQ's ``start_jobs``, the same slots and tasks, with the one-call pick."""

@@ -42,6 +42,14 @@ local function drop_job(job)
   redis.call('DEL', job.key)
 end
 
+-- ARQ's own end of a finished job that keeps no result (its finish_job): the lock, the
+-- try count and the job are deleted and the job leaves the abort set and the queue.
+local function finish_job(job, retry_key, abort_set)
+  redis.call('DEL', job.in_progress, retry_key, job.key)
+  redis.call('ZREM', abort_set, job.id)
+  redis.call('ZREM', job.queue, job.id)
+end
+
 -- Free a job whose worker is gone: ARQ would otherwise wait for its in-progress key to
 -- expire (the job timeout plus 10 s) before any worker may run the job again.
 local function release_job_lock(job)

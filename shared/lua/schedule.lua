@@ -1,15 +1,22 @@
--- Make sure a conversation with work has a job: run when a job ends and by the sweep.
+-- Make sure a conversation with work has a job: run when a job ends (as ARQ's end of the
+-- job itself, in the same call, with ARGV 7) and by the sweep.
 -- A job ARQ handed to a worker that died before claiming (no lease yet) is freed once
 -- its lock is older than the lease: ARQ would hold it for the job timeout plus 10 s.
 -- Messages held for a human get the job when the pause ends, to hand them on.
 -- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases, 7 handoff,
---       8 held, 9-11 the job (arq_jobs.lua)
+--       8 held, 9 ARQ's try count of the job, 10 ARQ's abort set, 11-13 the job
+--       (arq_jobs.lua)
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
---       5 lease ms (0: no check of the lock), 6 ARQ's lock ms (job timeout + 10 s)
+--       5 lease ms (0: no check of the lock), 6 ARQ's lock ms (job timeout + 10 s),
+--       7 '1': this worker's run of the job has ended; end it as ARQ would, first
 -- Returns {state, run at ms}
 local now = now_ms()
 local job = conversation_job()
 local conversation = ARGV[1]
+
+if ARGV[7] == '1' then
+  finish_job(job, KEYS[9], KEYS[10])
+end
 
 if job_running(job) then
   local lease_ms = tonumber(ARGV[5])
