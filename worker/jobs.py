@@ -1,9 +1,9 @@
-"""``process_message_batch`` and ``after_job_end``: the batch protocol, step by step.
+"""``process_message_batch``: the batch protocol, step by step.
 
 Claim the due messages as one batch with a stable id; ask the backend unless the answer
 is stored, and store it before sending; deliver the parts not sent yet, marking each
 (:mod:`worker.delivery`); release the batch (or keep it as a dead letter), then send
-proactive messages; when ARQ has removed the job, ``after_job_end`` schedules what came
+proactive messages; when the job ends, :mod:`worker.job_end` schedules what came
 meanwhile. Any step may be repeated after a crash; none repeats a backend call or a sent
 part; a failure that may pass is retried within a budget, then is a dead letter.
 """
@@ -23,7 +23,7 @@ from arq import Retry
 from backend_client import PermanentBackendError, RetryableBackendError
 from channels.base import ChannelSender, Recipient
 from channels.outcomes import RetryAfter, Unavailable
-from shared import arq_layout, metrics
+from shared import metrics
 from shared.claimed import Abandoned
 from shared.history import turns_of, with_history
 from shared.keys import channel_of
@@ -67,25 +67,6 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
         raise Retry(defer=RETRY) from error
     finally:
         deps.running.discard(conversation)
-
-
-async def after_job_end(ctx: dict[str, Any]) -> None:
-    """ARQ has removed the finished job: now the next batch can get a job of its own.
-
-    ARQ's own CLI calls this; batchbot's worker (:class:`worker.running.BatchWorker`) does
-    the same inside ARQ's end of the job, in one call, and does not use this hook."""
-    conversation = arq_layout.conversation_of_job(ctx["job_id"])
-    if conversation is not None:
-        await schedule_next(deps_of(ctx), conversation, job_ended=False)
-
-
-async def schedule_next(deps: WorkerDeps, conversation: str, job_ended: bool) -> None:
-    """Give what came while the job ran a job of its own; with ``job_ended``, end the run's
-    job as ARQ would first, in the same call."""
-    state, at = await deps.store.schedule(
-        conversation, deps.settings.lease_ms, deps.settings.lock_ms, job_ended
-    )
-    log.debug("after the job of %s: %s (run at %s)", conversation, state, at)
 
 
 def _ids(batch: ClaimedBatch) -> dict[str, str]:

@@ -25,7 +25,7 @@ from redis.commands.core import AsyncScript
 
 from shared import arq_layout
 from shared.redis_scripts import load_script
-from worker.jobs import schedule_next
+from worker.job_end import schedule_next
 from worker.lifecycle import deps_of
 
 log = logging.getLogger("batchbot.worker")
