@@ -81,11 +81,13 @@ def _timer_table(results: list[timer.TimerResult]) -> None:
 def _e2e_table(results: list[e2e.EndToEndResult]) -> None:
     _table(
         f"3. End to end: {results[0].batches:,} batches of 3, backend takes 200 ms",
-        ["workers", "batches/s", "msgs/s", "ceiling", "worker CPU", "Redis CPU", "stand-ins CPU"],
+        ["workers", "batches/s", "msgs/s", "ceiling", "worker CPU", "CPU ms/batch", "Redis CPU",
+         "stand-ins CPU"],
         [
             [str(r.workers), f"{r.batches_per_second:.0f}", f"{r.messages_per_second:.0f}",
-             f"{r.ceiling_per_second:.0f}", f"{r.worker_cpu_share:.2f}", f"{r.redis_cpu_share:.2f}",
-             f"{r.bench_cpu_share:.2f}"]
+             f"{r.ceiling_per_second:.0f}", f"{r.worker_cpu_share:.2f}",
+             f"{r.worker_cpu_share * 1000 / r.batches_per_second:.2f}",
+             f"{r.redis_cpu_share:.2f}", f"{r.bench_cpu_share:.2f}"]
             for r in results
         ],
     )  # fmt: skip
@@ -179,7 +181,11 @@ def _http_table(results: list[http_client.ClientResult]) -> None:
 
 async def main(names: list[str], quick: bool, profile_out: str | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": _load(),
+        },
         "quick": quick,
     }
     server = RedisServer()
@@ -235,7 +241,14 @@ async def main(names: list[str], quick: bool, profile_out: str | None = None) ->
         scale_result = await scale.run(100 if quick else 10_000)
         _scale_table(scale_result)
         figures["scale"] = asdict(scale_result)
+    figures["machine"]["load_average_at_end"] = _load()
     return figures
+
+
+def _load() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages: on 2 cores, anything else running
+    shows here (the benchmarks themselves raise the 1-minute one as they go)."""
+    return [round(load, 2) for load in os.getloadavg()]
 
 
 def cli() -> None:
@@ -256,8 +269,14 @@ def cli() -> None:
     )
     args = parser.parse_args()
     stored = _stored(args.compare) if args.compare else None
-    print(f"batchbot benchmarks on {os.cpu_count()} cores, Python {platform.python_version()}")
+    one, five, fifteen = _load()
+    print(
+        f"batchbot benchmarks on {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"load average {one}, {five}, {fifteen} (1, 5, 15 min) at the start"
+    )
     figures = asyncio.run(main(args.only, args.quick, args.profile_out))
+    one, five, fifteen = figures["machine"]["load_average_at_end"]
+    print(f"\nload average at the end: {one}, {five}, {fifteen} (1, 5, 15 min)")
     text = json.dumps(figures, indent=2)
     print("\nJSON:")
     print(text)

@@ -67,6 +67,23 @@ def figures(run: dict[str, Any]) -> Iterator[Figure]:
     for row in run.get("http", []):
         case = f"http {row['client']} x{row['concurrency']}"
         yield Figure(f"{case} CPU ms/request", row["cpu_ms_per_request"], False)
+    profile = run.get("profile")
+    if profile:
+        case = f"profile {profile['batches']:,} batches"
+        yield Figure(
+            f"{case} Redis round trips/batch", profile["redis_round_trips_per_batch"], False
+        )
+        commands = sum(profile["redis_commands_per_batch"].values())
+        yield Figure(f"{case} Redis commands/batch", commands, False)
+        yield Figure(f"{case} profiled CPU ms/batch", profile["profiled_cpu_ms_per_batch"], False)
+    drafts = run.get("drafts")
+    if drafts:
+        yield Figure(
+            f"drafts {drafts['people']} first draft p99 ms", drafts["first_draft_p99_ms"], False
+        )
+    for row in run.get("console", []):
+        case = f"console {row['what']} {row['pending']:,} pending"
+        yield Figure(f"{case} commands/refresh", row["commands_per_refresh"], False)
     scale = run.get("scale")
     if scale:
         yield Figure(f"scale {scale['people']:,} people seconds", scale["seconds"], False)
