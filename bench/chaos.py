@@ -338,7 +338,7 @@ def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, fault
             )
     twice = sum(1 for kills in faults.stranded.values() if len(kills) > 1)
     print(f"  stranded by two kills or more    {twice} (timed from the last)")
-    explain_duplicates(telegram, faults.worker_kills)
+    explain_duplicates(telegram, faults.worker_kills, faults.failover_at)
     doubled = [key for key, n in delivered.items() if n > 1][:5]
     for user, message_id in doubled:
         batches = [
@@ -349,11 +349,15 @@ def report(telegram: TelegramStandIn, backend: ExampleBackend, total: int, fault
         print(f"  message {message_id} of {user} in batches {', '.join(batches)}")
 
 
-def explain_duplicates(telegram: TelegramStandIn, kill_times: list[float]) -> None:
-    """For each reply sent twice: how long before the nearest SIGKILL its first copy landed.
+def explain_duplicates(
+    telegram: TelegramStandIn, kill_times: list[float], primary_killed_at: float | None
+) -> None:
+    """For each reply sent twice: how long before the nearest worker's SIGKILL, and before
+    the primary's, its first copy landed.
 
     A part whose send was under way when its worker was killed cannot be known as sent
-    (Telegram has no idempotency key), so the next run sends it again.
+    (Telegram has no idempotency key), so the next run sends it again. So can a part whose
+    sent mark the old primary took but did not pass on to its replica before it died.
     """
     first_seen: dict[str, float] = {}
     for message in telegram.sent:
@@ -363,7 +367,10 @@ def explain_duplicates(telegram: TelegramStandIn, kill_times: list[float]) -> No
             continue
         gaps = [kill - first_seen[tag] for kill in kill_times]
         nearest = min(gaps, key=abs) if gaps else float("nan")
-        print(f"  duplicate {tag}]: first copy {nearest * 1000:+.0f} ms before the nearest kill")
+        said = f"  duplicate {tag}]: first copy {nearest * 1000:+.0f} ms before the nearest kill"
+        if primary_killed_at is not None:
+            said += f", {(primary_killed_at - first_seen[tag]) * 1000:+.0f} ms before the primary's"
+        print(said)
 
 
 def main() -> None:
