@@ -13,8 +13,9 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import (
     compare,
@@ -29,6 +30,8 @@ from bench import (
     timer,
 )
 from sandbox.redis_server import RedisServer
+
+T = TypeVar("T")
 
 NAMES = ("ingest", "timer", "e2e", "profile", "memory", "scale", "http", "drafts", "console")
 
@@ -199,15 +202,11 @@ async def main(names: list[str], quick: bool, profile_out: str | None = None) ->
     finally:
         server.remove()
     if "http" in names:
-        _settle()
-        http_results = await http_client.run(200 if quick else http_client.REQUESTS)
-        _http_table(http_results)
-        figures["http"] = [asdict(r) for r in http_results]
+        await _measure(
+            figures, "http", http_client.run(200 if quick else http_client.REQUESTS), _http_table
+        )
     if "scale" in names:
-        _settle()
-        scale_result = await scale.run(100 if quick else 10_000)
-        _scale_table(scale_result)
-        figures["scale"] = asdict(scale_result)
+        await _measure(figures, "scale", scale.run(100 if quick else 10_000), _scale_table)
     figures["machine"]["load_average_at_end"] = _load()
     return figures
 
@@ -217,24 +216,28 @@ async def _on_one_redis(
 ) -> None:
     """The benchmarks that share one redis-server (each empties it first)."""
     if "ingest" in names:
-        ingest_results = await (ingest.run(url, 100, rounds=1) if quick else ingest.run(url))
-        _ingest_table(ingest_results)
-        figures["ingest"] = [asdict(r) for r in ingest_results]
+        await _measure(
+            figures,
+            "ingest",
+            ingest.run(url, 100, rounds=1) if quick else ingest.run(url),
+            _ingest_table,
+        )
     if "timer" in names:
-        _settle()
-        timer_results = await (timer.run(url, (100, 300), 100, 1000) if quick else timer.run(url))
-        _timer_table(timer_results)
-        figures["timer"] = [asdict(r) for r in timer_results]
+        await _measure(
+            figures,
+            "timer",
+            timer.run(url, (100, 300), 100, 1000) if quick else timer.run(url),
+            _timer_table,
+        )
     if "e2e" in names:
-        _settle()
-        e2e_results = await e2e.run(url, 100 if quick else 2000)
-        _e2e_table(e2e_results)
-        figures["e2e"] = [asdict(r) for r in e2e_results]
+        await _measure(figures, "e2e", e2e.run(url, 100 if quick else 2000), _e2e_table)
     if "profile" in names:
-        _settle()
-        profile_result = await profile.run(url, 100 if quick else 2000, profile_out)
-        _profile_table(profile_result)
-        figures["profile"] = asdict(profile_result)
+        await _measure(
+            figures,
+            "profile",
+            profile.run(url, 100 if quick else 2000, profile_out),
+            _profile_table,
+        )
     if "memory" in names:
         _settle()
         sizes = (100, 1000) if quick else (1000, 10_000, 100_000)
@@ -249,15 +252,29 @@ async def _on_one_redis(
             "history_turns_20_bytes": history,
         }
     if "console" in names:
-        _settle()
-        console_results = await console.run(url, (100, 1000) if quick else (100, 100_000))
-        _console_table(console_results)
-        figures["console"] = [asdict(r) for r in console_results]
+        await _measure(
+            figures,
+            "console",
+            console.run(url, (100, 1000) if quick else (100, 100_000)),
+            _console_table,
+        )
     if "drafts" in names:
-        _settle()
-        drafts_result = await drafts.run(url, 20 if quick else 200)
-        _drafts_table(drafts_result)
-        figures["drafts"] = asdict(drafts_result)
+        await _measure(figures, "drafts", drafts.run(url, 20 if quick else 200), _drafts_table)
+
+
+async def _measure(
+    figures: dict[str, Any], name: str, runs: Coroutine[Any, Any, T], show: Callable[[T], None]
+) -> None:
+    """Run one benchmark in a settled process, print its table and keep its figures."""
+    _settle()
+    result = await runs
+    show(result)
+    figures[name] = _as_json(result)
+
+
+def _as_json(result: Any) -> Any:
+    """A benchmark's result (a dataclass, or a list of them) as JSON-ready values."""
+    return [asdict(r) for r in result] if isinstance(result, list) else asdict(result)
 
 
 def _settle() -> None:

@@ -357,7 +357,8 @@ def explain_duplicates(
 
     A part whose send was under way when its worker was killed cannot be known as sent
     (Telegram has no idempotency key), so the next run sends it again. So can a part whose
-    sent mark the old primary took but did not pass on to its replica before it died.
+    sent mark the old primary took but did not pass on to its replica before it died, or
+    whose worker was killed while the mark waited out the failover.
     """
     first_seen: dict[str, float] = {}
     for message in telegram.sent:
