@@ -48,7 +48,11 @@ class ChildProcess:
         with_stdout: bool = False,
     ) -> Self:
         """Start ``command`` and return once its log shows ``ready``; ``with_stdout`` reads
-        what it prints as part of its log."""
+        what it prints as part of its log.
+
+        A launch that fails or is cancelled meanwhile (a benchmark's fault task stopped in
+        the middle of a restart) kills its process: nothing else knows of it, and it would
+        outlive the run that started it."""
         pipe, merged = asyncio.subprocess.PIPE, asyncio.subprocess.STDOUT
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -59,7 +63,7 @@ class ChildProcess:
         child = cls(process, name or " ".join(command[-2:]), on_line)
         try:
             await child.wait_for_log(ready, timeout_seconds)
-        except LaunchFailed:
+        except BaseException:
             await child.stop(signal.SIGKILL)
             raise
         return child
