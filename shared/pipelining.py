@@ -85,18 +85,20 @@ class ScriptPipeline:
         replies = await self._pipeline(calls)
         unloaded = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if unloaded:
-            # Redis restarted or was flushed: load the scripts, run those calls again.
-            for script in {id(calls[i].script): calls[i].script for i in unloaded}.values():
-                await self._redis.script_load(script.script)
-            again = await self._pipeline([calls[i] for i in unloaded])
+            # Redis restarted, was flushed or failed over: run those calls again with the
+            # scripts themselves (see shared.redis_scripts.Script for why not SCRIPT LOAD).
+            again = await self._pipeline([calls[i] for i in unloaded], by_body=True)
             for index, reply in zip(unloaded, again, strict=True):
                 replies[index] = reply
         return replies
 
-    async def _pipeline(self, calls: list[_Call]) -> list[Any]:
+    async def _pipeline(self, calls: list[_Call], by_body: bool = False) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for call in calls:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                if by_body:
+                    pipe.eval(str(call.script.script), len(call.keys), *call.keys, *call.args)
+                else:
+                    pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
             # Same connection as the writes, so WAIT covers them (shared.replication).
             asked = self._wait_replicas > 0 and self.replicas.add_wait(pipe, WAIT_TIMEOUT_MS)
             replies: list[Any] = await pipe.execute(raise_on_error=False)

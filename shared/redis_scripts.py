@@ -7,23 +7,54 @@ work) in front of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+from redis.typing import EncodableT, KeyT
 
 from shared.arq_layout import BatchJob
 
 PRELUDE = ("lib.lua", "arq_jobs.lua")
 
 
-def load_script(redis: Redis, name: str) -> AsyncScript:
+class Script(AsyncScript):
+    """redis-py's script, with its answer to NOSCRIPT made safe during a failover.
+
+    redis-py answers NOSCRIPT with SCRIPT LOAD and then EVALSHA again, each on whichever
+    connection the pool hands out. While Sentinel's view of the primary settles, the two
+    can reach different servers, and the second NOSCRIPT escaped: it stopped a worker's
+    poll loop (``take_job``). EVAL carries the script itself, so it runs wherever it
+    lands (a replica answers READONLY, which sends the connection to the new primary and
+    is retried), and leaves the script cached there for the next EVALSHA.
+    """
+
+    async def __call__(
+        self,
+        keys: Sequence[KeyT] | None = None,
+        args: Iterable[EncodableT] | None = None,
+        client: Redis | None = None,
+    ) -> Any:
+        target = self.registered_client if client is None else client
+        if isinstance(target, Pipeline):  # a pipeline loads its scripts before it runs
+            return await super().__call__(keys, args, target)
+        count = len(keys or ())
+        words: list[Any] = [*(keys or ()), *(args or ())]
+        try:
+            return await target.evalsha(self.sha, count, *words)  # type: ignore[misc]
+        except NoScriptError:
+            return await target.eval(str(self.script), count, *words)  # type: ignore[misc]
+
+
+def load_script(redis: Redis, name: str) -> Script:
     """``lua/<name>.lua`` with the prelude in front, registered on this client."""
     lua = resources.files("shared").joinpath("lua")
     parts = [lua.joinpath(part).read_text() for part in (*PRELUDE, f"{name}.lua")]
-    return redis.register_script("".join(parts))
+    return Script(redis, "".join(parts))
 
 
 def as_text(value: Any) -> str:

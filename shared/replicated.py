@@ -4,7 +4,7 @@ With REDIS_WAIT_REPLICAS set, each write of a batch's protocol (claim, answer, p
 sent, release, takeover) is followed by WAIT in the same pipeline; fewer replicas
 confirming raises NotReplicated before the next step, because a backend call or a send
 made on a claim a failover could lose would be made twice. The job is retried and
-resumes. A just-promoted primary that lacks the script is given it.
+resumes. A just-promoted primary that lacks the script is sent the script itself.
 """
 
 from __future__ import annotations
@@ -35,17 +35,21 @@ class ReplicatedCalls:
         """The script's reply, once enough replicas have the write (at once without any)."""
         if not self.wait_replicas:
             return await script(keys=keys, args=args)
-        reply = await self._evalsha_and_wait(script, keys, args)
-        if isinstance(reply, NoScriptError):
-            await self.redis.script_load(script.script)
-            reply = await self._evalsha_and_wait(script, keys, args)
+        reply = await self._run_and_wait(script, keys, args)
+        if isinstance(reply, NoScriptError):  # see shared.redis_scripts.Script
+            reply = await self._run_and_wait(script, keys, args, by_body=True)
         if isinstance(reply, Exception):
             raise reply
         return reply
 
-    async def _evalsha_and_wait(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+    async def _run_and_wait(
+        self, script: AsyncScript, keys: list[str], args: list[Any], by_body: bool = False
+    ) -> Any:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            if by_body:
+                pipe.eval(str(script.script), len(keys), *keys, *args)
+            else:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
             asked = self.replicas.add_wait(pipe, WORKER_WAIT_TIMEOUT_MS)
             replies = await pipe.execute(raise_on_error=False)
         [reply], acknowledged, target = self.replicas.read_wait(replies, asked)

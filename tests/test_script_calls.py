@@ -1,0 +1,91 @@
+"""Calling a Lua script when the server lacks it, while the pool's connections reach two
+servers (as a Sentinel pool's can while the primary changes): the call runs, whichever
+way it is made. redis-py's own answer (SCRIPT LOAD, then EVALSHA again) loaded the script
+on one server and called it on the other; a worker's poll loop died of it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, cast
+
+import pytest
+import redis
+from redis.asyncio import Redis
+from redis.typing import ScriptTextT
+
+from sandbox.redis_server import RedisServer
+from shared import arq_layout
+from shared.pipelining import ScriptPipeline
+from shared.redis_scripts import load_script
+from shared.replicated import ReplicatedCalls
+from shared.replication import ReplicaWatch
+
+JOB = "batch:901"
+NOW = 1_700_000_000_000
+
+
+class ScriptsLoadElsewhere(Redis):
+    """A client whose SCRIPT LOAD reaches another server than its other commands."""
+
+    elsewhere: Redis
+
+    async def script_load(self, script: ScriptTextT) -> Any:
+        return await self.elsewhere.script_load(script)
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[RedisServer, RedisServer]]:
+    primary = RedisServer()
+    primary.start()
+    replica = RedisServer(replica_of=primary.port)
+    replica.start()
+    until_in_sync(replica)
+    yield primary, replica
+    replica.remove()
+    primary.remove()
+
+
+def until_in_sync(replica: RedisServer) -> None:
+    """Until the replica's first sync is done: before it, WAIT has no replica to count."""
+    client = redis.Redis(port=replica.port)
+    deadline = time.monotonic() + 30
+    while cast(dict[str, Any], client.info("replication"))["master_link_status"] != "up":
+        assert time.monotonic() < deadline, "the replica did not sync within 30 s"
+        time.sleep(0.05)  # polls the replica's state; nothing races it
+    client.close()
+
+
+@pytest.fixture
+async def split(servers: tuple[RedisServer, RedisServer]) -> AsyncIterator[Redis]:
+    primary, replica = servers
+    client = ScriptsLoadElsewhere.from_url(primary.url)
+    client.elsewhere = Redis.from_url(replica.url)
+    async with client.pipeline(transaction=False) as pipe:  # a server that lacks the script
+        await pipe.flushall().script_flush().execute()
+    await client.zadd(arq_layout.QUEUE, {JOB: NOW})
+    yield client
+    await client.elsewhere.aclose()
+    await client.aclose()
+
+
+def take_job_call() -> tuple[list[str], list[Any]]:
+    return [arq_layout.QUEUE, arq_layout.in_progress_key(JOB)], [JOB, NOW, 60_000]
+
+
+async def test_a_script_called_directly_runs(split: Redis) -> None:
+    keys, args = take_job_call()
+    assert await load_script(split, "take_job")(keys=keys, args=args) == NOW
+
+
+async def test_a_script_in_the_pipelined_path_runs(split: Redis) -> None:
+    keys, args = take_job_call()
+    calls = ScriptPipeline(split, wait_replicas=1)
+    assert await calls.call(load_script(split, "take_job"), keys, args) == NOW
+
+
+async def test_a_script_whose_write_waits_for_a_replica_runs(split: Redis) -> None:
+    keys, args = take_job_call()
+    calls = ReplicatedCalls(split, 1, ReplicaWatch(1))
+    assert await calls.call(load_script(split, "take_job"), keys, args) == NOW
+    assert await split.get(arq_layout.in_progress_key(JOB)) == b"1"
