@@ -106,3 +106,28 @@ async def test_a_message_that_came_during_the_job_gets_the_next_job_in_the_same_
     assert await redis.exists(arq_layout.retry_key(job_id)) == 0  # a new job: tries from 1
     payload = await redis.get(arq_layout.job_key(job_id))
     assert payload is not None and b"process_message_batch" in payload
+
+
+async def test_a_claim_takes_back_the_lock_a_failover_lost(redis: Redis) -> None:
+    """ARQ's pick sets the lock without waiting for a replica: a failover right after it
+    can lose it. The claim (which does wait) sets it again, so no other worker's poll
+    takes the job and resumes the batch from under the run."""
+    store = BatchStore(redis, 86400)
+    job_id = await _a_running_job(redis, "603")
+    rules = BatchingRules(window_ms=1, max_wait_ms=1000, max_messages=10,
+                          max_pending_messages=10, max_pending_bytes=100_000,
+                          max_message_bytes=10_000)  # fmt: skip
+    message = IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT,
+                              text="hello")  # fmt: skip
+    await store.append("603", Chat(id=603, type="private"), User(id=603, first_name="Bo"),
+                       message, rules)  # fmt: skip
+    lock = arq_layout.in_progress_key(job_id)
+    await redis.delete(lock)  # the new primary never had it
+
+    outcome = await store.claim("603", max_messages=10, recheck_after_ms=5000, lease_ms=15_000)
+
+    assert outcome.batch is not None
+    assert 14_000 < await redis.pttl(lock) <= 15_000
+    keys = [arq_layout.QUEUE, lock]
+    other_poll = load_script(redis, "take_job")
+    assert await other_poll(keys=keys, args=[job_id, NOW, LOCK_MS]) is None

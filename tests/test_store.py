@@ -157,8 +157,8 @@ async def test_a_job_that_starts_before_a_moved_deadline_claims_nothing(redis: R
     outcome = await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
     assert outcome.state == "not-due"
     assert await pending_count(redis, "77") == 1
-    # ARQ removes the job it ran; the job's end puts it back at the deadline.
-    await redis.delete(arq_layout.job_key(JOB))
+    # ARQ removes the job it ran (and its lock); the job's end puts it back at the deadline.
+    await redis.delete(arq_layout.job_key(JOB), arq_layout.in_progress_key(JOB))
     await redis.zrem(arq_layout.QUEUE, JOB)
     state, run_at = await store.schedule("77")
     assert (state, run_at) == ("scheduled", outcome.deadline_ms)
@@ -292,6 +292,7 @@ async def test_a_message_before_any_part_went_supersedes_the_claimed_batch(redis
         await store.claim("77", max_messages=10, recheck_after_ms=70_000, lease_ms=60_000)
     ).batch
     assert running is not None
+    await redis.delete(arq_layout.in_progress_key(JOB))  # ARQ ended the run for a retry
     superseding = await store.append("77", CHAT, USER, text(3), rules(supersede=True))
     assert superseding.scheduling is Scheduling.SUPERSEDING
     assert superseding.pending == 3

@@ -57,11 +57,20 @@ local function release_job_lock(job)
 end
 
 -- Keep ARQ's lock on a running job for ms more, instead of the job timeout plus 10 s it
--- was set to: should the worker die, ARQ itself runs the job again within ms.
+-- was set to: should the worker die, ARQ itself runs the job again within ms. Only if
+-- it is there: a renewal that lands after ARQ ended the run must not lock the job again.
 local function hold_job_lock(in_progress_key, ms)
   if redis.call('EXISTS', in_progress_key) == 1 then
     redis.call('PEXPIRE', in_progress_key, ms)
   end
+end
+
+-- The same for a run's claim, which sets the lock rather than extends it: ARQ's pick
+-- wrote it without waiting for a replica, so a failover right after the pick can lose
+-- it, and then another worker's poll takes the job and resumes the batch from under this
+-- run (both send). The claim waits for its replicas; the lock it sets holds.
+local function claim_job_lock(in_progress_key, ms)
+  redis.call('SET', in_progress_key, '1', 'PX', ms)
 end
 
 -- How long ago ARQ took the lock of a running job, from what is left of its TTL: ARQ

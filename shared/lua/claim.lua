@@ -25,7 +25,7 @@ local function reply(state, deadline)
 end
 
 local lease_until = now + tonumber(ARGV[8])
-hold_job_lock(KEYS[7], tonumber(ARGV[8]))
+claim_job_lock(KEYS[7], tonumber(ARGV[8]))
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('HSET', KEYS[3], 'token', ARGV[7])
   redis.call('ZADD', KEYS[6], lease_until, conversation)
