@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -17,12 +18,37 @@ from typing import Any
 
 import redis
 
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+PORTS_BELOW_EPHEMERAL = 12_000
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A loopback port nothing is bound to, for a server started next.
+
+    Chosen below the kernel's ephemeral range: a port from that range (what binding port
+    0 hands out) can be taken as the local end of any outgoing connection, a Redis or HTTP
+    client's, before the server it was meant for binds it ("address already in use").
+    """
+    first_ephemeral = first_ephemeral_port()
+    low = max(1024, first_ephemeral - PORTS_BELOW_EPHEMERAL)
+    pick = random.SystemRandom()
+    for _ in range(200):
+        port = pick.randrange(low, first_ephemeral)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port between {low} and {first_ephemeral - 1}")
+
+
+def first_ephemeral_port() -> int:
+    """Linux's from /proc; elsewhere the IANA range's start, which most systems use."""
+    try:
+        return int(EPHEMERAL_PORTS.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
 
 
 def redis_server_binary() -> str:
