@@ -152,7 +152,9 @@ class MetaWebhook:
         if seconds <= 0:
             return  # takeover off (HANDOFF_SECONDS=0)
         try:
-            await self.handoffs.take_over(reply.conversation, "owner", seconds, reply.said)
+            await self.handoffs.take_over(
+                reply.conversation, "owner", seconds, reply.said, reply.message_id
+            )
         except (RedisError, OSError) as error:
             raise MessageNotStored(f"takeover of {reply.conversation}") from error
 

@@ -58,6 +58,8 @@ class HumanReply:
     account: str
     conversation: str
     said: str
+    message_id: str | None = None
+    """The platform's id of what the human wrote: a redelivery of it is held once."""
 
 
 @dataclass(slots=True)

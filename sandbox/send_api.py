@@ -182,6 +182,11 @@ class SendApiStandIn(MetaStandIn):
         with contextlib.suppress(httpx.HTTPError):
             await self.deliver(delivery_json(self.shape.object, self.shape.account, echo))
 
+    async def echoes_delivered(self) -> None:
+        """Wait until every echo of what the bot sent so far was answered by its webhook."""
+        while self._echoing:
+            await asyncio.gather(*self._echoing, return_exceptions=True)
+
     async def stop(self) -> None:
         for task in list(self._echoing):
             task.cancel()

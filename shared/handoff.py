@@ -24,6 +24,7 @@ from shared.history import HistoryRules, user_turn
 from shared.keys import HANDOFFS, PENDING_INDEX, ConversationKeys, channel_of
 from shared.models import IncomingMessage, Turn, to_json
 from shared.redis_scripts import as_text, load_script, run_job_script
+from shared.store import SEEN_IDS_KEPT
 
 log = logging.getLogger("batchbot.handoff")
 
@@ -53,10 +54,16 @@ class Handoffs:
         self._hand_on = load_script(redis, "hand_on")
 
     async def take_over(
-        self, conversation: str, source: str, seconds: float, said: str | None = None
+        self,
+        conversation: str,
+        source: str,
+        seconds: float,
+        said: str | None = None,
+        message_id: str | None = None,
     ) -> TakenOver:
         """Pause the conversation for ``seconds`` from now; ``said`` is what the human wrote,
-        kept (as their turn) for the history."""
+        kept (as their turn) for the history. A ``message_id`` the platform delivered
+        before (an echo sent again) changes nothing: ``claimed`` is 'duplicate'."""
         keys = ConversationKeys(conversation)
         turn = "" if said is None else to_json(_human_turn(said))
         pause_ms = round(seconds * 1000)
@@ -73,9 +80,24 @@ class Handoffs:
                 keys.held,
                 HANDOFFS,
             ],
-            [source, pause_ms, turn, round(seconds) + self.key_ttl_seconds],
+            [
+                source,
+                pause_ms,
+                turn,
+                round(seconds) + self.key_ttl_seconds,
+                message_id or "",
+                SEEN_IDS_KEPT,
+            ],
         )
         taken = TakenOver(as_text(raw[0]), int(raw[1]), int(raw[2]))
+        if taken.claimed == "duplicate":
+            log.info(
+                "conversation %s: the human's message %s was delivered again; kept once",
+                conversation,
+                message_id,
+                extra={"conversation": conversation},
+            )
+            return taken
         metrics.HANDOFFS.labels(channel_of(conversation).value, source).inc()
         log.info(
             "conversation %s taken over by %s for %.0fs: %d message(s) held, batch at the "

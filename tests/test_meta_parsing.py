@@ -74,6 +74,26 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
         {"kind": "text", "text": "https://example.com/menu"},
         {"kind": "other", "content_type": "fallback", "caption": "Our menu"},
     ],
+    "messenger_fallback_link": [
+        {
+            "kind": "other",
+            "content_type": "fallback",
+            "caption": "Book online - Salon Ana",
+            "url": "https://example.com/book",
+        }
+    ],
+    "messenger_location": [{"kind": "location", "caption": "Paul's Location"}],
+    "messenger_sticker_transition": [{"kind": "sticker", "content_type": "sticker"}],
+    "messenger_sticker_type": [
+        {
+            "kind": "sticker",
+            "content_type": "sticker",
+            "url": "https://scontent.xx.fbcdn.net/v/t39.1997-6/thumbs_up.png",
+        }
+    ],
+    "instagram_postback_change": [
+        {"kind": "interactive", "text": "Book a haircut", "choice_id": "BOOK_HAIRCUT"}
+    ],
     "messenger_quick_reply": [
         {
             "kind": "interactive",
@@ -101,6 +121,25 @@ def test_each_documented_event_is_stored_with_what_it_says(name: str) -> None:
     assert len(found) == len(EXPECTED[name])
     for got, expected in zip(found, EXPECTED[name], strict=True):
         assert got.items() >= expected.items(), got
+
+
+def test_a_shared_location_keeps_its_coordinates_and_link() -> None:
+    [place] = parsed("messenger_location").messages
+    assert place.message.location is not None
+    assert (place.message.location.latitude, place.message.location.longitude) == (
+        37.483872,
+        -122.148358,
+    )
+    assert place.message.url is not None and place.message.url.startswith("https://l.facebook")
+
+
+def test_a_postback_sent_as_a_change_is_the_same_message_as_one_sent_as_messaging() -> None:
+    """Instagram delivers some postbacks as ``changes`` (field ``messaging_postbacks``),
+    with the timestamp in seconds as a string: same conversation, same time."""
+    [change] = parsed("instagram_postback_change").messages
+    [event] = parsed("instagram_postback").messages
+    assert change.author.conversation == event.author.conversation
+    assert change.message.date == event.message.date
 
 
 def test_conversations_ids_and_references() -> None:

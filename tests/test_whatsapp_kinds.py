@@ -107,6 +107,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "text": "Message type unknown",
     },
     "unknown": {"kind": "other", "content_type": "unknown", "text": "Unsupported message type"},
+    # An interactive Meta could not read: no body, the reason in the change's own errors.
+    "interactive_unreadable": {
+        "kind": "other",
+        "content_type": "unsupported:interactive",
+        "text": "Something went wrong",
+    },
 }
 LEFT_OUT_ON_PURPOSE = {"system": "system", "request_welcome": "request_welcome"}
 TAKEOVERS = {"smb_message_echoes"}

@@ -144,7 +144,7 @@ async def _owner_wrote(
     if seconds <= 0:
         return  # takeover off (HANDOFF_SECONDS=0): the owner's message is only left out
     said = normalise(message).words() or ""
-    await handoffs.take_over(owner.conversation, "owner", seconds, said)
+    await handoffs.take_over(owner.conversation, "owner", seconds, said, str(message.message_id))
 
 
 def _left_out(reason: str, said: str, level: int = logging.INFO) -> None:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from channels.base import Author, Delivery, HumanReply, Inbound, NotADelivery, Removal
 from channels.meta.send_api import OUR_METADATA
+from shared.message_parts import Location
 from shared.models import Chat, IncomingMessage, MessageKind, User
 
 log = logging.getLogger("batchbot.meta")
@@ -34,9 +35,10 @@ MEDIA_KINDS = {
     "audio": MessageKind.AUDIO,
     "file": MessageKind.DOCUMENT,
 }
-"""Attachments the person sent as media; every other type (Instagram's share, ig_post,
-ig_reel, reel, story_mention; Messenger's template and fallback) is kept as ``other``
-with its type as ``content_type`` and its title as the caption."""
+"""Attachments the person sent as media; a sticker is kind ``sticker``, a location with
+coordinates kind ``location``; every other type (Instagram's share, ig_post, ig_reel,
+reel, story_mention; Messenger's template and fallback) is kept as ``other`` with its
+type as ``content_type``, its title as the caption and its link as ``url``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +60,22 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class _Change(_Lenient):
+    field: str = ""
+    value: dict[str, Any] = {}
+
+
 class _Entry(_Lenient):
     id: str = Field(min_length=1, max_length=64)
     messaging: list[dict[str, Any]] = []
+    changes: list[_Change] = []
+    """Instagram sends some events (a postback: ``messaging_postbacks``) as a change
+    whose value is the same event the ``messaging`` form carries."""
+
+
+CHANGE_FIELDS = {"messaging_postbacks"}
+"""The ``changes`` fields that carry a messaging event; any other change (comments,
+mentions, insights) is not a message to the account."""
 
 
 class _Envelope(_Lenient):
@@ -99,7 +114,21 @@ def parse_messaging(platform: Platform, raw: bytes) -> Delivery:
     for entry in envelope.entry:
         for event in entry.messaging:
             _add(platform, entry.id, event, delivery)
+        for change in entry.changes:
+            if change.field in CHANGE_FIELDS:
+                _add(platform, entry.id, _as_messaging_event(change.value), delivery)
     return delivery
+
+
+def _as_messaging_event(value: dict[str, Any]) -> dict[str, Any]:
+    """A change's value as a ``messaging`` event: Meta's examples of this form give the
+    timestamp in seconds, sometimes as a string; the messaging form uses milliseconds."""
+    stamp = value.get("timestamp")
+    if isinstance(stamp, str) and stamp.isdigit():
+        stamp = int(stamp)
+    if isinstance(stamp, int) and stamp < 10**11:
+        stamp *= 1000
+    return {**value, "timestamp": stamp}
 
 
 def _add(platform: Platform, account: str, raw: dict[str, Any], delivery: Delivery) -> None:
@@ -147,7 +176,9 @@ def _add_echo(
     said = message.get("text") if isinstance(message.get("text"), str) else ""
     conversation = platform.conversation(account, person)
     log.info("%s echo %s: a person of the business wrote to %s", platform.name, mid, conversation)
-    delivery.human_replies.append(HumanReply(account, conversation, said or "[attachment]"))
+    message_id = mid if mid != "(no mid)" else None
+    reply = HumanReply(account, conversation, said or "[attachment]", message_id)
+    delivery.human_replies.append(reply)
 
 
 def _contents(raw: dict[str, Any], person: str, timestamp: int) -> list[dict[str, Any]]:
@@ -189,7 +220,7 @@ def _message_contents(message: dict[str, Any]) -> list[dict[str, Any]]:
                  "choice_id": choice, "content_type": "quick_reply", **common}]  # fmt: skip
     if message.get("is_unsupported"):
         return [{"message_id": mid, "kind": MessageKind.OTHER, "content_type": "unsupported"}]
-    attached = [_attachment(a) for a in message.get("attachments") or [] if isinstance(a, dict)]
+    attached = [_attachment(a) for a in _attachments(message)]
     if len(attached) > 1:  # one album
         for item in attached:
             item["media_group_id"] = mid
@@ -203,19 +234,55 @@ def _message_contents(message: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _attachments(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's attachments, a sticker once: while Meta moves stickers to their own
+    ``sticker`` type (until 30 August 2026) it sends both that and the old ``image`` with
+    a ``sticker_id``; the old one is left out when the new one is there."""
+    found = [a for a in message.get("attachments") or [] if isinstance(a, dict)]
+    if any(a.get("type") == "sticker" for a in found):
+        found = [a for a in found if not (a.get("type") == "image" and _is_sticker_image(a))]
+    return found
+
+
+def _is_sticker_image(attachment: dict[str, Any]) -> bool:
+    payload = attachment.get("payload")
+    return isinstance(payload, dict) and payload.get("sticker_id") is not None
+
+
 def _attachment(attachment: dict[str, Any]) -> dict[str, Any]:
+    """One attachment's fields. Meta puts a link's ``title`` and ``url`` on the attachment
+    itself for a ``fallback`` (with ``"payload": null``) and a ``location``, inside the
+    payload for shares: both are read."""
     kind = str(attachment.get("type") or "")
     raw_payload = attachment.get("payload")
     payload: dict[str, Any] = raw_payload if isinstance(raw_payload, dict) else {}
-    url = payload.get("url") if isinstance(payload.get("url"), str) else None
-    if kind == "image" and payload.get("sticker_id") is not None:
+    url = _text(payload, "url") or _text(attachment, "url") or _text(attachment, "URL")
+    title = _text(payload, "title") or _text(attachment, "title")
+    if kind == "sticker" or (kind == "image" and payload.get("sticker_id") is not None):
         return {"kind": MessageKind.STICKER, "url": url, "content_type": "sticker"}
     if kind in MEDIA_KINDS:
         return {"kind": MEDIA_KINDS[kind], "url": url}
     if not kind:
         raise Unreadable("attachments[].type: missing")
-    title = payload.get("title") if isinstance(payload.get("title"), str) else None
+    if kind == "location" and (where := _coordinates(payload)) is not None:
+        return {"kind": MessageKind.LOCATION, "location": where, "url": url, "caption": title}
     return {"kind": MessageKind.OTHER, "content_type": kind[:64], "url": url, "caption": title}
+
+
+def _coordinates(payload: dict[str, Any]) -> Location | None:
+    """A shared location's ``payload.coordinates`` (``lat``, ``long``); None without them."""
+    coordinates = payload.get("coordinates")
+    if not isinstance(coordinates, dict):
+        return None
+    latitude, longitude = coordinates.get("lat"), coordinates.get("long")
+    if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
+        raise Unreadable("attachments[].payload.coordinates: lat and long must be numbers")
+    return Location(latitude=latitude, longitude=longitude)
+
+
+def _text(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _reply_of(reply_to: Any) -> dict[str, Any]:

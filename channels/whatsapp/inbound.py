@@ -54,6 +54,9 @@ class _Value(_Lenient):
     contacts: list[_Person] = []
     messages: list[dict[str, Any]] = []
     message_echoes: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    """Meta's reasons beside messages it could not deliver whole (e.g. code 131000,
+    "Unsupported webhook payload", beside an ``interactive`` with no body)."""
 
 
 class _Change(_Lenient):
@@ -107,7 +110,9 @@ def parse_delivery(raw: bytes) -> Delivery:
                 continue
             names = {person.wa_id: person.profile.name for person in change.value.contacts}
             for raw_message in change.value.messages:
-                inbound = _inbound(change.value.metadata.phone_number_id, names, raw_message)
+                inbound = _inbound(
+                    change.value.metadata.phone_number_id, names, raw_message, change.value.errors
+                )
                 if inbound is None:
                     skipped += 1
                 else:
@@ -118,6 +123,7 @@ def parse_delivery(raw: bytes) -> Delivery:
 class _Echo(_Lenient):
     to: str = Field(min_length=1, max_length=64)
     type: str = "unknown"
+    id: str | None = Field(default=None, max_length=256)
 
 
 def _human_reply(phone_number_id: str, raw: dict[str, Any]) -> HumanReply | None:
@@ -132,10 +138,18 @@ def _human_reply(phone_number_id: str, raw: dict[str, Any]) -> HumanReply | None
     found = raw.get(echo.type)
     content: dict[str, Any] = found if isinstance(found, dict) else {}
     said = content.get("body") or content.get("caption") or f"[{echo.type}]"
-    return HumanReply(phone_number_id, conversation_id(phone_number_id, wa_id), str(said))
+    conversation = conversation_id(phone_number_id, wa_id)
+    return HumanReply(phone_number_id, conversation, str(said), echo.id)
 
 
-def _inbound(phone_number_id: str, names: dict[str, str], raw: dict[str, Any]) -> Inbound | None:
+def _inbound(
+    phone_number_id: str,
+    names: dict[str, str],
+    raw: dict[str, Any],
+    value_errors: list[dict[str, Any]],
+) -> Inbound | None:
+    """One message; ``value_errors`` are the change's own ``errors``, which Meta sends
+    instead of a message's body when it could not read that body."""
     wamid = raw.get("id") if isinstance(raw.get("id"), str) else "(no id)"
     try:
         head = _Message.model_validate(raw)
@@ -148,7 +162,7 @@ def _inbound(phone_number_id: str, names: dict[str, str], raw: dict[str, Any]) -
             )
             return None
         fields: dict[str, Any] = {**context_of(head.context), **referral_of(raw.get("referral"))}
-        fields.update(content_of(head.type, raw.get(head.type), raw))
+        fields.update(content_of(head.type, raw.get(head.type), raw, value_errors))
         message = IncomingMessage(
             message_id=head.id, date=datetime.fromtimestamp(head.timestamp, UTC), **fields
         )

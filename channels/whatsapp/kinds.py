@@ -43,13 +43,22 @@ class Unreadable(ValueError):
     """A message lacks a field its type needs; the message names the field."""
 
 
-def content_of(kind: str, body: Any, head: dict[str, Any]) -> Fields:
+def content_of(
+    kind: str, body: Any, head: dict[str, Any], value_errors: list[dict[str, Any]] | None = None
+) -> Fields:
     """The contract's kind-specific fields for one WhatsApp message type (``head`` is
-    the whole message, for ``unsupported`` and ``unknown``, whose reason is beside)."""
+    the whole message, for ``unsupported`` and ``unknown``, whose reason is beside).
+
+    A message whose body Meta left out and explained in an ``errors`` array (its own, or
+    the change's ``value.errors``: an ``interactive`` it could not read, code 131000) is
+    kept as an unsupported one, so the person still gets an answer."""
     if kind == "contacts":
         return {"kind": MessageKind.CONTACT, "contact": _first_contact(body)}
     if kind in ("unsupported", "unknown"):
         return _not_supported(kind, body, head)
+    errors = head.get("errors") or value_errors
+    if not isinstance(body, dict) and isinstance(errors, list) and errors:
+        return _not_supported("unsupported", {"type": kind}, {"errors": errors})
     part = _object(body, kind)
     reader = _READERS.get(kind)
     if reader is not None:

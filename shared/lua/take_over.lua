@@ -6,12 +6,27 @@
 -- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 handoff, 6 held, 7 handoffs index,
 --       8-10 the job (arq_jobs.lua)
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
---       5 source, 6 pause ms, 7 the human's turn (JSON, '' for none), 8 held ttl s
--- Returns {the claimed batch: 'none', 'abandoned' or 'halted'; messages held; until ms}
+--       5 source, 6 pause ms, 7 the human's turn (JSON, '' for none), 8 held ttl s,
+--       9 the platform's id of the human's message ('' for none), 10 seen ids kept
+-- Returns {the claimed batch: 'none', 'abandoned', 'halted' or 'duplicate' (the platform
+-- delivered this human message before: nothing changes); messages held; until ms}
 local now = now_ms()
 local job = conversation_job()
 local conversation = ARGV[1]
 local until_ms = now + tonumber(ARGV[6])
+
+-- A redelivered echo is the same human message: remembered once, like a person's.
+if ARGV[9] ~= '' then
+  local seen = redis.call('HGET', KEYS[2], 'seen') or ''
+  local token = seen_token(ARGV[9])
+  if was_seen(seen, token) then
+    return {'duplicate', 0, tonumber(redis.call('HGET', KEYS[5], 'until')) or 0}
+  end
+  remember_seen(KEYS[2], seen, token, tonumber(ARGV[10]))
+  if redis.call('TTL', KEYS[2]) < 0 then
+    redis.call('EXPIRE', KEYS[2], job.ttl)
+  end
+end
 
 local since = redis.call('HGET', KEYS[5], 'since') or now
 redis.call('HSET', KEYS[5], 'since', since, 'until', until_ms, 'source', ARGV[5])
