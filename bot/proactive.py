@@ -3,13 +3,17 @@
 Served on the bot's metrics port (never the public webhook), only when PROACTIVE_TOKEN
 is set, and only to requests carrying it as a bearer token (compared in constant
 time). The body is a :class:`shared.proactive.ProactiveRequest`; the answer is 202 once
-the messages are queued, 400 with the problems when the body is wrong.
+the messages are queued, 400 with the problems when the body is wrong. While a human has
+the conversation the messages are held, not refused (a reminder stays true after the
+human is done, and a backend need not retry): the answer says ``"scheduling": "held"``
+and ``held_until``, the pause's end as it stands.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -41,16 +45,26 @@ def proactive_handler(outbox: Outbox, token: str, settings: ChannelSettings) -> 
             return invalid_body(error, raw, '{"chat_id": 123, "messages": [...]}')
         except NoRecipient as error:
             return web.json_response({"error": str(error)}, status=400)
-        scheduling = await outbox.queue(conversation, body.messages)
+        queued = await outbox.queue(conversation, body.messages)
+        answer: dict[str, object] = {
+            "queued": len(body.messages),
+            "scheduling": str(queued.scheduling),
+        }
+        if queued.paused_until_ms is not None:
+            until = datetime.fromtimestamp(queued.paused_until_ms / 1000, UTC)
+            answer["held_until"] = until.isoformat(timespec="seconds").replace("+00:00", "Z")
+            answer["why"] = (
+                "a human has this conversation: the messages are sent when the pause ends "
+                '(later if they write again; POST /handoff with "resume": true ends it now)'
+            )
         log.info(
-            "proactive: %d message(s) queued for %s (%s)",
+            "proactive: %d message(s) queued for %s (%s%s)",
             len(body.messages),
             conversation,
-            scheduling,
+            queued.scheduling,
+            f" until {answer['held_until']}" if "held_until" in answer else "",
             extra={"conversation": conversation},
         )
-        return web.json_response(
-            {"queued": len(body.messages), "scheduling": scheduling}, status=202
-        )
+        return web.json_response(answer, status=202)
 
     return handle

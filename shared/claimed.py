@@ -30,6 +30,9 @@ class ClaimedBatch:
     run that finds this releases it without asking or sending."""
     halted: str | None = None
     """Why nothing more of its answer goes out, though some did ('handed_over')."""
+    refused: dict[int, str] = field(default_factory=dict)
+    """Parts (from 1) the platform refused for good in an earlier run, with its reason
+    (``refused:<n>`` fields): a resumed run must not count them as delivered."""
 
 
 class Abandoned(Exception):
@@ -76,4 +79,14 @@ def claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> C
         sent=int(fields["sent"]),
         abandoned=fields.get("abandoned"),
         halted=fields.get("halted"),
+        refused={
+            int(name.removeprefix(REFUSED_PREFIX)): reason
+            for name, reason in fields.items()
+            if name.startswith(REFUSED_PREFIX)
+        },
     )
+
+
+REFUSED_PREFIX = "refused:"
+"""``inflight:<conversation>`` fields ``refused:<part>``: the platform's reason for a part
+it refused (kept in the dead letter, which copies the batch's fields)."""

@@ -111,6 +111,11 @@ class Handoffs:
         )
         return taken
 
+    async def paused_until_ms(self, conversation: str) -> int | None:
+        """When the conversation's pause ends (ms), or None when nobody has taken it over."""
+        until = await self.redis.hget(ConversationKeys(conversation).handoff, "until")  # type: ignore[misc]
+        return None if until is None else int(until)
+
     async def resume(self, conversation: str) -> bool:
         """End the pause now; False when the conversation was not paused."""
         keys = ConversationKeys(conversation)
@@ -118,7 +123,7 @@ class Handoffs:
             self._resume,
             conversation,
             self.key_ttl_seconds,
-            [keys.inflight, PENDING_INDEX, keys.handoff, keys.held, HANDOFFS],
+            [keys.inflight, PENDING_INDEX, keys.handoff, keys.held, HANDOFFS, keys.outbox],
         )
         if resumed:
             log.info("conversation %s resumed", conversation, extra={"conversation": conversation})

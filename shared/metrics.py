@@ -38,7 +38,8 @@ STORE_RETRIES = Counter(
 # Worker
 BATCHES = Counter(
     "batchbot_batches_total",
-    "Batch job runs by channel and outcome: answered, retry, dead_letter, claim_lost, "
+    "Batch job runs by channel and outcome: answered, refused (a part refused by the "
+    "platform: the batch is a dead letter), retry, dead_letter, claim_lost, "
     "not_addressed (a group batch not meant for the bot), superseded (the person wrote "
     "more before any part was sent), handed_over (a human took the conversation over), "
     "or why nothing was done (empty, not-due, paused, pause-over)",
@@ -69,18 +70,25 @@ SEND_ERRORS = Counter(
 REPLY_PARTS_SENT = Counter(
     "batchbot_reply_parts_sent_total", "Messages sent to people, by channel", ["channel"]
 )
+REPLY_PARTS_REFUSED = Counter(
+    "batchbot_reply_parts_refused_total",
+    "Reply parts the platform refused for good (never delivered), by channel",
+    ["channel"],
+)
 PROACTIVE_MESSAGES = Counter(
     "batchbot_proactive_messages_total",
     "Proactive messages the workers finished with, by channel and outcome: delivered, "
     "undeliverable (the person cannot be reached, e.g. blocked or outside WhatsApp's 24-hour "
-    "window), channel_not_configured",
+    "window), refused (the platform refused a part of it for good), channel_not_configured, "
+    "held (queued while a human has the conversation: sent when the pause ends)",
     ["channel", "outcome"],
 )
 DEAD_LETTERS = Counter(
     "batchbot_dead_letters_total",
     "Batches kept as dead letters, by channel and cause: backend_rejected, backend_gave_up, "
     "undeliverable (the person cannot be reached, or the platform refused the token), "
-    "unavailable (the platform failed past the retry budget), channel_not_configured",
+    "unavailable (the platform failed past the retry budget), channel_not_configured, "
+    "refused (the platform refused a part of the answer for good)",
     ["channel", "cause"],
 )
 

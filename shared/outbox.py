@@ -1,7 +1,8 @@
 """Proactive messages waiting for delivery: what the backend sends without being asked.
 
 They wait in ``outbox:<conversation>`` and go out from the conversation's own job, after
-any reply in progress, so they are never interleaved with an answer's parts. How many
+any reply in progress, so they are never interleaved with an answer's parts; while a
+human has the conversation (:mod:`shared.handoff`) they wait for the pause to end. How many
 parts of the first message went out is kept beside it (``outbox-sent:<conversation>``),
 so a re-run after a crash continues where it stopped.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -20,6 +22,21 @@ from shared.redis_scripts import as_text, job_script_call, load_script
 from shared.states import Scheduling
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """How queued proactive messages were scheduled."""
+
+    scheduling: Scheduling
+    waiting: int
+    """Proactive messages now waiting for this conversation, these included."""
+    paused_until_ms: int | None
+    """Set when a human has the conversation: nothing goes out before the pause ends
+    (later, if the human writes again and the pause is extended)."""
+
+    def __str__(self) -> str:
+        return str(self.scheduling)
+
+
 class Outbox:
     """Queue proactive messages (bot, backend tools) and take them out (worker)."""
 
@@ -28,17 +45,23 @@ class Outbox:
         self.key_ttl_seconds = key_ttl_seconds
         self._queue = load_script(redis, "proactive")
 
-    async def queue(self, conversation: str, messages: list[OutgoingMessage]) -> Scheduling:
-        """Queue messages for the conversation's job to send; one script call."""
+    async def queue(self, conversation: str, messages: list[OutgoingMessage]) -> Queued:
+        """Queue messages for the conversation's job to send; one script call. While a
+        human has the conversation they are held until the pause ends."""
         keys = ConversationKeys(conversation)
         script_keys, args = job_script_call(
             conversation,
             self.key_ttl_seconds,
-            [keys.outbox, keys.inflight, PENDING_INDEX],
+            [keys.outbox, keys.inflight, PENDING_INDEX, keys.handoff],
             [to_json(message) for message in messages],
         )
         raw = await self._queue(keys=script_keys, args=args)
-        return Scheduling(as_text(raw[0]))
+        paused_until = int(raw[2])
+        return Queued(Scheduling(as_text(raw[0])), int(raw[1]), paused_until or None)
+
+    async def waiting(self, conversation: str) -> int:
+        """Proactive messages waiting for this conversation."""
+        return int(await self.redis.llen(ConversationKeys(conversation).outbox))  # type: ignore[misc]
 
     async def head(self, conversation: str) -> tuple[OutgoingMessage, int] | None:
         """The next proactive message and how many of its parts were sent already."""

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
-from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claimed_batch
+from shared.claimed import (
+    REFUSED_PREFIX,
+    Abandoned,
+    ClaimedBatch,
+    ClaimOutcome,
+    claimed_batch,
+)
 from shared.history import NO_HISTORY, HistoryRules
 from shared.keys import (
     DEAD_LETTERS_INDEX,
@@ -240,6 +246,12 @@ class BatchStore:
 
     async def mark_sent(self, batch: ClaimedBatch, parts_sent: int) -> bool:
         return await self._update_inflight(batch, "sent", str(parts_sent))
+
+    async def mark_refused(self, batch: ClaimedBatch, part: int, reason: str) -> bool:
+        """Part ``part`` (from 1) was refused for good: kept with the batch, so a resumed
+        run neither counts it as delivered nor forgets it."""
+        field = f"{REFUSED_PREFIX}{part}"
+        return await self._update_inflight(batch, field, self.redact.reason(reason)[:1000])
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)

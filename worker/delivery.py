@@ -3,9 +3,10 @@
 Backend answers and proactive messages, on every channel, go through :func:`deliver`.
 A channel's sender (:class:`channels.base.ChannelSender`) does the sending and maps
 its platform's errors onto :mod:`channels.outcomes`; here those outcomes get one
-meaning each: a refused part is skipped, a person who cannot be reached gets nothing
-more (the job keeps the batch as a dead letter), and "retry after" or "unavailable" go
-up to the job, which knows whether its batch may still wait.
+meaning each: a part refused for good is recorded with the platform's reason (never
+counted as delivered; the job keeps the batch as a dead letter) and the rest still go, a
+person who cannot be reached gets nothing more (a dead letter too), and "retry after" or
+"unavailable" go up to the job, which knows whether its batch may still wait.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from channels.base import ChannelSender, Recipient
 from channels.outcomes import RecipientGone, Refused
@@ -27,6 +28,10 @@ log = logging.getLogger("batchbot.worker")
 MarkSent = Callable[[int], Awaitable[bool]]
 """Records how many parts of the reply have gone out (an atomic Redis write); False when
 this run no longer holds the reply (another worker took it over)."""
+
+MarkRefused = Callable[[int, str], Awaitable[bool]]
+"""Records that part n (from 1) was refused for good, with the platform's reason, before
+the part is marked done; False when this run no longer holds the reply."""
 
 MayGo = Callable[[int], Awaitable[str]]
 """Asked before part n (from 1) goes: 'go', 'lost' (another run holds the reply) or why
@@ -42,6 +47,11 @@ async def always_go(number: int) -> str:
     return "go"
 
 
+async def remember_nothing(number: int, reason: str) -> bool:
+    """For replies whose refusals need not outlive the run (it reports them itself)."""
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Pacing:
     """Parts after the first come with 'typing…' for as long as writing them would take."""
@@ -53,7 +63,10 @@ class Pacing:
 @dataclass(frozen=True, slots=True)
 class Delivered:
     parts_done: int
-    """Parts sent or skipped as refused, counted from the reply's first."""
+    """Parts sent or refused, counted from the reply's first."""
+    refused: dict[int, str] = field(default_factory=dict)
+    """Part number (from 1) to the platform's reason, for parts it refused for good in
+    this run: never delivered, never in the history."""
     undeliverable: str | None = None
     """Why the person cannot be reached (blocked the bot, WhatsApp's window closed, the
     token refused); the parts after ``parts_done`` were not sent."""
@@ -71,6 +84,7 @@ async def deliver(
     what: str,
     log_fields: dict[str, str] | None = None,
     may_go: MayGo = always_go,
+    mark_refused: MarkRefused = remember_nothing,
 ) -> Delivered:
     """Send ``parts[already_sent:]`` in order; ``what`` names the reply in log lines.
 
@@ -78,6 +92,7 @@ async def deliver(
     with every part before the failed one marked as sent, so a re-run continues there;
     :class:`ClaimLost` when the reply was taken over by another run.
     """
+    refused: dict[int, str] = {}
     for index in range(already_sent, len(parts)):
         part = parts[index]
         if index > 0:  # the person sees more is coming, as if it were being written
@@ -92,19 +107,39 @@ async def deliver(
             log.info(
                 "%s: %s; parts from %d on not sent", what, verdict, index + 1, extra=log_fields
             )
-            return Delivered(index, halted=verdict)
+            return Delivered(index, refused, halted=verdict)
         try:
             await unsplittable(
                 functools.partial(_send_and_mark, sender, to, part, mark_sent, index + 1)
             )
         except RecipientGone as gone:
             log.warning("%s: %s; the rest is not sent", what, gone, extra=log_fields)
-            return Delivered(index, undeliverable=str(gone))
-        except Refused as refused:
-            log.error("%s: part %d not sent: %s", what, index + 1, refused, extra=log_fields)
-            if not await mark_sent(index + 1):
-                raise ClaimLost(f"{what}: taken over by another worker") from refused
-    return Delivered(len(parts))
+            return Delivered(index, refused, undeliverable=str(gone))
+        except Refused as refusal:
+            number = index + 1
+            log.error(
+                "%s: part %d of %d refused by %s, not delivered: %s",
+                what,
+                number,
+                len(parts),
+                sender.channel.value,
+                refusal,
+                extra=log_fields,
+            )
+            metrics.REPLY_PARTS_REFUSED.labels(sender.channel.value).inc()
+            refused[number] = str(refusal)
+            if not (await mark_refused(number, str(refusal)) and await mark_sent(number)):
+                raise ClaimLost(f"{what}: taken over by another worker") from refusal
+    return Delivered(len(parts), refused)
+
+
+def refusal_reason(refused: dict[int, str], total: int, channel: str) -> str:
+    """Why parts did not arrive though they were sent ('' for none): each refused part
+    with the platform's own words, so an operator knows what to mend before a replay."""
+    return "; ".join(
+        f"part {number} of {total} refused by {channel}: {reason}"
+        for number, reason in sorted(refused.items())
+    )
 
 
 async def _send_and_mark(

@@ -33,7 +33,7 @@ from shared.redaction import redacted_answer
 from shared.states import Released
 from shared.store import ClaimedBatch
 from worker.abandons import until_abandoned
-from worker.delivery import ClaimLost, Delivered, deliver
+from worker.delivery import ClaimLost, Delivered, deliver, refusal_reason
 from worker.leasing import lease_kept
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
@@ -84,6 +84,17 @@ def _count(conversation: str, outcome: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Answered:
+    """How a batch's answer went out, for its result line and outcome."""
+
+    halted: str | None
+    """Why the rest was not sent (a human took over), if it was not."""
+    sent: int
+    """Parts that reached the person (refused ones are not counted)."""
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class BatchRun:
     """One run of a conversation's job: its ``job_try`` sets the back-off of any retry."""
 
@@ -122,9 +133,16 @@ class BatchRun:
                     self.deps.leases, batch, settings.lease_ms, abandoned.set, (BatchDeadLettered,)
                 )
                 async with kept:
-                    delivered, spoken = await self._answer(batch, abandoned)
+                    delivered, spoken, refusal = await self._answer(batch, abandoned)
+            # What was delivered is the history, also when a refused part makes the batch a
+            # dead letter; a batch of which nothing arrived leaves no turn (a replay asks
+            # again with the history as it was).
+            remember = turns_of(batch.request, spoken) if spoken or not refusal else []
             released = await store.release(
-                batch, remember=turns_of(batch.request, spoken), history=self.deps.history
+                batch,
+                dead_letter_reason=refusal,
+                remember=remember,
+                history=self.deps.history,
             )
             if not released:
                 raise ClaimLost(f"batch {batch.batch_id}: taken over before its release")
@@ -141,14 +159,25 @@ class BatchRun:
         except Retry:
             _count(conversation, "retry")
             raise
-        _count(conversation, "answered" if delivered.halted is None else "handed_over")
+        if refusal:
+            _count(conversation, "refused")
+            metrics.DEAD_LETTERS.labels(batch.request.channel.value, "refused").inc()
+            log.error(
+                "batch %s of %s dead-lettered: %s", batch.batch_id, conversation, refusal,
+                extra=_ids(batch),
+            )  # fmt: skip
+        else:
+            _count(conversation, "answered" if delivered.halted is None else "handed_over")
         # Proactive messages queued after this release get a job of their own at its end.
         waiting = released is Released.OUTBOX_WAITING
         outbox = await self._deliver_outbox(conversation) if waiting else ""
         count = len(batch.request.messages)
-        return (
-            f"batch {batch.batch_id}: {count} messages, {delivered.parts_done} parts sent{outbox}"
-        )
+        # What a person got comes first: ARQ's log line keeps about 80 characters of it.
+        said = f"batch {batch.batch_id}: {delivered.sent} of {delivered.total} parts sent"
+        if refusal:
+            refused = refusal.count("refused by")
+            said += f", {refused} refused (dead letter: {refusal})"
+        return f"{said}; {count} messages{outbox}"
 
     async def _drop(self, batch: ClaimedBatch, abandoned: Abandoned) -> str:
         """Release an abandoned batch unanswered: its messages were put back in front of
@@ -160,10 +189,13 @@ class BatchRun:
         outbox = await self._deliver_outbox(batch.conversation)
         return f"{abandoned}; not answered{outbox}"
 
-    async def _answer(self, batch: ClaimedBatch, abandoned: asyncio.Event) -> tuple[Delivered, str]:
+    async def _answer(
+        self, batch: ClaimedBatch, abandoned: asyncio.Event
+    ) -> tuple[Answered, str, str]:
         """The backend's answer (asked once, stored before anything is sent, never once the
-        batch is abandoned), delivered, and the text the person got; a person who cannot be
-        reached makes the batch a dead letter with the reason."""
+        batch is abandoned), delivered; the text the person got; and, when the platform
+        refused parts of it, why (the batch is then kept as a dead letter). A person who
+        cannot be reached makes the batch a dead letter at once."""
         try:
             sender = self.deps.sender_for(batch.conversation)
         except ChannelNotConfigured as error:
@@ -184,8 +216,14 @@ class BatchRun:
             await self._dead_letter(batch, reason, "undeliverable")
         if answer.handoff and delivered.halted is None:
             delivered = await hand_over(self.deps, batch, delivered)
-        spoken = "\n".join(part.text for part in parts[: delivered.parts_done] if part.text)
-        return delivered, spoken
+        refused = {**batch.refused, **delivered.refused}
+        arrived = [
+            part for number, part in enumerate(parts[: delivered.parts_done], 1)
+            if number not in refused
+        ]  # fmt: skip
+        spoken = "\n".join(part.text for part in arrived if part.text)
+        answered = Answered(delivered.halted, len(arrived), len(parts))
+        return answered, spoken, refusal_reason(refused, len(parts), sender.channel.value)
 
     @property
     def retry_delay(self) -> float:
@@ -233,6 +271,7 @@ class BatchRun:
                 what=f"batch {batch.batch_id}",
                 log_fields=_ids(batch),
                 may_go=functools.partial(self.deps.leases.begin_part, batch),
+                mark_refused=functools.partial(self.deps.store.mark_refused, batch),
             )
         except RetryAfter as error:
             self._retry_within_budget(batch, error, error.seconds)

@@ -17,7 +17,7 @@ from channels.outcomes import RetryAfter, Unavailable
 from shared import metrics
 from shared.keys import channel_of
 from shared.models import BatchResponse, OutgoingMessage
-from worker.delivery import deliver
+from worker.delivery import deliver, refusal_reason
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps
 from worker.reply_parts import reply_parts
 
@@ -30,6 +30,8 @@ class OutboxDone:
 
     delivered: int = 0
     undelivered: int = 0
+    held: int = 0
+    """Left waiting: a human has the conversation (the job runs again when it ends)."""
 
     def __str__(self) -> str:
         said = []
@@ -37,6 +39,8 @@ class OutboxDone:
             said.append(f"{self.delivered} proactive message(s) sent")
         if self.undelivered:
             said.append(f"{self.undelivered} proactive message(s) NOT delivered")
+        if self.held:
+            said.append(f"{self.held} proactive message(s) held for the human's pause")
         return "".join(f"; {part}" for part in said)
 
 
@@ -51,8 +55,17 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
     """
     delivered = undelivered = 0
     channel = channel_of(conversation).value
+
+    async def not_paused(number: int) -> str:
+        """Asked before each part: nothing goes out over a human (the pause may have
+        begun while the message was being sent)."""
+        paused = await deps.handoffs.paused_until_ms(conversation) is not None
+        return "handed_over" if paused else "go"
+
     while (head := await deps.outbox.head(conversation)) is not None:
         message, already_sent = head
+        if await not_paused(already_sent + 1) != "go":
+            return await _held(deps, conversation, OutboxDone(delivered, undelivered))
         try:
             sender = deps.sender_for(conversation)
         except ChannelNotConfigured as error:
@@ -61,9 +74,17 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
             undelivered += 1
             continue
         parts = reply_parts(BatchResponse(messages=[message]), limits=sender.limits)
+        refused: dict[int, str] = {}
 
-        async def mark_sent(sent: int, total: int = len(parts)) -> bool:
-            await deps.outbox.mark_sent(conversation, sent, done=sent == total)
+        async def mark_refused(number: int, reason: str, into: dict[int, str] = refused) -> bool:
+            into[number] = reason
+            return True
+
+        async def mark_sent(
+            sent: int, total: int = len(parts), refused: dict[int, str] = refused
+        ) -> bool:
+            # A message with a refused part stays first until it is kept as undelivered.
+            await deps.outbox.mark_sent(conversation, sent, done=sent == total and not refused)
             return True
 
         try:
@@ -76,11 +97,21 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
                 deps.pacing,
                 what=f"proactive message for {conversation}",
                 log_fields={"conversation": conversation},
+                may_go=not_paused,
+                mark_refused=mark_refused,
             )
         except RetryAfter as error:
             raise Retry(defer=error.seconds) from error
         except Unavailable as error:
             raise Retry(defer=retry_delay) from error
+        if result.halted is not None:  # a human took over while it was being sent
+            return await _held(deps, conversation, OutboxDone(delivered, undelivered))
+        if refused:
+            reason = refusal_reason(refused, len(parts), channel)
+            await _not_delivered(deps, conversation, message, result.parts_done, reason)
+            metrics.PROACTIVE_MESSAGES.labels(channel, "refused").inc()
+            undelivered += 1
+            continue
         if result.undeliverable is not None:
             reason = f"not delivered after {result.parts_done} part(s): {result.undeliverable}"
             await _not_delivered(deps, conversation, message, result.parts_done, reason)
@@ -92,6 +123,20 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
         metrics.PROACTIVE_MESSAGES.labels(channel, "delivered").inc()
         delivered += 1
     return OutboxDone(delivered, undelivered)
+
+
+async def _held(deps: WorkerDeps, conversation: str, done: OutboxDone) -> OutboxDone:
+    """A human has the conversation: what waits stays queued; the job's end schedules it
+    for the pause's end (``schedule.lua``)."""
+    held = await deps.outbox.waiting(conversation)
+    log.info(
+        "conversation %s: %d proactive message(s) held: a human has the conversation",
+        conversation,
+        held,
+        extra={"conversation": conversation},
+    )
+    metrics.PROACTIVE_MESSAGES.labels(channel_of(conversation).value, "held").inc(held)
+    return OutboxDone(done.delivered, done.undelivered, held)
 
 
 async def _not_delivered(

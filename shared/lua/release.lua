@@ -3,7 +3,8 @@
 --       7 leases, 8 history, 9 outbox
 -- ARGV: 1 conversation, 2 batch id, 3 dead-letter reason ('' when answered), 4 dead ttl s,
 --       5 claim token, 6 history ttl s (0: no history), 7 turns kept, 8 bytes kept,
---       9.. the turns to remember (JSON), when answered
+--       9.. the turns to remember (JSON): what was delivered, also of a batch kept as a
+--       dead letter because the platform refused a part of its answer
 -- An abandoned batch (superseded, or handed over to a human) is neither counted as
 -- answered nor remembered: its messages went back to the pending list or to the human.
 -- Returns 1 when released, 2 when released and proactive messages wait in the outbox, 0
@@ -29,7 +30,7 @@ else
 end
 redis.call('DEL', KEYS[1])
 local history_ttl = tonumber(ARGV[6])
-if ARGV[3] == '' and not abandoned and history_ttl > 0 and #ARGV > 8 then
+if not abandoned and history_ttl > 0 and #ARGV > 8 then
   -- Remembered here, with the release, so a retried or resumed batch counts once.
   remember_turns(KEYS[8], {unpack(ARGV, 9)}, history_ttl, tonumber(ARGV[7]), tonumber(ARGV[8]))
 end

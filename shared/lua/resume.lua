@@ -1,13 +1,15 @@
 -- The human hands the conversation back before the pause ends: the job runs now, to
--- hand on what was held during the pause (it is history, not a new burst).
--- KEYS: 1 inflight, 2 pending index, 3 handoff, 4 held, 5 handoffs index, 6-8 the job
+-- hand on what was held during the pause (it is history, not a new burst) and send the
+-- proactive messages that waited for the human.
+-- KEYS: 1 inflight, 2 pending index, 3 handoff, 4 held, 5 handoffs index, 6 outbox,
+--       7-9 the job
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s)
 -- Returns 1 when the conversation was paused, else 0.
 local job = conversation_job()
 local conversation = ARGV[1]
 local was_paused = redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[5], conversation)
-if redis.call('EXISTS', KEYS[4]) == 1 and redis.call('EXISTS', KEYS[1]) == 0
+if redis.call('EXISTS', KEYS[4], KEYS[6]) > 0 and redis.call('EXISTS', KEYS[1]) == 0
     and not job_running(job) then
   local now = now_ms()
   redis.call('ZADD', KEYS[2], now, conversation)

@@ -41,13 +41,17 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
 end
 
 local outbox_waiting = redis.call('LLEN', KEYS[5]) > 0
-if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting and redis.call('LLEN', KEYS[8]) > 0 then
-  local paused_until = tonumber(redis.call('HGET', KEYS[7], 'until')) or now
-  redis.call('ZADD', KEYS[4], paused_until, conversation)
-  if queue_job(job, paused_until) == 'moved' then
-    return {'queued', paused_until}
+local paused_until = tonumber(redis.call('HGET', KEYS[7], 'until'))
+-- Messages held for a human, or proactive ones waiting while a human has the
+-- conversation: the job runs when the pause ends (at once if it has ended).
+if redis.call('LLEN', KEYS[1]) == 0
+    and (redis.call('LLEN', KEYS[8]) > 0 or (outbox_waiting and paused_until)) then
+  local run_at = paused_until or now
+  redis.call('ZADD', KEYS[4], run_at, conversation)
+  if queue_job(job, run_at) == 'moved' then
+    return {'queued', run_at}
   end
-  return {'scheduled', paused_until}
+  return {'scheduled', run_at}
 end
 if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting then
   redis.call('ZREM', KEYS[4], conversation)
