@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from shared.handoff import Handoffs
-from shared.handoff_request import MAX_HANDOFF_SECONDS
+from shared.handoff_request import MAX_HANDOFF_SECONDS, conversation_problem
 
 DEFAULT_SECONDS = 1800.0
 
@@ -31,7 +31,19 @@ def default_seconds() -> float:
 
 
 async def hand_off(args: argparse.Namespace, redis: Redis, key_ttl_seconds: int) -> int:
+    """The same checks as ``POST /handoff``: an id of a conversation that exists, a
+    positive number of seconds; exit status 2 saying what was wrong."""
     handoffs = Handoffs(redis, key_ttl_seconds)
+    if (problem := conversation_problem(args.conversation)) is not None:
+        print(f"batchctl: {problem}", file=sys.stderr)
+        return 2
+    if not args.resume and not await handoffs.known(args.conversation):
+        print(
+            f"batchctl: no conversation {args.conversation} is known here (nobody wrote in "
+            "it lately); batchctl inspect lists the conversations",
+            file=sys.stderr,
+        )
+        return 2
     if args.resume:
         if await handoffs.resume(args.conversation):
             print(f"conversation {args.conversation} handed back: the assistant answers again")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.handoff import handoff_handler
@@ -29,7 +30,7 @@ def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, st
     """``POST /proactive`` and ``POST /handoff`` when PROACTIVE_TOKEN is set; nothing
     otherwise."""
     if settings.proactive_token is None:
-        return []
+        return [("POST", path, _turned_off) for path in ("/proactive", "/handoff")]
     ttl = settings.redis_key_ttl_seconds
     token = settings.proactive_token.get_secret_value()
     handoffs = handoff_handler(Handoffs(redis, ttl), token, settings, settings.handoff_seconds)
@@ -37,6 +38,15 @@ def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, st
         ("POST", "/proactive", proactive_handler(Outbox(redis, ttl), token, settings)),
         ("POST", "/handoff", handoffs),
     ]
+
+
+async def _turned_off(request: web.Request) -> web.Response:
+    """The routes exist but are off: a bare 404 would send an operator looking for a typo."""
+    said = (
+        f"{request.path} is off: set PROACTIVE_TOKEN (16 characters or more) on the bot to "
+        "turn it on, then send it as Authorization: Bearer <token>"
+    )
+    return web.json_response({"error": said}, status=404)
 
 
 async def run(settings: BotSettings) -> None:

@@ -38,6 +38,13 @@ def handoff_handler(
             return invalid_body(error, raw, EXAMPLE)
         except NoRecipient as error:
             return web.json_response({"error": str(error)}, status=400)
+        if not body.resume and not await handoffs.known(conversation):
+            field = "conversation" if body.conversation else _address_field(body)
+            said = (
+                f"{field}: no conversation {conversation} is known here (nobody wrote in it "
+                "lately); check the id: batchctl inspect lists the conversations"
+            )
+            return web.json_response({"error": said}, status=400)
         if body.resume:
             resumed = await handoffs.resume(conversation)
             return web.json_response({"conversation": conversation, "resumed": resumed})
@@ -56,3 +63,11 @@ def handoff_handler(
         )
 
     return handle
+
+
+def _address_field(body: HandoffRequest) -> str:
+    """The field that named the person, for an error that points at it."""
+    for name, field in (("wa_id", body.wa_id), ("recipient_id", body.recipient_id)):
+        if field is not None:
+            return name
+    return "chat"

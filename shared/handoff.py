@@ -111,6 +111,15 @@ class Handoffs:
         )
         return taken
 
+    async def known(self, conversation: str) -> bool:
+        """Whether anyone wrote in this conversation lately: its keys (the ids seen, which
+        outlive a batch by a day or more, pending or held messages, history, a pause)."""
+        keys = ConversationKeys(conversation)
+        found = await self.redis.exists(
+            keys.info, keys.batch, keys.inflight, keys.held, keys.history, keys.handoff
+        )
+        return bool(found)
+
     async def paused_until_ms(self, conversation: str) -> int | None:
         """When the conversation's pause ends (ms), or None when nobody has taken it over."""
         until = await self.redis.hget(ConversationKeys(conversation).handoff, "until")  # type: ignore[misc]

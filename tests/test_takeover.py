@@ -7,8 +7,12 @@ it is history, and the next message starts a normal batch."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -18,6 +22,7 @@ from redis.asyncio import Redis
 
 from bot.handoff import handoff_handler
 from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import ChildProcess
 from sandbox.peek import pending_count
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
@@ -25,7 +30,17 @@ from sandbox.telegram_business import Business, business_message, connect
 from shared import arq_layout
 from shared.handoff import Handoffs
 from shared.keys import ConversationKeys
-from shared.models import BatchRequest, BatchResponse, OutgoingMessage
+from shared.models import (
+    BatchRequest,
+    BatchResponse,
+    Chat,
+    IncomingMessage,
+    MessageKind,
+    OutgoingMessage,
+    User,
+)
+from shared.rules import BatchingRules
+from shared.store import BatchStore
 from tests.conftest import (
     Product,
     SettingsFactory,
@@ -152,38 +167,97 @@ async def test_a_backend_answer_with_handoff_is_sent_then_the_conversation_pause
     assert len(backend.received) == 1 and await pending_count(redis, str(ANA.id)) == 0
 
 
-async def test_handoff_over_http_needs_the_token_says_what_is_wrong_and_resumes(
+async def _bot_with_ops_port(
+    redis_server: RedisServer, telegram: TelegramStandIn, **settings: str
+) -> tuple[ChildProcess, str]:
+    """``python -m bot`` with its ops port; the port's URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": redis_server.url,
+        "BOT_METRICS_PORT": str(port),
+        **settings,
+    }
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    return bot, f"http://127.0.0.1:{port}"
+
+
+async def test_handoff_on_the_bots_ops_port_needs_the_token_refuses_slips_and_resumes(
+    redis_server: RedisServer, telegram: TelegramStandIn, redis: Redis
+) -> None:
+    """POST /handoff as an operator sends it: to the running bot. Every slip is a 400
+    naming what was wrong, and changes nothing."""
+    bot, url = await _bot_with_ops_port(redis_server, telegram, PROACTIVE_TOKEN="ops-token-0123456")
+    token = {"Authorization": "Bearer ops-token-0123456"}
+    try:
+        await telegram.person_says(ANA, "hi")  # no worker: pending, a known conversation
+        async with httpx.AsyncClient(base_url=url) as http:
+            body = {"channel": "telegram", "chat": ANA.id, "seconds": 90}
+            assert (await http.post("/handoff", json=body)).status_code == 401
+
+            slips = {
+                "unknown chat": ({"chat": 99999999, "seconds": 60}, "chat: no conversation"),
+                "not an id": ({"conversation": "zzz"}, "'zzz' is not a conversation id"),
+                "two names": ({"conversation": "wa:1:2", "channel": "whatsapp", "wa_id": "3"},
+                              "give conversation or the person (channel, wa_id)"),
+                "true seconds": ({"chat": ANA.id, "seconds": True}, "valid number"),
+                "no one": ({"seconds": 60}, "say whose conversation: chat"),
+                "negative": ({"chat": ANA.id, "seconds": -1}, "greater than 0"),
+                "both": ({"chat": ANA.id, "seconds": 5, "resume": True}, "not both"),
+            }  # fmt: skip
+            for name, (slip, said) in slips.items():
+                answer = await http.post("/handoff", json=slip, headers=token)
+                assert answer.status_code == 400, name
+                assert said in answer.text, (name, answer.text)
+            assert await paused(redis, "1001") == {}
+            seconds = (await http.post("/handoff", json={"chat": ANA.id, "seconds": True},
+                                       headers=token)).json()["problems"][0]  # fmt: skip
+            assert seconds["loc"] == ["seconds"]
+
+            taken = await http.post("/handoff", json=body, headers=token)
+            assert taken.status_code == 200
+            assert (taken.json()["conversation"], taken.json()["held"]) == ("1001", 1)
+            assert (await paused(redis, "1001"))[b"source"] == b"api"
+            back = await http.post("/handoff", json={"chat": ANA.id, "resume": True}, headers=token)
+            assert back.json() == {"conversation": "1001", "resumed": True}
+            assert await paused(redis, "1001") == {}
+    finally:
+        assert await bot.stop() == 0
+
+
+async def test_handoff_and_proactive_say_how_to_turn_them_on(
+    redis_server: RedisServer, telegram: TelegramStandIn
+) -> None:
+    bot, url = await _bot_with_ops_port(redis_server, telegram)  # no PROACTIVE_TOKEN
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            for path in ("/handoff", "/proactive"):
+                answer = await http.post(path, json={"chat": ANA.id})
+                assert answer.status_code == 404
+                assert "set PROACTIVE_TOKEN" in answer.json()["error"]
+    finally:
+        assert await bot.stop() == 0
+
+
+async def test_handoff_says_when_takeover_is_off(
     make_settings: SettingsFactory, redis: Redis
 ) -> None:
-    settings = make_settings(proactive_token="ops-token")
+    settings = make_settings(proactive_token="ops-token-0123456")
     handoffs = Handoffs(redis, settings.redis_key_ttl_seconds)
+    await handoffs.take_over("1001", "api", 1)  # a conversation the bot knows
     app = web.Application()
-    app.router.add_post("/handoff", handoff_handler(handoffs, "ops-token", settings, 600))
     app.router.add_post("/off", handoff_handler(handoffs, "ops-token", settings, 0))
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    token = {"Authorization": "Bearer ops-token"}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            body = {"channel": "telegram", "chat": ANA.id, "seconds": 90}
-            assert (await http.post("/handoff", json=body)).status_code == 401
-            taken = await http.post("/handoff", json=body, headers=token)
-            assert taken.status_code == 200
-            assert taken.json()["conversation"] == "1001" and taken.json()["batch"] == "none"
-            assert (await paused(redis, "1001"))[b"source"] == b"api"
-
-            wrong = await http.post("/handoff", json={"chat": ANA.id, "seconds": -1}, headers=token)
-            assert wrong.status_code == 400 and wrong.json()["problems"][0]["loc"] == ["seconds"]
-            both = {"chat": ANA.id, "seconds": 5, "resume": True}
-            assert "not both" in (await http.post("/handoff", json=both, headers=token)).text
-            off = await http.post("/off", json=body, headers=token)
-            assert off.status_code == 409 and "HANDOFF_SECONDS=0" in off.json()["error"]
-
-            back = await http.post("/handoff", json={"chat": ANA.id, "resume": True}, headers=token)
-            assert back.json() == {"conversation": "1001", "resumed": True}
-            assert await paused(redis, "1001") == {}
+            body = {"chat": ANA.id, "seconds": 90}
+            off = await http.post("/off", json=body, headers={"Authorization": "Bearer ops-token"})
+        assert off.status_code == 409 and "HANDOFF_SECONDS=0" in off.json()["error"]
     finally:
         await runner.cleanup()
 
@@ -191,8 +265,21 @@ async def test_handoff_over_http_needs_the_token_says_what_is_wrong_and_resumes(
 async def test_batchctl_hands_a_conversation_over_and_back(
     redis: Redis, redis_server: RedisServer
 ) -> None:
+    """It checks what POST /handoff checks: an id, of a conversation that exists."""
+    for slip, said in (("a b*", "is not a conversation id"), ("4242", "no conversation 4242")):
+        command = [sys.executable, "-m", "batchctl", "handoff", slip, "--seconds", "60"]
+        env = {**os.environ, "REDIS_URL": redis_server.url}
+        failed = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True,
+                                         text=True, check=False)  # fmt: skip
+        assert (failed.returncode, failed.stdout) == (2, ""), failed.stderr
+        assert said in failed.stderr
+    assert [key async for key in redis.scan_iter(match="handoff:*")] == []
+    hi = IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi")
+    ana = (Chat(id=ANA.id, type="private"), User(id=ANA.id, first_name="Ana"))
+    rules = BatchingRules(1000, 60_000, 10, 200, 1_048_576, 65_536)
+    await BatchStore(redis, 3600).append("1001", *ana, hi, rules)
     said = await run_batchctl(redis_server.url, "handoff", "1001", "--seconds", "60")
-    assert "taken over until" in said and "0 pending message(s) held" in said
+    assert "taken over until" in said and "1 pending message(s) held" in said
     assert (await paused(redis, "1001"))[b"source"] == b"batchctl"
     assert 55_000 < await redis.pttl(ConversationKeys("1001").handoff) <= 60_000
     assert "handed back" in await run_batchctl(redis_server.url, "handoff", "1001", "--resume")

@@ -159,6 +159,13 @@ class BatchRun:
         except Retry:
             _count(conversation, "retry")
             raise
+        return await self._answered(batch, delivered, refusal, released)
+
+    async def _answered(
+        self, batch: ClaimedBatch, delivered: Answered, refusal: str, released: Released
+    ) -> str:
+        """Count and summarise an answered batch (or one kept because parts were refused)."""
+        conversation = batch.conversation
         if refusal:
             _count(conversation, "refused")
             metrics.DEAD_LETTERS.labels(batch.request.channel.value, "refused").inc()
