@@ -65,7 +65,16 @@ def _print_overview(view: Overview) -> None:
         )
     for line in view.shown:
         first = _ago(view.now_ms, line.first_at_ms) if line.first_at_ms else "-"
-        if line.inflight_batch:
+        if line.paused_until_ms is not None:
+            state = (
+                f"taken over ({line.paused_by}) until {_when(line.paused_until_ms)}, "
+                f"{line.held_messages} held"
+            )
+            if line.inflight_batch:
+                state += f"; batch {line.inflight_batch} in flight, nothing more of it is sent"
+        elif line.held_messages:
+            state = f"pause over: {line.held_messages} held message(s) to hand on"
+        elif line.inflight_batch:
             state = f"in flight: batch {line.inflight_batch}, {line.parts_sent} part(s) sent"
         elif line.job_run_at_ms is not None:
             state = "waiting; job queued"

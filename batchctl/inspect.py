@@ -28,6 +28,10 @@ class ConversationSummary:
     inflight_batch: str | None
     parts_sent: int | None
     job_run_at_ms: int | None
+    paused_until_ms: int | None = None
+    """A human has the conversation until then (``handoff:<conversation>``)."""
+    paused_by: str | None = None
+    held_messages: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +61,14 @@ async def overview(redis: Redis, limit: int) -> Overview:
             pipe.hmget(keys.info, ["bytes", "first_at"])
             pipe.hmget(keys.inflight, ["batch_id", "sent"])
             pipe.zscore(arq_layout.QUEUE, job_id)
+            pipe.hmget(keys.handoff, ["until", "source"])
+            pipe.llen(keys.held)
         replies = await pipe.execute()
     shown = []
     for index, (member, score) in enumerate(raw):
-        count, (size, first_at), (batch_id, sent), run_at = replies[index * 4 : index * 4 + 4]
+        count, (size, first_at), (batch_id, sent), run_at, (until, source), held = replies[
+            index * 6 : index * 6 + 6
+        ]
         shown.append(
             ConversationSummary(
                 conversation=as_text(member),
@@ -71,6 +79,9 @@ async def overview(redis: Redis, limit: int) -> Overview:
                 inflight_batch=as_text(batch_id) if batch_id else None,
                 parts_sent=int(sent) if sent is not None else None,
                 job_run_at_ms=int(run_at) if run_at is not None else None,
+                paused_until_ms=int(until) if until else None,
+                paused_by=as_text(source) if source else None,
+                held_messages=int(held),
             )
         )
     in_flight = 0

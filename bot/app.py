@@ -65,6 +65,7 @@ async def run(settings: BotSettings) -> None:
     webhooks = configured_webhooks(batch_store(redis, settings, replicas), settings)
     try:
         await wait_for_redis(redis, settings, give_up_after_seconds=None)
+        await replicas.check_at_start(redis)
         if webhooks:
             meta = await serve_meta(webhooks, settings)
         if Channel.TELEGRAM in settings.channels:

@@ -37,7 +37,14 @@ def batch_store(
 
 
 class MessageNotStored(Exception):
-    """Redis stayed unreachable; the platform must deliver the message again (webhooks)."""
+    """A message could not be stored for good in time; the platform must deliver it again
+    (webhooks). ``cause`` says why, for the log line an operator reads."""
+
+    @property
+    def cause(self) -> str:
+        if isinstance(self.__cause__, NotReplicated):
+            return "Redis took it but its replicas did not confirm it: REDIS_WAIT_REPLICAS"
+        return "Redis unreachable"
 
 
 def record(

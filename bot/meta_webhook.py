@@ -94,7 +94,7 @@ class MetaWebhook:
             await self._store_all(delivery)
         except MessageNotStored as error:
             self._count("not_stored")
-            log.warning("%s not stored (Redis unreachable); answered 503 so Meta retries", error)
+            log.warning("%s not stored (%s); answered 503 so Meta retries", error, error.cause)
             return web.Response(status=503, text="not stored; deliver it again later")
         self._count("stored")
         return web.Response(text="ok")

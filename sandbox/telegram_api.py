@@ -200,6 +200,11 @@ class TelegramStandIn:
         result = await handler(params)
         return web.json_response({"ok": True, "result": result})
 
+    def unconfirmed_texts(self) -> list[str]:
+        """The texts of updates the bot has not confirmed yet (no getUpdates with a later
+        offset): Telegram would deliver them again."""
+        return [str(u.get("message", {}).get("text")) for u in self._updates if "message" in u]
+
     async def _get_me(self, params: dict[str, str]) -> Any:
         return BOT_USER
 

@@ -25,6 +25,7 @@ import logging
 import time
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from shared import metrics
@@ -87,6 +88,16 @@ class ReplicaWatch:
             f"REDIS_WAIT_REPLICAS={self.wanted} but {self.confirming} replica(s) confirm writes: "
             "messages are not acknowledged (their platform delivers them again) until enough do"
         )
+
+    async def check_at_start(self, redis: Redis) -> None:
+        """Count the connected replicas once at start-up, so a process that starts short of
+        them says so at once rather than at its first write."""
+        if self.wanted <= 0:
+            return
+        info = await redis.info("replication")
+        self.connected = int(info.get("connected_slaves", 0))
+        self._read_at = time.monotonic()
+        self.record(self.connected)
 
     def record(self, confirmed: int) -> None:
         """One write's WAIT answer; logs only when the state changes."""

@@ -16,11 +16,14 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from sandbox.environment import whatsapp_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_sentinel import MASTER_NAME, SentinelGroup
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
+from sandbox.whatsapp_wire import WaPerson, delivery_json, text_json
 from shared.keys import ConversationKeys
 from tests.answered import (
     answered_calls,
@@ -134,56 +137,100 @@ async def test_the_primary_killed_loses_no_acknowledged_message(
     assert product.crashed() == []
 
 
-async def test_the_bot_reports_missing_replicas_once_and_holds_messages_until_they_return(
-    telegram: TelegramStandIn,
+async def test_missing_replicas_are_reported_once_and_nothing_is_acknowledged_meanwhile(
+    telegram: TelegramStandIn, whatsapp: WhatsAppStandIn, backend: ExampleBackend
 ) -> None:
     """REDIS_WAIT_REPLICAS=1 and the only replica down: messages are not acknowledged (they
-    wait at Telegram), /healthz says why, the gauge reads 0, and the log has one line when
-    it begins and one when it ends, however many messages arrive meanwhile."""
+    wait at Telegram; a Meta delivery gets 503 and says why), a batch is not answered,
+    /healthz says why, the gauge reads 0, and the bot and a worker each log one line when it
+    begins (the worker at its start) and one when it ends, however much happens meanwhile."""
     primary = RedisServer(appendonly=True)
     primary.start()
     replica = RedisServer(appendonly=True, replica_of=primary.port)
     replica.start()
     port = free_port()
-    env = {
+    env = _one_replica_wanted(primary, telegram, whatsapp, backend, port)
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    short_line = b"REDIS_WAIT_REPLICAS=1 but 0 replica(s) confirm writes"
+    again_line = b"replicas confirm writes again"
+    worker = None
+    redis = Redis.from_url(primary.url)
+    try:
+        ana = Person(id=990_001, first_name="Ana")
+        await telegram.person_says(ana, "before")
+        await until(lambda: redis.llen(ConversationKeys("990001").batch), 1)
+        replica.kill()
+        # A worker starting now says so at once; the batch due meanwhile is not answered.
+        worker = await ChildProcess.launch([sys.executable, "-m", "worker"], env, short_line)
+        during = [f"while the replica is down {n}" for n in range(8)]
+        for text in during:
+            await telegram.person_says(ana, text)
+        await bot.wait_for_log(short_line)
+        wanda = WaPerson(wa_id="16505550199", name="Wanda")
+        delivery = delivery_json((wanda, text_json(wanda, "hello from WhatsApp")))
+        assert await whatsapp.deliver(delivery) == 503  # Meta delivers it again later
+        await bot.wait_for_log(b"not stored (Redis took it but its replicas did not confirm")
+        await _health_says_replicas_are_short(port)
+        # Unacknowledged: Telegram still holds what was fetched, and nobody is answered.
+        assert set(during) <= set(telegram.unconfirmed_texts())
+        assert telegram.messages_to(ana.id) == []
+        replica.start()
+        await bot.wait_for_log(again_line)
+        await worker.wait_for_log(again_line)
+        await until(lambda: redis.llen(ConversationKeys("990001").batch), 8)
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+        assert (await telegram.wait_for_messages(ana.id, 1))[0]  # "before" is answered now
+        assert not set(during) & set(telegram.unconfirmed_texts())
+    finally:
+        await redis.aclose()
+        codes = [await bot.stop()] + ([await worker.stop()] if worker is not None else [])
+        replica.remove()
+        primary.remove()
+    assert codes == [0] * len(codes)
+    assert worker is not None
+    for process in (bot, worker):
+        assert process.log.count(short_line) == 1, process.log_tail()
+        assert process.log.count(again_line) == 1, process.log_tail()
+        assert b"Traceback" not in process.log
+    assert b"could not store message" not in bot.log  # no line per message
+    assert b"Redis unreachable" not in bot.log  # Redis answered: the cause is the replicas
+    assert b"retrying in" not in worker.log  # no line per conversation per retry
+
+
+async def _health_says_replicas_are_short(port: int) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        down = await http.get("/healthz")
+        assert down.status_code == 503
+        assert "REDIS_WAIT_REPLICAS=1" in down.json()["problem"]
+        scraped = (await http.get("/metrics")).text
+    assert "batchbot_redis_replicas_confirming 0.0" in scraped
+
+
+def _one_replica_wanted(
+    primary: RedisServer,
+    telegram: TelegramStandIn,
+    whatsapp: WhatsAppStandIn,
+    backend: ExampleBackend,
+    ops_port: int,
+) -> dict[str, str]:
+    """Bot and worker on ``primary`` with REDIS_WAIT_REPLICAS=1; the bot polls Telegram and
+    serves WhatsApp's webhook, giving a delivery up after 1 s."""
+    meta_port = free_port()
+    whatsapp.webhook_url = f"http://127.0.0.1:{meta_port}/webhook/whatsapp"
+    return {
         **os.environ,
         "BOT_TOKEN": telegram.token,
         "TELEGRAM_API_URL": telegram.url,
         "REDIS_URL": primary.url,
+        "BACKEND_URL": backend.url,
         "REDIS_WAIT_REPLICAS": "1",
-        "BOT_METRICS_PORT": str(port),
-        "BATCH_WINDOW_SECONDS": "60",
+        "BOT_METRICS_PORT": str(ops_port),
+        "WORKER_METRICS_PORT": "0",
+        "BATCH_WINDOW_SECONDS": "1",
+        "WEBHOOK_STORE_TIMEOUT_SECONDS": "1",
+        **whatsapp_environment(whatsapp, meta_port),
     }
-    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
-    health = f"http://127.0.0.1:{port}/healthz"
-    short_line = b"REDIS_WAIT_REPLICAS=1 but 0 replica(s) confirm writes"
-    try:
-        ana = Person(id=990_001, first_name="Ana")
-        await telegram.person_says(ana, "before")
-        redis = Redis.from_url(primary.url)
-        await until(lambda: redis.llen(ConversationKeys("990001").batch), 1)
-        replica.kill()
-        for n in range(8):
-            await telegram.person_says(ana, f"while the replica is down {n}")
-        await bot.wait_for_log(short_line)
-        async with httpx.AsyncClient() as http:
-            down = await http.get(health)
-            assert down.status_code == 503
-            assert "REDIS_WAIT_REPLICAS=1" in down.json()["problem"]
-            scraped = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-            assert "batchbot_redis_replicas_confirming 0.0" in scraped
-            replica.start()
-            await bot.wait_for_log(b"replicas confirm writes again")
-            await until(lambda: redis.llen(ConversationKeys("990001").batch), 9)
-            assert (await http.get(health)).status_code == 200
-        await redis.aclose()
-    finally:
-        assert await bot.stop() == 0
-        replica.remove()
-        primary.remove()
-    assert bot.log.count(short_line) == 1, bot.log_tail()
-    assert bot.log.count(b"replicas confirm writes again") == 1
-    assert b"could not store message" not in bot.log  # no line per message
 
 
 async def until(read: Callable[[], Awaitable[int]], value: int, seconds: float = 30) -> None:

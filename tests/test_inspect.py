@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
+from shared.handoff import Handoffs
 from shared.keys import PENDING_INDEX
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory
@@ -61,6 +62,7 @@ async def test_inspect_shows_pending_in_flight_and_one_conversation_in_full(
         while await redis.zcard(PENDING_INDEX) < 3:
             await asyncio.sleep(0.02)
 
+    await Handoffs(redis, 3600).take_over(f"{GROUP}:{CAL.id}", "api", 600)  # Cal's is a human's
     listing = await asyncio.to_thread(inspect, redis_server)
     bea_detail = await asyncio.to_thread(inspect, redis_server, str(BEA.id))
     unknown = await asyncio.to_thread(inspect, redis_server, "424242")
@@ -78,7 +80,9 @@ async def test_inspect_shows_pending_in_flight_and_one_conversation_in_full(
     assert columns[2] == "in"  # due in the future: "in 29.9s"
     assert columns[4] == "1"  # one message pending
     assert "waiting; job queued" in bea
-    assert any(line.strip().startswith(f"telegram {GROUP}:{CAL.id} ") for line in lines)
+    [cal] = [line for line in lines if line.strip().startswith(f"telegram {GROUP}:{CAL.id} ")]
+    assert "taken over (api) until 20" in cal and cal.endswith(", 1 held")
+    assert "waiting" not in cal and "job queued" not in cal
     assert "1 batch(es) in flight" in lines
     assert "0 dead letter(s) (see: dead-letters list)" in lines
 

@@ -63,7 +63,9 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
     try:
         return await BatchRun(deps, job_try=ctx["job_try"]).process(conversation)
     except NotReplicated as error:
-        log.warning("conversation %s: %s; retrying in %.1fs", conversation, error, RETRY)
+        # DEBUG: the store's replica watch logs once when the shortfall begins and once
+        # when it ends; a line per conversation per second would bury everything else.
+        log.debug("conversation %s: %s; retrying in %.1fs", conversation, error, RETRY)
         raise Retry(defer=RETRY) from error
     finally:
         deps.running.discard(conversation)

@@ -101,6 +101,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     store = BatchStore(
         ctx["redis"], settings.redis_key_ttl_seconds, settings.redis_wait_replicas, redact
     )
+    await store.replicas.check_at_start(ctx["redis"])
     ctx["deps"] = WorkerDeps(
         settings=settings,
         store=store,

@@ -31,7 +31,7 @@ async def _not_stored_is_503(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except MessageNotStored as error:
-        log.warning("%s not stored (Redis unreachable); answered 503 so Telegram retries", error)
+        log.warning("%s not stored (%s); answered 503 so Telegram retries", error, error.cause)
         return web.Response(status=503, text="message not stored; deliver it again later")
 
 
