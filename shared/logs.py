@@ -88,6 +88,23 @@ class LogSettings(Protocol):
     def log_level(self) -> str: ...
 
 
+ARQ_LOGGERS = ("arq.worker", "arq.jobs", "arq.connections", "arq.utils")
+"""The loggers ARQ 0.28 writes to (its modules' ``getLogger`` names)."""
+
+
+class _ArqOwnHandlerRemoved(logging.Filter):
+    """ARQ's CLI (``arq worker.main.WorkerSettings``) reads the settings, which configure
+    this logging, and only then applies its own logging config: a second handler on the
+    ``arq`` logger, so every ARQ line came out twice, once unredacted. That handler is
+    taken off when ARQ logs its first line; ours stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        arq = logging.getLogger("arq")
+        for handler in list(arq.handlers):
+            arq.removeHandler(handler)
+        return True
+
+
 def configure_logging(settings: LogSettings) -> None:
     """Route every logger (ours, aiogram's, ARQ's, httpx's) through one redacting handler."""
     inner: logging.Formatter = JsonFormatter() if settings.log_format == "json" else TextFormatter()
@@ -98,6 +115,8 @@ def configure_logging(settings: LogSettings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    for name in ARQ_LOGGERS:
+        logging.getLogger(name).addFilter(_ArqOwnHandlerRemoved())
     if settings.log_level != "DEBUG":
         # A line per HTTP request (httpx) and per update (aiogram) is noise at scale;
         # the metrics count both.

@@ -63,22 +63,22 @@ def load_settings(
             ]
     if settings is not None and not problems:
         return settings
-    lines = [f"batchbot cannot start: {len(problems)} configuration problem(s)", *problems]
-    raise ConfigError("\n".join(lines)) from None
+    # One line per mistake, each whole: a log collector keeps lines, not blocks.
+    raise ConfigError("\n".join(f"batchbot cannot start: {p}" for p in problems)) from None
 
 
 def _problem_line(settings_class: type[BaseSettings], problem: ErrorDetails) -> str:
-    """One problem as ``  NAME: what is wrong (got 'value'); e.g. <the default>``."""
+    """One problem as ``NAME: what is wrong (got 'value'); e.g. <the default>``."""
     message = _message(problem)
     if not problem["loc"]:
-        return f"  {message}"
+        return message
     field, *inside = problem["loc"]
     name = str(field).upper()
     where = f" at key {'.'.join(map(str, inside))}" if inside else ""
     secret = any(word in name for word in SECRET_NAME_PARTS)
     hidden = problem["type"] == "missing" or secret or bool(inside)
     shown = "" if hidden else f" (got {problem.get('input')!r})"
-    return f"  {name}{where}: {message}{shown}{_example(settings_class, str(field), secret)}"
+    return f"{name}{where}: {message}{shown}{_example(settings_class, str(field), secret)}"
 
 
 def _message(problem: ErrorDetails) -> str:
@@ -99,7 +99,9 @@ def _example(settings_class: type[BaseSettings], field: str, secret: bool) -> st
     if info.is_required():
         return f"; {info.description}" if info.description else ""
     default = info.get_default(call_default_factory=True)
-    if default is None or default == {} or isinstance(default, bool):
+    if default is None or default == {}:
         return ""
+    if isinstance(default, bool):
+        return f"; true or false, e.g. {str(default).lower()} (the default)"
     shown = default.value if isinstance(default, Enum) else default
     return f"; e.g. {shown} (the default)"

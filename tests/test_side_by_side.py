@@ -85,3 +85,6 @@ async def test_three_workers_on_one_host_each_serve_metrics_and_answer_once(
     assert codes == [0, 0, 0, 0]
     for child in (bot, *workers):
         assert not child.logged(b"Traceback"), child.log_tail()
+    for worker_process in workers:  # ARQ's CLI too: each line once, through batchbot's handler
+        assert worker_process.log.count(b"Starting worker for 1 functions") == 1
+        assert worker_process.log.count(b"wait complete") == 1  # its summary at the stop
