@@ -65,7 +65,18 @@ async def hand_off(args: argparse.Namespace, redis: Redis, key_ttl_seconds: int)
     taken = await handoffs.take_over(args.conversation, "batchctl", seconds)
     until = datetime.fromtimestamp(taken.until_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     print(
-        f"conversation {args.conversation} taken over until {until}: {taken.held} pending "
-        f"message(s) held for you; batch at the backend: {taken.claimed}"
+        f"conversation {args.conversation} taken over until {until}: {taken.held} "
+        f"message(s) held for you; {AT_THE_BACKEND[taken.claimed]}"
     )
     return 0
+
+
+AT_THE_BACKEND = {
+    "none": "no batch was at the backend",
+    "abandoned": "the batch at the backend is abandoned: its messages are among those held, "
+    "and its answer is never sent",
+    "halted": "the batch at the backend had begun its answer: nothing more of it is sent",
+    "duplicate": "(already taken over)",
+}
+"""What became of a batch at the backend (``take_over.lua``'s first return), said whole:
+its messages are in flight, not pending."""

@@ -6,6 +6,7 @@ carries ``business_connection_id``."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from redis.asyncio import Redis
@@ -91,20 +92,30 @@ async def test_a_disabled_connection_or_one_without_reply_rights_answers_nothing
     backend: ExampleBackend,
     redis: Redis,
     state: dict[str, bool],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Messages stored before the connection changed are dropped at their deadline, never
     sent to the backend; later ones are not stored."""
+    caplog.set_level(logging.INFO)
     await connect(telegram, SALON)
     await connect(telegram, BAKERY)  # another business, whose customer is still answered
     await telegram.deliver(business_message(telegram, SALON, CARL, "before the change"))
     await connect(telegram, SALON, **state)
-    await telegram.deliver(business_message(telegram, SALON, CARL, "after the change"))
+    after = business_message(telegram, SALON, CARL, "after the change")
+    await telegram.deliver(after)
     await telegram.deliver(business_message(telegram, BAKERY, DORA, "still there?"))
     await telegram.wait_for_messages(DORA.id, 1)
     await wait_until_idle(redis)
 
     assert [c.request.text for c in backend.calls] == ["still there?"]
     assert telegram.messages_to(CARL.id) == []
+    # The later message was never stored: its id is not among those the conversation saw.
+    seen = await redis.hget(ConversationKeys(CARL_CONVERSATION).info, "seen")  # type: ignore[misc]
+    assert str(after["business_message"]["message_id"]).encode() not in (seen or b"").split()
+    assert not await redis.exists(ConversationKeys(CARL_CONVERSATION).batch)
+    why = "is disabled" if "enabled" in state else "may not reply"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"connection {SALON.connection_id} {why}" in logged
 
 
 async def test_an_edit_replaces_and_a_deletion_removes_the_pending_copy(
@@ -113,9 +124,11 @@ async def test_an_edit_replaces_and_a_deletion_removes_the_pending_copy(
     telegram: TelegramStandIn,
     backend: ExampleBackend,
     redis: Redis,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The edit and the deletion come once both messages are stored (the bot handles one
     getUpdates answer's updates side by side, so not in the same one), well within 3 s."""
+    caplog.set_level(logging.INFO)
     await product.start(make_settings(batch_window_seconds=3))
     await connect(telegram, SALON)
     first = business_message(telegram, SALON, CARL, "tomorow at 5?")
@@ -133,4 +146,12 @@ async def test_an_edit_replaces_and_a_deletion_removes_the_pending_copy(
 
     [call] = backend.calls
     assert [m.text for m in call.request.messages] == ["tomorrow at 5?"]
+    assert "removed its pending copy" in caplog.text
+    # A deletion through a connection this bot never heard of says just that.
+    await telegram.deliver(deleted(telegram, BAKERY, CARL, 424242))
+    async with asyncio.timeout(10):
+        while "unknown to this bot" not in caplog.text:
+            await asyncio.sleep(0.02)
+    assert f"connection {BAKERY.connection_id} is unknown to this bot" in caplog.text
+    assert "batch went" not in caplog.text
     assert not await redis.exists(ConversationKeys(CARL_CONVERSATION).batch)

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from bot.intake import batch_store
 from bot.meta_webhook import configured_webhooks
 from bot.settings import BotSettings
-from channels.base import ChannelSender, Delivery, Recipient
+from channels.base import ChannelSender, Delivery, NotADelivery, Recipient
 from channels.instagram.entry import INSTAGRAM as INSTAGRAM_ENTRY
 from channels.instagram.entry import INSTAGRAM_LIMITS
 from channels.instagram.entry import SPEC as INSTAGRAM_SPEC
@@ -121,6 +121,13 @@ def test_each_documented_event_is_stored_with_what_it_says(name: str) -> None:
     assert len(found) == len(EXPECTED[name])
     for got, expected in zip(found, EXPECTED[name], strict=True):
         assert got.items() >= expected.items(), got
+
+
+def test_a_body_that_is_not_a_delivery_is_named_in_good_english() -> None:
+    with pytest.raises(NotADelivery, match=r"^not an Instagram webhook delivery "):
+        parse_messaging(INSTAGRAM, b"{}")
+    with pytest.raises(NotADelivery, match=r"^not a Messenger webhook delivery: its object"):
+        parse_messaging(MESSENGER, b'{"object": "instagram", "entry": []}')
 
 
 def test_a_shared_location_keeps_its_coordinates_and_link() -> None:

@@ -48,7 +48,9 @@ async def on_connection(business_connection: BusinessConnection, store: BatchSto
     connection = connections.connection_of(business_connection)
     await connections.save(store.redis, connection)
     state = (
-        "answers its customers" if connection.answers else f"answers nothing: {connection.why_not}"
+        "answers its customers"
+        if connection.answers
+        else f"answers nothing: it {connection.why_not}"
     )
     log.info(
         "Telegram Business connection %s of user %s %s",
@@ -95,16 +97,29 @@ async def on_edit(message: Message, store: BatchStore) -> None:
 async def on_deleted(deleted_business_messages: BusinessMessagesDeleted, store: BatchStore) -> None:
     """Deleted messages leave their pending batch; one that already went is logged."""
     deleted = deleted_business_messages
-    conversation = business_conversation_id(deleted.business_connection_id, deleted.chat.id)
+    connection_id = deleted.business_connection_id
+    conversation = business_conversation_id(connection_id, deleted.chat.id)
+    if await connections.load(store.redis, connection_id) is None:
+        log.info(
+            "deletion of business message(s) %s in chat %s ignored: connection %s is unknown "
+            "to this bot",
+            ", ".join(map(str, deleted.message_ids)),
+            deleted.chat.id,
+            connection_id,
+        )
+        return
     for message_id in deleted.message_ids:
         removed = await store.remove_pending(conversation, message_id)
         log.info(
             "deletion of business message %s of %s %s",
             message_id,
             conversation,
-            "removed its pending copy" if removed else "came after its batch went",
+            "removed its pending copy" if removed else _not_pending,
             extra={"conversation": conversation, "message_id": message_id},
         )
+
+
+_not_pending = "ignored: it was not pending (its batch had gone, or it was never batched)"
 
 
 async def _customer(message: Message, store: BatchStore) -> Author | OwnerWrote | None:
@@ -117,7 +132,7 @@ async def _customer(message: Message, store: BatchStore) -> Author | OwnerWrote 
     connection_id = message.business_connection_id or ""
     connection = await connections.load(store.redis, connection_id)
     if connection is None or not connection.answers:
-        why = "unknown" if connection is None else connection.why_not
+        why = "is unknown to this bot" if connection is None else connection.why_not
         _left_out("not_answerable", f"{where}: connection {connection_id} {why}")
         return None
     author = author_of(message)

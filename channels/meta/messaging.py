@@ -51,6 +51,12 @@ class Platform:
     conversation: Callable[[str, str], str]
     """(account id, the person's scoped id) to the conversation id."""
 
+    @property
+    def a_delivery(self) -> str:
+        """ "an Instagram webhook delivery", "a Messenger webhook delivery"."""
+        article = "an" if self.name[:1].lower() in "aeiou" else "a"
+        return f"{article} {self.name} webhook delivery"
+
 
 class Unreadable(ValueError):
     """An event without a field it needs; the message names the field."""
@@ -101,12 +107,12 @@ def parse_messaging(platform: Platform, raw: bytes) -> Delivery:
         problem = error.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(part) for part in problem["loc"]) or "the body"
         raise NotADelivery(
-            f"not a {platform.name} webhook delivery ({where}: {problem['msg']}); expected "
+            f"not {platform.a_delivery} ({where}: {problem['msg']}); expected "
             f'JSON like {{"object": "{platform.object}", "entry": [{{"messaging": [...]}}]}}'
         ) from None
     if envelope.object != platform.object:
         raise NotADelivery(
-            f'not a {platform.name} webhook delivery: its object is "{envelope.object[:40]}", '
+            f'not {platform.a_delivery}: its object is "{envelope.object[:40]}", '
             f'not "{platform.object}" (is the app\'s webhook for this product pointed at the '
             "right path?)"
         )

@@ -31,7 +31,8 @@ class Connection:
 
     @property
     def why_not(self) -> str:
-        return "the connection is disabled" if not self.enabled else "it may not reply"
+        """Why it answers nothing, as a clause: "connection X {why_not}"."""
+        return "is disabled" if not self.enabled else "may not reply (no reply right)"
 
 
 def connection_of(update: BusinessConnection) -> Connection:

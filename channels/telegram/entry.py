@@ -29,7 +29,7 @@ async def _prepare(redis: Redis, conversation: str, request: BatchRequest) -> Ba
     if connection is None:
         return f"Telegram Business connection {connection_id} is unknown (no update of it)"
     if not connection.answers:
-        return f"Telegram Business connection {connection_id}: {connection.why_not}"
+        return f"Telegram Business connection {connection_id} {connection.why_not}"
     owner = BusinessOwner(id=connection.owner_id, first_name=connection.owner_first_name)
     return request.model_copy(
         update={"business": Business(connection_id=connection_id, owner=owner)}
