@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
 import sys
 
 from redis.asyncio import Redis
@@ -87,3 +89,30 @@ async def test_sigterm_lets_the_bot_finish_storing_a_message_redis_was_slow_to_t
         server.remove()
     assert code == 0, bot.log_tail()
     assert [b'"text":"sent just before a deploy"' in p for p in pending] == [True]
+
+
+_IMPORTS_OF_A_CHECK = """
+import runpy, sys
+sys.argv = ["worker", "--check"]
+try:
+    runpy.run_module("worker", run_name="__main__")
+except SystemExit as stop:
+    code = stop.code
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"aiogram", "arq", "httpx"})
+print(code, heavy)
+"""
+
+
+def test_the_workers_healthcheck_imports_neither_aiogram_nor_arqs_worker(
+    redis_server: RedisServer,
+) -> None:
+    """A container's healthcheck runs this every 15 s with a 10 s timeout: importing
+    aiogram's types (about 4 s of CPU) could mark a busy, healthy worker unhealthy."""
+    env = {**os.environ, "REDIS_URL": redis_server.url}
+    finished = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF_A_CHECK],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    *said, imported = finished.stdout.splitlines()
+    assert said == [f"unhealthy: no worker on {socket.gethostname()} recorded its health recently"]
+    assert imported == "1 []", finished.stdout + finished.stderr

@@ -10,13 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from config.bot import BotSettings
-from shared.logs import configure_logging
 from shared.redis_settings import RedisConnectionSettings
 from shared.settings import load_settings
-from shared.stopping import exit_at_once
 from worker import health
-from worker.settings import WorkerProcessSettings
 
 
 def main() -> None:
@@ -29,11 +25,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.check:  # needs Redis only: a healthcheck must not demand BACKEND_URL
         sys.exit(health.check(load_settings(RedisConnectionSettings)))
-    settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
-    configure_logging(settings)
-    # The worker itself imports aiogram and ARQ's worker: seconds a check need not pay.
+    # The worker's settings import aiogram's types (channel settings), and the worker
+    # ARQ's: seconds a healthcheck must not pay, so they are imported only here
+    # (tests/test_processes.py holds the check to that).
+    from config.bot import BotSettings  # noqa: PLC0415
+    from shared.logs import configure_logging  # noqa: PLC0415
+    from shared.stopping import exit_at_once  # noqa: PLC0415
     from worker.main import settings_class  # noqa: PLC0415
     from worker.running import batch_worker, run_until_stopped  # noqa: PLC0415
+    from worker.settings import WorkerProcessSettings  # noqa: PLC0415
+
+    settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
+    configure_logging(settings)
 
     run_until_stopped(batch_worker(settings_class(settings)))
     exit_at_once()
