@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -257,7 +258,15 @@ async def _serve(host: str, port: int, stream: bool) -> None:
     )
     await backend.start(port, host)
     print(f"example backend listening on http://{host}:{port}{BATCH_PATH}", flush=True)
-    await asyncio.Event().wait()
+    # As a container's PID 1 a signal without a handler is ignored: `docker compose down`
+    # would wait out its grace period and kill it. SIGTERM and SIGINT end it cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await backend.stop()
+    print("example backend stopped", flush=True)
 
 
 def main() -> None:

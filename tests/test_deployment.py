@@ -7,8 +7,12 @@ for what an operator relies on.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -18,6 +22,9 @@ import pytest
 
 from batchctl.console import ConsoleSettings
 from bot.settings import BotSettings
+from sandbox.launcher import ChildProcess
+from sandbox.redis_server import RedisServer, free_port
+from sandbox.telegram_api import TelegramStandIn
 from worker.settings import WorkerProcessSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,3 +187,50 @@ def test_the_lock_check_fails_when_pyproject_gains_a_dependency_not_locked(
     assert "pins httpx==0.28" in refused.stderr
     assert "outside pyproject.toml's >=0.29" in refused.stderr
     assert "run ./scripts/lock" in refused.stderr
+
+
+async def test_the_example_backend_stops_cleanly_on_sigterm() -> None:
+    """In compose it is its container's PID 1, where a signal with no handler is ignored:
+    without one, `docker compose down` waited 10 s and killed it (exit 137)."""
+    port = free_port()
+    command = [sys.executable, "-m", "sandbox.example_backend", "--port", str(port)]
+    ready = b"example backend listening"
+    backend = await ChildProcess.launch(command, dict(os.environ), ready, with_stdout=True)
+    assert await backend.stop(signal.SIGTERM) == 0, backend.log_tail()
+    assert backend.logged(b"example backend stopped")
+
+
+def _bot_healthcheck_command() -> list[str]:
+    """The HEALTHCHECK command of Dockerfile.bot, run with this interpreter."""
+    text = (ROOT / "Dockerfile.bot").read_text()
+    match = re.search(r"(?ms)^HEALTHCHECK .*?CMD (\[.*?\])$", text)
+    assert match, "Dockerfile.bot has no HEALTHCHECK CMD [...]"
+    command: list[str] = json.loads(match.group(1))
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+async def test_the_bot_images_healthcheck_passes_when_bot_metrics_port_turns_it_off(
+    redis_server: RedisServer, telegram: TelegramStandIn
+) -> None:
+    """BOT_METRICS_PORT=0 turns /healthz off: the check passes instead of marking a running
+    bot unhealthy forever. With the port on, it asks the running bot."""
+
+    def run(port: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "BOT_METRICS_PORT": port}
+        return subprocess.run(_bot_healthcheck_command(), env=env, capture_output=True,
+                              text=True, timeout=30, check=False)  # fmt: skip
+
+    off = await asyncio.to_thread(run, "0")
+    assert off.returncode == 0 and "BOT_METRICS_PORT=0" in off.stdout
+    port = str(free_port())
+    nobody = await asyncio.to_thread(run, port)
+    assert nobody.returncode == 1 and "did not answer" in nobody.stdout
+    env = {**os.environ, "BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.url,
+           "REDIS_URL": redis_server.url, "BOT_METRICS_PORT": port}  # fmt: skip
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    try:
+        running = await asyncio.to_thread(run, port)
+    finally:
+        assert await bot.stop() == 0
+    assert running.returncode == 0, running.stdout
