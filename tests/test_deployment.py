@@ -8,6 +8,7 @@ for what an operator relies on.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import os
 import re
@@ -19,6 +20,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from batchctl.console import ConsoleSettings
 from bot.settings import BotSettings
@@ -155,6 +158,18 @@ def test_images_run_as_non_root_with_a_healthcheck_and_every_package(dockerfile:
     ]
     for package in packages:
         assert f"COPY {package} {package}" in text, f"{dockerfile} misses {package}"
+    # Installed once, from /app: no second copy in site-packages, no unhashed download.
+    assert "pip install --no-cache-dir --no-deps ." not in text
+    assert re.search(r"(?m)^RUN python -m compileall -q " + " ".join(packages) + "$", text)
+
+
+def test_the_build_context_leaves_out_what_no_image_needs() -> None:
+    """Without .dockerignore the context carried .venv (hundreds of MB), .git and .env (the
+    operator's secrets) into every build."""
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".env", "tests"} <= set(ignored)
+    copied = re.findall(r"(?m)^COPY (\S+) ", (ROOT / "Dockerfile.bot").read_text())
+    assert not set(copied) & set(ignored), "an image copies something the context leaves out"
 
 
 def check_lock(folder: Path) -> subprocess.CompletedProcess[str]:
@@ -234,3 +249,33 @@ async def test_the_bot_images_healthcheck_passes_when_bot_metrics_port_turns_it_
     finally:
         assert await bot.stop() == 0
     assert running.returncode == 0, running.stdout
+
+
+EVERY_PYTHON_CLAIMED = ["3.11.0", "3.11.2", "3.11.3", "3.12.0", "3.13.0"]
+"""requires-python is >=3.11: patch releases where a dependency's markers change, and the
+minors after it (Debian 12's python3 is 3.11.2)."""
+
+
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock"])
+def test_the_lock_holds_on_every_python_the_project_claims(lock: str) -> None:
+    """A hash-checked install stops at a dependency the lock lacks. The lock is compiled on
+    one Python; each pinned package's own requirements, with their markers evaluated for
+    every Python the project claims, must be pinned too (redis needs async-timeout before
+    3.11.3: a build on 3.11.2 stopped with "all requirements must have their versions
+    pinned")."""
+    text = (ROOT / lock).read_text()
+    pinned = {canonicalize_name(name) for name in re.findall(r"(?m)^([A-Za-z0-9._-]+)==", text)}
+    missing = set()
+    for name in pinned:
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not installed here (e.g. a dev tool's platform-only dependency)
+        for raw in requires:
+            needed = Requirement(raw)
+            for version in EVERY_PYTHON_CLAIMED:
+                env = {"python_full_version": version, "python_version": version[:4], "extra": ""}
+                applies = needed.marker is None or needed.marker.evaluate(env)
+                if applies and canonicalize_name(needed.name) not in pinned:
+                    missing.add(f"{needed.name} (for {name} on Python {version})")
+    assert not missing, f"{lock} lacks: {sorted(missing)}; add it to pyproject.toml"
