@@ -60,6 +60,8 @@ class TelegramStandIn:
         self._runner: web.AppRunner | None = None
         self._polled = False
         self._polls = 0  # a getUpdates while another waits: two bots poll (409 to the older)
+        self.conflicts = 0
+        """409 Conflict answers given: one for each getUpdates another poller cut off."""
         self._stopping = False
         self.url = ""
         self._holds: dict[str, list[tuple[int, Hold]]] = {}
@@ -200,6 +202,11 @@ class TelegramStandIn:
         result = await handler(params)
         return web.json_response({"ok": True, "result": result})
 
+    async def wait_for_conflicts(self, count: int, timeout_seconds: float = 60.0) -> None:
+        """Wait until ``count`` getUpdates calls were answered 409 (two bots poll)."""
+        async with asyncio.timeout(timeout_seconds), self._changed:
+            await self._changed.wait_for(lambda: self.conflicts >= count)
+
     def unconfirmed_texts(self) -> list[str]:
         """The texts of updates the bot has not confirmed yet (no getUpdates with a later
         offset): Telegram would deliver them again."""
@@ -229,6 +236,8 @@ class TelegramStandIn:
                             lambda: bool(self._updates) or self._stopping or self._polls != mine
                         )
             if self._polls != mine:  # as Telegram does when a second instance polls
+                self.conflicts += 1
+                self._changed.notify_all()
                 raise polling_conflict()
             return self._updates[:limit]
 
