@@ -194,6 +194,7 @@ async def main(names: list[str], quick: bool, profile_out: str | None = None) ->
             "load_average_at_start": _load(),
         },
         "quick": quick,
+        "benchmarks": list(names),
     }
     server = RedisServer()
     server.start()
@@ -304,7 +305,8 @@ def cli() -> None:
         "--compare",
         metavar="FILE",
         help="after the run, each figure beside the same one in FILE (a --json file, e.g. "
-        "bench/results.json), marking any worse by more than 25%%",
+        "bench/results.json), marking any worse by more than 25%%; exit status 1 when one is "
+        "worse or missing, 2 when the runs are of different sizes (--quick against full)",
     )
     parser.add_argument(
         "--profile-out",
@@ -328,7 +330,14 @@ def cli() -> None:
         with open(args.json, "w") as out:
             out.write(text + "\n")
     if stored is not None:
-        print("\n".join(compare.report(stored, figures, args.compare)))
+        try:
+            lines, passed = compare.report(stored, figures, args.compare)
+        except compare.Mismatch as error:
+            sys.exit(f"bench: --compare {args.compare}: {error}")
+        print("\n".join(lines))
+        sys.stdout.flush()
+        if not passed:
+            sys.exit(1)  # a figure worse by more than 25%, or missing: say so to a script
     sys.stdout.flush()
 
 

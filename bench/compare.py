@@ -1,9 +1,14 @@
 """``--compare FILE``: each figure of this run beside the same figure of a stored run (a
 ``--json`` file such as bench/results.json), with the ratio, marking any figure worse by
-more than 25%. Regressions show in one command instead of by reading two tables.
+more than 25%. Regressions show in one command instead of by reading two tables, and in
+the exit status: 1 when a figure is worse or missing, so a script can act on it.
 
-Only figures both runs have are compared (a ``--quick`` run against a full one compares
-different sizes and says so); the rest are listed as missing on one side.
+Every figure is named with its sizes, and every count is compared (lost messages,
+duplicates, people without a reply: from none, any is worse). A ``--quick`` run is not
+compared with a full one (different sizes): that is refused. A figure of a benchmark
+this run measured that the stored run has and this one lacks is listed and counts as a
+failure, so deleting a section cannot read as "0 worse"; benchmarks this run did not
+measure (``--only``) are named once.
 """
 
 from __future__ import annotations
@@ -44,8 +49,21 @@ class Compared:
         return self.now > self.stored * WORSE_BY
 
 
+class Mismatch(ValueError):
+    """The two runs cannot be compared (one is --quick, the other is not)."""
+
+
+def benchmarks_of(run: dict[str, Any]) -> set[str]:
+    """The benchmarks a run measured: its own list, or (runs stored before it kept one)
+    the sections it has."""
+    named = run.get("benchmarks")
+    if isinstance(named, list):
+        return set(named)
+    return {name for name in run if name not in ("machine", "quick")}
+
+
 def figures(run: dict[str, Any]) -> Iterator[Figure]:
-    """Every comparable figure of a run, named by benchmark and case."""
+    """Every comparable figure of a run, named by benchmark, case and size."""
     for row in run.get("ingest", []):
         case = f"ingest {row['messages']:,} {row['name']} x{row['concurrency']}"
         yield Figure(f"{case} msgs/s", row["per_second"], True)
@@ -65,8 +83,12 @@ def figures(run: dict[str, Any]) -> Iterator[Figure]:
         case = f"memory {row['name']} {row['conversations']:,} conversations"
         yield Figure(f"{case} overhead bytes", row["overhead_per_conversation"], False)
     for row in run.get("http", []):
-        case = f"http {row['client']} x{row['concurrency']}"
+        case = f"http {row['requests']:,} requests {row['client']} x{row['concurrency']}"
         yield Figure(f"{case} CPU ms/request", row["cpu_ms_per_request"], False)
+    yield from _profile_and_the_rest(run)
+
+
+def _profile_and_the_rest(run: dict[str, Any]) -> Iterator[Figure]:
     profile = run.get("profile")
     if profile:
         case = f"profile {profile['batches']:,} batches"
@@ -84,15 +106,40 @@ def figures(run: dict[str, Any]) -> Iterator[Figure]:
     for row in run.get("console", []):
         case = f"console {row['what']} {row['pending']:,} pending"
         yield Figure(f"{case} commands/refresh", row["commands_per_refresh"], False)
+    yield from _counts(run)
+
+
+def _counts(run: dict[str, Any]) -> Iterator[Figure]:
+    """What must stay at none: any lost or doubled message is worse than none."""
     scale = run.get("scale")
     if scale:
         yield Figure(f"scale {scale['people']:,} people seconds", scale["seconds"], False)
-        for name in ("lost_messages", "messages_in_two_batches", "extra_replies"):
+        for name in SCALE_COUNTS:
             yield Figure(f"scale {scale['people']:,} people {name}", scale[name], False)
+    chaos = run.get("chaos")
+    if chaos:
+        case = f"chaos {chaos['people']:,} people x {chaos['messages_per_person']}"
+        for name in CHAOS_COUNTS:
+            yield Figure(f"{case} {name}", chaos[name], False)
+        yield Figure(f"{case} recovery max s", chaos["recovery_max_seconds"], False)
+
+
+SCALE_COUNTS = ("lost_messages", "messages_in_two_batches", "overlapping_batches",
+                "people_without_reply", "extra_replies")  # fmt: skip
+CHAOS_COUNTS = ("lost_messages", "messages_in_two_batches", "unexplained_duplicate_replies",
+                "fault_task_failures")  # fmt: skip
 
 
 def compare(stored: dict[str, Any], now: dict[str, Any]) -> tuple[list[Compared], list[str]]:
-    """The figures both runs have, compared; and the names only one of them has."""
+    """The figures both runs have, compared; and the names only one of them has, among
+    the benchmarks this run measured. Mismatch when one run is --quick and the other not."""
+    if bool(stored.get("quick")) != bool(now.get("quick")):
+        which = "this run is --quick and the stored one is not" if now.get("quick") else (
+            "the stored run is --quick and this one is not")  # fmt: skip
+        raise Mismatch(
+            f"{which}: their sizes differ, so no figure compares; compare runs of one kind"
+        )
+    measured = benchmarks_of(now)
     before = {f.name: f for f in figures(stored)}
     after = {f.name: f for f in figures(now)}
     both = [
@@ -101,11 +148,16 @@ def compare(stored: dict[str, Any], now: dict[str, Any]) -> tuple[list[Compared]
         if name in before
     ]
     missing = [f"{name} (not in the stored run)" for name in after if name not in before]
+    missing += [
+        f"{name} (in the stored run, not in this one)"
+        for name in before
+        if name not in after and name.split(" ", 1)[0] in measured
+    ]
     return both, missing
 
 
-def report(stored: dict[str, Any], now: dict[str, Any], stored_name: str) -> list[str]:
-    """The comparison as lines to print."""
+def report(stored: dict[str, Any], now: dict[str, Any], stored_name: str) -> tuple[list[str], bool]:
+    """The comparison as lines to print, and whether it passed (nothing worse or missing)."""
     both, missing = compare(stored, now)
     width = max((len(c.name) for c in both), default=10)
     lines = [f"\nCompared with {stored_name} (worse by more than 25%: WORSE)"]
@@ -114,7 +166,12 @@ def report(stored: dict[str, Any], now: dict[str, Any], stored_name: str) -> lis
         ratio = "—" if c.ratio is None else f"{c.ratio:.2f}x"
         mark = "  WORSE" if c.worse else ""
         lines.append(f"  {c.name.ljust(width)}  {c.stored:>10,.2f}  {c.now:>10,.2f}  {ratio}{mark}")
-    lines += [f"  {name}" for name in missing]
+    lines += [f"  MISSING {name}" for name in missing]
+    not_run = sorted(benchmarks_of(stored) - benchmarks_of(now))
+    if not_run:
+        lines.append(f"  not measured in this run (--only): {', '.join(not_run)}")
     worse = sum(c.worse for c in both)
-    lines.append(f"  {len(both)} figures compared, {worse} worse by more than 25%")
-    return lines
+    lines.append(
+        f"  {len(both)} figures compared, {worse} worse by more than 25%, {len(missing)} missing"
+    )
+    return lines, worse == 0 and not missing

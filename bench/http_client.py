@@ -29,6 +29,7 @@ REQUESTS = 2000
 @dataclass(frozen=True, slots=True)
 class ClientResult:
     client: str
+    requests: int
     concurrency: int
     cpu_ms_per_request: float
     requests_per_second: float
@@ -61,7 +62,9 @@ async def _measure(
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return ClientResult(name, concurrency, 1000 * cpu / len(bodies), len(bodies) / wall)
+    return ClientResult(
+        name, len(bodies), concurrency, 1000 * cpu / len(bodies), len(bodies) / wall
+    )
 
 
 async def run(requests: int = REQUESTS) -> list[ClientResult]:

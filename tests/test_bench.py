@@ -10,8 +10,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from bench.compare import compare, report
+import pytest
+
+from bench.compare import Mismatch, compare, report
 
 
 def test_quick_benchmarks_run_and_count_exactly(tmp_path: Path) -> None:
@@ -52,23 +55,33 @@ def test_quick_benchmarks_run_and_count_exactly(tmp_path: Path) -> None:
     }
 
 
+STORED: dict[str, Any] = {
+    "quick": False,
+    "benchmarks": ["ingest", "timer", "scale", "profile", "http"],
+    "ingest": [{"name": "batchbot", "concurrency": 1, "messages": 5000, "per_second": 1000.0,
+                "round_trips_per_message": 1.0, "lost": 0}],
+    "timer": [{"name": "batchbot", "pending": 10000, "p50_ms": 20.0, "p99_ms": 80.0}],
+    "scale": {"people": 10, "seconds": 10.0, "lost_messages": 0, "messages_in_two_batches": 0,
+              "overlapping_batches": 0, "people_without_reply": 0, "extra_replies": 0},
+    "profile": {"batches": 100, "profiled_cpu_ms_per_batch": 20.0,
+                "redis_round_trips_per_batch": 8.0, "redis_commands_per_batch": {"get": 1.0}},
+    "http": [{"client": "httpx", "requests": 2000, "concurrency": 1, "cpu_ms_per_request": 0.8}],
+}  # fmt: skip
+
+
+def _copy(run: dict[str, Any]) -> dict[str, Any]:
+    copied: dict[str, Any] = json.loads(json.dumps(run))
+    return copied
+
+
 def test_compare_marks_a_figure_worse_by_more_than_a_quarter_each_way() -> None:
-    stored = {
-        "ingest": [{"name": "batchbot", "concurrency": 1, "messages": 5000, "per_second": 1000.0,
-                    "round_trips_per_message": 1.0, "lost": 0}],
-        "timer": [{"name": "batchbot", "pending": 10000, "p50_ms": 20.0, "p99_ms": 80.0}],
-        "scale": {"people": 10, "seconds": 10.0, "lost_messages": 0,
-                  "messages_in_two_batches": 0, "extra_replies": 0},
-        "profile": {"batches": 100, "profiled_cpu_ms_per_batch": 20.0,
-                    "redis_round_trips_per_batch": 8.0, "redis_commands_per_batch": {"get": 1.0}},
-    }  # fmt: skip
-    now = json.loads(json.dumps(stored))
+    now = _copy(STORED)
     now["ingest"][0]["per_second"] = 810.0  # 1.23x slower: within the margin
     now["timer"][0]["p99_ms"] = 101.0  # 26% later: worse
     now["scale"]["lost_messages"] = 1  # from none: worse
     now["profile"]["redis_round_trips_per_batch"] = 12.0  # half as many again: worse
     now["timer"].append({"name": "ARQ default poll", "pending": 10000, "p50_ms": 1, "p99_ms": 2})
-    both, missing = compare(stored, now)
+    both, missing = compare(STORED, now)
     worse = {c.name for c in both if c.worse}
     assert worse == {
         "timer batchbot 10,000 pending p99 ms",
@@ -79,6 +92,51 @@ def test_compare_marks_a_figure_worse_by_more_than_a_quarter_each_way() -> None:
         "timer ARQ default poll 10,000 pending p50 ms (not in the stored run)",
         "timer ARQ default poll 10,000 pending p99 ms (not in the stored run)",
     ]
-    lines = report(stored, now, "stored.json")
-    assert lines[-1] == "  12 figures compared, 3 worse by more than 25%"
+    lines, passed = report(STORED, now, "stored.json")
+    assert lines[-1] == "  15 figures compared, 3 worse by more than 25%, 2 missing"
     assert any(line.endswith("1.26x  WORSE") for line in lines)
+    assert not passed
+
+
+def test_compare_counts_every_count_and_names_sizes() -> None:
+    """People without a reply and overlapping batches are counts like lost messages; an
+    HTTP figure names its number of requests, so runs of other sizes never pair up."""
+    now = _copy(STORED)
+    now["scale"]["people_without_reply"] = 2
+    now["scale"]["overlapping_batches"] = 1
+    now["http"][0]["requests"] = 200
+    both, missing = compare(STORED, now)
+    assert {c.name for c in both if c.worse} == {
+        "scale 10 people people_without_reply",
+        "scale 10 people overlapping_batches",
+    }
+    assert "http 200 requests httpx x1 CPU ms/request (not in the stored run)" in missing
+    assert "http 2,000 requests httpx x1 CPU ms/request (in the stored run, not in this one)" in (
+        missing
+    )
+
+
+def test_a_section_this_run_lacks_is_missing_not_silently_skipped() -> None:
+    now = _copy(STORED)
+    del now["scale"]  # measured (it is in "benchmarks") but gone from the figures
+    lines, passed = report(STORED, now, "stored.json")
+    assert "  MISSING scale 10 people lost_messages (in the stored run, not in this one)" in lines
+    assert lines[-1].endswith("0 worse by more than 25%, 6 missing") and not passed
+    only = _copy(STORED)
+    only["benchmarks"] = ["ingest", "timer", "profile", "http"]  # --only: scale not run
+    del only["scale"]
+    lines, passed = report(STORED, only, "stored.json")
+    assert "  not measured in this run (--only): scale" in lines and passed
+
+
+def test_a_quick_run_is_not_compared_with_a_full_one() -> None:
+    quick = {**_copy(STORED), "quick": True}
+    with pytest.raises(Mismatch, match="this run is --quick and the stored one is not"):
+        compare(STORED, quick)
+
+
+def test_the_stored_results_compare_with_themselves() -> None:
+    """bench/results.json names every benchmark it holds, with sizes."""
+    stored = json.loads((Path(__file__).parent.parent / "bench" / "results.json").read_text())
+    lines, passed = report(stored, stored, "bench/results.json")
+    assert passed and " 0 missing" in lines[-1]

@@ -160,6 +160,7 @@ def test_images_run_as_non_root_with_a_healthcheck_and_every_package(dockerfile:
         assert f"COPY {package} {package}" in text, f"{dockerfile} misses {package}"
     # Installed once, from /app: no second copy in site-packages, no unhashed download.
     assert "pip install --no-cache-dir --no-deps ." not in text
+    assert re.search(r"(?m)^\s+PYTHONPATH=/app$", text)  # importable from any directory
     assert re.search(r"(?m)^RUN python -m compileall -q " + " ".join(packages) + "$", text)
 
 
