@@ -6,6 +6,8 @@ counts (round trips, lost messages, duplicates) is exact and is checked.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -14,7 +16,16 @@ from typing import Any
 
 import pytest
 
+from bench.chaos import (
+    DRAIN_SECONDS,
+    LEASE_SECONDS,
+    SWEEP_SECONDS,
+    Verdict,
+    duplicate_gaps,
+    fault_task_failures,
+)
 from bench.compare import Mismatch, compare, report
+from sandbox.telegram_api import SentMessage, TelegramStandIn
 
 
 def test_quick_benchmarks_run_and_count_exactly(tmp_path: Path) -> None:
@@ -140,3 +151,54 @@ def test_the_stored_results_compare_with_themselves() -> None:
     stored = json.loads((Path(__file__).parent.parent / "bench" / "results.json").read_text())
     lines, passed = report(stored, stored, "bench/results.json")
     assert passed and " 0 missing" in lines[-1]
+
+
+def test_the_chaos_run_ends_in_a_verdict() -> None:
+    clean = Verdict(people=200, messages_per_person=15, lost_messages=0,
+                    messages_in_two_batches=0, duplicate_replies=2,
+                    unexplained_duplicate_replies=0, recovery_max_seconds=12.6,
+                    fault_task_failures=0).judge()  # fmt: skip
+    assert clean.missed == []
+    bad = Verdict(people=200, messages_per_person=15, lost_messages=1,
+                  messages_in_two_batches=2, duplicate_replies=3,
+                  unexplained_duplicate_replies=1, recovery_max_seconds=16.0,
+                  fault_task_failures=1).judge()  # fmt: skip
+    assert len(bad.missed) == 5
+    assert "1 fault task(s) crashed" in bad.missed[-1]
+    # Its counts compare like any other run's (bench --compare).
+    run = {"quick": False, "benchmarks": ["chaos"], "chaos": dataclasses.asdict(clean)}
+    worse = {**run, "chaos": dataclasses.asdict(bad)}
+    both, missing = compare(run, worse)
+    assert not missing and {c.name for c in both if c.worse} == {
+        "chaos 200 people x 15 lost_messages",
+        "chaos 200 people x 15 messages_in_two_batches",
+        "chaos 200 people x 15 unexplained_duplicate_replies",
+        "chaos 200 people x 15 fault_task_failures",
+        "chaos 200 people x 15 recovery max s",
+    }
+
+
+async def test_a_crashed_fault_task_is_caught_not_swallowed() -> None:
+    async def crashes() -> None:
+        raise RuntimeError("the failover never happened")
+
+    async def runs_on() -> None:
+        await asyncio.Event().wait()
+
+    tasks = [asyncio.create_task(crashes()), asyncio.create_task(runs_on())]
+    await asyncio.sleep(0)  # both start; the first ends at once
+    await asyncio.sleep(0)
+    [error] = fault_task_failures(tasks)
+    assert str(error) == "the failover never happened"
+    tasks[1].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert len(fault_task_failures(tasks)) == 1  # a cancelled task is not a crash
+
+
+def test_a_duplicate_far_from_any_kill_is_unexplained() -> None:
+    telegram = TelegramStandIn()
+    for at, tag in ((10.0, "[a]"), (10.5, "[a]"), (30.0, "[b]"), (31.0, "[b]")):
+        telegram.sent.append(SentMessage(chat_id=1, message_id=1, text=f"{tag} hi", at=at))
+    gaps = duplicate_gaps(telegram, kill_times=[10.3], primary_killed_at=None)
+    assert [round(kill, 1) for kill, _ in gaps] == [0.3, -19.7]  # [a] on the wire; [b] not
+    assert DRAIN_SECONDS > LEASE_SECONDS + SWEEP_SECONDS  # a late duplicate is still counted
