@@ -21,6 +21,7 @@ from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
+from shared.keys import ConversationKeys
 from shared.models import Chat, IncomingMessage, MessageKind, User
 from shared.rules import BatchingRules
 from shared.store import BatchStore
@@ -112,7 +113,8 @@ async def test_a_bot_whose_redis_dies_as_it_is_stopped_exits_within_its_grace(
     redis_server: RedisServer, telegram: TelegramStandIn
 ) -> None:
     """A message is being stored when Redis dies and the bot gets SIGTERM: it waits its
-    grace for the store, leaves the update unconfirmed for Telegram, and exits."""
+    grace for the store, leaves the update unconfirmed for Telegram, and exits. Shown by
+    Telegram holding the update, and by the next bot, once Redis is back, storing it."""
     own_redis = RedisServer()
     own_redis.start()
     grace = 2
@@ -134,6 +136,18 @@ async def test_a_bot_whose_redis_dies_as_it_is_stopped_exits_within_its_grace(
         async with asyncio.timeout(grace + 20):
             code = await bot.wait()
         took = time.monotonic() - started
+        assert "are you there?" in telegram.unconfirmed_texts()  # Telegram still holds it
+        own_redis.start()
+        again = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+        client = Redis.from_url(own_redis.url)
+        try:
+            async with asyncio.timeout(30):  # delivered again, and stored this time
+                while not await client.llen(ConversationKeys("8801").batch):
+                    await asyncio.sleep(0.05)
+            [stored] = await client.lrange(ConversationKeys("8801").batch, 0, -1)
+        finally:
+            await client.aclose()
+            assert await again.stop() == 0
     finally:
         await bot.stop(signal.SIGKILL)
         own_redis.remove()
@@ -141,6 +155,7 @@ async def test_a_bot_whose_redis_dies_as_it_is_stopped_exits_within_its_grace(
     assert code == 0, bot.log_tail()
     assert took <= grace + ALLOWED_EXTRA_SECONDS, bot.log_tail()
     assert bot.logged(b"not stored before shutdown; Telegram delivers them again")
+    assert b"are you there?" in stored
 
 
 async def queue_a_due_message(client: Redis) -> None:
