@@ -256,14 +256,15 @@ async def _serve(host: str, port: int, stream: bool) -> None:
         bearer_token=os.environ.get("BACKEND_BEARER_TOKEN") or None,
         signing_secret=os.environ.get("BACKEND_SIGNING_SECRET") or None,
     )
-    await backend.start(port, host)
-    print(f"example backend listening on http://{host}:{port}{BATCH_PATH}", flush=True)
     # As a container's PID 1 a signal without a handler is ignored: `docker compose down`
-    # would wait out its grace period and kill it. SIGTERM and SIGINT end it cleanly.
+    # would wait out its grace period and kill it. SIGTERM and SIGINT end it cleanly, from
+    # before it says it listens.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    await backend.start(port, host)
+    print(f"example backend listening on http://{host}:{port}{BATCH_PATH}", flush=True)
     await stop.wait()
     await backend.stop()
     print("example backend stopped", flush=True)

@@ -24,7 +24,9 @@ from sandbox.telegram_wire import (
     BOT_USER,
     Person,
     bot_message_json,
+    downloaded_file_id,
     error_response,
+    file_json,
     message_json,
     photo_bytes,
     polling_conflict,
@@ -52,7 +54,6 @@ class TelegramStandIn:
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
-        self._confirmed = 0
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._changed = asyncio.Condition()
@@ -60,8 +61,7 @@ class TelegramStandIn:
         self._runner: web.AppRunner | None = None
         self._polled = False
         self._polls = 0  # a getUpdates while another waits: two bots poll (409 to the older)
-        self.conflicts = 0
-        """409 Conflict answers given: one for each getUpdates another poller cut off."""
+        self.conflicts = 0  # 409s answered: one for each getUpdates another poller cut off
         self._stopping = False
         self.url = ""
         self._holds: dict[str, list[tuple[int, Hold]]] = {}
@@ -242,40 +242,26 @@ class TelegramStandIn:
             return self._updates[:limit]
 
     async def _send_chat_action(self, params: dict[str, str]) -> Any:
-        action = ChatAction(
-            int(params["chat_id"]),
-            params.get("action", ""),
-            time.monotonic(),
-            params.get("business_connection_id"),
-        )
+        chat_id, connection = int(params["chat_id"]), params.get("business_connection_id")
+        action = ChatAction(chat_id, params.get("action", ""), time.monotonic(), connection)
         self.chat_actions.append(action)
         if self.on_event:
             self.on_event(f"Telegram ← bot to chat {action.chat_id}: ({action.action}…)")
         return True
 
     async def _get_file(self, params: dict[str, str]) -> Any:
-        file_id = params["file_id"]
-        return {
-            "file_id": file_id,
-            "file_unique_id": f"u-{file_id}",
-            "file_size": len(photo_bytes(file_id)),
-            "file_path": f"photos/{file_id}.jpg",
-        }
+        return file_json(params["file_id"])
 
     async def _file(self, request: web.Request) -> web.Response:
         """A download, at the URL that carries the bot token (as Telegram's does)."""
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
-        file_id = request.match_info["path"].removeprefix("photos/").removesuffix(".jpg")
+        file_id = downloaded_file_id(request.match_info["path"])
         return web.Response(body=photo_bytes(file_id), content_type="image/jpeg")
 
     async def _send_message_draft(self, params: dict[str, str]) -> Any:
-        draft = Draft(
-            int(params["chat_id"]),
-            int(params["draft_id"]),
-            params.get("text", ""),
-            time.monotonic(),
-        )
+        chat_id, draft_id = int(params["chat_id"]), int(params["draft_id"])
+        draft = Draft(chat_id, draft_id, params.get("text", ""), time.monotonic())
         async with self._changed:
             self.drafts.append(draft)
             self._changed.notify_all()

@@ -174,3 +174,19 @@ def polling_conflict() -> web.HTTPConflict:
 def photo_bytes(file_id: str) -> bytes:
     """The sandbox's 'photo' for a file id: a JPEG start marker and the id."""
     return b"\xff\xd8\xff\xe0sandbox-photo:" + file_id.encode()
+
+
+def file_json(file_id: str) -> dict[str, Any]:
+    """getFile's answer for a sandbox photo: where :func:`photo_bytes` is downloaded."""
+    size = len(photo_bytes(file_id))
+    path = f"photos/{file_id}.jpg"
+    return {
+        "file_id": file_id,
+        "file_unique_id": f"u-{file_id}",
+        "file_size": size,
+        "file_path": path,
+    }
+
+
+def downloaded_file_id(path: str) -> str:
+    return path.removeprefix("photos/").removesuffix(".jpg")

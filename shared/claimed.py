@@ -90,3 +90,7 @@ def claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> C
 REFUSED_PREFIX = "refused:"
 """``inflight:<conversation>`` fields ``refused:<part>``: the platform's reason for a part
 it refused (kept in the dead letter, which copies the batch's fields)."""
+
+
+def refused_field(part: int) -> str:
+    return f"{REFUSED_PREFIX}{part}"

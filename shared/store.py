@@ -13,21 +13,9 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
-from shared.claimed import (
-    REFUSED_PREFIX,
-    Abandoned,
-    ClaimedBatch,
-    ClaimOutcome,
-    claimed_batch,
-)
+from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claimed_batch, refused_field
 from shared.history import NO_HISTORY, HistoryRules
-from shared.keys import (
-    DEAD_LETTERS_INDEX,
-    LEASES,
-    PENDING_INDEX,
-    ConversationKeys,
-    dead_letter_key,
-)
+from shared.keys import DEAD_LETTERS_INDEX, LEASES, PENDING_INDEX, ConversationKeys, dead_letter_key
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageId, Turn, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
@@ -35,14 +23,7 @@ from shared.redis_scripts import as_text, job_script_call, load_script, run_job_
 from shared.replicated import ReplicatedCalls
 from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
-from shared.states import (
-    AppendResult,
-    ClaimState,
-    Refusal,
-    Released,
-    ScheduleState,
-    Scheduling,
-)
+from shared.states import AppendResult, ClaimState, Refusal, Released, ScheduleState, Scheduling
 
 __all__ = ["BatchStore", "ClaimOutcome", "ClaimedBatch"]
 
@@ -250,8 +231,8 @@ class BatchStore:
     async def mark_refused(self, batch: ClaimedBatch, part: int, reason: str) -> bool:
         """Part ``part`` (from 1) was refused for good: kept with the batch, so a resumed
         run neither counts it as delivered nor forgets it."""
-        field = f"{REFUSED_PREFIX}{part}"
-        return await self._update_inflight(batch, field, self.redact.reason(reason)[:1000])
+        reason = self.redact.reason(reason)[:1000]
+        return await self._update_inflight(batch, refused_field(part), reason)
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)

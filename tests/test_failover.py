@@ -177,11 +177,10 @@ async def test_missing_replicas_are_reported_once_and_nothing_is_acknowledged_me
         replica.start()
         await bot.wait_for_log(again_line)
         await worker.wait_for_log(again_line)
-        await until(lambda: redis.llen(ConversationKeys("990001").batch), 8)
+        await _confirmed_at_last(telegram, during)
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-        assert (await telegram.wait_for_messages(ana.id, 1))[0]  # "before" is answered now
-        assert not set(during) & set(telegram.unconfirmed_texts())
+        assert (await telegram.wait_for_messages(ana.id, 1))[0]  # answered now
     finally:
         await redis.aclose()
         codes = [await bot.stop()] + ([await worker.stop()] if worker is not None else [])
@@ -196,6 +195,13 @@ async def test_missing_replicas_are_reported_once_and_nothing_is_acknowledged_me
     assert b"could not store message" not in bot.log  # no line per message
     assert b"Redis unreachable" not in bot.log  # Redis answered: the cause is the replicas
     assert b"retrying in" not in worker.log  # no line per conversation per retry
+
+
+async def _confirmed_at_last(telegram: TelegramStandIn, texts: list[str]) -> None:
+    """Until the bot has stored these and confirmed them to Telegram."""
+    async with asyncio.timeout(30):
+        while set(texts) & set(telegram.unconfirmed_texts()):
+            await asyncio.sleep(0.05)
 
 
 async def _health_says_replicas_are_short(port: int) -> None:

@@ -25,7 +25,7 @@ from channels.base import ChannelSender, Recipient
 from channels.outcomes import RetryAfter, Unavailable
 from shared import metrics
 from shared.claimed import Abandoned
-from shared.history import turns_of, with_history
+from shared.history import with_history
 from shared.keys import channel_of
 from shared.models import BatchResponse
 from shared.pipelining import NotReplicated
@@ -33,7 +33,8 @@ from shared.redaction import redacted_answer
 from shared.states import Released
 from shared.store import ClaimedBatch
 from worker.abandons import until_abandoned
-from worker.delivery import ClaimLost, Delivered, deliver, refusal_reason
+from worker.answered import Answered, what_arrived
+from worker.delivery import ClaimLost, Delivered, deliver
 from worker.leasing import lease_kept
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps, deps_of
 from worker.outbox import deliver_outbox
@@ -86,17 +87,6 @@ def _count(conversation: str, outcome: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Answered:
-    """How a batch's answer went out, for its result line and outcome."""
-
-    halted: str | None
-    """Why the rest was not sent (a human took over), if it was not."""
-    sent: int
-    """Parts that reached the person (refused ones are not counted)."""
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
 class BatchRun:
     """One run of a conversation's job: its ``job_try`` sets the back-off of any retry."""
 
@@ -135,15 +125,11 @@ class BatchRun:
                     self.deps.leases, batch, settings.lease_ms, abandoned.set, (BatchDeadLettered,)
                 )
                 async with kept:
-                    delivered, spoken, refusal = await self._answer(batch, abandoned)
-            # What was delivered is the history, also when a refused part makes the batch a
-            # dead letter; a batch of which nothing arrived leaves no turn (a replay asks
-            # again with the history as it was).
-            remember = turns_of(batch.request, spoken) if spoken or not refusal else []
+                    answered = await self._answer(batch, abandoned)
             released = await store.release(
                 batch,
-                dead_letter_reason=refusal,
-                remember=remember,
+                dead_letter_reason=answered.refusal,
+                remember=answered.turns(batch.request),
                 history=self.deps.history,
             )
             if not released:
@@ -161,13 +147,11 @@ class BatchRun:
         except Retry:
             _count(conversation, "retry")
             raise
-        return await self._answered(batch, delivered, refusal, released)
+        return await self._answered(batch, answered, released)
 
-    async def _answered(
-        self, batch: ClaimedBatch, delivered: Answered, refusal: str, released: Released
-    ) -> str:
+    async def _answered(self, batch: ClaimedBatch, answered: Answered, released: Released) -> str:
         """Count and summarise an answered batch (or one kept because parts were refused)."""
-        conversation = batch.conversation
+        conversation, refusal = batch.conversation, answered.refusal
         if refusal:
             _count(conversation, "refused")
             metrics.DEAD_LETTERS.labels(batch.request.channel.value, "refused").inc()
@@ -176,17 +160,11 @@ class BatchRun:
                 extra=_ids(batch),
             )  # fmt: skip
         else:
-            _count(conversation, "answered" if delivered.halted is None else "handed_over")
+            _count(conversation, "answered" if answered.halted is None else "handed_over")
         # Proactive messages queued after this release get a job of their own at its end.
         waiting = released is Released.OUTBOX_WAITING
         outbox = await self._deliver_outbox(conversation) if waiting else ""
-        count = len(batch.request.messages)
-        # What a person got comes first: ARQ's log line keeps about 80 characters of it.
-        said = f"batch {batch.batch_id}: {delivered.sent} of {delivered.total} parts sent"
-        if refusal:
-            refused = refusal.count("refused by")
-            said += f", {refused} refused (dead letter: {refusal})"
-        return f"{said}; {count} messages{outbox}"
+        return answered.result_line(batch.batch_id, len(batch.request.messages)) + outbox
 
     async def _drop(self, batch: ClaimedBatch, abandoned: Abandoned) -> str:
         """Release an abandoned batch unanswered: its messages were put back in front of
@@ -198,13 +176,10 @@ class BatchRun:
         outbox = await self._deliver_outbox(batch.conversation)
         return f"{abandoned}; not answered{outbox}"
 
-    async def _answer(
-        self, batch: ClaimedBatch, abandoned: asyncio.Event
-    ) -> tuple[Answered, str, str]:
+    async def _answer(self, batch: ClaimedBatch, abandoned: asyncio.Event) -> Answered:
         """The backend's answer (asked once, stored before anything is sent, never once the
-        batch is abandoned), delivered; the text the person got; and, when the platform
-        refused parts of it, why (the batch is then kept as a dead letter). A person who
-        cannot be reached makes the batch a dead letter at once."""
+        batch is abandoned), delivered, and what reached the person; a person who cannot
+        be reached makes the batch a dead letter at once."""
         try:
             sender = self.deps.sender_for(batch.conversation)
         except ChannelNotConfigured as error:
@@ -225,14 +200,7 @@ class BatchRun:
             await self._dead_letter(batch, reason, "undeliverable")
         if answer.handoff and delivered.halted is None:
             delivered = await hand_over(self.deps, batch, delivered)
-        refused = {**batch.refused, **delivered.refused}
-        arrived = [
-            part for number, part in enumerate(parts[: delivered.parts_done], 1)
-            if number not in refused
-        ]  # fmt: skip
-        spoken = "\n".join(part.text for part in arrived if part.text)
-        answered = Answered(delivered.halted, len(arrived), len(parts))
-        return answered, spoken, refusal_reason(refused, len(parts), sender.channel.value)
+        return what_arrived(parts, delivered, batch.refused, sender.channel.value)
 
     @property
     def retry_delay(self) -> float:

@@ -7,12 +7,13 @@ with the first part not sent.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
 from arq import Retry
 
-from channels.base import Recipient
+from channels.base import ChannelSender, Recipient
 from channels.outcomes import RetryAfter, Unavailable
 from shared import metrics
 from shared.keys import channel_of
@@ -49,22 +50,16 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
 
     Raises ARQ's Retry when the chat platform is unavailable or asks to wait: the job
     runs again later and continues with the first part not sent. A message for a person
-    who cannot be reached (or a channel this worker is not configured for) is not
-    delivered: it is logged, counted, and kept with the reason among the undelivered
-    ones (``batchctl undelivered``, the console), since its sender got 202 long before.
+    who cannot be reached, one of which the platform refused a part (or a channel this
+    worker is not configured for) is not delivered: it is logged, counted, and kept with
+    the reason among the undelivered ones (``batchctl undelivered``, the console), since
+    its sender got 202 long before. Nothing goes out while a human has the conversation.
     """
     delivered = undelivered = 0
     channel = channel_of(conversation).value
-
-    async def not_paused(number: int) -> str:
-        """Asked before each part: nothing goes out over a human (the pause may have
-        begun while the message was being sent)."""
-        paused = await deps.handoffs.paused_until_ms(conversation) is not None
-        return "handed_over" if paused else "go"
-
     while (head := await deps.outbox.head(conversation)) is not None:
         message, already_sent = head
-        if await not_paused(already_sent + 1) != "go":
+        if await _not_paused(deps, conversation) != "go":
             return await _held(deps, conversation, OutboxDone(delivered, undelivered))
         try:
             sender = deps.sender_for(conversation)
@@ -73,56 +68,69 @@ async def deliver_outbox(deps: WorkerDeps, conversation: str, retry_delay: float
             metrics.PROACTIVE_MESSAGES.labels(channel, "channel_not_configured").inc()
             undelivered += 1
             continue
-        parts = reply_parts(BatchResponse(messages=[message]), limits=sender.limits)
-        refused: dict[int, str] = {}
-
-        async def mark_refused(number: int, reason: str, into: dict[int, str] = refused) -> bool:
-            into[number] = reason
-            return True
-
-        async def mark_sent(
-            sent: int, total: int = len(parts), refused: dict[int, str] = refused
-        ) -> bool:
-            # A message with a refused part stays first until it is kept as undelivered.
-            await deps.outbox.mark_sent(conversation, sent, done=sent == total and not refused)
-            return True
-
-        try:
-            result = await deliver(
-                sender,
-                Recipient(conversation),
-                parts,
-                already_sent,
-                mark_sent,
-                deps.pacing,
-                what=f"proactive message for {conversation}",
-                log_fields={"conversation": conversation},
-                may_go=not_paused,
-                mark_refused=mark_refused,
-            )
-        except RetryAfter as error:
-            raise Retry(defer=error.seconds) from error
-        except Unavailable as error:
-            raise Retry(defer=retry_delay) from error
-        if result.halted is not None:  # a human took over while it was being sent
+        outcome = await _deliver_one(deps, sender, conversation, message, already_sent, retry_delay)
+        if outcome == "held":
             return await _held(deps, conversation, OutboxDone(delivered, undelivered))
-        if refused:
-            reason = refusal_reason(refused, len(parts), channel)
-            await _not_delivered(deps, conversation, message, result.parts_done, reason)
-            metrics.PROACTIVE_MESSAGES.labels(channel, "refused").inc()
-            undelivered += 1
-            continue
-        if result.undeliverable is not None:
-            reason = f"not delivered after {result.parts_done} part(s): {result.undeliverable}"
-            await _not_delivered(deps, conversation, message, result.parts_done, reason)
-            metrics.PROACTIVE_MESSAGES.labels(channel, "undeliverable").inc()
-            undelivered += 1
-            continue
-        if not parts:
-            await deps.outbox.mark_sent(conversation, 0, done=True)
-        metrics.PROACTIVE_MESSAGES.labels(channel, "delivered").inc()
-        delivered += 1
+        metrics.PROACTIVE_MESSAGES.labels(channel, outcome).inc()
+        delivered += outcome == "delivered"
+        undelivered += outcome != "delivered"
     return OutboxDone(delivered, undelivered)
+
+
+async def _not_paused(deps: WorkerDeps, conversation: str, number: int = 0) -> str:
+    """Asked before each part too: nothing goes out over a human (the pause may have
+    begun while the message was being sent)."""
+    paused = await deps.handoffs.paused_until_ms(conversation) is not None
+    return "handed_over" if paused else "go"
+
+
+async def _deliver_one(
+    deps: WorkerDeps,
+    sender: ChannelSender,
+    conversation: str,
+    message: OutgoingMessage,
+    already_sent: int,
+    retry_delay: float,
+) -> str:
+    """The first waiting message, from its first part not sent: 'delivered', 'held' (a
+    human took over meanwhile), or why not ('refused', 'undeliverable'; kept as such)."""
+    parts = reply_parts(BatchResponse(messages=[message]), limits=sender.limits)
+    refused: dict[int, str] = {}
+
+    async def mark_refused(number: int, reason: str) -> bool:
+        refused[number] = reason
+        return True
+
+    async def mark_sent(sent: int) -> bool:
+        # A message with a refused part stays first until it is kept as undelivered.
+        done = sent == len(parts) and not refused
+        await deps.outbox.mark_sent(conversation, sent, done=done)
+        return True
+
+    try:
+        result = await deliver(
+            sender, Recipient(conversation), parts, already_sent, mark_sent, deps.pacing,
+            what=f"proactive message for {conversation}",
+            log_fields={"conversation": conversation},
+            may_go=functools.partial(_not_paused, deps, conversation),
+            mark_refused=mark_refused,
+        )  # fmt: skip
+    except RetryAfter as error:
+        raise Retry(defer=error.seconds) from error
+    except Unavailable as error:
+        raise Retry(defer=retry_delay) from error
+    if result.halted is not None:
+        return "held"
+    if refused or result.undeliverable is not None:
+        channel = sender.channel.value
+        reason = refusal_reason(refused, len(parts), channel) or (
+            f"not delivered after {result.parts_done} part(s): {result.undeliverable}"
+        )
+        await _not_delivered(deps, conversation, message, result.parts_done, reason)
+        return "refused" if refused else "undeliverable"
+    if not parts:
+        await deps.outbox.mark_sent(conversation, 0, done=True)
+    return "delivered"
 
 
 async def _held(deps: WorkerDeps, conversation: str, done: OutboxDone) -> OutboxDone:
