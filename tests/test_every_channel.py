@@ -7,7 +7,8 @@ redis-server, and each platform's stand-in over loopback.
   the history, and the job's summary and metrics say so.
 - A proactive message queued while a human has the conversation is held, not sent: the
   answer says until when, and it goes out once the human hands the conversation back.
-  The takeover and the hand-back are requested on the bot's own ops port.
+  The takeover (on Instagram: a reply written in Meta's inbox) and the hand-back are
+  requested on the bot's own ops port.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from redis.asyncio import Redis
 from sandbox.environment import product_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
+from sandbox.messaging_wire import echo_event
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.send_api import ForcedError as MetaError
 from sandbox.send_api import SendApiStandIn, instagram_shape, messenger_shape
@@ -220,16 +222,22 @@ async def test_a_proactive_message_waits_while_a_human_has_the_conversation(
     await channel.wait_for(1)
     await wait_until_idle(redis)
 
-    taken = await stand.post("handoff", {**channel.address, "seconds": 600})
-    assert taken.status_code == 200, taken.text
-    assert taken.json()["conversation"] == channel.conversation
+    if name == "instagram":  # a reply written in Meta's inbox: its echo takes over
+        account = stand.instagram.shape.account
+        await stand.instagram.deliver_events(echo_event(IVY, account, "Let me check for you"))
+    else:
+        taken = await stand.post("handoff", {**channel.address, "seconds": 600})
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["conversation"] == channel.conversation
+    handoff = ConversationKeys(channel.conversation).handoff
+    paused_until = int(await redis.hget(handoff, "until"))  # type: ignore[misc]
     reminder = {**channel.address, "messages": [{"text": "Your table is ready"}]}
     queued = await stand.post("proactive", reminder)
     assert queued.status_code == 202, queued.text
     body = queued.json()
     assert (body["queued"], body["scheduling"]) == (1, "held")
     held_until = datetime.fromisoformat(body["held_until"])
-    assert held_until == datetime.fromisoformat(taken.json()["paused_until"]).replace(microsecond=0)
+    assert held_until == datetime.fromtimestamp(paused_until // 1000, UTC)
     # Its job runs when the pause ends, not now.
     run_at = await redis.zscore(QUEUE, BatchJob(channel.conversation).id)
     assert run_at is not None and run_at / 1000 >= held_until.timestamp()
