@@ -25,7 +25,7 @@ from channels.telegram import make_bot
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.openai_api import OpenAIStandIn
-from sandbox.redis_server import RedisServer
+from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.whatsapp_api import WhatsAppStandIn
 from shared.keys import PENDING_INDEX
@@ -242,3 +242,21 @@ async def run_batchctl(redis_url: str, *args: str, **env: str) -> str:
     stdout, stderr = await process.communicate()
     assert process.returncode == 0, stderr.decode()
     return stdout.decode()
+
+
+async def launch_polling_bot(
+    redis_url: str, telegram: TelegramStandIn, **settings: str
+) -> tuple[ChildProcess, int]:
+    """``python -m bot`` polling the stand-in, its ops port on a free port (returned);
+    ``settings`` are more of its environment (``PROACTIVE_TOKEN="..."``)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "REDIS_URL": redis_url,
+        "BOT_METRICS_PORT": str(port),
+        **settings,
+    }
+    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    return bot, port

@@ -28,6 +28,7 @@ from bot.settings import BotSettings
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import TelegramStandIn
+from tests.conftest import launch_polling_bot
 from worker.settings import WorkerProcessSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,11 +243,9 @@ async def test_the_bot_images_healthcheck_passes_when_bot_metrics_port_turns_it_
     port = str(free_port())
     nobody = await asyncio.to_thread(run, port)
     assert nobody.returncode == 1 and "did not answer" in nobody.stdout
-    env = {**os.environ, "BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.url,
-           "REDIS_URL": redis_server.url, "BOT_METRICS_PORT": port}  # fmt: skip
-    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    bot, ops_port = await launch_polling_bot(redis_server.url, telegram)
     try:
-        running = await asyncio.to_thread(run, port)
+        running = await asyncio.to_thread(run, str(ops_port))
     finally:
         assert await bot.stop() == 0
     assert running.returncode == 0, running.stdout

@@ -29,7 +29,7 @@ from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.ops_server import PORT_RANGE
-from tests.conftest import wait_until_idle
+from tests.conftest import launch_polling_bot, wait_until_idle
 
 MONITORING = Path(__file__).resolve().parent.parent / "monitoring"
 DEE = Person(id=4004, first_name="Dee")
@@ -203,15 +203,7 @@ def check_redis_gauges(samples: Samples) -> None:
 async def test_bot_healthz_fails_while_redis_is_down(
     durable_redis: RedisServer, telegram: TelegramStandIn
 ) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "REDIS_URL": durable_redis.url,
-        "BOT_METRICS_PORT": str(port),
-    }
-    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    bot, port = await launch_polling_bot(durable_redis.url, telegram)
     try:
         assert await healthz(port) == (200, {"status": "ok"})
         durable_redis.stop()

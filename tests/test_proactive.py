@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,11 +13,16 @@ from redis.asyncio import Redis
 from batchctl.console_state import console_state
 from channels.proactive import send_proactive
 from sandbox.example_backend import ExampleBackend
-from sandbox.launcher import ChildProcess
-from sandbox.redis_server import RedisServer, free_port
+from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
-from tests.conftest import Product, SettingsFactory, run_batchctl, wait_until_idle
+from tests.conftest import (
+    Product,
+    SettingsFactory,
+    launch_polling_bot,
+    run_batchctl,
+    wait_until_idle,
+)
 
 MAX = Person(id=4404, first_name="Max")
 TOKEN = "proactive-token-0123456789"
@@ -35,17 +38,9 @@ async def bot_with_endpoint(
     redis_server: RedisServer, telegram: TelegramStandIn, redis: Redis
 ) -> AsyncIterator[str]:
     """``python -m bot`` with PROACTIVE_TOKEN: the endpoint's URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "REDIS_URL": redis_server.url,
-        "BOT_METRICS_PORT": str(port),
-        "PROACTIVE_TOKEN": TOKEN,
-        "BATCH_WINDOW_SECONDS": "0.5",
-    }
-    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    bot, port = await launch_polling_bot(
+        redis_server.url, telegram, PROACTIVE_TOKEN=TOKEN, BATCH_WINDOW_SECONDS="0.5"
+    )
     yield f"http://127.0.0.1:{port}/proactive"
     assert await bot.stop() == 0
 

@@ -45,6 +45,7 @@ from tests.conftest import (
     Product,
     SettingsFactory,
     WorkerProcess,
+    launch_polling_bot,
     run_batchctl,
     wait_until_idle,
 )
@@ -170,17 +171,7 @@ async def test_a_backend_answer_with_handoff_is_sent_then_the_conversation_pause
 async def _bot_with_ops_port(
     redis_server: RedisServer, telegram: TelegramStandIn, **settings: str
 ) -> tuple[ChildProcess, str]:
-    """``python -m bot`` with its ops port; the port's URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "REDIS_URL": redis_server.url,
-        "BOT_METRICS_PORT": str(port),
-        **settings,
-    }
-    bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
+    bot, port = await launch_polling_bot(redis_server.url, telegram, **settings)
     return bot, f"http://127.0.0.1:{port}"
 
 
