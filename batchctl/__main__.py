@@ -33,6 +33,7 @@ from shared.logs import describe
 from shared.outbox import undelivered
 from shared.redaction import Redactor, tool_redactor
 from shared.redis_connection import redis_address, redis_client
+from shared.replicated import ScriptRunner
 from shared.settings import RedisConnectionSettings, load_settings
 
 
@@ -127,7 +128,7 @@ async def _undelivered(args: argparse.Namespace, letters: DeadLetters) -> int:
 
 async def _run(args: argparse.Namespace, letters: DeadLetters) -> int:
     if args.command == "handoff":
-        return await hand_off(args, letters.redis, letters.key_ttl_seconds)
+        return await hand_off(args, letters.redis, letters.key_ttl_seconds, letters.scripts)
     if args.command == "inspect":
         return await _inspect(args, letters)
     if args.command == "undelivered":
@@ -198,7 +199,8 @@ async def _main(args: argparse.Namespace) -> int:
     sys.stdout = _RedactedOutput(stdout, redact)
     redis = redis_client(settings)
     try:
-        return await _run(args, DeadLetters(redis, settings.redis_key_ttl_seconds))
+        scripts = ScriptRunner(redis, settings.redis_wait_replicas)  # an operator's writes too
+        return await _run(args, DeadLetters(redis, settings.redis_key_ttl_seconds, scripts))
     except BrokenPipeError:
         # The reader went away (`| head -1`): what it wanted was written; nothing to report.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -29,6 +29,7 @@ from shared.dead_letters import DeadLetters
 from shared.handoff import Handoffs
 from shared.redaction import tool_redactor
 from shared.redis_settings import RedisConnectionSettings
+from shared.replicated import ScriptRunner
 
 log = logging.getLogger("batchbot.console")
 
@@ -64,8 +65,9 @@ class Console:
 
     def __init__(self, redis: Redis, settings: ConsoleSettings, *, token_to_read: bool) -> None:
         self.redis = redis
-        self.letters = DeadLetters(redis, settings.redis_key_ttl_seconds)
-        self.handoffs = Handoffs(redis, settings.redis_key_ttl_seconds)
+        scripts = ScriptRunner(redis, settings.redis_wait_replicas)
+        self.letters = DeadLetters(redis, settings.redis_key_ttl_seconds, scripts)
+        self.handoffs = Handoffs(redis, settings.redis_key_ttl_seconds, scripts)
         token = settings.batchctl_console_token
         self._token = token.get_secret_value() if token is not None else None
         self._token_to_read = token_to_read

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from shared.handoff import Handoffs
 from shared.handoff_request import MAX_HANDOFF_SECONDS, conversation_problem
+from shared.replicated import ScriptRunner
 
 DEFAULT_SECONDS = 1800.0
 
@@ -30,10 +31,12 @@ def default_seconds() -> float:
     return seconds
 
 
-async def hand_off(args: argparse.Namespace, redis: Redis, key_ttl_seconds: int) -> int:
+async def hand_off(
+    args: argparse.Namespace, redis: Redis, key_ttl_seconds: int, scripts: ScriptRunner
+) -> int:
     """The same checks as ``POST /handoff``: an id of a conversation that exists, a
     positive number of seconds; exit status 2 saying what was wrong."""
-    handoffs = Handoffs(redis, key_ttl_seconds)
+    handoffs = Handoffs(redis, key_ttl_seconds, scripts)
     if (problem := conversation_problem(args.conversation)) is not None:
         print(f"batchctl: {problem}", file=sys.stderr)
         return 2

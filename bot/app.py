@@ -20,22 +20,28 @@ from shared.models import Channel
 from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
 from shared.redis_connection import redis_client, wait_for_redis
+from shared.replicated import ScriptRunner
 from shared.replication import ReplicaWatch
 from shared.stopping import until_stopped
 
 log = logging.getLogger("batchbot.bot")
 
 
-def _proactive_routes(redis: Redis, settings: BotSettings) -> list[tuple[str, str, Handler]]:
-    """``POST /proactive`` and ``POST /handoff`` when PROACTIVE_TOKEN is set; nothing
-    otherwise."""
+def _proactive_routes(
+    redis: Redis, settings: BotSettings, replicas: ReplicaWatch
+) -> list[tuple[str, str, Handler]]:
+    """``POST /proactive`` and ``POST /handoff`` when PROACTIVE_TOKEN is set (404 saying
+    so otherwise); their writes wait for REDIS_WAIT_REPLICAS like a message's."""
     if settings.proactive_token is None:
         return [("POST", path, _turned_off) for path in ("/proactive", "/handoff")]
     ttl = settings.redis_key_ttl_seconds
     token = settings.proactive_token.get_secret_value()
-    handoffs = handoff_handler(Handoffs(redis, ttl), token, settings, settings.handoff_seconds)
+    scripts = ScriptRunner(redis, settings.redis_wait_replicas, replicas)
+    handoffs = handoff_handler(
+        Handoffs(redis, ttl, scripts), token, settings, settings.handoff_seconds
+    )
     return [
-        ("POST", "/proactive", proactive_handler(Outbox(redis, ttl), token, settings)),
+        ("POST", "/proactive", proactive_handler(Outbox(redis, ttl, scripts), token, settings)),
         ("POST", "/handoff", handoffs),
     ]
 
@@ -58,7 +64,7 @@ async def run(settings: BotSettings) -> None:
     ops = None
     if settings.bot_metrics_port:
         sock = bind_ops_socket(settings.metrics_host, settings.bot_metrics_port, "BOT_METRICS_PORT")
-        routes = _proactive_routes(redis, settings)
+        routes = _proactive_routes(redis, settings, replicas)
         ops = OpsServer(redis, sock, routes=routes, problems=[lambda: replicas.problem])
         await ops.start()
     meta = None

@@ -51,7 +51,7 @@ class MetaWebhook:
         self.store = store
         self.settings = settings
         self.rules = settings.batching_rules()
-        self.handoffs = Handoffs(store.redis, settings.redis_key_ttl_seconds)
+        self.handoffs = Handoffs(store.redis, settings.redis_key_ttl_seconds, store.scripts)
         self._secret = settings.meta_app_secret.get_secret_value()
         self._verify_token = settings.meta_verify_token.get_secret_value()
 

@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 
 from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, dead_letter_key
 from shared.models import IncomingMessage, to_json
-from shared.redis_scripts import as_text, load_script
+from shared.redis_scripts import as_text
+from shared.replicated import ScriptRunner
 from shared.store import BatchStore
 
 
@@ -48,10 +49,12 @@ class DeadLetter:
 class DeadLetters:
     """Reading and acting on dead letters; a few round trips each, never on a hot path."""
 
-    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, key_ttl_seconds: int, scripts: ScriptRunner | None = None
+    ) -> None:
         self.redis = redis
         self.key_ttl_seconds = key_ttl_seconds
-        self._replay = load_script(redis, "replay")
+        self.scripts = scripts or ScriptRunner(redis)
 
     async def newest(self, limit: int = 100) -> list[DeadLetter]:
         """The newest dead letters first."""
@@ -72,15 +75,16 @@ class DeadLetters:
             return None
         keys = ConversationKeys(letter.conversation)
         replayed = int(
-            await self._replay(
-                keys=[
+            await self.scripts.run(
+                "replay",
+                [
                     dead_letter_key(batch_id),
                     DEAD_LETTERS_INDEX,
                     keys.batch,
                     keys.info,
                     PENDING_INDEX,
                 ],
-                args=[
+                [
                     batch_id,
                     letter.conversation,
                     self.key_ttl_seconds,
@@ -92,7 +96,8 @@ class DeadLetters:
         )
         if replayed < 0:
             return None
-        await BatchStore(self.redis, self.key_ttl_seconds).schedule(letter.conversation)
+        store = BatchStore(self.redis, self.key_ttl_seconds, scripts=self.scripts)
+        await store.schedule(letter.conversation)
         return replayed
 
     async def purge(self, batch_id: str) -> bool:

@@ -23,7 +23,8 @@ from shared import metrics
 from shared.history import HistoryRules, user_turn
 from shared.keys import HANDOFFS, PENDING_INDEX, ConversationKeys, channel_of
 from shared.models import IncomingMessage, Turn, to_json
-from shared.redis_scripts import as_text, load_script, run_job_script
+from shared.redis_scripts import as_text
+from shared.replicated import ScriptRunner
 from shared.store import SEEN_IDS_KEPT
 
 log = logging.getLogger("batchbot.handoff")
@@ -46,12 +47,14 @@ class TakenOver:
 class Handoffs:
     """Takeovers of conversations, on one connection pool."""
 
-    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, key_ttl_seconds: int, scripts: ScriptRunner | None = None
+    ) -> None:
+        """``scripts``: the process's runner; a takeover waits for REDIS_WAIT_REPLICAS as
+        every write the takeover rule relies on does (a failover must not lose it)."""
         self.redis = redis
         self.key_ttl_seconds = key_ttl_seconds
-        self._take_over = load_script(redis, "take_over")
-        self._resume = load_script(redis, "resume")
-        self._hand_on = load_script(redis, "hand_on")
+        self.scripts = scripts or ScriptRunner(redis)
 
     async def take_over(
         self,
@@ -67,8 +70,8 @@ class Handoffs:
         keys = ConversationKeys(conversation)
         turn = "" if said is None else to_json(_human_turn(said))
         pause_ms = round(seconds * 1000)
-        raw = await run_job_script(
-            self._take_over,
+        raw = await self.scripts.run_job(
+            "take_over",
             conversation,
             self.key_ttl_seconds,
             [
@@ -128,8 +131,8 @@ class Handoffs:
     async def resume(self, conversation: str) -> bool:
         """End the pause now; False when the conversation was not paused."""
         keys = ConversationKeys(conversation)
-        resumed = await run_job_script(
-            self._resume,
+        resumed = await self.scripts.run_job(
+            "resume",
             conversation,
             self.key_ttl_seconds,
             [keys.inflight, PENDING_INDEX, keys.handoff, keys.held, HANDOFFS, keys.outbox],
@@ -143,9 +146,10 @@ class Handoffs:
         False when a new pause began meanwhile."""
         keys = ConversationKeys(conversation)
         turns = held_turns(held) if history.turns > 0 else []
-        done = await self._hand_on(
-            keys=[keys.held, keys.handoff, keys.history],
-            args=[len(held), *history.script_args(turns)],
+        done = await self.scripts.run(
+            "hand_on",
+            [keys.held, keys.handoff, keys.history],
+            [len(held), *history.script_args(turns)],
         )
         return bool(done)
 

@@ -16,34 +16,38 @@ from redis.asyncio import Redis
 
 from shared.arq_layout import BatchJob
 from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
-from shared.redis_scripts import as_text, load_script
+from shared.redis_scripts import as_text
+from shared.replicated import ScriptRunner
 from shared.store import ClaimedBatch
 
 
 class BatchLeases:
     """Renewing, ending and taking over the leases of claimed batches."""
 
-    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, key_ttl_seconds: int, scripts: ScriptRunner | None = None
+    ) -> None:
+        """``scripts``: the process's runner; a part's mark waits for REDIS_WAIT_REPLICAS
+        (a failover that lost it would let a human or a new message come in between)."""
         self.redis = redis
         self.key_ttl_seconds = key_ttl_seconds
-        self._renew = load_script(redis, "renew")
-        self._end_lease = load_script(redis, "end_lease")
-        self._begin_part = load_script(redis, "begin_part")
+        self.scripts = scripts or ScriptRunner(redis)
 
     async def begin_part(self, batch: ClaimedBatch, number: int) -> str:
         """May part ``number`` go now? 'go' (and it is marked as going), 'lost' (another run
         holds the batch: this one stalled) or why nothing more goes out ('handed_over')."""
         keys = ConversationKeys(batch.conversation)
-        reply = await self._begin_part(keys=[keys.inflight], args=[batch.token, number])
+        reply = await self.scripts.run("begin_part", [keys.inflight], [batch.token, number])
         return as_text(reply)
 
     async def renew(self, batch: ClaimedBatch, lease_ms: int) -> str:
         """Keep the batch this run's for ``lease_ms`` more: 'held', 'lost' once it was taken
         over, or why it was abandoned (its run is to stop and release it)."""
         keys = ConversationKeys(batch.conversation)
-        renewed = await self._renew(
-            keys=[keys.inflight, LEASES, BatchJob(batch.conversation).in_progress_key],
-            args=[batch.conversation, batch.token, lease_ms],
+        renewed = await self.scripts.run(
+            "renew",
+            [keys.inflight, LEASES, BatchJob(batch.conversation).in_progress_key],
+            [batch.conversation, batch.token, lease_ms],
         )
         if isinstance(renewed, int):
             return "held" if renewed else "lost"
@@ -53,7 +57,8 @@ class BatchLeases:
         """The run ends with the batch unfinished (a retry is queued): nobody takes it over,
         and the sweep looks at it again when the retry is due."""
         keys = ConversationKeys(batch.conversation)
-        await self._end_lease(
-            keys=[keys.inflight, LEASES, PENDING_INDEX],
-            args=[batch.conversation, batch.token, retry_in_ms],
+        await self.scripts.run(
+            "end_lease",
+            [keys.inflight, LEASES, PENDING_INDEX],
+            [batch.conversation, batch.token, retry_in_ms],
         )

@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 
 from shared.keys import PENDING_INDEX, UNDELIVERED, UNDELIVERED_KEPT, ConversationKeys
 from shared.models import OutgoingMessage, to_json
-from shared.redis_scripts import as_text, job_script_call, load_script
+from shared.redis_scripts import as_text
+from shared.replicated import ScriptRunner
 from shared.states import Scheduling
 
 
@@ -40,22 +41,24 @@ class Queued:
 class Outbox:
     """Queue proactive messages (bot, backend tools) and take them out (worker)."""
 
-    def __init__(self, redis: Redis, key_ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, key_ttl_seconds: int, scripts: ScriptRunner | None = None
+    ) -> None:
         self.redis = redis
         self.key_ttl_seconds = key_ttl_seconds
-        self._queue = load_script(redis, "proactive")
+        self.scripts = scripts or ScriptRunner(redis)
 
     async def queue(self, conversation: str, messages: list[OutgoingMessage]) -> Queued:
         """Queue messages for the conversation's job to send; one script call. While a
         human has the conversation they are held until the pause ends."""
         keys = ConversationKeys(conversation)
-        script_keys, args = job_script_call(
+        raw = await self.scripts.run_job(
+            "proactive",
             conversation,
             self.key_ttl_seconds,
             [keys.outbox, keys.inflight, PENDING_INDEX, keys.handoff],
             [to_json(message) for message in messages],
         )
-        raw = await self._queue(keys=script_keys, args=args)
         paused_until = int(raw[2])
         return Queued(Scheduling(as_text(raw[0])), int(raw[1]), paused_until or None)
 

@@ -18,10 +18,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError
 
-from shared.replication import ReplicaWatch
-
-WAIT_TIMEOUT_MS = 2000
-"""How long a write waits for its replicas (REDIS_WAIT_REPLICAS) before it counts as failed."""
+from shared.replication import REPLICA_WAIT_TIMEOUT_MS, ReplicaWatch
 
 
 class NotReplicated(RedisError):
@@ -100,7 +97,9 @@ class ScriptPipeline:
                 else:
                     pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
             # Same connection as the writes, so WAIT covers them (shared.replication).
-            asked = self._wait_replicas > 0 and self.replicas.add_wait(pipe, WAIT_TIMEOUT_MS)
+            asked = self._wait_replicas > 0 and self.replicas.add_wait(
+                pipe, REPLICA_WAIT_TIMEOUT_MS
+            )
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         if not self._wait_replicas:
             return replies
@@ -108,7 +107,7 @@ class ScriptPipeline:
         if acknowledged < self._wait_replicas:
             shortfall = NotReplicated(
                 f"{acknowledged} of {target} replica(s) confirmed the write within "
-                f"{WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS={self._wait_replicas})"
+                f"{REPLICA_WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS={self._wait_replicas})"
             )
             return [reply if isinstance(reply, Exception) else shortfall for reply in replies]
         return replies

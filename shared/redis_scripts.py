@@ -1,8 +1,9 @@
 """Loading batchbot's Lua scripts, and reading what they return.
 
-Redis scripts cannot import, so every script is sent with ``lua/lib.lua`` (the clock,
-message ordering) and ``lua/arq_jobs.lua`` (the only Lua that knows how ARQ's jobs
-work) in front of it.
+Redis scripts cannot import, so each script says in its first lines what it needs sent
+in front of it (``-- includes: lib.lua arq_jobs.lua``: the clock and message ordering;
+the only Lua that knows how ARQ's jobs work), and whether its caller waits for the
+replicas before going on (``-- replicated: yes``; see :mod:`shared.replicated`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from redis.typing import EncodableT, KeyT
 
 from shared.arq_layout import BatchJob
 
-PRELUDE = ("lib.lua", "arq_jobs.lua")
+INCLUDABLE = ("lib.lua", "arq_jobs.lua")
+"""What a script may include, in the order it is sent."""
+
+
+class ScriptHeaderError(ValueError):
+    """A script does not say what it includes or whether it is replicated."""
 
 
 class Script(AsyncScript):
@@ -32,6 +38,9 @@ class Script(AsyncScript):
     lands (a replica answers READONLY, which sends the connection to the new primary and
     is retried), and leaves the script cached there for the next EVALSHA.
     """
+
+    replicated: bool = False
+    """Its header's ``-- replicated: yes``: callers wait for REDIS_WAIT_REPLICAS."""
 
     async def __call__(
         self,
@@ -51,10 +60,32 @@ class Script(AsyncScript):
 
 
 def load_script(redis: Redis, name: str) -> Script:
-    """``lua/<name>.lua`` with the prelude in front, registered on this client."""
+    """``lua/<name>.lua`` with what its header includes in front, on this client."""
     lua = resources.files("shared").joinpath("lua")
-    parts = [lua.joinpath(part).read_text() for part in (*PRELUDE, f"{name}.lua")]
-    return Script(redis, "".join(parts))
+    body = lua.joinpath(f"{name}.lua").read_text()
+    includes, replicated = script_header(name, body)
+    parts = [lua.joinpath(part).read_text() for part in INCLUDABLE if part in includes]
+    script = Script(redis, "".join([*parts, body]))
+    script.replicated = replicated
+    return script
+
+
+def script_header(name: str, body: str) -> tuple[set[str], bool]:
+    """What a script's first two lines declare: the files it includes, and whether its
+    caller waits for the replicas."""
+    lines = body.splitlines()[:2]
+    if len(lines) < 2 or not (
+        lines[0].startswith("-- includes: ") and lines[1].startswith("-- replicated: ")
+    ):
+        raise ScriptHeaderError(
+            f"lua/{name}.lua must begin with '-- includes: <files or (nothing)>' and "
+            "'-- replicated: yes|no (why)'"
+        )
+    includes = set(lines[0].removeprefix("-- includes: ").split()) - {"(nothing)"}
+    unknown = includes - set(INCLUDABLE)
+    if unknown:
+        raise ScriptHeaderError(f"lua/{name}.lua includes {sorted(unknown)}: not includable")
+    return includes, lines[1].removeprefix("-- replicated: ").startswith("yes")
 
 
 def as_text(value: Any) -> str:

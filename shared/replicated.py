@@ -1,39 +1,62 @@
-"""A worker's script call that must reach the replicas before its next step.
+"""Every script call of a process's stores goes through one :class:`ScriptRunner`.
 
-With REDIS_WAIT_REPLICAS set, each write of a batch's protocol (claim, answer, parts
-sent, release, takeover) is followed by WAIT in the same pipeline; fewer replicas
-confirming raises NotReplicated before the next step, because a backend call or a send
-made on a claim a failover could lose would be made twice. The job is retried and
-resumes. A just-promoted primary that lacks the script is sent the script itself.
+A script is loaded once, sent again on NOSCRIPT, and replicated or not as its header says
+(``-- replicated: yes``), never as a call site chooses: with REDIS_WAIT_REPLICAS set, a
+replicated script's write is followed by WAIT in the same pipeline, and fewer replicas
+confirming within :data:`shared.replication.REPLICA_WAIT_TIMEOUT_MS` raises NotReplicated
+before the caller goes on, because a step made on a write a failover could lose (a claim,
+a takeover, a part marked as going) would be made twice, or over a human. The job is
+retried and resumes; the bot answers its platform 503 and is delivered the message again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from shared.pipelining import NotReplicated
-from shared.replication import ReplicaWatch
-
-WORKER_WAIT_TIMEOUT_MS = 1000
-"""A worker's write waits this long for its replicas (a healthy one answers in a
-millisecond); fewer than REDIS_WAIT_REPLICAS by then and the step does not go on."""
+from shared.redis_scripts import Script, job_script_call, load_script
+from shared.replication import REPLICA_WAIT_TIMEOUT_MS, ReplicaWatch
 
 
-class ReplicatedCalls:
-    """Script calls on one connection pool, each confirmed by ``wait_replicas`` replicas."""
+class ScriptRunner:
+    """Script calls on one connection pool, one view of the replicas for the process."""
 
-    def __init__(self, redis: Redis, wait_replicas: int, replicas: ReplicaWatch) -> None:
+    def __init__(
+        self, redis: Redis, wait_replicas: int = 0, replicas: ReplicaWatch | None = None
+    ) -> None:
         self.redis = redis
         self.wait_replicas = wait_replicas
-        self.replicas = replicas
+        self.replicas = replicas or ReplicaWatch(wait_replicas)
+        self._scripts: dict[str, Script] = {}
 
-    async def call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        """The script's reply, once enough replicas have the write (at once without any)."""
-        if not self.wait_replicas:
+    def script(self, name: str) -> Script:
+        """``lua/<name>.lua``, loaded once for this runner."""
+        if name not in self._scripts:
+            self._scripts[name] = load_script(self.redis, name)
+        return self._scripts[name]
+
+    async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        """The script's reply; once enough replicas have its write, when it is replicated."""
+        return await self.call(self.script(name), [*keys], [*args])
+
+    async def run_job(
+        self,
+        name: str,
+        conversation: str,
+        key_ttl_seconds: int,
+        keys: Sequence[str],
+        args: Sequence[Any] = (),
+    ) -> Any:
+        """A script that schedules the conversation's job (``job_script_call``'s layout)."""
+        job_keys, job_args = job_script_call(conversation, key_ttl_seconds, [*keys], [*args])
+        return await self.run(name, job_keys, job_args)
+
+    async def call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
+        if not (self.wait_replicas and script.replicated):
             return await script(keys=keys, args=args)
         reply = await self._run_and_wait(script, keys, args)
         if isinstance(reply, NoScriptError):  # see shared.redis_scripts.Script
@@ -43,19 +66,19 @@ class ReplicatedCalls:
         return reply
 
     async def _run_and_wait(
-        self, script: AsyncScript, keys: list[str], args: list[Any], by_body: bool = False
+        self, script: Script, keys: list[str], args: list[Any], by_body: bool = False
     ) -> Any:
         async with self.redis.pipeline(transaction=False) as pipe:
             if by_body:
                 pipe.eval(str(script.script), len(keys), *keys, *args)
             else:
                 pipe.evalsha(script.sha, len(keys), *keys, *args)
-            asked = self.replicas.add_wait(pipe, WORKER_WAIT_TIMEOUT_MS)
+            asked = self.replicas.add_wait(pipe, REPLICA_WAIT_TIMEOUT_MS)
             replies = await pipe.execute(raise_on_error=False)
         [reply], acknowledged, target = self.replicas.read_wait(replies, asked)
         if acknowledged < self.wait_replicas and not isinstance(reply, Exception):
             return NotReplicated(
-                f"{acknowledged} of {target} replica(s) confirmed a batch's write within "
-                f"{WORKER_WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS={self.wait_replicas})"
+                f"{acknowledged} of {target} replica(s) confirmed a write within "
+                f"{REPLICA_WAIT_TIMEOUT_MS} ms (REDIS_WAIT_REPLICAS={self.wait_replicas})"
             )
         return reply

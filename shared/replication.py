@@ -32,6 +32,10 @@ from shared import metrics
 
 log = logging.getLogger("batchbot.redis")
 
+REPLICA_WAIT_TIMEOUT_MS = 1000
+"""How long any write waits for its replicas (a healthy one answers in a millisecond);
+fewer than REDIS_WAIT_REPLICAS by then and the write counts as not acknowledged."""
+
 REFRESH_SECONDS = 1.0
 """How often the connected replicas are counted (a failover changes them)."""
 

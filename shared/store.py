@@ -19,8 +19,8 @@ from shared.keys import DEAD_LETTERS_INDEX, LEASES, PENDING_INDEX, ConversationK
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageId, Turn, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
-from shared.redis_scripts import as_text, job_script_call, load_script, run_job_script
-from shared.replicated import ReplicatedCalls
+from shared.redis_scripts import as_text, job_script_call
+from shared.replicated import ScriptRunner
 from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
 from shared.states import AppendResult, ClaimState, Refusal, Released, ScheduleState, Scheduling
@@ -47,24 +47,18 @@ class BatchStore:
         wait_replicas: int = 0,
         redact: Redactor = NO_SECRETS,
         replicas: ReplicaWatch | None = None,
+        scripts: ScriptRunner | None = None,
     ) -> None:
         """``redact`` cuts the process's secrets out of what it stores for people to read
-        (a dead letter's reason; a backend that repeats an API key in an error)."""
+        (a dead letter's reason; a backend that repeats an API key in an error).
+        ``scripts``: the process's runner, shared by its stores (one view of the replicas)."""
         self.redis = redis
         self.redact = redact
         self.key_ttl_seconds = key_ttl_seconds
         self.wait_replicas = wait_replicas
-        self._appends = ScriptPipeline(redis, wait_replicas, replicas)
-        self.replicas = self._appends.replicas
-        self._writes = ReplicatedCalls(redis, wait_replicas, self.replicas)
-        self._append = load_script(redis, "append")
-        self._schedule = load_script(redis, "schedule")
-        self._claim = load_script(redis, "claim")
-        self._update = load_script(redis, "update_inflight")
-        self._release = load_script(redis, "release")
-        self._clear = load_script(redis, "clear")
-        self._edit = load_script(redis, "edit")
-        self._remove = load_script(redis, "remove")
+        self.scripts = scripts or ScriptRunner(redis, wait_replicas, replicas)
+        self.replicas = self.scripts.replicas
+        self._appends = ScriptPipeline(redis, wait_replicas, self.replicas)
 
     async def append(
         self,
@@ -106,7 +100,7 @@ class BatchStore:
                 int(rules.supersede),
             ],
         )
-        raw = await self._appends.call(self._append, keys, args)
+        raw = await self._appends.call(self.scripts.script("append"), keys, args)
         status, pending, deadline, now, detail = (as_text(v) for v in raw)
         return AppendResult(
             duplicate=status == "duplicate",
@@ -127,8 +121,8 @@ class BatchStore:
         as ARQ would (its lock, try count and queue entry go) before the next job is made:
         one round trip, and no moment between the two for a crash to fall into."""
         keys = ConversationKeys(conversation)
-        raw = await run_job_script(
-            self._schedule,
+        raw = await self.scripts.run_job(
+            "schedule",
             conversation,
             self.key_ttl_seconds,
             _schedule_keys(keys),
@@ -151,29 +145,29 @@ class BatchStore:
                     _schedule_keys(keys),
                     [lease_ms, lock_ms, 0],
                 )
-                await self._schedule(keys=job_keys, args=job_args, client=pipe)
+                await self.scripts.script("schedule")(keys=job_keys, args=job_args, client=pipe)
             replies = await pipe.execute()
         return [(ScheduleState(as_text(raw[0])), int(raw[1])) for raw in replies]
 
     async def replace_pending(self, conversation: str, message: IncomingMessage) -> bool:
         """Put an edited message in place of its pending copy; False if it has gone."""
         keys = ConversationKeys(conversation)
-        replaced = await self._edit(
-            keys=[keys.batch, keys.info], args=[message.message_id, to_json(message)]
+        replaced = await self.scripts.run(
+            "edit", [keys.batch, keys.info], [message.message_id, to_json(message)]
         )
         return bool(replaced)
 
     async def remove_pending(self, conversation: str, message_id: MessageId) -> bool:
         """Drop a deleted message's pending copies (an attachment's too); False if none."""
         keys = ConversationKeys(conversation)
-        removed = await self._remove(keys=[keys.batch, keys.info], args=[str(message_id)])
+        removed = await self.scripts.run("remove", [keys.batch, keys.info], [str(message_id)])
         return bool(removed)
 
     async def clear(self, conversation: str) -> tuple[int, bool]:
         """Drop pending messages and their job: (messages dropped, a batch still running)."""
         keys = ConversationKeys(conversation)
-        dropped, running = await run_job_script(
-            self._clear,
+        dropped, running = await self.scripts.run_job(
+            "clear",
             conversation,
             self.key_ttl_seconds,
             [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.history],
@@ -186,8 +180,8 @@ class BatchStore:
         """Take the due messages as one batch with a stable id, or the batch claimed before;
         either way under a new claim token, with a lease of ``lease_ms``."""
         keys = ConversationKeys(conversation)
-        raw = await self._writes.call(
-            self._claim,
+        raw = await self.scripts.run(
+            "claim",
             [
                 keys.batch,
                 keys.info,
@@ -236,7 +230,9 @@ class BatchStore:
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)
-        done = await self._writes.call(self._update, [keys.inflight], [batch.token, field, value])
+        done = await self.scripts.run(
+            "update_inflight", [keys.inflight], [batch.token, field, value]
+        )
         if isinstance(done, bytes | str):
             raise Abandoned(batch.batch_id, as_text(done))
         return bool(done)
@@ -253,8 +249,8 @@ class BatchStore:
         proactive messages wait (one round trip fewer than asking). Raises Abandoned (the
         batch released, nothing kept or remembered) when it was abandoned meanwhile."""
         keys = ConversationKeys(batch.conversation)
-        done = await self._writes.call(
-            self._release,
+        done = await self.scripts.run(
+            "release",
             [
                 keys.inflight,
                 keys.batch,

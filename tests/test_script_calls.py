@@ -18,7 +18,7 @@ from sandbox.redis_server import RedisServer
 from shared import arq_layout
 from shared.pipelining import ScriptPipeline
 from shared.redis_scripts import load_script
-from shared.replicated import ReplicatedCalls
+from shared.replicated import ScriptRunner
 from shared.replication import ReplicaWatch
 
 JOB = "batch:901"
@@ -86,6 +86,8 @@ async def test_a_script_in_the_pipelined_path_runs(split: Redis) -> None:
 
 async def test_a_script_whose_write_waits_for_a_replica_runs(split: Redis) -> None:
     keys, args = take_job_call()
-    calls = ReplicatedCalls(split, 1, ReplicaWatch(1))
-    assert await calls.call(load_script(split, "take_job"), keys, args) == NOW
+    calls = ScriptRunner(split, 1, ReplicaWatch(1))
+    script = load_script(split, "take_job")
+    script.replicated = True  # as if its header said so: the path that waits for replicas
+    assert await calls.call(script, keys, args) == NOW
     assert await split.get(arq_layout.in_progress_key(JOB)) == b"1"

@@ -105,15 +105,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["deps"] = WorkerDeps(
         settings=settings,
         store=store,
-        leases=BatchLeases(ctx["redis"], settings.redis_key_ttl_seconds),
-        outbox=Outbox(ctx["redis"], settings.redis_key_ttl_seconds),
+        leases=BatchLeases(ctx["redis"], settings.redis_key_ttl_seconds, store.scripts),
+        outbox=Outbox(ctx["redis"], settings.redis_key_ttl_seconds, store.scripts),
         backend=backend_of(settings),
         senders=channel_senders(settings),
         history=HistoryRules(
             settings.history_turns, settings.history_max_bytes, settings.history_ttl_seconds
         ),
         redact=redact,
-        handoffs=Handoffs(ctx["redis"], settings.redis_key_ttl_seconds),
+        handoffs=Handoffs(ctx["redis"], settings.redis_key_ttl_seconds, store.scripts),
     )
     ctx["abandon_watch"] = asyncio.create_task(ctx["deps"].abandons.listen_forever(ctx["redis"]))
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))

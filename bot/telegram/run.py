@@ -26,7 +26,7 @@ def make_dispatcher(store: BatchStore, settings: BotSettings) -> Dispatcher:
         store=store,
         rules=settings.batching_rules(),
         settings=settings,
-        handoffs=Handoffs(store.redis, settings.redis_key_ttl_seconds),
+        handoffs=Handoffs(store.redis, settings.redis_key_ttl_seconds, store.scripts),
     )
     # Commands and batching sit on the dispatcher itself, not in routers of their own: every
     # router a message passes through costs aiogram a propagation step and a middleware

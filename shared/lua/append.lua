@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: yes
 -- Store one incoming message and (re)schedule its conversation's batch job, atomically.
 -- KEYS: 1 batch, 2 info (its `seen` field: recent message ids), 3 inflight,
 --       4 pending index, 5 handoff, 6 held, 7-9 the job (arq_jobs.lua)

@@ -2,7 +2,7 @@
 -- names and the job payload) this is everything batchbot knows about ARQ's internals;
 -- no other script touches ARQ's keys except through these functions.
 --
--- Scripts that schedule follow one layout, built by BatchStore._job_call:
+-- Scripts that schedule follow one layout, built by shared.redis_scripts.job_script_call:
 --   KEYS end with the job's queue, job and in-progress keys;
 --   ARGV start with the conversation, the job id, the job payload and the key TTL (s).
 

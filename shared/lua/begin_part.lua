@@ -1,3 +1,5 @@
+-- includes: (nothing)
+-- replicated: yes
 -- Asked right before a part of an answer is sent: may it go? The mark it leaves is what
 -- take_over.lua and a superseding append read as "a part went", so a human or a new
 -- message either comes before it (the part is not sent) or after (the part counts).

@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: yes
 -- Claim the due pending messages of a conversation as one batch with a stable id.
 -- A re-run after a crash gets the batch it claimed before, answer and progress included.
 -- Every claim, new or resumed, gets a new claim token and a lease: the writes of this

@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: yes
 -- /clear: drop a conversation's pending messages, its history and, if nothing is running,
 -- its job.
 -- A batch already claimed (at the backend or being sent) is not recalled; its job's end

@@ -1,3 +1,5 @@
+-- includes: lib.lua
+-- replicated: yes
 -- An edited message replaces its pending copy; once its batch has gone, the edit is moot.
 -- KEYS: 1 batch, 2 info
 -- ARGV: 1 message id, 2 message JSON (the edited version)

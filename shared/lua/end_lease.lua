@@ -1,3 +1,5 @@
+-- includes: lib.lua
+-- replicated: yes
 -- This run is over but the batch is not (a retry is queued, or the run failed): drop its
 -- lease, so nobody takes over a batch that only waits for its retry, and have the sweep
 -- look at it again when the retry is due.

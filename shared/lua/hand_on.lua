@@ -1,3 +1,5 @@
+-- includes: lib.lua
+-- replicated: yes
 -- After a pause: the messages held during it, and the human's own, go into the history
 -- (when it is kept) instead of being answered as a burst; then the list is dropped.
 -- KEYS: 1 held, 2 handoff, 3 history

@@ -1,4 +1,4 @@
--- Helpers every script gets, prepended when the scripts are loaded (shared/redis_scripts.py).
+-- Helpers a script gets when its header says `-- includes: lib.lua` (shared/redis_scripts.py).
 -- A conversation's pending messages are a list of message JSON in the order written:
 -- as compact as Redis stores small values (a sorted set of values over 64 bytes
 -- costs three times the memory), and readable element by element in RedisInsight.

@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: yes
 -- Queue messages the backend sends on its own, delivered by the conversation's job so
 -- they never interleave with a reply being sent; due now unless a batch is in flight
 -- (then they follow its reply) or a human has the conversation (then they wait for the

@@ -1,3 +1,5 @@
+-- includes: lib.lua
+-- replicated: yes
 -- Finish a claimed batch (answered, or dead-lettered with a reason) and index what waits next.
 -- KEYS: 1 inflight, 2 batch, 3 info, 4 pending index, 5 dead letter, 6 dead letters index,
 --       7 leases, 8 history, 9 outbox

@@ -1,3 +1,5 @@
+-- includes: (nothing)
+-- replicated: yes
 -- A message the person deleted (unsent) leaves its pending batch: the message itself and
 -- the further attachments it came with (ids "<mid>/2", "<mid>/3"...). Once its batch
 -- has gone, the deletion is moot.

@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: yes
 -- Renew the lease of a claimed batch, only if this run still holds it.
 -- KEYS: 1 inflight, 2 leases, 3 the job's in-progress key (ARQ's lock, held likewise)
 -- ARGV: 1 conversation, 2 claim token, 3 lease ms

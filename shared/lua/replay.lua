@@ -1,3 +1,5 @@
+-- includes: lib.lua
+-- replicated: yes
 -- Put a dead-lettered batch back in front of the person's pending messages, due now.
 -- Each goes where it was written, so replayed messages come before newer ones.
 -- KEYS: 1 dead letter, 2 dead letters index, 3 batch, 4 info, 5 pending index

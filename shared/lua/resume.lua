@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: yes
 -- The human hands the conversation back before the pause ends: the job runs now, to
 -- hand on what was held during the pause (it is history, not a new burst) and send the
 -- proactive messages that waited for the human.

@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: no (the sweep makes any schedule again; nothing is acknowledged on it)
 -- Make sure a conversation with work has a job: run when a job ends (as ARQ's end of the
 -- job itself, in the same call, with ARGV 7) and by the sweep.
 -- A job ARQ handed to a worker that died before claiming (no lease yet) is freed once

@@ -1,3 +1,5 @@
+-- includes: arq_jobs.lua
+-- replicated: no (ARQ's pick in the poll loop; the claim then sets the lock with a wait)
 -- A worker's poll takes a due job (any ARQ job, batch or not) in one round trip.
 -- KEYS: 1 ARQ's queue, 2 the job's in-progress key
 -- ARGV: 1 job id, 2 the worker's clock (ms, as ARQ compares), 3 lock ms (ARQ's

@@ -1,3 +1,5 @@
+-- includes: lib.lua arq_jobs.lua
+-- replicated: yes
 -- A human takes the conversation over (or extends their pause), atomically with respect
 -- to every claim, append and send of it: what they took over is never answered.
 -- The batch at the backend, if nothing of its answer went out, is abandoned and its

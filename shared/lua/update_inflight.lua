@@ -1,3 +1,5 @@
+-- includes: (nothing)
+-- replicated: yes
 -- Record progress on a claimed batch, only if this run still holds it (its claim token)
 -- and it was not abandoned (superseded, or handed over to a human).
 -- KEYS: 1 inflight

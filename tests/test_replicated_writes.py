@@ -1,0 +1,113 @@
+"""With REDIS_WAIT_REPLICAS=1, every write the takeover and crash rules rely on waits for
+its replica the same way, whoever calls it: a takeover and a part's "going" mark that
+their caller was told of survive a failover right after them. The failover is the one
+that loses writes: the replica is cut off and promoted (as Sentinel does when it cannot
+reach the primary) while the old primary still takes a write, then the old primary dies.
+A write that could not reach the replica must not have been reported as done."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from redis.asyncio import Redis
+
+from sandbox.redis_server import RedisServer
+from shared.handoff import Handoffs
+from shared.keys import ConversationKeys
+from shared.leases import BatchLeases
+from shared.models import Chat, IncomingMessage, MessageKind, User
+from shared.pipelining import NotReplicated
+from shared.replicated import ScriptRunner
+from shared.rules import BatchingRules
+from shared.store import BatchStore
+
+RULES = BatchingRules(1, 60_000, 10, 200, 1_048_576, 65_536)
+
+
+@dataclass
+class Pair:
+    primary: RedisServer
+    replica: RedisServer
+    client: Redis
+    scripts: ScriptRunner
+
+    async def cut_off_and_promote(self) -> None:
+        """The replica no longer hears the primary, and is promoted."""
+        promoted: Redis = Redis.from_url(self.replica.url)
+        try:
+            await promoted.replicaof("NO", "ONE")
+        finally:
+            await promoted.aclose()
+
+    def fail_over(self) -> Redis:
+        """The old primary dies: the promoted replica is what is left."""
+        self.primary.kill()
+        promoted: Redis = Redis.from_url(self.replica.url)
+        return promoted
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    primary = RedisServer()
+    primary.start()
+    replica = RedisServer(replica_of=primary.port)
+    replica.start()
+    client = Redis.from_url(primary.url)
+    async with asyncio.timeout(10):  # the replica in sync before anything is written
+        while (await client.info("replication")).get("slave0", {}).get("state") != "online":
+            await asyncio.sleep(0.05)
+    yield Pair(primary, replica, client, ScriptRunner(client, wait_replicas=1))
+    await client.aclose()
+    replica.remove()
+    primary.remove()
+
+
+async def test_a_takeover_its_caller_was_told_of_survives_a_failover(pair: Pair) -> None:
+    handoffs = Handoffs(pair.client, 3600, pair.scripts)
+    await handoffs.take_over("1001", "api", 600)  # the replica answers: told, and kept
+    await pair.cut_off_and_promote()
+    told = True
+    try:
+        await handoffs.take_over("1002", "api", 600)
+    except NotReplicated:
+        told = False  # the caller hears it did not hold (POST /handoff answers 5xx)
+    promoted = pair.fail_over()
+    try:
+        assert await promoted.exists(ConversationKeys("1001").handoff)
+        kept = bool(await promoted.exists(ConversationKeys("1002").handoff))
+    finally:
+        await promoted.aclose()
+    assert kept or not told, "a takeover reported as done was lost in the failover"
+    assert not told  # the cut-off replica could confirm nothing
+
+
+async def test_a_parts_mark_its_sender_was_told_of_survives_a_failover(pair: Pair) -> None:
+    """The mark is what a takeover or a new message reads as "a part went": lost, the
+    batch would be abandoned after its part was sent, and answered again."""
+    store = BatchStore(pair.client, 3600, wait_replicas=1, scripts=pair.scripts)
+    ana = (Chat(id=1001, type="private"), User(id=1001, first_name="Ana"))
+    hi = IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi")
+    await store.append("1001", *ana, hi, RULES)
+    outcome = await store.claim("1001", max_messages=10, recheck_after_ms=60_000, lease_ms=60_000)
+    assert outcome.batch is not None
+    await pair.cut_off_and_promote()
+    leases = BatchLeases(pair.client, 3600, pair.scripts)
+    told = True
+    try:
+        verdict = await leases.begin_part(outcome.batch, 1)
+        assert verdict == "go"
+    except NotReplicated:
+        told = False  # the worker does not send; its job is retried and resumes
+    promoted = pair.fail_over()
+    try:
+        sending = await promoted.hget(ConversationKeys("1001").inflight, "sending")  # type: ignore[misc]
+        claimed = await promoted.exists(ConversationKeys("1001").inflight)
+    finally:
+        await promoted.aclose()
+    assert claimed  # the claim itself waited for the replica before the cut
+    assert sending == b"1" or not told, "a part marked as going was lost in the failover"
+    assert not told

@@ -1,0 +1,65 @@
+"""What the Lua scripts rely on and Python must keep: each script says what it includes
+(and uses nothing else), and the stored message JSON starts with the fields the scripts
+read by position."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from importlib import resources
+
+import pytest
+from redis.asyncio import Redis
+
+from shared.models import IncomingMessage, MessageKind, to_json
+from shared.redis_scripts import INCLUDABLE, ScriptHeaderError, load_script, script_header
+
+LUA = resources.files("shared").joinpath("lua")
+SCRIPTS = sorted(
+    path.name.removesuffix(".lua")
+    for path in LUA.iterdir()
+    if path.name.endswith(".lua") and path.name not in INCLUDABLE
+)
+
+
+def _functions_of(name: str) -> set[str]:
+    return set(re.findall(r"(?m)^local function (\w+)", LUA.joinpath(name).read_text()))
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_each_script_includes_what_it_uses_and_nothing_more(name: str) -> None:
+    body = LUA.joinpath(f"{name}.lua").read_text()
+    includes, _ = script_header(name, body)
+    for part in INCLUDABLE:
+        used = any(re.search(rf"\b{function}\(", body) for function in _functions_of(part))
+        assert used == (part in includes), f"{name}.lua: {part} used={used}"
+
+
+def test_a_script_without_its_header_is_refused() -> None:
+    with pytest.raises(ScriptHeaderError, match="must begin with '-- includes:"):
+        script_header("nameless", "-- Does something.\nreturn 1\n")
+    with pytest.raises(ScriptHeaderError, match="not includable"):
+        script_header("odd", "-- includes: other.lua\n-- replicated: no\n")
+
+
+def test_the_writes_the_takeover_and_crash_rules_rely_on_are_replicated() -> None:
+    replicated = {name for name in SCRIPTS if load_script(Redis(), name).replicated}
+    assert replicated == set(SCRIPTS) - {"schedule", "take_job"}
+
+
+@pytest.mark.parametrize(
+    "message_id", [41, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0R22="]
+)
+def test_stored_messages_begin_with_the_id_then_the_date(message_id: int | str) -> None:
+    """lib.lua orders and edits messages by reading ``^{"message_id":...,"date":"..."``
+    from the stored JSON: the model's field order and the date's form are a contract."""
+    message = IncomingMessage(
+        message_id=message_id,
+        date=datetime(2026, 11, 22, 10, 0, 1, tzinfo=UTC),
+        kind=MessageKind.TEXT,
+        text="hola",
+    )
+    stored = to_json(message)
+    quoted = f'"{message_id}"' if isinstance(message_id, str) else str(message_id)
+    assert stored.startswith(f'{{"message_id":{quoted},"date":"2026-11-22T10:00:01Z",'), stored
+    assert list(IncomingMessage.model_fields)[:2] == ["message_id", "date"]
