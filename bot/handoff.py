@@ -18,7 +18,7 @@ from bot.ops_requests import invalid_body, refused
 from bot.proactive import Handler
 from channels.entry import NoRecipient
 from channels.registry import ChannelSettings, proactive_conversation
-from shared.handoff import Handoffs
+from shared.handoff import Handoffs, takeover_is_off
 from shared.handoff_request import HandoffRequest
 
 EXAMPLE = '{"channel": "telegram", "chat_id": 123, "seconds": 1800}'
@@ -48,7 +48,7 @@ def handoff_handler(
         if body.resume:
             resumed = await handoffs.resume(conversation)
             return web.json_response({"conversation": conversation, "resumed": resumed})
-        if handoff_seconds <= 0:
+        if takeover_is_off(handoff_seconds):
             said = "takeover is off here (HANDOFF_SECONDS=0); set it above 0 to use /handoff"
             return web.json_response({"error": said}, status=409)
         taken = await handoffs.take_over(conversation, "api", body.seconds or handoff_seconds)

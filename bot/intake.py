@@ -36,9 +36,10 @@ def batch_store(
     )
 
 
-class MessageNotStored(Exception):
-    """A message could not be stored for good in time; the platform must deliver it again
-    (webhooks). ``cause`` says why, for the log line an operator reads."""
+class NotStored(Exception):
+    """What a delivery carried (a message, a deletion, a human's takeover) could not be
+    stored for good in time; the platform must deliver it again (webhooks). ``cause``
+    says why, for the log line an operator reads."""
 
     @property
     def cause(self) -> str:
@@ -100,7 +101,7 @@ async def store_until_done(
     In polling mode the update is confirmed to Telegram only once stored
     (:mod:`bot.telegram.polling`), so waiting holds up nothing but new fetches: no limit. A
     webhook's platform (Telegram, WhatsApp) keeps the message until we answer 2xx, so
-    after WEBHOOK_STORE_TIMEOUT_SECONDS we give up (MessageNotStored) and let it redeliver.
+    after WEBHOOK_STORE_TIMEOUT_SECONDS we give up (NotStored) and let it redeliver.
     """
     delay = RETRY_FIRST_DELAY_SECONDS
     give_up_at = None if give_up_after_seconds is None else time.monotonic() + give_up_after_seconds
@@ -112,7 +113,7 @@ async def store_until_done(
         except (RedisError, OSError) as error:
             metrics.STORE_RETRIES.inc()
             if give_up_at is not None and time.monotonic() + delay > give_up_at:
-                raise MessageNotStored(
+                raise NotStored(
                     f"message {incoming.message_id} of {sender.conversation}"
                 ) from error
             # Replicas missing: the store's watch says so once, not once per message.

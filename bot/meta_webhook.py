@@ -21,13 +21,13 @@ from collections.abc import Sequence
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.intake import MessageNotStored, record, store_until_done
+from bot.intake import NotStored, record, store_until_done
 from bot.listening import listen
 from bot.settings import BotSettings
 from channels.base import Delivery, HumanReply, Inbound, NotADelivery, Removal, WebhookIntake
 from channels.meta.signature import signature_matches
 from shared import metrics
-from shared.handoff import Handoffs
+from shared.handoff import Handoffs, takeover_is_off
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.meta")
@@ -92,7 +92,7 @@ class MetaWebhook:
             return web.Response(status=400, text=str(error))
         try:
             await self._store_all(delivery)
-        except MessageNotStored as error:
+        except NotStored as error:
             self._count("not_stored")
             log.warning("%s not stored (%s); answered 503 so Meta retries", error, error.cause)
             return web.Response(status=503, text="not stored; deliver it again later")
@@ -137,7 +137,7 @@ class MetaWebhook:
         try:
             removed = await self.store.remove_pending(removal.conversation, removal.message_id)
         except (RedisError, OSError) as error:
-            raise MessageNotStored(f"deletion of {removal.message_id}") from error
+            raise NotStored(f"deletion of {removal.message_id}") from error
         log.info(
             "deletion of message %s of %s %s",
             removal.message_id,
@@ -149,14 +149,14 @@ class MetaWebhook:
     async def _take_over(self, reply: HumanReply) -> None:
         """A person of the business answered the customer: the assistant steps back."""
         seconds = self.settings.handoff_seconds
-        if seconds <= 0:
+        if takeover_is_off(seconds):
             return  # takeover off (HANDOFF_SECONDS=0)
         try:
             await self.handoffs.take_over(
                 reply.conversation, "owner", seconds, reply.said, reply.message_id
             )
         except (RedisError, OSError) as error:
-            raise MessageNotStored(f"takeover of {reply.conversation}") from error
+            raise NotStored(f"takeover of {reply.conversation}") from error
 
     def _count(self, result: str) -> None:
         metrics.WEBHOOK_REQUESTS.labels(self.name, result).inc()

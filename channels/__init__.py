@@ -1,8 +1,11 @@
-"""The messaging platforms batchbot talks to, one module each, behind one small interface.
+"""The messaging platforms batchbot talks to, one folder each, found through one registry.
 
-A channel's sender (:class:`channels.base.ChannelSender`) knows how to send a text, a
-photo, a reply, the typing indicator, its length limits, and how its errors map onto
-the outcomes in :mod:`channels.outcomes`; the worker's one delivery loop
-(``worker.delivery``) does the rest. ``telegram`` and ``whatsapp`` today; a third
-channel is a module beside them (README: "Adding a channel").
+``registry`` lists the channels (each folder's ``entry``: its settings, intake and
+sender); ``base`` and ``outcomes`` are what every channel implements: a sender that
+sends a text, a photo, a reply, the typing indicator, within its length limits, and maps
+its platform's errors onto the delivery outcomes the worker's one delivery loop
+(``worker.delivery``) acts on. ``telegram`` (Business chats included), ``whatsapp``,
+``instagram`` and ``messenger`` (the last two over ``meta``'s shared Messenger Platform
+code); ``markup`` turns formatting into each platform's; ``proactive`` is the Python API
+for messages the backend sends unasked.
 """

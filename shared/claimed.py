@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from shared.keys import channel_of
 from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User
-from shared.states import ClaimState
+from shared.states import AbandonReason, ClaimState
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class Abandoned(Exception):
 
     def __init__(self, batch_id: str, why: str) -> None:
         super().__init__(f"batch {batch_id}: {why.replace('_', ' ')}")
-        self.why = why
+        self.why = AbandonReason(why)
 
 
 @dataclass(frozen=True, slots=True)

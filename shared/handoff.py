@@ -34,6 +34,12 @@ SOURCES = ("owner", "api", "batchctl", "backend")
 WhatsApp Business app, the Page's inbox), ``POST /handoff``, batchctl, the backend."""
 
 
+def takeover_is_off(handoff_seconds: float) -> bool:
+    """HANDOFF_SECONDS=0 turns takeover off: no signal pauses a conversation (the owner's
+    message is only left out, /handoff answers 409, a backend's handoff is logged)."""
+    return handoff_seconds <= 0
+
+
 @dataclass(frozen=True, slots=True)
 class TakenOver:
     claimed: str

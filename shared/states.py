@@ -53,6 +53,36 @@ class ClaimState(StrEnum):
     """A pause ended: what was held during it is handed on (to the history) first."""
 
 
+class AbandonReason(StrEnum):
+    """Why a claimed batch is abandoned (nothing of it sent) or halted (nothing more sent).
+    The same strings ``append.lua`` and ``take_over.lua`` write (a test holds them equal)."""
+
+    SUPERSEDED = "superseded"
+    """The person wrote more before any part of the answer went."""
+    HANDED_OVER = "handed_over"
+    """A human took the conversation over."""
+
+
+class BatchOutcome(StrEnum):
+    """What a run of a batch's job came to: ``batchbot_batches_total``'s outcome label,
+    the log line and ARQ's result say the same. (A run with no batch to work on counts
+    its :class:`ClaimState`.)"""
+
+    ANSWERED = "answered"
+    REFUSED = "refused"
+    """A part was refused for good by the platform: the batch is a dead letter."""
+    HANDED_OVER = "handed_over"
+    SUPERSEDED = "superseded"
+    DEAD_LETTER = "dead_letter"
+    RETRY = "retry"
+    CLAIM_LOST = "claim_lost"
+    """Another worker took the batch over: this run stopped."""
+    NOT_ADDRESSED = "not_addressed"
+    """A group batch not meant for the bot."""
+    NOT_ANSWERABLE = "not_answerable"
+    """Its channel cannot answer now (a business connection disabled)."""
+
+
 class Released(IntEnum):
     """What releasing a claimed batch did (falsy when this run no longer held it)."""
 

@@ -260,3 +260,14 @@ async def launch_polling_bot(
     }
     bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")
     return bot, port
+
+
+@pytest.fixture
+async def bot_process() -> AsyncIterator[list[ChildProcess]]:
+    """Bot processes a test starts: each must stop with 0 and no traceback."""
+    started: list[ChildProcess] = []
+    yield started
+    for process in started:
+        code = await process.stop()
+        assert code == 0, process.log_tail()
+        assert not process.logged(b"Traceback"), process.log_tail()

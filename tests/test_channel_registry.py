@@ -22,7 +22,7 @@ MAY_NAME_CHANNELS = {
     "channels/proactive.py": "send_proactive, the Telegram shortcut of the Python API",
 }
 TELEGRAM_DISPATCHER = "bot/telegram/"
-"""Telegram's intake is aiogram's dispatcher, which only the bot runs (DESIGN.md)."""
+"""Telegram's intake is aiogram's dispatcher, which only the bot runs (the README's layout)."""
 
 
 def _product_files() -> list[Path]:

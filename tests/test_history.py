@@ -14,7 +14,7 @@ from sandbox.telegram_api import Person, TelegramStandIn
 from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory, WorkerProcess, three_parts, wait_until_idle
-from tests.test_worker_crash import kill_at
+from tests.crashes import kill_at
 
 UMA = Person(id=8901, first_name="Uma")
 

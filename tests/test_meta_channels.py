@@ -34,7 +34,6 @@ from sandbox.whatsapp_api import SANDBOX_VERIFY_TOKEN
 from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory, settings_environment, wait_until_idle
-from tests.test_whatsapp import bot_process  # noqa: F401 (a fixture)
 from worker.settings import WorkerProcessSettings
 
 IVY = "6100000000000001"  # an Instagram-scoped id (IGSID)
@@ -107,7 +106,7 @@ async def running(
     meta_settings: SettingsFactory,
     meta: Meta,
     product: Product,
-    bot_process: list[ChildProcess],  # noqa: F811
+    bot_process: list[ChildProcess],
 ) -> Meta:
     settings = meta_settings(reply_pacing_max_seconds=0)
     await start_meta_bot(settings, meta, bot_process)
@@ -227,7 +226,7 @@ async def test_proactive_messages_and_batchctl_on_instagram_and_messenger(
     redis_server: RedisServer,
     product: Product,
     redis: Redis,
-    bot_process: list[ChildProcess],  # noqa: F811
+    bot_process: list[ChildProcess],
 ) -> None:
     settings, token, metrics_port = meta_settings(), "p" * 16, free_port()
     await start_meta_bot(

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from shared.models import IncomingMessage, MessageKind, to_json
 from shared.redis_scripts import INCLUDABLE, ScriptHeaderError, load_script, script_header
+from shared.states import AbandonReason
 
 LUA = resources.files("shared").joinpath("lua")
 SCRIPTS = sorted(
@@ -63,3 +64,14 @@ def test_stored_messages_begin_with_the_id_then_the_date(message_id: int | str) 
     quoted = f'"{message_id}"' if isinstance(message_id, str) else str(message_id)
     assert stored.startswith(f'{{"message_id":{quoted},"date":"2026-11-22T10:00:01Z",'), stored
     assert list(IncomingMessage.model_fields)[:2] == ["message_id", "date"]
+
+
+def test_every_abandon_reason_the_lua_writes_is_one_python_knows() -> None:
+    """``abandon(..., '<why>')`` and ``'halted', '<why>'`` in the scripts are
+    :class:`shared.states.AbandonReason` values: Python counts and logs them by name."""
+    written: set[str] = set()
+    for name in SCRIPTS:
+        body = LUA.joinpath(f"{name}.lua").read_text()
+        written |= set(re.findall(r"abandon\([^)]*'(\w+)'\)", body))
+        written |= set(re.findall(r"'halted', '(\w+)'", body))
+    assert written and written <= {reason.value for reason in AbandonReason}

@@ -18,7 +18,7 @@ from sandbox.launcher import launch_together
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory, WorkerProcess, wait_until_idle
-from tests.test_worker_crash import the_claimer
+from tests.crashes import the_claimer
 
 IDA = Person(id=8801, first_name="Ida")
 GROUP = -100880

@@ -18,7 +18,7 @@ from tests.conftest import (
     three_parts,
     wait_until_idle,
 )
-from tests.test_worker_crash import the_claimer
+from tests.crashes import the_claimer
 
 ANA = Person(id=1001, first_name="Ana")
 

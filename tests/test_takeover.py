@@ -49,7 +49,7 @@ from tests.conftest import (
     run_batchctl,
     wait_until_idle,
 )
-from tests.test_worker_crash import the_claimer
+from tests.crashes import the_claimer
 
 OWNER = Person(id=5001, first_name="Olga")
 SALON = Business(connection_id="BCAAAAbusiness-1", owner=OWNER)

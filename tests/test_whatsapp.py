@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,7 @@ from tests.conftest import (
     three_parts,
     wait_until_idle,
 )
-from tests.test_worker_crash import the_claimer
+from tests.crashes import the_claimer
 from worker.settings import WorkerProcessSettings
 
 PAYLOADS = Path(__file__).parent / "whatsapp_payloads"
@@ -66,16 +65,6 @@ def whatsapp_settings(make_settings: SettingsFactory, whatsapp: WhatsAppStandIn)
         return make_settings(**{**values, **overrides})
 
     return factory
-
-
-@pytest.fixture
-async def bot_process() -> AsyncIterator[list[ChildProcess]]:
-    started: list[ChildProcess] = []
-    yield started
-    for process in started:
-        code = await process.stop()
-        assert code == 0, process.log_tail()
-        assert not process.logged(b"Traceback"), process.log_tail()
 
 
 async def start_bot(

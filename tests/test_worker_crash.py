@@ -15,9 +15,9 @@ import signal
 from redis.asyncio import Redis
 
 from sandbox.example_backend import ExampleBackend
-from sandbox.launcher import launch_together
-from sandbox.telegram_api import Hold, Person, TelegramStandIn
+from sandbox.telegram_api import Person, TelegramStandIn
 from tests.conftest import Product, SettingsFactory, WorkerProcess, three_parts, wait_until_idle
+from tests.crashes import kill_at, the_claimer, two_workers
 from worker.settings import WorkerProcessSettings
 
 EVE = Person(id=6006, first_name="Eve")
@@ -31,36 +31,6 @@ def default_recovery(make_settings: SettingsFactory) -> WorkerProcessSettings:
     settings = make_settings()
     assert settings.worker_job_timeout_seconds == 90  # ARQ's own recovery: 100 s
     return settings
-
-
-async def two_workers(
-    settings: WorkerProcessSettings, worker_processes: list[WorkerProcess]
-) -> list[WorkerProcess]:
-    """Two worker processes, up before the person writes: one claims, one takes over."""
-    started = await launch_together([WorkerProcess.start(settings) for _ in range(2)])
-    worker_processes.extend(started)
-    return started
-
-
-async def the_claimer(workers: list[WorkerProcess]) -> WorkerProcess:
-    """The worker that claimed the batch (it says so in its log)."""
-    async with asyncio.timeout(30):
-        while True:
-            for worker in workers:
-                if worker.logged(b" claimed: "):
-                    return worker
-            await asyncio.sleep(0.02)
-
-
-async def kill_at(
-    held: Hold, settings: WorkerProcessSettings, worker_processes: list[WorkerProcess]
-) -> None:
-    """SIGKILL the worker holding the batch when it reaches the held call."""
-    workers = await two_workers(settings, worker_processes)
-    await held.arrived.wait()
-    doomed = await the_claimer(workers)
-    assert await doomed.stop(signal.SIGKILL) == -signal.SIGKILL
-    held.release()
 
 
 async def test_killed_after_claiming_before_the_backend_call(

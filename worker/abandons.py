@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from shared.claimed import Abandoned, ClaimedBatch
 from shared.keys import ABANDONED_CHANNEL, ConversationKeys
 from shared.redis_scripts import as_text
+from shared.states import AbandonReason
 
 log = logging.getLogger("batchbot.worker")
 
@@ -82,5 +83,5 @@ async def until_abandoned(
                 await calling
     if calling.cancelled() or not calling.done():
         why = await redis.hget(ConversationKeys(batch.conversation).inflight, "abandoned")  # type: ignore[misc]
-        raise Abandoned(batch.batch_id, as_text(why) if why else "superseded")
+        raise Abandoned(batch.batch_id, as_text(why) if why else AbandonReason.SUPERSEDED)
     return calling.result()

@@ -30,7 +30,7 @@ from shared.keys import channel_of
 from shared.models import BatchResponse
 from shared.pipelining import NotReplicated
 from shared.redaction import redacted_answer
-from shared.states import Released
+from shared.states import AbandonReason, BatchOutcome, ClaimState, Released
 from shared.store import ClaimedBatch
 from worker.abandons import until_abandoned
 from worker.answered import Answered, what_arrived
@@ -82,7 +82,7 @@ def _recipient(batch: ClaimedBatch) -> Recipient:
     return Recipient(batch.conversation, batch.request.messages[-1].message_id)
 
 
-def _count(conversation: str, outcome: str) -> None:
+def _count(conversation: str, outcome: BatchOutcome | ClaimState | AbandonReason) -> None:
     metrics.BATCHES.labels(channel_of(conversation).value, outcome).inc()
 
 
@@ -137,15 +137,15 @@ class BatchRun:
         except Abandoned as dropped:
             return await self._drop(batch, dropped)
         except ClaimLost as lost:
-            _count(conversation, "claim_lost")
+            _count(conversation, BatchOutcome.CLAIM_LOST)
             log.warning("%s; this run stops", lost, extra=_ids(batch))
             return "claim lost"
         except BatchDeadLettered as dead:
-            _count(conversation, "dead_letter")
+            _count(conversation, BatchOutcome.DEAD_LETTER)
             outbox = await self._deliver_outbox(conversation)
             return f"batch {batch.batch_id} dead-lettered: {dead}{outbox}"
         except Retry:
-            _count(conversation, "retry")
+            _count(conversation, BatchOutcome.RETRY)
             raise
         return await self._answered(batch, answered, released)
 
@@ -153,14 +153,15 @@ class BatchRun:
         """Count and summarise an answered batch (or one kept because parts were refused)."""
         conversation, refusal = batch.conversation, answered.refusal
         if refusal:
-            _count(conversation, "refused")
+            _count(conversation, BatchOutcome.REFUSED)
             metrics.DEAD_LETTERS.labels(batch.request.channel.value, "refused").inc()
             log.error(
                 "batch %s of %s dead-lettered: %s", batch.batch_id, conversation, refusal,
                 extra=_ids(batch),
             )  # fmt: skip
         else:
-            _count(conversation, "answered" if answered.halted is None else "handed_over")
+            done = BatchOutcome.ANSWERED if answered.halted is None else BatchOutcome.HANDED_OVER
+            _count(conversation, done)
         # Proactive messages queued after this release get a job of their own at its end.
         waiting = released is Released.OUTBOX_WAITING
         outbox = await self._deliver_outbox(conversation) if waiting else ""

@@ -18,6 +18,7 @@ from channels.outcomes import RetryAfter, Unavailable
 from shared import metrics
 from shared.keys import channel_of
 from shared.models import BatchResponse, OutgoingMessage
+from shared.states import AbandonReason
 from worker.delivery import deliver, refusal_reason
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps
 from worker.reply_parts import reply_parts
@@ -81,7 +82,7 @@ async def _not_paused(deps: WorkerDeps, conversation: str, number: int = 0) -> s
     """Asked before each part too: nothing goes out over a human (the pause may have
     begun while the message was being sent)."""
     paused = await deps.handoffs.paused_until_ms(conversation) is not None
-    return "handed_over" if paused else "go"
+    return AbandonReason.HANDED_OVER if paused else "go"
 
 
 async def _deliver_one(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from channels.registry import entry_of
+from shared.states import BatchOutcome
 from shared.store import ClaimedBatch
 from worker.settings import WorkerProcessSettings
 
@@ -33,8 +34,7 @@ def meant_for_the_bot(settings: WorkerProcessSettings, batch: ClaimedBatch) -> b
 
 @dataclass(frozen=True, slots=True)
 class NotAnswered:
-    outcome: str
-    """The batches metric's outcome label."""
+    outcome: BatchOutcome
     reason: str
 
 
@@ -43,11 +43,11 @@ async def answerable(
 ) -> tuple[ClaimedBatch, NotAnswered | None]:
     """The batch as its backend call goes, or why it is released unanswered."""
     if not meant_for_the_bot(settings, batch):
-        return batch, NotAnswered("not_addressed", "not addressed to the bot")
+        return batch, NotAnswered(BatchOutcome.NOT_ADDRESSED, "not addressed to the bot")
     prepare = entry_of(batch.request.channel).prepare
     if prepare is None:
         return batch, None
     prepared = await prepare(redis, batch.conversation, batch.request)
     if isinstance(prepared, str):
-        return batch, NotAnswered("not_answerable", prepared)
+        return batch, NotAnswered(BatchOutcome.NOT_ANSWERABLE, prepared)
     return dataclasses.replace(batch, request=prepared), None

@@ -7,7 +7,8 @@ import dataclasses
 import logging
 
 from shared.claimed import ClaimedBatch, ClaimOutcome
-from shared.states import ClaimState
+from shared.handoff import takeover_is_off
+from shared.states import AbandonReason, ClaimState
 from worker.delivery import Delivered
 from worker.lifecycle import WorkerDeps
 
@@ -42,7 +43,7 @@ async def hand_over(deps: WorkerDeps, batch: ClaimedBatch, delivered: Delivered)
     """The backend asked for a human (``"handoff": true``) and its messages were sent: the
     conversation pauses, unless HANDOFF_SECONDS=0 turned takeover off."""
     seconds = deps.settings.handoff_seconds
-    if seconds <= 0:
+    if takeover_is_off(seconds):
         log.info(
             "batch %s: the backend asked for a human; takeover is off (HANDOFF_SECONDS=0)",
             batch.batch_id,
@@ -50,4 +51,4 @@ async def hand_over(deps: WorkerDeps, batch: ClaimedBatch, delivered: Delivered)
         )
         return delivered
     await deps.handoffs.take_over(batch.conversation, "backend", seconds)
-    return dataclasses.replace(delivered, halted="handed_over")
+    return dataclasses.replace(delivered, halted=AbandonReason.HANDED_OVER)

@@ -26,7 +26,7 @@ from channels.telegram import author_of, normalise
 from channels.telegram import business as connections
 from channels.telegram.conversations import business_conversation_id
 from shared import metrics
-from shared.handoff import Handoffs
+from shared.handoff import Handoffs, takeover_is_off
 from shared.models import Channel
 from shared.rules import BatchingRules
 from shared.store import BatchStore
@@ -156,7 +156,7 @@ async def _owner_wrote(
     message: Message, owner: OwnerWrote, handoffs: Handoffs, seconds: float
 ) -> None:
     """The owner answers the customer personally: the assistant stays silent meanwhile."""
-    if seconds <= 0:
+    if takeover_is_off(seconds):
         return  # takeover off (HANDOFF_SECONDS=0): the owner's message is only left out
     said = normalise(message).words() or ""
     await handoffs.take_over(owner.conversation, "owner", seconds, said, str(message.message_id))

@@ -16,7 +16,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.intake import MessageNotStored
+from bot.intake import NotStored
 from bot.listening import listen
 from bot.settings import BotSettings
 from shared.stopping import until_stopped
@@ -30,7 +30,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def _not_stored_is_503(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except MessageNotStored as error:
+    except NotStored as error:
         log.warning("%s not stored (%s); answered 503 so Telegram retries", error, error.cause)
         return web.Response(status=503, text="message not stored; deliver it again later")
 
