@@ -26,6 +26,9 @@ class Figure:
     name: str
     value: float
     higher_is_better: bool
+    baseline: bool = False
+    """A design batchbot is measured against (the naive store, ARQ's default poll, other
+    HTTP clients): shown for the ratio, never judged, since its noise is not a regression."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class Compared:
     stored: float
     now: float
     higher_is_better: bool
+    baseline: bool = False
 
     @property
     def ratio(self) -> float | None:
@@ -42,6 +46,8 @@ class Compared:
 
     @property
     def worse(self) -> bool:
+        if self.baseline:
+            return False
         if self.higher_is_better:
             return self.now * WORSE_BY < self.stored
         if self.stored == 0:
@@ -66,13 +72,15 @@ def figures(run: dict[str, Any]) -> Iterator[Figure]:
     """Every comparable figure of a run, named by benchmark, case and size."""
     for row in run.get("ingest", []):
         case = f"ingest {row['messages']:,} {row['name']} x{row['concurrency']}"
-        yield Figure(f"{case} msgs/s", row["per_second"], True)
-        yield Figure(f"{case} round trips/msg", row["round_trips_per_message"], False)
-        yield Figure(f"{case} lost", row["lost"], False)
+        base = row["name"] == "naive"
+        yield Figure(f"{case} msgs/s", row["per_second"], True, base)
+        yield Figure(f"{case} round trips/msg", row["round_trips_per_message"], False, base)
+        yield Figure(f"{case} lost", row["lost"], False, base)
     for row in run.get("timer", []):
         case = f"timer {row['name']} {row['pending']:,} pending"
-        yield Figure(f"{case} p50 ms", row["p50_ms"], False)
-        yield Figure(f"{case} p99 ms", row["p99_ms"], False)
+        base = row["name"] != "batchbot"
+        yield Figure(f"{case} p50 ms", row["p50_ms"], False, base)
+        yield Figure(f"{case} p99 ms", row["p99_ms"], False, base)
     for row in run.get("e2e", []):
         case = f"e2e {row['batches']:,} batches, {row['workers']} worker(s)"
         yield Figure(f"{case} batches/s", row["batches_per_second"], True)
@@ -81,10 +89,12 @@ def figures(run: dict[str, Any]) -> Iterator[Figure]:
             yield Figure(f"{case} worker CPU ms/batch", cpu_ms, False)
     for row in run.get("memory", {}).get("results", []):
         case = f"memory {row['name']} {row['conversations']:,} conversations"
-        yield Figure(f"{case} overhead bytes", row["overhead_per_conversation"], False)
+        base = row["name"] != "batchbot"
+        yield Figure(f"{case} overhead bytes", row["overhead_per_conversation"], False, base)
     for row in run.get("http", []):
         case = f"http {row['requests']:,} requests {row['client']} x{row['concurrency']}"
-        yield Figure(f"{case} CPU ms/request", row["cpu_ms_per_request"], False)
+        base = row["client"] != "httpx"  # batchbot's client; the others are alternatives
+        yield Figure(f"{case} CPU ms/request", row["cpu_ms_per_request"], False, base)
     yield from _profile_and_the_rest(run)
 
 
@@ -143,7 +153,7 @@ def compare(stored: dict[str, Any], now: dict[str, Any]) -> tuple[list[Compared]
     before = {f.name: f for f in figures(stored)}
     after = {f.name: f for f in figures(now)}
     both = [
-        Compared(name, before[name].value, figure.value, figure.higher_is_better)
+        Compared(name, before[name].value, figure.value, figure.higher_is_better, figure.baseline)
         for name, figure in after.items()
         if name in before
     ]
@@ -164,7 +174,7 @@ def report(stored: dict[str, Any], now: dict[str, Any], stored_name: str) -> tup
     lines.append(f"  {'figure'.ljust(width)}  {'stored':>10}  {'now':>10}  ratio")
     for c in both:
         ratio = "—" if c.ratio is None else f"{c.ratio:.2f}x"
-        mark = "  WORSE" if c.worse else ""
+        mark = "  WORSE" if c.worse else "  (baseline)" if c.baseline else ""
         lines.append(f"  {c.name.ljust(width)}  {c.stored:>10,.2f}  {c.now:>10,.2f}  {ratio}{mark}")
     lines += [f"  MISSING {name}" for name in missing]
     not_run = sorted(benchmarks_of(stored) - benchmarks_of(now))

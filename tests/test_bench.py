@@ -146,6 +146,17 @@ def test_a_quick_run_is_not_compared_with_a_full_one() -> None:
         compare(STORED, quick)
 
 
+def test_a_baseline_is_shown_but_never_judged() -> None:
+    """ARQ's default poll and the naive store are what batchbot is measured against: their
+    noise is not batchbot's regression."""
+    poll = {"name": "ARQ default poll", "pending": 1000, "p50_ms": 160.0, "p99_ms": 300.0}
+    stored = {"quick": False, "benchmarks": ["timer"], "timer": [poll]}
+    now = _copy(stored)
+    now["timer"][0]["p99_ms"] = 480.0
+    lines, passed = report(stored, now, "stored.json")
+    assert passed and any(line.endswith("1.60x  (baseline)") for line in lines)
+
+
 def test_the_stored_results_compare_with_themselves() -> None:
     """bench/results.json names every benchmark it holds, with sizes."""
     stored = json.loads((Path(__file__).parent.parent / "bench" / "results.json").read_text())
