@@ -31,6 +31,7 @@ from shared.dead_letters import DeadLetter, DeadLetters
 from shared.keys import channel_of
 from shared.logs import describe
 from shared.outbox import undelivered
+from shared.pipelining import NotReplicated
 from shared.redaction import Redactor, tool_redactor
 from shared.redis_connection import redis_address, redis_client
 from shared.replicated import ScriptRunner
@@ -206,6 +207,13 @@ async def _main(args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stdout.fileno())
         return 0
+    except NotReplicated as error:
+        print(
+            f"batchctl: not done for good: {error}; the replicas did not confirm it "
+            "(REDIS_WAIT_REPLICAS), so a failover could lose it: run it again",
+            file=sys.stderr,
+        )
+        return 1
     except (RedisError, OSError) as error:
         print(
             f"batchctl: REDIS_URL {redis_address(settings)} cannot be reached "

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
-from bot.ops_requests import invalid_body, refused
+from bot.ops_requests import invalid_body, not_stored, refused
 from bot.proactive import Handler
 from channels.entry import NoRecipient
 from channels.registry import ChannelSettings, proactive_conversation
@@ -38,31 +39,41 @@ def handoff_handler(
             return invalid_body(error, raw, EXAMPLE)
         except NoRecipient as error:
             return web.json_response({"error": str(error)}, status=400)
-        if not body.resume and not await handoffs.known(conversation):
-            field = "conversation" if body.conversation else _address_field(body)
-            said = (
-                f"{field}: no conversation {conversation} is known here (nobody wrote in it "
-                "lately); check the id: batchctl inspect lists the conversations"
-            )
-            return web.json_response({"error": said}, status=400)
-        if body.resume:
-            resumed = await handoffs.resume(conversation)
-            return web.json_response({"conversation": conversation, "resumed": resumed})
-        if takeover_is_off(handoff_seconds):
-            said = "takeover is off here (HANDOFF_SECONDS=0); set it above 0 to use /handoff"
-            return web.json_response({"error": said}, status=409)
-        taken = await handoffs.take_over(conversation, "api", body.seconds or handoff_seconds)
-        until = datetime.fromtimestamp(taken.until_ms / 1000, UTC).isoformat()
-        return web.json_response(
-            {
-                "conversation": conversation,
-                "paused_until": until,
-                "held": taken.held,
-                "batch": taken.claimed,
-            }
-        )
+        try:
+            return await _hand(handoffs, body, conversation, handoff_seconds)
+        except (RedisError, OSError) as error:
+            return not_stored(error)
 
     return handle
+
+
+async def _hand(
+    handoffs: Handoffs, body: HandoffRequest, conversation: str, handoff_seconds: float
+) -> web.Response:
+    """The takeover or hand-back itself, once the body is known to be right."""
+    if not body.resume and not await handoffs.known(conversation):
+        field = "conversation" if body.conversation else _address_field(body)
+        said = (
+            f"{field}: no conversation {conversation} is known here (nobody wrote in it "
+            "lately); check the id: batchctl inspect lists the conversations"
+        )
+        return web.json_response({"error": said}, status=400)
+    if body.resume:
+        resumed = await handoffs.resume(conversation)
+        return web.json_response({"conversation": conversation, "resumed": resumed})
+    if takeover_is_off(handoff_seconds):
+        said = "takeover is off here (HANDOFF_SECONDS=0); set it above 0 to use /handoff"
+        return web.json_response({"error": said}, status=409)
+    taken = await handoffs.take_over(conversation, "api", body.seconds or handoff_seconds)
+    until = datetime.fromtimestamp(taken.until_ms / 1000, UTC).isoformat()
+    return web.json_response(
+        {
+            "conversation": conversation,
+            "paused_until": until,
+            "held": taken.held,
+            "batch": taken.claimed,
+        }
+    )
 
 
 def _address_field(body: HandoffRequest) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -21,6 +23,8 @@ from shared.states import AppendResult
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
+
+T = TypeVar("T")
 
 RETRY_FIRST_DELAY_SECONDS = 0.1
 RETRY_MAX_DELAY_SECONDS = 5.0
@@ -96,35 +100,36 @@ async def store_until_done(
     rules: BatchingRules,
     give_up_after_seconds: float | None,
 ) -> AppendResult:
-    """Append, retrying while Redis is unreachable.
+    """Append, retrying while Redis is unreachable (or its replicas short).
 
     In polling mode the update is confirmed to Telegram only once stored
     (:mod:`bot.telegram.polling`), so waiting holds up nothing but new fetches: no limit. A
     webhook's platform (Telegram, WhatsApp) keeps the message until we answer 2xx, so
     after WEBHOOK_STORE_TIMEOUT_SECONDS we give up (NotStored) and let it redeliver.
     """
+    return await until_stored(
+        lambda: store.append(sender.conversation, sender.chat, sender.user, incoming, rules),
+        f"message {incoming.message_id} of {sender.conversation}",
+        give_up_after_seconds,
+    )
+
+
+async def until_stored(
+    write: Callable[[], Awaitable[T]], what: str, give_up_after_seconds: float | None
+) -> T:
+    """``write()``, retried with back-off while Redis is unreachable or its replicas do
+    not confirm; NotStored once ``give_up_after_seconds`` (None: never) would pass."""
     delay = RETRY_FIRST_DELAY_SECONDS
     give_up_at = None if give_up_after_seconds is None else time.monotonic() + give_up_after_seconds
     while True:
         try:
-            return await store.append(
-                sender.conversation, sender.chat, sender.user, incoming, rules
-            )
+            return await write()
         except (RedisError, OSError) as error:
             metrics.STORE_RETRIES.inc()
             if give_up_at is not None and time.monotonic() + delay > give_up_at:
-                raise NotStored(
-                    f"message {incoming.message_id} of {sender.conversation}"
-                ) from error
+                raise NotStored(what) from error
             # Replicas missing: the store's watch says so once, not once per message.
             level = logging.DEBUG if isinstance(error, NotReplicated) else logging.WARNING
-            log.log(
-                level,
-                "could not store message %s of %s (%s); retrying in %.1fs",
-                incoming.message_id,
-                sender.conversation,
-                error,
-                delay,
-            )
+            log.log(level, "could not store %s (%s); retrying in %.1fs", what, error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_DELAY_SECONDS)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.intake import NotStored, record, store_until_done
+from bot.intake import NotStored, record, store_until_done, until_stored
 from bot.listening import listen
 from bot.settings import BotSettings
 from channels.base import Delivery, HumanReply, Inbound, NotADelivery, Removal, WebhookIntake
@@ -151,12 +151,13 @@ class MetaWebhook:
         seconds = self.settings.handoff_seconds
         if takeover_is_off(seconds):
             return  # takeover off (HANDOFF_SECONDS=0)
-        try:
-            await self.handoffs.take_over(
+        await until_stored(
+            lambda: self.handoffs.take_over(
                 reply.conversation, "owner", seconds, reply.said, reply.message_id
-            )
-        except (RedisError, OSError) as error:
-            raise NotStored(f"takeover of {reply.conversation}") from error
+            ),
+            f"takeover of {reply.conversation}",
+            self.settings.webhook_store_timeout_seconds,
+        )
 
     def _count(self, result: str) -> None:
         metrics.WEBHOOK_REQUESTS.labels(self.name, result).inc()

@@ -8,12 +8,24 @@ import hmac
 from aiohttp import web
 from pydantic import ValidationError
 
+from shared.pipelining import NotReplicated
+
 
 def refused(request: web.Request, token: str) -> web.Response | None:
     """401 unless the request carries ``Authorization: Bearer <token>``."""
     if hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
         return None
     return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+
+
+def not_stored(error: Exception) -> web.Response:
+    """503 when Redis did not take the write for good: the caller may send it again (a
+    takeover or proactive message repeated is harmless: the same pause, one more message
+    only if the first was not queued)."""
+    cause = "its replicas did not confirm it" if isinstance(error, NotReplicated) else (
+        "Redis could not be reached")  # fmt: skip
+    said = f"not stored: {cause} ({type(error).__name__}); send it again in a moment"
+    return web.json_response({"error": said}, status=503)
 
 
 def invalid_body(error: ValidationError, raw: bytes, example: str) -> web.Response:

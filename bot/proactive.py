@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
-from bot.ops_requests import invalid_body, refused
+from bot.ops_requests import invalid_body, not_stored, refused
 from channels.entry import NoRecipient
 from channels.registry import ChannelSettings, proactive_conversation
 from shared.outbox import Outbox
@@ -45,7 +46,10 @@ def proactive_handler(outbox: Outbox, token: str, settings: ChannelSettings) -> 
             return invalid_body(error, raw, '{"chat_id": 123, "messages": [...]}')
         except NoRecipient as error:
             return web.json_response({"error": str(error)}, status=400)
-        queued = await outbox.queue(conversation, body.messages)
+        try:
+            queued = await outbox.queue(conversation, body.messages)
+        except (RedisError, OSError) as error:
+            return not_stored(error)
         answer: dict[str, object] = {
             "queued": len(body.messages),
             "scheduling": str(queued.scheduling),

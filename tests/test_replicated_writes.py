@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
 from sandbox.redis_server import RedisServer
+from sandbox.telegram_api import TelegramStandIn
 from shared.handoff import Handoffs
 from shared.keys import ConversationKeys
 from shared.leases import BatchLeases
@@ -24,6 +26,7 @@ from shared.pipelining import NotReplicated
 from shared.replicated import ScriptRunner
 from shared.rules import BatchingRules
 from shared.store import BatchStore
+from tests.conftest import launch_polling_bot
 
 RULES = BatchingRules(1, 60_000, 10, 200, 1_048_576, 65_536)
 
@@ -111,3 +114,32 @@ async def test_a_parts_mark_its_sender_was_told_of_survives_a_failover(pair: Pai
     assert claimed  # the claim itself waited for the replica before the cut
     assert sending == b"1" or not told, "a part marked as going was lost in the failover"
     assert not told
+
+
+async def test_an_ops_request_the_replicas_did_not_confirm_is_answered_503(
+    telegram: TelegramStandIn,
+) -> None:
+    """/handoff and /proactive on a bot whose Redis has no replica while one is wanted:
+    not done for good, so 503 saying why (the caller sends it again), never a 500."""
+    alone = RedisServer()
+    alone.start()
+    client = Redis.from_url(alone.url)
+    await client.hset(ConversationKeys("1001").info, "seen", "1")  # a conversation it knows
+    bot, port = await launch_polling_bot(
+        alone.url, telegram, REDIS_WAIT_REPLICAS="1", PROACTIVE_TOKEN="ops-token-0123456"
+    )
+    headers = {"Authorization": "Bearer ops-token-0123456"}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            taken = await http.post("/handoff", json={"chat": 1001}, headers=headers)
+            queued = await http.post(
+                "/proactive", json={"chat_id": 1001, "messages": [{"text": "hi"}]}, headers=headers
+            )
+    finally:
+        assert await bot.stop() == 0
+        await client.aclose()
+        alone.remove()
+    for answer in (taken, queued):
+        assert answer.status_code == 503, answer.text
+        assert "its replicas did not confirm it" in answer.json()["error"]
+    assert not bot.logged(b"Traceback"), bot.log_tail()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from aiogram import Router
 from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message
 
-from bot.intake import record, store_until_done
+from bot.intake import record, store_until_done, until_stored
 from bot.settings import BotSettings
 from channels.base import Author
 from channels.telegram import author_of, normalise
@@ -68,13 +68,13 @@ async def on_message(
     handoffs: Handoffs,
 ) -> None:
     author = await _customer(message, store)
+    give_up = None if settings.webhook_url is None else settings.webhook_store_timeout_seconds
     if isinstance(author, OwnerWrote):
-        await _owner_wrote(message, author, handoffs, settings.handoff_seconds)
+        await _owner_wrote(message, author, handoffs, settings.handoff_seconds, give_up)
         return
     if author is None:
         return
     incoming = normalise(message)
-    give_up = None if settings.webhook_url is None else settings.webhook_store_timeout_seconds
     result = await store_until_done(store, author, incoming, rules, give_up)
     record(result, Channel.TELEGRAM, author.conversation, incoming)
 
@@ -153,13 +153,24 @@ class OwnerWrote:
 
 
 async def _owner_wrote(
-    message: Message, owner: OwnerWrote, handoffs: Handoffs, seconds: float
+    message: Message,
+    owner: OwnerWrote,
+    handoffs: Handoffs,
+    seconds: float,
+    give_up_after_seconds: float | None,
 ) -> None:
-    """The owner answers the customer personally: the assistant stays silent meanwhile."""
+    """The owner answers the customer personally: the assistant stays silent meanwhile.
+    Retried like a customer's message while Redis (or its replicas) cannot take it."""
     if takeover_is_off(seconds):
         return  # takeover off (HANDOFF_SECONDS=0): the owner's message is only left out
     said = normalise(message).words() or ""
-    await handoffs.take_over(owner.conversation, "owner", seconds, said, str(message.message_id))
+    await until_stored(
+        lambda: handoffs.take_over(
+            owner.conversation, "owner", seconds, said, str(message.message_id)
+        ),
+        f"the owner's message {message.message_id} in {owner.conversation}",
+        give_up_after_seconds,
+    )
 
 
 def _left_out(reason: str, said: str, level: int = logging.INFO) -> None:
