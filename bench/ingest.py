@@ -25,12 +25,12 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection
 
 from bench.common import redis_commands
-from bot.intake import batch_store
+from bot.intake import StoringIntake, batch_store
 from bot.meta_webhook import configured_webhooks
 from bot.settings import BotSettings
-from bot.telegram.run import make_dispatcher
-from channels.meta.signature import signature_of
+from channels.meta.signature import SIGNATURE_HEADER, signature_of
 from channels.telegram import make_bot
+from channels.telegram.receiver.dispatcher import make_dispatcher
 from sandbox.messaging_wire import SANDBOX_INSTAGRAM_ACCOUNT_ID, SANDBOX_PAGE_ID, text_event
 from sandbox.messaging_wire import delivery_json as messaging_delivery
 from sandbox.peek import pending_count
@@ -151,6 +151,9 @@ async def _stored_naive(redis: Redis) -> int:
     return total
 
 
+Signed = tuple[bytes, dict[str, str]]
+"""A delivery's body and the headers that sign it."""
+
 Setup = Callable[[str], Coroutine[Any, Any, tuple[Dispatcher, Redis]]]
 
 
@@ -159,7 +162,8 @@ async def _batchbot(url: str) -> tuple[Dispatcher, Redis]:
     redis = Redis(
         connection_pool=ConnectionPool.from_url(url, connection_class=CountingFastConnection)
     )
-    return make_dispatcher(batch_store(redis, settings), settings), redis
+    intake = StoringIntake.of(batch_store(redis, settings), settings)
+    return make_dispatcher(intake.patient(), settings), redis
 
 
 async def _naive(url: str) -> tuple[Dispatcher, Redis]:
@@ -208,7 +212,7 @@ CHANNEL_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def meta_deliveries(channel: str, people: int, burst: int, secret: str) -> list[tuple[bytes, str]]:
+def meta_deliveries(channel: str, people: int, burst: int, secret: str) -> list[Signed]:
     """The same bursts on a Meta channel: each message its own signed delivery, as Meta
     sends them."""
     signed = []
@@ -224,12 +228,12 @@ def meta_deliveries(channel: str, people: int, burst: int, secret: str) -> list[
                 event = text_event(str(6_100_000_000_000_000 + p), account, text)
                 delivery = messaging_delivery("instagram" if instagram else "page", account, event)
             body = json.dumps(delivery).encode()
-            signed.append((body, signature_of(secret, body)))
+            signed.append((body, {SIGNATURE_HEADER: signature_of(secret, body)}))
     return signed
 
 
 async def measure_meta(
-    url: str, channel: str, deliveries: list[tuple[bytes, str]], secret: str, concurrency: int
+    url: str, channel: str, deliveries: list[Signed], secret: str, concurrency: int
 ) -> IngestResult:
     """A Meta channel's webhook handler (signature, parsing, store) without the HTTP
     server, as the Telegram rows measure aiogram's handling without polling."""
@@ -245,7 +249,9 @@ async def measure_meta(
         meta_verify_token="bench-verify",
         **CHANNEL_SETTINGS[channel],
     )
-    [webhook] = configured_webhooks(batch_store(redis, settings), settings)
+    [webhook] = configured_webhooks(
+        StoringIntake.of(batch_store(redis, settings), settings), settings
+    )
     await redis.ping()
     commands_before = await redis_commands(admin)
     SENDS = 0

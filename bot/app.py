@@ -1,22 +1,22 @@
-"""Wiring: every configured channel (``channels.registry``: Telegram's Dispatcher with the
-commands and batching routers; the Meta listener for the channels Meta delivers to), the
-ops server, and the run."""
+"""Wiring: every configured channel's adapter (``channels.registry``) receiving into one
+:class:`bot.intake.StoringIntake` (the Meta listener for the channels Meta delivers to,
+the adapter's own receiver for the others, such as Telegram), the ops server, and the run."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.handoff import handoff_handler
-from bot.intake import batch_store
+from bot.intake import StoringIntake, batch_store
 from bot.meta_webhook import configured_webhooks, serve_meta
 from bot.proactive import proactive_handler
 from bot.settings import BotSettings
-from bot.telegram.run import make_dispatcher, run_telegram
+from channels.registry import adapters_of
 from shared.handoff import Handoffs
-from shared.models import Channel
 from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
 from shared.redis_connection import redis_client, wait_for_redis
@@ -57,8 +57,8 @@ async def _turned_off(request: web.Request) -> web.Response:
 
 async def run(settings: BotSettings) -> None:
     """Every configured channel until SIGINT/SIGTERM: the Meta listener when a channel
-    Meta delivers to is configured; Telegram when BOT_TOKEN is (webhook mode when
-    WEBHOOK_URL is set, else polling)."""
+    Meta delivers to is configured; the receivers of the channels that receive on their
+    own (Telegram: polling, or its webhook when WEBHOOK_URL is set)."""
     redis = redis_client(settings)
     replicas = ReplicaWatch(settings.redis_wait_replicas)  # every channel's writes, one view
     ops = None
@@ -68,16 +68,16 @@ async def run(settings: BotSettings) -> None:
         ops = OpsServer(redis, sock, routes=routes, problems=[lambda: replicas.problem])
         await ops.start()
     meta = None
-    webhooks = configured_webhooks(batch_store(redis, settings, replicas), settings)
+    intake = StoringIntake.of(batch_store(redis, settings, replicas), settings)
+    webhooks = configured_webhooks(intake, settings)
+    receivers = [adapter for adapter in adapters_of(settings) if adapter.receives_on_its_own]
     try:
         await wait_for_redis(redis, settings, give_up_after_seconds=None)
         await replicas.check_at_start(redis)
         if webhooks:
             meta = await serve_meta(webhooks, settings)
-        if Channel.TELEGRAM in settings.channels:
-            await run_telegram(
-                make_dispatcher(batch_store(redis, settings, replicas), settings), settings
-            )
+        if receivers:
+            await asyncio.gather(*(adapter.receive(intake) for adapter in receivers))
         else:
             await until_stopped()
     finally:

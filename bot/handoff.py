@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from bot.ops_requests import invalid_body, not_stored, refused
 from bot.proactive import Handler
-from channels.entry import NoRecipient
+from channels.adapter import NoRecipient
 from channels.registry import ChannelSettings, proactive_conversation
 from shared.handoff import Handoffs, takeover_is_off
 from shared.handoff_request import HandoffRequest

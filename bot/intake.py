@@ -1,5 +1,6 @@
-"""Storing one incoming message, the same for every channel: the append retried while Redis
-is unreachable, and what became of it counted and logged."""
+"""What the bot does with what any channel receives (:class:`StoringIntake`, the
+:class:`channels.base.Intake` every adapter hands its deliveries to): each write retried
+while Redis is unreachable or its replicas short, and what became of it counted and logged."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.settings import BotSettings
-from channels.base import Author
+from channels.base import Author, HumanReply, NotStored, Removal
 from shared import metrics
+from shared.handoff import Handoffs, takeover_is_off
 from shared.models import Channel, IncomingMessage
 from shared.pipelining import NotReplicated
 from shared.replication import ReplicaWatch
@@ -40,16 +43,68 @@ def batch_store(
     )
 
 
-class NotStored(Exception):
-    """What a delivery carried (a message, a deletion, a human's takeover) could not be
-    stored for good in time; the platform must deliver it again (webhooks). ``cause``
-    says why, for the log line an operator reads."""
+@dataclass(frozen=True, slots=True)
+class StoringIntake:
+    """Every channel's deliveries into Redis. ``give_up_after_seconds``: a webhook's
+    platform keeps what was not answered 2xx, so after WEBHOOK_STORE_TIMEOUT_SECONDS the
+    write gives up (NotStored) and the platform delivers again; None (polling) never does."""
 
-    @property
-    def cause(self) -> str:
-        if isinstance(self.__cause__, NotReplicated):
-            return "Redis took it but its replicas did not confirm it: REDIS_WAIT_REPLICAS"
-        return "Redis unreachable"
+    store: BatchStore
+    rules: BatchingRules
+    handoffs: Handoffs
+    handoff_seconds: float
+    shutdown_grace_seconds: float
+    give_up_after_seconds: float | None
+
+    @classmethod
+    def of(cls, store: BatchStore, settings: BotSettings) -> StoringIntake:
+        ttl = settings.redis_key_ttl_seconds
+        return cls(
+            store,
+            settings.batching_rules(),
+            Handoffs(store.redis, ttl, store.scripts),
+            settings.handoff_seconds,
+            settings.bot_shutdown_grace_seconds,
+            settings.webhook_store_timeout_seconds,
+        )
+
+    def patient(self) -> StoringIntake:
+        return replace(self, give_up_after_seconds=None)
+
+    async def message(self, channel: Channel, author: Author, message: IncomingMessage) -> None:
+        result = await store_until_done(
+            self.store, author, message, self.rules, self.give_up_after_seconds
+        )
+        record(result, channel, author.conversation, message)
+
+    async def removal(self, removal: Removal) -> None:
+        try:
+            removed = await self.store.remove_pending(removal.conversation, removal.message_id)
+        except (RedisError, OSError) as error:
+            raise NotStored(f"deletion of {removal.message_id}") from error
+        log.info(
+            "deletion of message %s of %s %s",
+            removal.message_id,
+            removal.conversation,
+            "removed its pending copy" if removed else _NOT_PENDING,
+            extra={"conversation": removal.conversation, "message_id": str(removal.message_id)},
+        )
+
+    async def human_reply(self, reply: HumanReply) -> None:
+        """Unless takeovers are off (HANDOFF_SECONDS=0), when a human's message is only
+        left out."""
+        if takeover_is_off(self.handoff_seconds):
+            return
+        await until_stored(
+            lambda: self.handoffs.take_over(
+                reply.conversation, "owner", self.handoff_seconds, reply.said, reply.message_id
+            ),
+            f"takeover of {reply.conversation}",
+            self.give_up_after_seconds,
+        )
+
+
+_NOT_PENDING = "ignored: it was not pending (its batch had gone, or it was never batched)"
 
 
 def record(
@@ -102,10 +157,10 @@ async def store_until_done(
 ) -> AppendResult:
     """Append, retrying while Redis is unreachable (or its replicas short).
 
-    In polling mode the update is confirmed to Telegram only once stored
-    (:mod:`bot.telegram.polling`), so waiting holds up nothing but new fetches: no limit. A
-    webhook's platform (Telegram, WhatsApp) keeps the message until we answer 2xx, so
-    after WEBHOOK_STORE_TIMEOUT_SECONDS we give up (NotStored) and let it redeliver.
+    In polling mode the update is confirmed to Telegram only once stored (its receiver's
+    polling), so waiting holds up nothing but new fetches: no limit. A webhook's platform
+    (Telegram, WhatsApp) keeps the message until we answer 2xx, so after
+    WEBHOOK_STORE_TIMEOUT_SECONDS we give up (NotStored) and let it redeliver.
     """
     return await until_stored(
         lambda: store.append(sender.conversation, sender.chat, sender.user, incoming, rules),

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from bot.ops_requests import invalid_body, not_stored, refused
-from channels.entry import NoRecipient
+from channels.adapter import NoRecipient
 from channels.registry import ChannelSettings, proactive_conversation
 from shared.outbox import Outbox
 from shared.proactive import ProactiveRequest

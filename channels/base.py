@@ -15,10 +15,13 @@ The delivery loop, retries and dead letters stay as they are for every channel
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.models import Channel, Chat, IncomingMessage, MessageId, User
+from shared.pipelining import NotReplicated
+from shared.store import BatchStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,8 @@ class NotADelivery(ValueError):
 
 class WebhookIntake(Protocol):
     """A channel Meta delivers to (``/webhook/<channel>`` on the Meta listener): which
-    account it serves, and how its deliveries read."""
+    account it serves, how a delivery is verified, and how it reads. The listener only
+    routes bytes here."""
 
     @property
     def channel(self) -> Channel: ...
@@ -97,8 +101,68 @@ class WebhookIntake(Protocol):
         """The setting that names :attr:`account`, for the log line of an ignored one."""
         ...
 
+    def subscribes(self, mode: str | None, verify_token: str | None) -> bool:
+        """Whether a subscription check (``GET``) carries this deployment's verify token."""
+        ...
+
+    def authentic(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether the body is signed as the platform signs it, checked on the raw bytes
+        before anything is parsed."""
+        ...
+
+    @property
+    def not_authentic(self) -> str:
+        """What a refused delivery is told (which header, signed with what)."""
+        ...
+
     def parse(self, raw: bytes) -> Delivery:
         """The delivery's messages; NotADelivery when the body is not one."""
+        ...
+
+
+class NotStored(Exception):
+    """What a delivery carried (a message, a deletion, a human's takeover) could not be
+    stored for good in time; the platform must deliver it again (webhooks). ``cause``
+    says why, for the log line an operator reads."""
+
+    @property
+    def cause(self) -> str:
+        if isinstance(self.__cause__, NotReplicated):
+            return "Redis took it but its replicas did not confirm it: REDIS_WAIT_REPLICAS"
+        return "Redis unreachable"
+
+
+class Intake(Protocol):
+    """What the bot does with what any channel receives (``bot.intake.StoringIntake``):
+    every write retried while Redis or its replicas cannot take it, then counted and
+    logged; NotStored once a webhook's platform had better deliver again."""
+
+    @property
+    def store(self) -> BatchStore:
+        """For what only a channel does: an edit, ``/clear``, its own records."""
+        ...
+
+    @property
+    def shutdown_grace_seconds(self) -> float:
+        """On SIGTERM, how long writes in progress may take to finish."""
+        ...
+
+    def patient(self) -> Intake:
+        """The same intake, never giving up: for a channel whose platform keeps what was
+        not confirmed (Telegram polling), waiting holds up nothing."""
+        ...
+
+    async def message(self, channel: Channel, author: Author, message: IncomingMessage) -> None:
+        """Into its person's pending batch."""
+        ...
+
+    async def removal(self, removal: Removal) -> None:
+        """The person deleted it: its pending copy goes (logged either way)."""
+        ...
+
+    async def human_reply(self, reply: HumanReply) -> None:
+        """A person of the business wrote: the conversation is taken over (unless
+        takeovers are off)."""
         ...
 
 

@@ -1,5 +1,6 @@
-"""Every channel batchbot serves, in one place: adding a channel is its folder, one line in
-:data:`CHANNELS` and its settings class among :class:`ChannelSettings`'s bases.
+"""Every channel batchbot serves, in one place: adding a channel is its folder (an adapter
+class, :class:`channels.adapter.ChannelAdapter`), one line in :data:`ADAPTERS` and its
+settings class among :class:`ChannelSettings`'s bases.
 
 Everything else (the bot's start-up, the workers' senders, settings validation,
 proactive messages, ``batchctl`` and the console) iterates over these.
@@ -7,25 +8,28 @@ proactive messages, ``batchctl`` and the console) iterates over these.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import model_validator
 
-from channels.entry import ChannelEntry, NoRecipient
-from channels.instagram import INSTAGRAM, InstagramSettings
-from channels.messenger import MESSENGER, MessengerSettings
+from channels.adapter import ChannelAdapter, NoRecipient
+from channels.instagram import InstagramAdapter, InstagramSettings
+from channels.messenger import MessengerAdapter, MessengerSettings
 from channels.meta.settings import MetaAppSettings
-from channels.telegram import TELEGRAM, TelegramSettings
-from channels.whatsapp import WHATSAPP, WhatsAppSettings
+from channels.telegram import TelegramAdapter, TelegramSettings
+from channels.whatsapp import WhatsAppAdapter, WhatsAppSettings
 from shared.models import Channel
 from shared.proactive import Addressee
 from shared.redis_settings import RedisConnectionSettings
 
-CHANNELS: tuple[ChannelEntry[Any], ...] = (TELEGRAM, WHATSAPP, INSTAGRAM, MESSENGER)
-_BY_CHANNEL = {entry.channel: entry for entry in CHANNELS}
+ADAPTERS: tuple[type[ChannelAdapter], ...] = (
+    TelegramAdapter,
+    WhatsAppAdapter,
+    InstagramAdapter,
+    MessengerAdapter,
+)
+_BY_CHANNEL = {adapter.channel: adapter for adapter in ADAPTERS}
 
 
-def entry_of(channel: Channel) -> ChannelEntry[Any]:
+def adapter_class(channel: Channel) -> type[ChannelAdapter]:
     return _BY_CHANNEL[channel]
 
 
@@ -43,26 +47,36 @@ class ChannelSettings(
     @model_validator(mode="after")
     def _at_least_one_channel(self) -> ChannelSettings:
         if not self.channels:
-            names = ", ".join(f"{entry.credential} for {entry.title}" for entry in CHANNELS)
+            names = ", ".join(f"{a.credential} for {a.title}" for a in ADAPTERS)
             raise ValueError(f"no channel is configured: set {names}, or several")
         return self
 
     @property
     def channels(self) -> list[Channel]:
         """The channels this deployment serves, in the registry's order."""
-        return [entry.channel for entry in self.configured_entries]
+        return [adapter.channel for adapter in self.configured_adapters]
 
     @property
-    def configured_entries(self) -> list[ChannelEntry[Any]]:
-        return [entry for entry in CHANNELS if entry.configured(self)]
+    def configured_adapters(self) -> list[type[ChannelAdapter]]:
+        return [adapter for adapter in ADAPTERS if adapter.configured(self)]
+
+
+def adapters_of(settings: ChannelSettings) -> list[ChannelAdapter]:
+    """An adapter for every configured channel, built from these settings."""
+    return [adapter(settings) for adapter in settings.configured_adapters]
+
+
+def adapter_of(settings: ChannelSettings, channel: Channel) -> ChannelAdapter:
+    """The channel's adapter; NoRecipient when this deployment does not serve it."""
+    adapter = adapter_class(channel)
+    if not adapter.configured(settings):
+        raise NoRecipient(
+            f"{channel.value} is not a channel this bot serves (set {adapter.credential})"
+        )
+    return adapter(settings)
 
 
 def proactive_conversation(settings: ChannelSettings, request: Addressee) -> str:
     """The conversation a proactive request's messages join; NoRecipient saying what is
     missing, or that the channel is not served here."""
-    entry = entry_of(request.channel)
-    if not entry.configured(settings):
-        raise NoRecipient(
-            f"{request.channel.value} is not a channel this bot serves (set {entry.credential})"
-        )
-    return entry.proactive_conversation(settings, request)
+    return adapter_of(settings, request.channel).conversation_for(request)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, FilePath, HttpUrl, SecretStr, model_validator
 
+from channels.registry import adapters_of
 from config.common import CommonSettings
 
 
@@ -190,10 +191,10 @@ class WorkerProcessSettings(CommonSettings):
     @model_validator(mode="after")
     def _job_timeout_covers_one_exchange(self) -> WorkerProcessSettings:
         timeout = self.worker_job_timeout_seconds
-        for entry in self.configured_entries:
-            needed = self.backend_timeout_seconds + entry.send_timeout_seconds(self)
+        for adapter in adapters_of(self):
+            needed = self.backend_timeout_seconds + adapter.send_timeout_seconds
             if timeout < needed:
-                send = f"{entry.channel.value.upper()}_TIMEOUT_SECONDS"
+                send = f"{adapter.channel.value.upper()}_TIMEOUT_SECONDS"
                 raise ValueError(
                     f"WORKER_JOB_TIMEOUT_SECONDS ({timeout:g}) must be at least "
                     f"BACKEND_TIMEOUT_SECONDS + {send} ({needed:g}): a batch needs one backend "

@@ -8,8 +8,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from channels.instagram.entry import SPEC as INSTAGRAM
-from channels.messenger.entry import SPEC as MESSENGER
+from channels.instagram import InstagramAdapter
+from channels.messenger import MessengerAdapter
 from channels.whatsapp.conversations import conversation_id as whatsapp_conversation
 from sandbox.messaging_wire import attachments_event, echo_event, text_event
 from sandbox.send_api import SendApiStandIn
@@ -85,9 +85,9 @@ class People:
             address = f"1415555{number:04d}"
             conversation = whatsapp_conversation(SANDBOX_PHONE_NUMBER_ID, address)
         else:
-            spec = INSTAGRAM if channel == "instagram" else MESSENGER
+            adapter = InstagramAdapter if channel == "instagram" else MessengerAdapter
             address = f"{6100 if channel == 'instagram' else 7200}00000000{number:04d}"
-            conversation = spec.conversations.conversation_id(
+            conversation = adapter.platform().conversation(
                 self.stand_in(channel).shape.account, address
             )
         person = Simulated(number, name, channel, address, conversation)

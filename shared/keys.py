@@ -42,6 +42,15 @@ UNDELIVERED = "proactive-undelivered"
 :data:`UNDELIVERED_KEPT`), for batchctl and the console: the caller got 202 long before."""
 UNDELIVERED_KEPT = 200
 
+BUSINESS_CONNECTION_PREFIX = "business-connection:"
+"""Hash per Telegram Business connection (``business-connection:<id>``): whose it is and
+whether the bot may answer through it, as its last ``business_connection`` update said."""
+
+
+def business_connection_key(connection_id: str) -> str:
+    return f"{BUSINESS_CONNECTION_PREFIX}{connection_id}"
+
+
 STATS_PREFIX = "stats:"
 STATS_FIELDS = ("messages_in", "answered", "dead_letters", "retries", "refused")
 """Counted per UTC minute by the Lua scripts (``lua/lib.lua``): the console's rates."""

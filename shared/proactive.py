@@ -1,9 +1,9 @@
 """Messages the backend sends on its own ("your table is ready"), in a person's chat: the
 request, whose fields each channel reads into a conversation (``channels.registry``).
 
-Python: ``await channels.proactive.send_proactive(redis, chat_id, [OutgoingMessage(...)])``
-for Telegram, or ``await channels.proactive.queue(Outbox(redis, ttl), settings,
-ProactiveRequest(channel="whatsapp", wa_id=..., messages=[...]))``.
+Python: ``await channels.telegram.proactive.send_proactive(redis, chat_id,
+[OutgoingMessage(...)])`` for Telegram, or ``await channels.proactive.queue(Outbox(redis,
+ttl), settings, ProactiveRequest(channel="whatsapp", wa_id=..., messages=[...]))``.
 HTTP: ``POST /proactive`` on the bot's metrics port with ``Authorization: Bearer
 <PROACTIVE_TOKEN>`` and a :class:`ProactiveRequest` body (see :mod:`bot.proactive`).
 

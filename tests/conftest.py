@@ -17,11 +17,11 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.intake import batch_store
+from bot.intake import StoringIntake, batch_store
 from bot.settings import BotSettings
-from bot.telegram.polling import poll_until_stopped
-from bot.telegram.run import make_dispatcher
 from channels.telegram import make_bot
+from channels.telegram.receiver.dispatcher import make_dispatcher
+from channels.telegram.receiver.polling import poll_until_stopped
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.openai_api import OpenAIStandIn
@@ -146,7 +146,8 @@ class Product:
         bot_settings = BotSettings(**settings.model_dump())
         redis = redis_client(bot_settings)
         bot = make_bot(bot_settings)
-        dispatcher = make_dispatcher(batch_store(redis, bot_settings), bot_settings)
+        intake = StoringIntake.of(batch_store(redis, bot_settings), bot_settings)
+        dispatcher = make_dispatcher(intake.patient(), bot_settings)
         stop = asyncio.Event()
         polling = poll_until_stopped(dispatcher, bot, stop, grace_seconds=5, poll_timeout_seconds=1)
         self._tasks.append(asyncio.create_task(polling))

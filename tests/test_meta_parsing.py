@@ -13,28 +13,24 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.intake import batch_store
+from bot.intake import StoringIntake, batch_store
 from bot.meta_webhook import configured_webhooks
 from bot.settings import BotSettings
 from channels.base import ChannelSender, Delivery, NotADelivery, Recipient
-from channels.instagram.entry import INSTAGRAM as INSTAGRAM_ENTRY
-from channels.instagram.entry import INSTAGRAM_LIMITS
-from channels.instagram.entry import SPEC as INSTAGRAM_SPEC
-from channels.instagram.entry import Settings as InstagramOnly
-from channels.messenger.entry import MESSENGER as MESSENGER_ENTRY
-from channels.messenger.entry import MESSENGER_LIMITS
-from channels.messenger.entry import SPEC as MESSENGER_SPEC
-from channels.messenger.entry import Settings as MessengerOnly
+from channels.instagram.adapter import INSTAGRAM_LIMITS, InstagramAdapter
+from channels.instagram.adapter import Settings as InstagramOnly
+from channels.messenger.adapter import MESSENGER_LIMITS, MessengerAdapter
+from channels.messenger.adapter import Settings as MessengerOnly
 from channels.meta.messaging import parse_messaging
 from channels.meta.send_api import OUR_METADATA
-from channels.meta.signature import signature_of
+from channels.meta.signature import SIGNATURE_HEADER, signature_of
 from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
 from sandbox.redis_server import free_port
 from sandbox.send_api import ForcedError, SendApiStandIn, instagram_shape, messenger_shape
 from sandbox.whatsapp_api import SANDBOX_APP_SECRET
 
 PAYLOADS = Path(__file__).parent / "messaging_payloads"
-INSTAGRAM, MESSENGER = INSTAGRAM_SPEC.platform, MESSENGER_SPEC.platform
+INSTAGRAM, MESSENGER = InstagramAdapter.platform(), MessengerAdapter.platform()
 
 
 def parsed(name: str) -> Delivery:
@@ -219,20 +215,20 @@ async def account(request: pytest.FixtureRequest) -> AsyncIterator[SendApiStandI
 
 
 def _sender_for(stand_in: SendApiStandIn) -> ChannelSender:
-    """The channel's own sender, from its registry entry, pointed at the stand-in."""
+    """The channel's own sender, from its adapter, pointed at the stand-in."""
     if stand_in.shape.channel == "instagram":
         settings = InstagramOnly(
             instagram_access_token=stand_in.shape.access_token,
             instagram_api_url=stand_in.api_url,
             instagram_account_id=stand_in.shape.account,
         )
-        return INSTAGRAM_ENTRY.make_sender(settings, 4.0)
+        return InstagramAdapter(settings).make_sender(4.0)
     only = MessengerOnly(
         messenger_page_access_token=stand_in.shape.access_token,
         messenger_api_url=stand_in.api_url,
         messenger_page_id=stand_in.shape.account,
     )
-    return MESSENGER_ENTRY.make_sender(only, 4.0)
+    return MessengerAdapter(only).make_sender(4.0)
 
 
 ERRORS = [
@@ -303,10 +299,14 @@ async def test_a_delivery_redis_does_not_take_in_time_is_answered_503() -> None:
         webhook_store_timeout_seconds=0.5,
     )
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=0.2)
-    [webhook] = configured_webhooks(batch_store(redis, settings), settings)
+    [webhook] = configured_webhooks(
+        StoringIntake.of(batch_store(redis, settings), settings), settings
+    )
     body = (PAYLOADS / "messenger_text.json").read_bytes()
     try:
-        answer = await webhook.take(body, signature_of(SANDBOX_APP_SECRET, body))
+        answer = await webhook.take(
+            body, {SIGNATURE_HEADER: signature_of(SANDBOX_APP_SECRET, body)}
+        )
     finally:
         await redis.aclose()
     assert answer.status == 503 and "deliver it again" in (answer.text or "")

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from batchctl.console_state import console_state
-from channels.proactive import send_proactive
+from channels.telegram.proactive import send_proactive
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import ForcedError, Person, TelegramStandIn

@@ -11,11 +11,11 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.intake import batch_store
+from bot.intake import StoringIntake, batch_store
 from bot.settings import BotSettings
-from bot.telegram.run import make_dispatcher
-from bot.telegram.webhook import make_webhook_app
 from channels.telegram import make_bot
+from channels.telegram.receiver.dispatcher import make_dispatcher
+from channels.telegram.receiver.webhook import make_webhook_app
 from sandbox.example_backend import ExampleBackend
 from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
@@ -29,15 +29,16 @@ SECRET = "s3cret-token_for-tests"
 async def webhook(durable_redis: RedisServer, make_settings: SettingsFactory) -> AsyncIterator[str]:
     """The bot's webhook server on loopback; yields the URL Telegram would post to."""
     worker_settings = make_settings(redis_url=durable_redis.url)
-    settings = BotSettings(
-        **worker_settings.model_dump(),
-        webhook_url="https://bot.example/telegram/hook",
-        webhook_secret=SECRET,
-        webhook_store_timeout_seconds=1,
-    )
+    webhook_mode = {
+        "webhook_url": "https://bot.example/telegram/hook",
+        "webhook_secret": SECRET,
+        "webhook_store_timeout_seconds": 1,
+    }
+    settings = BotSettings(**{**worker_settings.model_dump(), **webhook_mode})
     redis = Redis.from_url(settings.redis_url)
     bot = make_bot(settings)
-    app = make_webhook_app(make_dispatcher(batch_store(redis, settings), settings), bot, settings)
+    intake = StoringIntake.of(batch_store(redis, settings), settings)
+    app = make_webhook_app(make_dispatcher(intake, settings), bot, settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

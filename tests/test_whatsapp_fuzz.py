@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
+from bot.intake import StoringIntake
 from bot.meta_webhook import configured_webhooks, meta_app
 from bot.settings import BotSettings
 from channels.meta.signature import signature_of
@@ -166,7 +167,9 @@ async def post_twice(redis_server: RedisServer, body: bytes) -> tuple[list[int],
         batch_max_wait_seconds=600,
         batch_max_messages=1000,
     )
-    [webhook] = configured_webhooks(BatchStore(redis, 86400), bot_settings)
+    [webhook] = configured_webhooks(
+        StoringIntake.of(BatchStore(redis, 86400), bot_settings), bot_settings
+    )
     headers = {"X-Hub-Signature-256": signature_of(SECRET, body)}
     async with TestClient(TestServer(meta_app([webhook]))) as client:
         statuses = []

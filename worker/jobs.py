@@ -110,7 +110,8 @@ class BatchRun:
         log.info("batch %s of %s %s", batch.batch_id, conversation, said, extra=_ids(batch))
         if batch.abandoned is not None:
             return await self._drop(batch, Abandoned(batch.batch_id, batch.abandoned))
-        batch, unanswered = await answerable(settings, store.redis, batch)
+        adapter = self.deps.adapters.get(batch.request.channel)
+        batch, unanswered = await answerable(settings, store.redis, batch, adapter)
         if unanswered is not None:
             await store.release(batch)
             _count(conversation, unanswered.outcome)

@@ -11,14 +11,16 @@ import contextlib
 import gc
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
 
 from backend_client import BackendClient, OpenAIChatClient
+from channels.adapter import ChannelAdapter
 from channels.base import ChannelSender
-from channels.registry import entry_of
+from channels.registry import adapter_class, adapters_of
 from shared.handoff import Handoffs
 from shared.history import HistoryRules
 from shared.keys import channel_of
@@ -55,6 +57,8 @@ class WorkerDeps:
     leases: BatchLeases
     outbox: Outbox
     backend: BackendClient | OpenAIChatClient
+    adapters: dict[Channel, ChannelAdapter]
+    """Every configured channel (:mod:`channels.registry`)."""
     senders: dict[Channel, ChannelSender]
     history: HistoryRules
     redact: Redactor
@@ -69,7 +73,7 @@ class WorkerDeps:
         channel = channel_of(conversation)
         sender = self.senders.get(channel)
         if sender is None:
-            setting = entry_of(channel).credential
+            setting = adapter_class(channel).credential
             raise ChannelNotConfigured(
                 f"{channel.value} is not configured on this worker: set {setting}, then "
                 "replay the dead letter"
@@ -102,13 +106,15 @@ async def startup(ctx: dict[str, Any]) -> None:
         ctx["redis"], settings.redis_key_ttl_seconds, settings.redis_wait_replicas, redact
     )
     await store.replicas.check_at_start(ctx["redis"])
+    adapters = {adapter.channel: adapter for adapter in adapters_of(settings)}
     ctx["deps"] = WorkerDeps(
         settings=settings,
         store=store,
         leases=BatchLeases(ctx["redis"], settings.redis_key_ttl_seconds, store.scripts),
         outbox=Outbox(ctx["redis"], settings.redis_key_ttl_seconds, store.scripts),
         backend=backend_of(settings),
-        senders=channel_senders(settings),
+        adapters=adapters,
+        senders=channel_senders(adapters.values(), settings.typing_refresh_seconds),
         history=HistoryRules(
             settings.history_turns, settings.history_max_bytes, settings.history_ttl_seconds
         ),
@@ -154,10 +160,11 @@ def backend_of(settings: WorkerProcessSettings) -> BackendClient | OpenAIChatCli
     )
 
 
-def channel_senders(settings: WorkerProcessSettings) -> dict[Channel, ChannelSender]:
-    """A sender for every channel whose credentials are set."""
-    refresh = settings.typing_refresh_seconds
-    return {e.channel: e.make_sender(settings, refresh) for e in settings.configured_entries}
+def channel_senders(
+    adapters: Iterable[ChannelAdapter], typing_refresh_seconds: float
+) -> dict[Channel, ChannelSender]:
+    """A sender for every configured channel."""
+    return {a.channel: a.make_sender(typing_refresh_seconds) for a in adapters}
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -1,5 +1,5 @@
 """Decisions about a batch: how long a retry waits, whether a group batch is for the bot
-at all, and whether its channel lets it be answered now (``ChannelEntry.prepare``)."""
+at all, and whether its channel lets it be answered now (``ChannelAdapter.prepare``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from channels.registry import entry_of
+from channels.adapter import ChannelAdapter
 from shared.states import BatchOutcome
 from shared.store import ClaimedBatch
 from worker.settings import WorkerProcessSettings
@@ -39,15 +39,17 @@ class NotAnswered:
 
 
 async def answerable(
-    settings: WorkerProcessSettings, redis: Redis, batch: ClaimedBatch
+    settings: WorkerProcessSettings,
+    redis: Redis,
+    batch: ClaimedBatch,
+    adapter: ChannelAdapter | None,
 ) -> tuple[ClaimedBatch, NotAnswered | None]:
     """The batch as its backend call goes, or why it is released unanswered."""
     if not meant_for_the_bot(settings, batch):
         return batch, NotAnswered(BatchOutcome.NOT_ADDRESSED, "not addressed to the bot")
-    prepare = entry_of(batch.request.channel).prepare
-    if prepare is None:
+    if adapter is None:  # not configured here: its delivery says so (a dead letter)
         return batch, None
-    prepared = await prepare(redis, batch.conversation, batch.request)
+    prepared = await adapter.prepare(redis, batch.conversation, batch.request)
     if isinstance(prepared, str):
         return batch, NotAnswered(BatchOutcome.NOT_ANSWERABLE, prepared)
     return dataclasses.replace(batch, request=prepared), None

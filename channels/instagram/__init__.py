@@ -2,7 +2,7 @@
 deliveries and replies are :mod:`channels.meta`'s, this folder says what is Instagram's
 (settings, limits, ``ig:<account id>:<igsid>``)."""
 
-from channels.instagram.entry import INSTAGRAM, INSTAGRAM_LIMITS
+from channels.instagram.adapter import INSTAGRAM_LIMITS, InstagramAdapter
 from channels.instagram.settings import InstagramSettings
 
-__all__ = ["INSTAGRAM", "INSTAGRAM_LIMITS", "InstagramSettings"]
+__all__ = ["INSTAGRAM_LIMITS", "InstagramAdapter", "InstagramSettings"]

@@ -2,7 +2,7 @@
 :mod:`channels.meta`'s, this folder says what is Messenger's (settings, limits,
 ``fb:<page id>:<psid>``)."""
 
-from channels.messenger.entry import MESSENGER, MESSENGER_LIMITS
+from channels.messenger.adapter import MESSENGER_LIMITS, MessengerAdapter
 from channels.messenger.settings import MessengerSettings
 
-__all__ = ["MESSENGER", "MESSENGER_LIMITS", "MessengerSettings"]
+__all__ = ["MESSENGER_LIMITS", "MessengerAdapter", "MessengerSettings"]

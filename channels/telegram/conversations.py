@@ -1,12 +1,28 @@
 """Telegram's conversation ids: the person's user id in a private chat, ``<chat>:<user>``
 in a group (one batch per person), ``biz:<connection id>:<chat>`` for a customer's chat
 with a Telegram Business account the bot is connected to. No channel prefix: Telegram
-was there first, and its keys stay as they were."""
+was there first, and its keys stay as they were. Written by :func:`conversation_id` and
+:func:`business_conversation_id`, read by :func:`decode` only."""
 
 from __future__ import annotations
 
-from channels.entry import NoRecipient
+from dataclasses import dataclass
+
+from channels.adapter import NoRecipient
 from shared.proactive import Addressee
+
+BUSINESS_PREFIX = "biz:"
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramChat:
+    """Where a conversation's answers go."""
+
+    chat_id: int
+    business_connection_id: str | None
+    """The Telegram Business connection the chat is answered through; None: the bot's own."""
+    private: bool
+    """The bot's own private chat with the person (not a group, not a business chat)."""
 
 
 def conversation_id(chat_id: int, chat_type: str, user_id: int) -> str:
@@ -15,26 +31,17 @@ def conversation_id(chat_id: int, chat_type: str, user_id: int) -> str:
     return f"{chat_id}:{user_id}"
 
 
-BUSINESS_PREFIX = "biz:"
-
-
 def business_conversation_id(connection_id: str, chat_id: int) -> str:
     return f"{BUSINESS_PREFIX}{connection_id}:{chat_id}"
 
 
-def business_connection_of(conversation: str) -> str | None:
-    """The Telegram Business connection a conversation goes through; None for the bot's own."""
-    if not conversation.startswith(BUSINESS_PREFIX):
-        return None
-    return conversation.removeprefix(BUSINESS_PREFIX).rpartition(":")[0]
-
-
-def chat_of(conversation: str) -> int:
-    """The chat a conversation is in: the user's private chat, the group before ':', or
-    a business customer's chat after the connection id."""
+def decode(conversation: str) -> TelegramChat:
+    """The chat of any Telegram conversation id."""
     if conversation.startswith(BUSINESS_PREFIX):
-        return int(conversation.rpartition(":")[2])
-    return int(conversation.split(":", 1)[0])
+        connection_id, _, chat = conversation.removeprefix(BUSINESS_PREFIX).rpartition(":")
+        return TelegramChat(int(chat), connection_id, private=False)
+    chat, _, user = conversation.partition(":")
+    return TelegramChat(int(chat), None, private=not user)
 
 
 def proactive_conversation(request: Addressee) -> str:

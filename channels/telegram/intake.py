@@ -1,6 +1,6 @@
 """A Telegram message as the contract has it: its author (and so its conversation), and
 its many shapes reduced to :class:`IncomingMessage`. The bot's dispatcher
-(``bot.telegram.handlers``) calls these for every update."""
+(:mod:`.receiver.handlers`) calls these for every update."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from aiohttp import ClientError
 
 from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
 from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
-from channels.telegram.conversations import business_connection_of, chat_of
+from channels.telegram.conversations import decode
 from shared import metrics
 from shared.models import Channel, IncomingMessage, MessageId
 
@@ -75,19 +75,19 @@ class TelegramSender:
     async def send_text(
         self, to: Recipient, text: str, parse_mode: str | None, reply_to: MessageId | None
     ) -> None:
-        chat_id, business = chat_of(to.conversation), business_connection_of(to.conversation)
+        chat = decode(to.conversation)
 
         async def send(mode: str | None) -> object:
             return await self.bot.send_message(
-                chat_id,
+                chat.chat_id,
                 text,
                 parse_mode=mode,
                 reply_parameters=_replying(reply_to),
-                business_connection_id=business,
+                business_connection_id=chat.business_connection_id,
             )
 
         with _outcomes():
-            await _plain_if_markup_refused(chat_id, parse_mode, send)
+            await _plain_if_markup_refused(chat.chat_id, parse_mode, send)
 
     async def send_photo(
         self,
@@ -97,39 +97,39 @@ class TelegramSender:
         parse_mode: str | None,
         reply_to: MessageId | None,
     ) -> None:
-        chat_id, business = chat_of(to.conversation), business_connection_of(to.conversation)
+        chat = decode(to.conversation)
 
         async def send(mode: str | None) -> object:
             return await self.bot.send_photo(
-                chat_id,
+                chat.chat_id,
                 photo,
                 caption=caption,
                 parse_mode=mode,
                 reply_parameters=_replying(reply_to),
-                business_connection_id=business,
+                business_connection_id=chat.business_connection_id,
             )
 
         with _outcomes():
-            await _plain_if_markup_refused(chat_id, parse_mode, send)
+            await _plain_if_markup_refused(chat.chat_id, parse_mode, send)
 
     async def show_typing(self, to: Recipient) -> None:
         """Best effort: a failed typing indicator must never hold up the answer."""
-        chat_id, business = chat_of(to.conversation), business_connection_of(to.conversation)
+        chat = decode(to.conversation)
         try:
             await self.bot.send_chat_action(
-                chat_id, ChatAction.TYPING, business_connection_id=business
+                chat.chat_id, ChatAction.TYPING, business_connection_id=chat.business_connection_id
             )
         except (TelegramAPIError, TelegramNetworkError) as error:
-            log.debug("typing indicator for chat %s failed: %s", chat_id, error)
+            log.debug("typing indicator for chat %s failed: %s", chat.chat_id, error)
 
     def shows_drafts(self, to: Recipient) -> bool:
-        """Drafts exist in the bot's own private chats only (a group's conversation is
-        ``chat:user``; sendMessageDraft takes no business connection)."""
-        return ":" not in to.conversation
+        """Drafts exist in the bot's own private chats only (sendMessageDraft takes no
+        business connection)."""
+        return decode(to.conversation).private
 
     async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
         """``sendMessageDraft`` with the first 4,096 characters (the first part's worth)."""
-        chat_id = chat_of(to.conversation)
+        chat_id = decode(to.conversation).chat_id
         try:
             await self.bot.send_message_draft(
                 chat_id, draft_id, text=text[: self.limits.text], parse_mode=None

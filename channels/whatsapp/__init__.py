@@ -9,9 +9,15 @@ workers), behind the interfaces of :mod:`channels.base`.
 Signatures and the verify token are the Meta app's (:mod:`channels.meta`).
 """
 
-from channels.whatsapp.entry import WHATSAPP
+from channels.whatsapp.adapter import WhatsAppAdapter
 from channels.whatsapp.inbound import parse_delivery
 from channels.whatsapp.sender import WHATSAPP_LIMITS, WhatsAppSender
 from channels.whatsapp.settings import WhatsAppSettings
 
-__all__ = ["WHATSAPP", "WHATSAPP_LIMITS", "WhatsAppSender", "WhatsAppSettings", "parse_delivery"]
+__all__ = [
+    "WHATSAPP_LIMITS",
+    "WhatsAppAdapter",
+    "WhatsAppSender",
+    "WhatsAppSettings",
+    "parse_delivery",
+]

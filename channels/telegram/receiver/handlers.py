@@ -7,12 +7,9 @@ import logging
 from aiogram import Bot, Router
 from aiogram.types import Message
 
-from bot.intake import record, store_until_done
-from bot.settings import BotSettings
-from channels.telegram import author_of, normalise
+from channels.base import Intake
+from channels.telegram.intake import author_of, normalise
 from shared.models import Channel
-from shared.rules import BatchingRules
-from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
 
@@ -24,24 +21,16 @@ def add_batching(router: Router) -> None:
     router.edited_message.register(collect_edit)
 
 
-async def collect(
-    message: Message,
-    bot: Bot,
-    store: BatchStore,
-    rules: BatchingRules,
-    settings: BotSettings,
-) -> None:
+async def collect(message: Message, bot: Bot, intake: Intake) -> None:
     sender = author_of(message)
     if sender is None:
         log.info("ignored message %s in chat %s: no sender", message.message_id, message.chat.id)
         return
     incoming = normalise(message, await bot.me() if sender.chat.type != "private" else None)
-    give_up = None if settings.webhook_url is None else settings.webhook_store_timeout_seconds
-    result = await store_until_done(store, sender, incoming, rules, give_up)
-    record(result, Channel.TELEGRAM, sender.conversation, incoming)
+    await intake.message(Channel.TELEGRAM, sender, incoming)
 
 
-async def collect_edit(message: Message, bot: Bot, store: BatchStore) -> None:
+async def collect_edit(message: Message, bot: Bot, intake: Intake) -> None:
     """An edit while its message still waits replaces it: the backend sees what the person
     meant. Once the batch has gone, the edit is only logged; answering again would be a
     second answer to one burst."""
@@ -50,7 +39,7 @@ async def collect_edit(message: Message, bot: Bot, store: BatchStore) -> None:
         return
     conversation = sender.conversation
     edited = normalise(message, await bot.me() if sender.chat.type != "private" else None)
-    replaced = await store.replace_pending(conversation, edited)
+    replaced = await intake.store.replace_pending(conversation, edited)
     log.info(
         "edit of message %s of %s %s",
         message.message_id,

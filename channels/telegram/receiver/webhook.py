@@ -16,9 +16,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.intake import NotStored
-from bot.listening import listen
-from bot.settings import BotSettings
+from channels.base import NotStored
+from channels.telegram.settings import TelegramSettings
+from shared.listening import listen
 from shared.stopping import until_stopped
 
 log = logging.getLogger("batchbot.bot")
@@ -35,12 +35,14 @@ async def _not_stored_is_503(request: web.Request, handler: Handler) -> web.Stre
         return web.Response(status=503, text="message not stored; deliver it again later")
 
 
-def webhook_path(settings: BotSettings) -> str:
+def webhook_path(settings: TelegramSettings) -> str:
     assert settings.webhook_url is not None
     return urlsplit(str(settings.webhook_url)).path or "/"
 
 
-def make_webhook_app(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -> web.Application:
+def make_webhook_app(
+    dispatcher: Dispatcher, bot: Bot, settings: TelegramSettings
+) -> web.Application:
     assert settings.webhook_secret is not None
     app = web.Application(middlewares=[_not_stored_is_503])
     SimpleRequestHandler(
@@ -52,7 +54,7 @@ def make_webhook_app(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) ->
     return app
 
 
-async def run_webhook(dispatcher: Dispatcher, bot: Bot, settings: BotSettings) -> None:
+async def run_webhook(dispatcher: Dispatcher, bot: Bot, settings: TelegramSettings) -> None:
     """Register the webhook with Telegram, serve until SIGINT/SIGTERM, then close."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     runner = web.AppRunner(make_webhook_app(dispatcher, bot, settings), access_log=None)

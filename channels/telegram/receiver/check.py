@@ -25,7 +25,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import User
 
-from bot.settings import BotSettings
+from channels.telegram.settings import TelegramSettings
 from shared.settings import ConfigError
 
 log = logging.getLogger("batchbot.bot")
@@ -33,7 +33,7 @@ log = logging.getLogger("batchbot.bot")
 RETRY_SECONDS = 2.0
 
 
-async def checked_bot_identity(bot: Bot, settings: BotSettings) -> User:
+async def checked_bot_identity(bot: Bot, settings: TelegramSettings) -> User:
     """The bot's own account (getMe), or ConfigError naming the setting that is wrong."""
     url = str(settings.telegram_api_url).rstrip("/")
     deadline = time.monotonic() + settings.telegram_startup_wait_seconds

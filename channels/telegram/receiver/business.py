@@ -8,7 +8,7 @@ business messages carrying ``sender_business_bot``: never batched. The owner's c
 messages from the connection's user: the owner is answering that customer personally, so
 the conversation is taken over (:mod:`shared.handoff`) for HANDOFF_SECONDS. A
 connection that is disabled or may not reply stores nothing; the workers drop what was
-pending for it (``ChannelEntry.prepare``).
+pending for it (``TelegramAdapter.prepare``).
 """
 
 from __future__ import annotations
@@ -19,17 +19,12 @@ from dataclasses import dataclass
 from aiogram import Router
 from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message
 
-from bot.intake import record, store_until_done, until_stored
-from bot.settings import BotSettings
-from channels.base import Author
-from channels.telegram import author_of, normalise
-from channels.telegram import business as connections
+from channels.base import Author, HumanReply, Intake, Removal
+from channels.telegram import connections
 from channels.telegram.conversations import business_conversation_id
+from channels.telegram.intake import author_of, normalise
 from shared import metrics
-from shared.handoff import Handoffs, takeover_is_off
 from shared.models import Channel
-from shared.rules import BatchingRules
-from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.business")
 
@@ -44,9 +39,9 @@ def business_router() -> Router:
     return router
 
 
-async def on_connection(business_connection: BusinessConnection, store: BatchStore) -> None:
+async def on_connection(business_connection: BusinessConnection, intake: Intake) -> None:
     connection = connections.connection_of(business_connection)
-    await connections.save(store.redis, connection)
+    await connections.save(intake.store.redis, connection)
     state = (
         "answers its customers"
         if connection.answers
@@ -60,31 +55,24 @@ async def on_connection(business_connection: BusinessConnection, store: BatchSto
     )
 
 
-async def on_message(
-    message: Message,
-    store: BatchStore,
-    rules: BatchingRules,
-    settings: BotSettings,
-    handoffs: Handoffs,
-) -> None:
-    author = await _customer(message, store)
-    give_up = None if settings.webhook_url is None else settings.webhook_store_timeout_seconds
+async def on_message(message: Message, intake: Intake) -> None:
+    author = await _customer(message, intake)
     if isinstance(author, OwnerWrote):
-        await _owner_wrote(message, author, handoffs, settings.handoff_seconds, give_up)
+        said = normalise(message).words() or ""
+        connection = message.business_connection_id or ""
+        reply = HumanReply(connection, author.conversation, said, str(message.message_id))
+        await intake.human_reply(reply)  # the assistant stays silent meanwhile
         return
-    if author is None:
-        return
-    incoming = normalise(message)
-    result = await store_until_done(store, author, incoming, rules, give_up)
-    record(result, Channel.TELEGRAM, author.conversation, incoming)
+    if author is not None:
+        await intake.message(Channel.TELEGRAM, author, normalise(message))
 
 
-async def on_edit(message: Message, store: BatchStore) -> None:
+async def on_edit(message: Message, intake: Intake) -> None:
     """As in the bot's own chats: an edit replaces its pending copy, else it is logged."""
-    author = await _customer(message, store)
+    author = await _customer(message, intake)
     if not isinstance(author, Author):
         return
-    replaced = await store.replace_pending(author.conversation, normalise(message))
+    replaced = await intake.store.replace_pending(author.conversation, normalise(message))
     log.info(
         "edit of business message %s of %s %s",
         message.message_id,
@@ -94,12 +82,12 @@ async def on_edit(message: Message, store: BatchStore) -> None:
     )
 
 
-async def on_deleted(deleted_business_messages: BusinessMessagesDeleted, store: BatchStore) -> None:
+async def on_deleted(deleted_business_messages: BusinessMessagesDeleted, intake: Intake) -> None:
     """Deleted messages leave their pending batch; one that already went is logged."""
     deleted = deleted_business_messages
     connection_id = deleted.business_connection_id
     conversation = business_conversation_id(connection_id, deleted.chat.id)
-    if await connections.load(store.redis, connection_id) is None:
+    if await connections.load(intake.store.redis, connection_id) is None:
         log.info(
             "deletion of business message(s) %s in chat %s ignored: connection %s is unknown "
             "to this bot",
@@ -109,20 +97,10 @@ async def on_deleted(deleted_business_messages: BusinessMessagesDeleted, store: 
         )
         return
     for message_id in deleted.message_ids:
-        removed = await store.remove_pending(conversation, message_id)
-        log.info(
-            "deletion of business message %s of %s %s",
-            message_id,
-            conversation,
-            "removed its pending copy" if removed else _not_pending,
-            extra={"conversation": conversation, "message_id": message_id},
-        )
+        await intake.removal(Removal(connection_id, conversation, message_id))
 
 
-_not_pending = "ignored: it was not pending (its batch had gone, or it was never batched)"
-
-
-async def _customer(message: Message, store: BatchStore) -> Author | OwnerWrote | None:
+async def _customer(message: Message, intake: Intake) -> Author | OwnerWrote | None:
     """The customer's side of a business chat; the owner's message; or None (logged and
     counted) for what is not to be batched."""
     where = f"business message {message.message_id} in chat {message.chat.id}"
@@ -130,7 +108,7 @@ async def _customer(message: Message, store: BatchStore) -> Author | OwnerWrote 
         _left_out("own_echo", f"{where}: sent by the bot itself", logging.DEBUG)
         return None
     connection_id = message.business_connection_id or ""
-    connection = await connections.load(store.redis, connection_id)
+    connection = await connections.load(intake.store.redis, connection_id)
     if connection is None or not connection.answers:
         why = "is unknown to this bot" if connection is None else connection.why_not
         _left_out("not_answerable", f"{where}: connection {connection_id} {why}")
@@ -150,27 +128,6 @@ class OwnerWrote:
     """The business owner wrote in a customer's chat (:func:`_customer`)."""
 
     conversation: str
-
-
-async def _owner_wrote(
-    message: Message,
-    owner: OwnerWrote,
-    handoffs: Handoffs,
-    seconds: float,
-    give_up_after_seconds: float | None,
-) -> None:
-    """The owner answers the customer personally: the assistant stays silent meanwhile.
-    Retried like a customer's message while Redis (or its replicas) cannot take it."""
-    if takeover_is_off(seconds):
-        return  # takeover off (HANDOFF_SECONDS=0): the owner's message is only left out
-    said = normalise(message).words() or ""
-    await until_stored(
-        lambda: handoffs.take_over(
-            owner.conversation, "owner", seconds, said, str(message.message_id)
-        ),
-        f"the owner's message {message.message_id} in {owner.conversation}",
-        give_up_after_seconds,
-    )
 
 
 def _left_out(reason: str, said: str, level: int = logging.INFO) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiogram.types import BusinessConnection
 from redis.asyncio import Redis
 
-KEY_PREFIX = "business-connection:"
+from shared.keys import business_connection_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ def connection_of(update: BusinessConnection) -> Connection:
 
 async def save(redis: Redis, connection: Connection) -> None:
     await redis.hset(  # type: ignore[misc]
-        KEY_PREFIX + connection.id,
+        business_connection_key(connection.id),
         mapping={
             "owner_id": connection.owner_id,
             "owner_first_name": connection.owner_first_name,
@@ -61,7 +61,7 @@ async def save(redis: Redis, connection: Connection) -> None:
 
 
 async def load(redis: Redis, connection_id: str) -> Connection | None:
-    fields = await redis.hgetall(KEY_PREFIX + connection_id)  # type: ignore[misc]
+    fields = await redis.hgetall(business_connection_key(connection_id))  # type: ignore[misc]
     if not fields:
         return None
     text = {_text(k): _text(v) for k, v in fields.items()}

@@ -13,9 +13,9 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart, Filter
 from aiogram.types import Message
 
-from bot.settings import BotSettings
-from channels.telegram import author_of
-from shared.store import BatchStore
+from channels.base import Intake
+from channels.telegram.intake import author_of
+from channels.telegram.settings import TelegramSettings
 
 log = logging.getLogger("batchbot.bot")
 
@@ -36,7 +36,7 @@ class _FromAPerson(Filter):
         return message.from_user is not None
 
 
-def add_commands(router: Router, settings: BotSettings) -> None:
+def add_commands(router: Router, settings: TelegramSettings) -> None:
     """Register the commands on ``router`` (the dispatcher itself); add them before the
     batching handler, so a command stops here. Each starts with the cheap check for a
     leading /, so the command filters (which parse the text) run only on such messages."""
@@ -46,15 +46,15 @@ def add_commands(router: Router, settings: BotSettings) -> None:
     router.message.register(clear, looks_like_a_command, Command("clear"), _FromAPerson())
 
 
-async def start(message: Message, settings: BotSettings) -> None:
+async def start(message: Message, settings: TelegramSettings) -> None:
     await message.answer(settings.start_greeting)
 
 
-async def clear(message: Message, store: BatchStore, settings: BotSettings) -> None:
+async def clear(message: Message, intake: Intake, settings: TelegramSettings) -> None:
     sender = author_of(message)
     assert sender is not None  # the filter admits messages with a sender only
     conversation = sender.conversation
-    dropped, running = await store.clear(conversation)
+    dropped, running = await intake.store.clear(conversation)
     log.info(
         "/clear from %s: %d pending message(s) dropped%s",
         conversation,

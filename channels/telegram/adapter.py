@@ -1,0 +1,71 @@
+"""Telegram for one bot token: private chats, groups and Telegram Business chats, received
+by polling or by Telegram's webhook (:mod:`.receiver`), answered through the Bot API."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from channels.adapter import ChannelAdapter
+from channels.base import ChannelSender, Intake
+from channels.telegram import connections
+from channels.telegram.bot import make_bot
+from channels.telegram.conversations import decode, proactive_conversation
+from channels.telegram.receiver.dispatcher import run_telegram
+from channels.telegram.sender import TelegramSender
+from channels.telegram.settings import TelegramSettings
+from shared.models import BatchRequest, Business, BusinessOwner, Channel
+from shared.proactive import Addressee
+
+
+class TelegramAdapter(ChannelAdapter):
+    channel = Channel.TELEGRAM
+    title = "Telegram"
+    credential = "BOT_TOKEN"
+    settings = TelegramSettings
+
+    @classmethod
+    def configured(cls, settings: TelegramSettings) -> bool:
+        return settings.bot_token is not None
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        assert settings.bot_token is not None, f"{self.credential} is needed"
+        self._settings = settings
+
+    def conversation_for(self, addressee: Addressee) -> str:
+        return proactive_conversation(addressee)
+
+    def account_of(self, conversation: str) -> str | None:
+        return decode(conversation).business_connection_id
+
+    @property
+    def receives_on_its_own(self) -> bool:
+        return True
+
+    async def receive(self, intake: Intake) -> None:
+        await run_telegram(self._settings, intake)
+
+    def make_sender(self, typing_refresh_seconds: float) -> ChannelSender:
+        bot = make_bot(self._settings, self._settings.telegram_timeout_seconds)
+        return TelegramSender(bot, typing_refresh_seconds)
+
+    @property
+    def send_timeout_seconds(self) -> float:
+        return self._settings.telegram_timeout_seconds
+
+    async def prepare(
+        self, redis: Redis, conversation: str, request: BatchRequest
+    ) -> BatchRequest | str:
+        """A business chat is answered only through an enabled connection that may reply;
+        the backend learns whose account it answers for."""
+        connection_id = decode(conversation).business_connection_id
+        if connection_id is None:
+            return request
+        connection = await connections.load(redis, connection_id)
+        if connection is None:
+            return f"Telegram Business connection {connection_id} is unknown (no update of it)"
+        if not connection.answers:
+            return f"Telegram Business connection {connection_id} {connection.why_not}"
+        owner = BusinessOwner(id=connection.owner_id, first_name=connection.owner_first_name)
+        return request.model_copy(
+            update={"business": Business(connection_id=connection_id, owner=owner)}
+        )
