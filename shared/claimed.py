@@ -92,5 +92,19 @@ REFUSED_PREFIX = "refused:"
 it refused (kept in the dead letter, which copies the batch's fields)."""
 
 
+def claim_outcome(conversation: str, reply: list[str]) -> ClaimOutcome:
+    """``claim.lua``'s reply: {state, deadline ms, now ms, then the claimed batch's fields
+    and values, or the items held during a pause that is over}."""
+    state, deadline, now = ClaimState(reply[0]), int(reply[1]), int(reply[2])
+    if state is ClaimState.PAUSE_OVER:
+        return ClaimOutcome(state, deadline, now, None, reply[3:])
+    if state not in (ClaimState.CLAIMED, ClaimState.RESUMED):
+        return ClaimOutcome(state, deadline, now, None)
+    values = reply[3:]
+    fields = dict(zip(values[::2], values[1::2], strict=True))
+    batch = claimed_batch(conversation, fields, resumed=state is ClaimState.RESUMED)
+    return ClaimOutcome(state, deadline, now, batch)
+
+
 def refused_field(part: int) -> str:
     return f"{REFUSED_PREFIX}{part}"

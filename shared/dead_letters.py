@@ -16,6 +16,7 @@ from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, dea
 from shared.models import IncomingMessage, to_json
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
+from shared.script_calls import Replay
 from shared.store import BatchStore
 
 
@@ -74,26 +75,20 @@ class DeadLetters:
         if letter is None:
             return None
         keys = ConversationKeys(letter.conversation)
-        replayed = int(
-            await self.scripts.run(
-                "replay",
-                [
-                    dead_letter_key(batch_id),
-                    DEAD_LETTERS_INDEX,
-                    keys.batch,
-                    keys.info,
-                    PENDING_INDEX,
-                ],
-                [
-                    batch_id,
-                    letter.conversation,
-                    self.key_ttl_seconds,
-                    letter.fields["chat"],
-                    letter.fields["user"],
-                    *(to_json(message) for message in letter.messages),
-                ],
-            )
+        call = Replay(
+            dead_letter_key=dead_letter_key(batch_id),
+            dead_letters_index=DEAD_LETTERS_INDEX,
+            batch_key=keys.batch,
+            info_key=keys.info,
+            pending_index=PENDING_INDEX,
+            batch_id=batch_id,
+            conversation=letter.conversation,
+            key_ttl_s=self.key_ttl_seconds,
+            chat=letter.fields["chat"],
+            user=letter.fields["user"],
+            messages=[to_json(message) for message in letter.messages],
         )
+        replayed = int(await self.scripts.execute(call))
         if replayed < 0:
             return None
         store = BatchStore(self.redis, self.key_ttl_seconds, scripts=self.scripts)

@@ -25,6 +25,7 @@ from shared.keys import HANDOFFS, PENDING_INDEX, ConversationKeys, channel_of
 from shared.models import IncomingMessage, Turn, to_json
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
+from shared.script_calls import HandOn, Resume, TakeOver
 from shared.store import SEEN_IDS_KEPT
 
 log = logging.getLogger("batchbot.handoff")
@@ -76,27 +77,24 @@ class Handoffs:
         keys = ConversationKeys(conversation)
         turn = "" if said is None else to_json(_human_turn(said))
         pause_ms = round(seconds * 1000)
-        raw = await self.scripts.run_job(
-            "take_over",
-            conversation,
-            self.key_ttl_seconds,
-            [
-                keys.batch,
-                keys.info,
-                keys.inflight,
-                PENDING_INDEX,
-                keys.handoff,
-                keys.held,
-                HANDOFFS,
-            ],
-            [
-                source,
-                pause_ms,
-                turn,
-                round(seconds) + self.key_ttl_seconds,
-                message_id or "",
-                SEEN_IDS_KEPT,
-            ],
+        raw = await self.scripts.execute(
+            TakeOver(
+                conversation=conversation,
+                key_ttl_seconds=self.key_ttl_seconds,
+                batch_key=keys.batch,
+                info_key=keys.info,
+                inflight_key=keys.inflight,
+                pending_index=PENDING_INDEX,
+                handoff_key=keys.handoff,
+                held_key=keys.held,
+                handoffs_index=HANDOFFS,
+                source=source,
+                pause_ms=pause_ms,
+                human_turn=turn,
+                held_ttl_s=round(seconds) + self.key_ttl_seconds,
+                human_message_id=message_id or "",
+                seen_kept=SEEN_IDS_KEPT,
+            )
         )
         taken = TakenOver(as_text(raw[0]), int(raw[1]), int(raw[2]))
         if taken.claimed == "duplicate":
@@ -137,11 +135,17 @@ class Handoffs:
     async def resume(self, conversation: str) -> bool:
         """End the pause now; False when the conversation was not paused."""
         keys = ConversationKeys(conversation)
-        resumed = await self.scripts.run_job(
-            "resume",
-            conversation,
-            self.key_ttl_seconds,
-            [keys.inflight, PENDING_INDEX, keys.handoff, keys.held, HANDOFFS, keys.outbox],
+        resumed = await self.scripts.execute(
+            Resume(
+                conversation=conversation,
+                key_ttl_seconds=self.key_ttl_seconds,
+                inflight_key=keys.inflight,
+                pending_index=PENDING_INDEX,
+                handoff_key=keys.handoff,
+                held_key=keys.held,
+                handoffs_index=HANDOFFS,
+                outbox_key=keys.outbox,
+            )
         )
         if resumed:
             log.info("conversation %s resumed", conversation, extra={"conversation": conversation})
@@ -152,10 +156,14 @@ class Handoffs:
         False when a new pause began meanwhile."""
         keys = ConversationKeys(conversation)
         turns = held_turns(held) if history.turns > 0 else []
-        done = await self.scripts.run(
-            "hand_on",
-            [keys.held, keys.handoff, keys.history],
-            [len(held), *history.script_args(turns)],
+        done = await self.scripts.execute(
+            HandOn(
+                held_key=keys.held,
+                handoff_key=keys.handoff,
+                history_key=keys.history,
+                held_read=len(held),
+                **history.to_keep(turns),
+            )
         )
         return bool(done)
 

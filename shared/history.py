@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from redis.asyncio import Redis
 
@@ -28,11 +29,26 @@ class HistoryRules:
     max_bytes: int
     ttl_seconds: int
 
-    def script_args(self, turns: Sequence[Turn]) -> list[str | int]:
-        """What ``release.lua`` needs to record ``turns`` (nothing when history is off)."""
+    def to_keep(self, turns: Sequence[Turn]) -> KeptTurns:
+        """What ``release.lua`` and ``hand_on.lua`` need to record ``turns`` (nothing when
+        history is off)."""
         if self.turns <= 0:
-            return [0, 0, 0]
-        return [self.ttl_seconds, self.turns, self.max_bytes, *(to_json(t) for t in turns)]
+            return KeptTurns(history_ttl_s=0, turns_kept=0, bytes_kept=0, turns=[])
+        return KeptTurns(
+            history_ttl_s=self.ttl_seconds,
+            turns_kept=self.turns,
+            bytes_kept=self.max_bytes,
+            turns=[to_json(turn) for turn in turns],
+        )
+
+
+class KeptTurns(TypedDict):
+    """The history's fields of a script call (:mod:`shared.script_calls`)."""
+
+    history_ttl_s: int
+    turns_kept: int
+    bytes_kept: int
+    turns: list[str]
 
 
 NO_HISTORY = HistoryRules(turns=0, max_bytes=0, ttl_seconds=0)

@@ -18,6 +18,7 @@ from shared.arq_layout import BatchJob
 from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
+from shared.script_calls import BeginPart, EndLease, Renew
 from shared.store import ClaimedBatch
 
 
@@ -37,28 +38,38 @@ class BatchLeases:
         """May part ``number`` go now? 'go' (and it is marked as going), 'lost' (another run
         holds the batch: this one stalled) or why nothing more goes out ('handed_over')."""
         keys = ConversationKeys(batch.conversation)
-        reply = await self.scripts.run("begin_part", [keys.inflight], [batch.token, number])
-        return as_text(reply)
+        call = BeginPart(inflight_key=keys.inflight, claim_token=batch.token, part=number)
+        return as_text(await self.scripts.execute(call))
 
     async def renew(self, batch: ClaimedBatch, lease_ms: int) -> str:
         """Keep the batch this run's for ``lease_ms`` more: 'held', 'lost' once it was taken
         over, or why it was abandoned (its run is to stop and release it)."""
         keys = ConversationKeys(batch.conversation)
-        renewed = await self.scripts.run(
-            "renew",
-            [keys.inflight, LEASES, BatchJob(batch.conversation).in_progress_key],
-            [batch.conversation, batch.token, lease_ms],
+        state, abandoned = await self.scripts.execute(
+            Renew(
+                inflight_key=keys.inflight,
+                leases=LEASES,
+                in_progress_key=BatchJob(batch.conversation).in_progress_key,
+                conversation=batch.conversation,
+                claim_token=batch.token,
+                lease_ms=lease_ms,
+            )
         )
-        if isinstance(renewed, int):
-            return "held" if renewed else "lost"
-        return as_text(renewed)
+        if as_text(state) == "lost":
+            return "lost"
+        return as_text(abandoned) or "held"
 
     async def end(self, batch: ClaimedBatch, retry_in_ms: int) -> None:
         """The run ends with the batch unfinished (a retry is queued): nobody takes it over,
         and the sweep looks at it again when the retry is due."""
         keys = ConversationKeys(batch.conversation)
-        await self.scripts.run(
-            "end_lease",
-            [keys.inflight, LEASES, PENDING_INDEX],
-            [batch.conversation, batch.token, retry_in_ms],
+        await self.scripts.execute(
+            EndLease(
+                inflight_key=keys.inflight,
+                leases=LEASES,
+                pending_index=PENDING_INDEX,
+                conversation=batch.conversation,
+                claim_token=batch.token,
+                retry_in_ms=retry_in_ms,
+            )
         )

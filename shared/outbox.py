@@ -20,6 +20,7 @@ from shared.keys import PENDING_INDEX, UNDELIVERED, UNDELIVERED_KEPT, Conversati
 from shared.models import OutgoingMessage, to_json
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
+from shared.script_calls import Proactive
 from shared.states import Scheduling
 
 
@@ -52,12 +53,16 @@ class Outbox:
         """Queue messages for the conversation's job to send; one script call. While a
         human has the conversation they are held until the pause ends."""
         keys = ConversationKeys(conversation)
-        raw = await self.scripts.run_job(
-            "proactive",
-            conversation,
-            self.key_ttl_seconds,
-            [keys.outbox, keys.inflight, PENDING_INDEX, keys.handoff],
-            [to_json(message) for message in messages],
+        raw = await self.scripts.execute(
+            Proactive(
+                conversation=conversation,
+                key_ttl_seconds=self.key_ttl_seconds,
+                outbox_key=keys.outbox,
+                inflight_key=keys.inflight,
+                pending_index=PENDING_INDEX,
+                handoff_key=keys.handoff,
+                messages=[to_json(message) for message in messages],
+            )
         )
         paused_until = int(raw[2])
         return Queued(Scheduling(as_text(raw[0])), int(raw[1]), paused_until or None)

@@ -11,15 +11,15 @@ retried and resumes; the bot answers its platform 503 and is delivered the messa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from shared.pipelining import NotReplicated
-from shared.redis_scripts import Script, job_script_call, load_script
+from shared.redis_scripts import Script, load_script
 from shared.replication import REPLICA_WAIT_TIMEOUT_MS, ReplicaWatch
+from shared.script_call import ScriptCall
 
 
 class ScriptRunner:
@@ -39,21 +39,9 @@ class ScriptRunner:
             self._scripts[name] = load_script(self.redis, name)
         return self._scripts[name]
 
-    async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+    async def execute(self, call: ScriptCall) -> Any:
         """The script's reply; once enough replicas have its write, when it is replicated."""
-        return await self.call(self.script(name), [*keys], [*args])
-
-    async def run_job(
-        self,
-        name: str,
-        conversation: str,
-        key_ttl_seconds: int,
-        keys: Sequence[str],
-        args: Sequence[Any] = (),
-    ) -> Any:
-        """A script that schedules the conversation's job (``job_script_call``'s layout)."""
-        job_keys, job_args = job_script_call(conversation, key_ttl_seconds, [*keys], [*args])
-        return await self.run(name, job_keys, job_args)
+        return await self.call(self.script(call.script), call.keys(), call.args())
 
     async def call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         if not (self.wait_replicas and script.replicated):

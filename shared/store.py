@@ -13,17 +13,27 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
-from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claimed_batch, refused_field
+from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claim_outcome, refused_field
 from shared.history import NO_HISTORY, HistoryRules
 from shared.keys import DEAD_LETTERS_INDEX, LEASES, PENDING_INDEX, ConversationKeys, dead_letter_key
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageId, Turn, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
-from shared.redis_scripts import as_text, job_script_call
+from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
 from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
-from shared.states import AppendResult, ClaimState, Refusal, Released, ScheduleState, Scheduling
+from shared.script_calls import (
+    Append,
+    Claim,
+    Clear,
+    Edit,
+    Release,
+    Remove,
+    Schedule,
+    UpdateInflight,
+)
+from shared.states import AppendResult, Refusal, Released, ScheduleState, Scheduling
 
 __all__ = ["BatchStore", "ClaimOutcome", "ClaimedBatch"]
 
@@ -69,38 +79,34 @@ class BatchStore:
         rules: BatchingRules,
     ) -> AppendResult:
         """Store one message and move (or create) its batch's job by the rules."""
-        conversation_keys = ConversationKeys(conversation)
-        album_grace_ms = rules.album_grace_ms if message.media_group_id else 0
-        keys, args = job_script_call(
-            conversation,
-            self.key_ttl_seconds,
-            [
-                conversation_keys.batch,
-                conversation_keys.info,
-                conversation_keys.inflight,
-                PENDING_INDEX,
-                conversation_keys.handoff,
-                conversation_keys.held,
-            ],
-            [
-                message.message_id,
-                to_json(message),
-                # The person's own private chat (most are) is rebuilt by the claim.
-                "" if chat == Chat(id=user.id, type="private") else to_json(chat),
-                to_json(user),
-                rules.window_ms_for(message.kind),
-                rules.max_wait_ms,
-                rules.max_messages,
-                SEEN_IDS_KEPT,
-                SEEN_TTL_SECONDS,
-                rules.max_pending_messages,
-                rules.max_pending_bytes,
-                rules.max_message_bytes,
-                album_grace_ms,
-                int(rules.supersede),
-            ],
+        keys = ConversationKeys(conversation)
+        call = Append(
+            conversation=conversation,
+            key_ttl_seconds=self.key_ttl_seconds,
+            batch_key=keys.batch,
+            info_key=keys.info,
+            inflight_key=keys.inflight,
+            pending_index=PENDING_INDEX,
+            handoff_key=keys.handoff,
+            held_key=keys.held,
+            message_id=message.message_id,
+            message=to_json(message),
+            # The person's own private chat (most are) is rebuilt by the claim.
+            chat="" if chat == Chat(id=user.id, type="private") else to_json(chat),
+            user=to_json(user),
+            window_ms=rules.window_ms_for(message.kind),
+            max_wait_ms=rules.max_wait_ms,
+            max_messages=rules.max_messages,
+            seen_kept=SEEN_IDS_KEPT,
+            seen_ttl_s=SEEN_TTL_SECONDS,
+            max_pending_messages=rules.max_pending_messages,
+            max_pending_bytes=rules.max_pending_bytes,
+            max_message_bytes=rules.max_message_bytes,
+            album_grace_ms=rules.album_grace_ms if message.media_group_id else 0,
+            supersede=int(rules.supersede),
         )
-        raw = await self._appends.call(self.scripts.script("append"), keys, args)
+        # Many appends at once share a pipeline (one round trip, one WAIT).
+        raw = await self._appends.call(self.scripts.script(call.script), call.keys(), call.args())
         status, pending, deadline, now, detail = (as_text(v) for v in raw)
         return AppendResult(
             duplicate=status == "duplicate",
@@ -120,14 +126,7 @@ class BatchStore:
         ``job_ended``, the worker's run of the job has just ended and the same call ends it
         as ARQ would (its lock, try count and queue entry go) before the next job is made:
         one round trip, and no moment between the two for a crash to fall into."""
-        keys = ConversationKeys(conversation)
-        raw = await self.scripts.run_job(
-            "schedule",
-            conversation,
-            self.key_ttl_seconds,
-            _schedule_keys(keys),
-            [lease_ms, lock_ms, 1 if job_ended else 0],
-        )
+        raw = await self.scripts.execute(self._schedule(conversation, lease_ms, lock_ms, job_ended))
         return ScheduleState(as_text(raw[0])), int(raw[1])
 
     async def schedule_many(
@@ -138,39 +137,64 @@ class BatchStore:
         pipeline checks its scripts are loaded first), not one each."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for conversation in conversations:
-                keys = ConversationKeys(conversation)
-                job_keys, job_args = job_script_call(
-                    conversation,
-                    self.key_ttl_seconds,
-                    _schedule_keys(keys),
-                    [lease_ms, lock_ms, 0],
-                )
-                await self.scripts.script("schedule")(keys=job_keys, args=job_args, client=pipe)
+                call = self._schedule(conversation, lease_ms, lock_ms, job_ended=False)
+                script = self.scripts.script(call.script)
+                await script(keys=call.keys(), args=call.args(), client=pipe)
             replies = await pipe.execute()
         return [(ScheduleState(as_text(raw[0])), int(raw[1])) for raw in replies]
+
+    def _schedule(
+        self, conversation: str, lease_ms: int, lock_ms: int, job_ended: bool
+    ) -> Schedule:
+        keys = ConversationKeys(conversation)
+        return Schedule(
+            conversation=conversation,
+            key_ttl_seconds=self.key_ttl_seconds,
+            batch_key=keys.batch,
+            info_key=keys.info,
+            inflight_key=keys.inflight,
+            pending_index=PENDING_INDEX,
+            outbox_key=keys.outbox,
+            leases=LEASES,
+            handoff_key=keys.handoff,
+            held_key=keys.held,
+            retry_key=retry_key(BatchJob(conversation).id),
+            abort_set=ABORT_JOBS,
+            lease_ms=lease_ms,
+            lock_ms=lock_ms,
+            job_ended=int(job_ended),
+        )
 
     async def replace_pending(self, conversation: str, message: IncomingMessage) -> bool:
         """Put an edited message in place of its pending copy; False if it has gone."""
         keys = ConversationKeys(conversation)
-        replaced = await self.scripts.run(
-            "edit", [keys.batch, keys.info], [message.message_id, to_json(message)]
+        call = Edit(
+            batch_key=keys.batch,
+            info_key=keys.info,
+            message_id=message.message_id,
+            message=to_json(message),
         )
-        return bool(replaced)
+        return bool(await self.scripts.execute(call))
 
     async def remove_pending(self, conversation: str, message_id: MessageId) -> bool:
         """Drop a deleted message's pending copies (an attachment's too); False if none."""
         keys = ConversationKeys(conversation)
-        removed = await self.scripts.run("remove", [keys.batch, keys.info], [str(message_id)])
-        return bool(removed)
+        call = Remove(batch_key=keys.batch, info_key=keys.info, message_id=str(message_id))
+        return bool(await self.scripts.execute(call))
 
     async def clear(self, conversation: str) -> tuple[int, bool]:
         """Drop pending messages and their job: (messages dropped, a batch still running)."""
         keys = ConversationKeys(conversation)
-        dropped, running = await self.scripts.run_job(
-            "clear",
-            conversation,
-            self.key_ttl_seconds,
-            [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.history],
+        dropped, running = await self.scripts.execute(
+            Clear(
+                conversation=conversation,
+                key_ttl_seconds=self.key_ttl_seconds,
+                batch_key=keys.batch,
+                info_key=keys.info,
+                inflight_key=keys.inflight,
+                pending_index=PENDING_INDEX,
+                history_key=keys.history,
+            )
         )
         return int(dropped), bool(running)
 
@@ -180,39 +204,28 @@ class BatchStore:
         """Take the due messages as one batch with a stable id, or the batch claimed before;
         either way under a new claim token, with a lease of ``lease_ms``."""
         keys = ConversationKeys(conversation)
-        raw = await self.scripts.run(
-            "claim",
-            [
-                keys.batch,
-                keys.info,
-                keys.inflight,
-                PENDING_INDEX,
-                keys.outbox,
-                LEASES,
-                BatchJob(conversation).in_progress_key,
-                keys.handoff,
-                keys.held,
-            ],
-            [
-                conversation,
-                uuid.uuid4().hex,
-                max_messages,
-                recheck_after_ms,
-                self.key_ttl_seconds,
-                EARLY_CLAIM_TOLERANCE_MS,
-                uuid.uuid4().hex,
-                lease_ms,
-            ],
+        raw = await self.scripts.execute(
+            Claim(
+                batch_key=keys.batch,
+                info_key=keys.info,
+                inflight_key=keys.inflight,
+                pending_index=PENDING_INDEX,
+                outbox_key=keys.outbox,
+                leases=LEASES,
+                in_progress_key=BatchJob(conversation).in_progress_key,
+                handoff_key=keys.handoff,
+                held_key=keys.held,
+                conversation=conversation,
+                batch_id=uuid.uuid4().hex,
+                max_messages=max_messages,
+                recheck_after_ms=recheck_after_ms,
+                key_ttl_s=self.key_ttl_seconds,
+                early_tolerance_ms=EARLY_CLAIM_TOLERANCE_MS,
+                claim_token=uuid.uuid4().hex,
+                lease_ms=lease_ms,
+            )
         )
-        state, deadline, now = ClaimState(as_text(raw[0])), int(raw[1]), int(raw[2])
-        if state is ClaimState.PAUSE_OVER:
-            return ClaimOutcome(state, deadline, now, None, [as_text(v) for v in raw[3:]])
-        if state not in (ClaimState.CLAIMED, ClaimState.RESUMED):
-            return ClaimOutcome(state, deadline, now, None)
-        values = [as_text(v) for v in raw[3:]]
-        fields = dict(zip(values[::2], values[1::2], strict=True))
-        batch = claimed_batch(conversation, fields, resumed=state is ClaimState.RESUMED)
-        return ClaimOutcome(state, deadline, now, batch)
+        return claim_outcome(conversation, [as_text(value) for value in raw])
 
     async def save_answer(self, batch: ClaimedBatch, answer: BatchResponse) -> bool:
         """Store the backend's answer before anything is sent, so a re-run never asks twice.
@@ -230,12 +243,13 @@ class BatchStore:
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)
-        done = await self.scripts.run(
-            "update_inflight", [keys.inflight], [batch.token, field, value]
+        call = UpdateInflight(
+            inflight_key=keys.inflight, claim_token=batch.token, field=field, value=value
         )
-        if isinstance(done, bytes | str):
-            raise Abandoned(batch.batch_id, as_text(done))
-        return bool(done)
+        state, abandoned = (as_text(v) for v in await self.scripts.execute(call))
+        if state == "abandoned":
+            raise Abandoned(batch.batch_id, abandoned)
+        return state == "recorded"
 
     async def release(
         self,
@@ -249,40 +263,31 @@ class BatchStore:
         proactive messages wait (one round trip fewer than asking). Raises Abandoned (the
         batch released, nothing kept or remembered) when it was abandoned meanwhile."""
         keys = ConversationKeys(batch.conversation)
-        done = await self.scripts.run(
-            "release",
-            [
-                keys.inflight,
-                keys.batch,
-                keys.info,
-                PENDING_INDEX,
-                dead_letter_key(batch.batch_id),
-                DEAD_LETTERS_INDEX,
-                LEASES,
-                keys.history,
-                keys.outbox,
-            ],
-            [
-                batch.conversation,
-                batch.batch_id,
-                self.redact.reason(dead_letter_reason) if dead_letter_reason else "",
-                self.key_ttl_seconds,
-                batch.token,
-                *history.script_args(remember),
-            ],
+        call = Release(
+            inflight_key=keys.inflight,
+            batch_key=keys.batch,
+            info_key=keys.info,
+            pending_index=PENDING_INDEX,
+            dead_letter_key=dead_letter_key(batch.batch_id),
+            dead_letters_index=DEAD_LETTERS_INDEX,
+            leases=LEASES,
+            history_key=keys.history,
+            outbox_key=keys.outbox,
+            conversation=batch.conversation,
+            batch_id=batch.batch_id,
+            dead_reason=self.redact.reason(dead_letter_reason) if dead_letter_reason else "",
+            dead_ttl_s=self.key_ttl_seconds,
+            claim_token=batch.token,
+            **history.to_keep(remember),
         )
-        if isinstance(done, bytes | str):
-            raise Abandoned(batch.batch_id, as_text(done))
-        return Released(int(done))
+        state, abandoned, outbox = await self.scripts.execute(call)
+        if as_text(abandoned):
+            raise Abandoned(batch.batch_id, as_text(abandoned))
+        if as_text(state) == "lost":
+            return Released.LOST
+        return Released.OUTBOX_WAITING if int(outbox) else Released.DONE
 
     async def overdue(self, before_ms: int, limit: int) -> list[str]:
         """Conversations whose next step is overdue: candidates for the sweep."""
         raw = await self.redis.zrangebyscore(PENDING_INDEX, "-inf", before_ms, start=0, num=limit)
         return [as_text(member) for member in raw]
-
-
-def _schedule_keys(keys: ConversationKeys) -> list[str]:
-    """``schedule.lua``'s keys, before the job's."""
-    own = [keys.batch, keys.info, keys.inflight, PENDING_INDEX, keys.outbox, LEASES]
-    job_id = BatchJob(keys.conversation).id
-    return [*own, keys.handoff, keys.held, retry_key(job_id), ABORT_JOBS]

@@ -1,6 +1,7 @@
 """What the Lua scripts rely on and Python must keep: each script says what it includes
-(and uses nothing else), and the stored message JSON starts with the fields the scripts
-read by position."""
+(and uses nothing else), names its keys and arguments at its top exactly as its Python
+builder does, and the stored message JSON starts with the fields the scripts read by
+position."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from redis.asyncio import Redis
 
 from shared.models import IncomingMessage, MessageKind, to_json
 from shared.redis_scripts import INCLUDABLE, ScriptHeaderError, load_script, script_header
+from shared.script_call import ScriptCall
+from shared.script_calls import CALLS
 from shared.states import AbandonReason
 
 LUA = resources.files("shared").joinpath("lua")
@@ -34,6 +37,48 @@ def test_each_script_includes_what_it_uses_and_nothing_more(name: str) -> None:
     for part in INCLUDABLE:
         used = any(re.search(rf"\b{function}\(", body) for function in _functions_of(part))
         assert used == (part in includes), f"{name}.lua: {part} used={used}"
+
+
+DECLARED = re.compile(
+    r"(?m)^local (\w+) = (?:tonumber\()?(KEYS|ARGV)\[(\d+)\]\)?$"
+    r"|^local (\w+) = argv_from\((\d+)\)$"
+)
+
+
+def _declared(body: str) -> dict[str, list[tuple[int, str]]]:
+    """The named KEYS, ARGV and rest of ARGV a script declares, by index."""
+    found: dict[str, list[tuple[int, str]]] = {"key": [], "arg": [], "rest": []}
+    for match in DECLARED.finditer(body):
+        name, where, index, rest_name, rest_from = match.groups()
+        if rest_name:
+            found["rest"].append((int(rest_from), rest_name))
+        else:
+            found["key" if where == "KEYS" else "arg"].append((int(index), name))
+    return found
+
+
+def test_every_script_has_one_builder() -> None:
+    assert sorted(call.script for call in CALLS) == SCRIPTS
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda call: call.script)
+def test_each_builder_names_what_its_script_declares(call: type[ScriptCall]) -> None:
+    """Name for name and in order: the Python field, the Lua local, the position sent."""
+    body = LUA.joinpath(f"{call.script}.lua").read_text()
+    declared = _declared(body)
+    keys, args = declared["key"], declared["arg"]
+    assert [index for index, _ in keys] == list(range(1, len(keys) + 1))
+    assert [name for _, name in keys] == call.names("key")
+    assert [index for index, _ in args] == list(range(call.first_arg, call.first_arg + len(args)))
+    assert [name for _, name in args] == call.names("arg")
+    assert declared["rest"] == [(call.first_arg + len(args), name) for name in call.names("rest")]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_scripts_read_keys_and_arguments_only_through_their_named_locals(name: str) -> None:
+    body = LUA.joinpath(f"{name}.lua").read_text()
+    code = DECLARED.sub("", "\n".join(line.split("--")[0] for line in body.splitlines()))
+    assert re.findall(r"KEYS\[|ARGV\[|#ARGV|unpack\(ARGV", code) == []
 
 
 def test_a_script_without_its_header_is_refused() -> None:

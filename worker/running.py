@@ -25,6 +25,7 @@ from redis.commands.core import AsyncScript
 
 from shared import arq_layout
 from shared.redis_scripts import load_script
+from shared.script_calls import TakeJob
 from worker.job_end import schedule_next
 from worker.lifecycle import deps_of
 
@@ -102,9 +103,15 @@ class BatchWorker(Worker):
                 self.sem.release()
                 return
             self.job_counter += 1
-            keys = [self.queue_name, arq_layout.in_progress_key(job_id)]
+            call = TakeJob(
+                queue=self.queue_name,
+                in_progress_key=arq_layout.in_progress_key(job_id),
+                job_id=job_id,
+                worker_now_ms=timestamp_ms(),
+                lock_ms=lock_ms,
+            )
             try:
-                score = await self._take_job(keys=keys, args=[job_id, timestamp_ms(), lock_ms])
+                score = await self._take_job(keys=call.keys(), args=call.args())
             except BaseException:
                 self._release_sem_dec_counter_on_complete()
                 raise

@@ -11,48 +11,68 @@
 --       17 album grace ms (0: not an album item), 18 supersede (1: a message before any
 --       part of the answer went abandons the claimed batch)
 -- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
+local batch_key = KEYS[1]
+local info_key = KEYS[2]
+local inflight_key = KEYS[3]
+local pending_index = KEYS[4]
+local handoff_key = KEYS[5]
+local held_key = KEYS[6]
+local message_id = ARGV[5]
+local message = ARGV[6]
+local chat = ARGV[7]
+local user = ARGV[8]
+local window_ms = tonumber(ARGV[9])
+local max_wait_ms = tonumber(ARGV[10])
+local max_messages = tonumber(ARGV[11])
+local seen_kept = tonumber(ARGV[12])
+local seen_ttl_s = tonumber(ARGV[13])
+local max_pending_messages = tonumber(ARGV[14])
+local max_pending_bytes = tonumber(ARGV[15])
+local max_message_bytes = tonumber(ARGV[16])
+local album_grace_ms = tonumber(ARGV[17])
+local supersede = ARGV[18]
 local now = now_ms()
 local job = conversation_job()
-local conversation, message_id, message = ARGV[1], ARGV[5], ARGV[6]
+local conversation = job.conversation
 
 -- A redelivered update carries a message id we already stored: keep the first copy.
-local seen = redis.call('HGET', KEYS[2], 'seen') or ''
+local seen = redis.call('HGET', info_key, 'seen') or ''
 local token = seen_token(message_id)
 if was_seen(seen, token) then
-  return {'duplicate', redis.call('LLEN', KEYS[1]), 0, now, ''}
+  return {'duplicate', redis.call('LLEN', batch_key), 0, now, ''}
 end
 
 -- Abuse bounds: refuse what would grow Redis without limit; the id is not remembered,
 -- so a redelivery later, when there is room, is not taken for a duplicate.
 local size = #message
-local pending = redis.call('LLEN', KEYS[1])
-local pending_bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes')) or 0
+local pending = redis.call('LLEN', batch_key)
+local pending_bytes = tonumber(redis.call('HGET', info_key, 'bytes')) or 0
 local refusal = nil
-if size > tonumber(ARGV[16]) then
+if size > max_message_bytes then
   refusal = 'message-too-large'
-elseif pending >= tonumber(ARGV[14]) then
+elseif pending >= max_pending_messages then
   refusal = 'too-many-pending'
-elseif pending_bytes + size > tonumber(ARGV[15]) then
+elseif pending_bytes + size > max_pending_bytes then
   refusal = 'too-many-pending-bytes'
 end
 if refusal then
   count_in_stats(now, 'refused')
   return {'refused', pending, 0, now, refusal}
 end
-remember_seen(KEYS[2], seen, token, tonumber(ARGV[12]))
-redis.call('EXPIRE', KEYS[2], math.max(job.ttl, tonumber(ARGV[13])))
+remember_seen(info_key, seen, token, seen_kept)
+redis.call('EXPIRE', info_key, math.max(job.ttl, seen_ttl_s))
 
 count_in_stats(now, 'messages_in')
 -- A human has the conversation: the message is kept for them (and the history), in
 -- order, and the job runs when the pause ends, to hand it on.
-local paused_until = redis.call('HGET', KEYS[5], 'until')
+local paused_until = redis.call('HGET', handoff_key, 'until')
 if paused_until then
-  local held = redis.call('RPUSH', KEYS[6], message)
-  redis.call('EXPIRE', KEYS[6], math.ceil(redis.call('PTTL', KEYS[5]) / 1000) + job.ttl)
-  if redis.call('EXISTS', KEYS[3]) == 1 or job_running(job) then
+  local held = redis.call('RPUSH', held_key, message)
+  redis.call('EXPIRE', held_key, math.ceil(redis.call('PTTL', handoff_key) / 1000) + job.ttl)
+  if redis.call('EXISTS', inflight_key) == 1 or job_running(job) then
     return {'stored', held, tonumber(paused_until), now, 'held'}
   end
-  redis.call('ZADD', KEYS[4], paused_until, conversation)
+  redis.call('ZADD', pending_index, paused_until, conversation)
   queue_job(job, tonumber(paused_until))
   return {'stored', held, tonumber(paused_until), now, 'held'}
 end
@@ -62,54 +82,53 @@ end
 -- its first message's time. Past BATCH_MAX_WAIT_SECONDS from there it is not abandoned:
 -- a person who never pauses is answered at the cap.
 local superseded = false
-local claimed = ARGV[18] == '1' and redis.call('HMGET', KEYS[3], 'messages', 'first_at')
+local claimed = supersede == '1' and redis.call('HMGET', inflight_key, 'messages', 'first_at')
 local items = claimed and claimed[1] and claimed_messages(claimed[1])
-if items and now < tonumber(claimed[2]) + tonumber(ARGV[10]) and unanswered(KEYS[3]) then
+if items and now < tonumber(claimed[2]) + max_wait_ms and unanswered(inflight_key) then
   for i = #items, 1, -1 do
-    redis.call('LPUSH', KEYS[1], items[i])
+    redis.call('LPUSH', batch_key, items[i])
     pending_bytes = pending_bytes + #items[i]
   end
   pending = pending + #items
-  redis.call('HSET', KEYS[2], 'bytes', pending_bytes, 'first_at', claimed[2])
-  abandon(KEYS[3], conversation, 'superseded')
+  redis.call('HSET', info_key, 'bytes', pending_bytes, 'first_at', claimed[2])
+  abandon(inflight_key, conversation, 'superseded')
   superseded = true
 end
-insert_in_order(KEYS[1], message)
-redis.call('HINCRBY', KEYS[2], 'bytes', size)
+insert_in_order(batch_key, message)
+redis.call('HINCRBY', info_key, 'bytes', size)
 local count = pending + 1
-local first = tonumber(redis.call('HGET', KEYS[2], 'first_at')) or now
-local deadline = math.min(now + tonumber(ARGV[9]), first + tonumber(ARGV[10]))
-if count >= tonumber(ARGV[11]) then
+local first = tonumber(redis.call('HGET', info_key, 'first_at')) or now
+local deadline = math.min(now + window_ms, first + max_wait_ms)
+if count >= max_messages then
   deadline = now
 end
 -- An album arrives as separate messages a moment apart: hold the batch for the next
 -- item, past the max wait and max size, so the album is never split.
-local album_grace = tonumber(ARGV[17])
-if album_grace > 0 then
-  redis.call('HSET', KEYS[2], 'album_until', now + album_grace)
+if album_grace_ms > 0 then
+  redis.call('HSET', info_key, 'album_until', now + album_grace_ms)
 end
-local album_until = tonumber(redis.call('HGET', KEYS[2], 'album_until')) or 0
+local album_until = tonumber(redis.call('HGET', info_key, 'album_until')) or 0
 deadline = math.max(deadline, album_until)
-redis.call('HSET', KEYS[2], 'first_at', first, 'deadline', deadline, 'user', ARGV[8])
-if ARGV[7] == '' then
-  redis.call('HDEL', KEYS[2], 'chat')
+redis.call('HSET', info_key, 'first_at', first, 'deadline', deadline, 'user', user)
+if chat == '' then
+  redis.call('HDEL', info_key, 'chat')
 else
-  redis.call('HSET', KEYS[2], 'chat', ARGV[7])
+  redis.call('HSET', info_key, 'chat', chat)
 end
-redis.call('EXPIRE', KEYS[1], job.ttl)
+redis.call('EXPIRE', batch_key, job.ttl)
 
 -- While a batch of this conversation is claimed or its job is running, the queue is
 -- left alone: the job's end schedules these messages as the next batch.
 if superseded and not job_running(job) then
   -- The abandoned batch waits for a retry: its job runs now, releases it, and the burst
   -- goes when due, not at the retry's time.
-  redis.call('ZADD', KEYS[4], now, conversation)
+  redis.call('ZADD', pending_index, now, conversation)
   queue_job(job, now)
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then
+if redis.call('EXISTS', inflight_key) == 1 then
   return {'stored', count, deadline, now, superseded and 'superseding' or 'behind-running'}
 end
-redis.call('ZADD', KEYS[4], deadline, conversation)
+redis.call('ZADD', pending_index, deadline, conversation)
 if job_running(job) then
   return {'stored', count, deadline, now, 'behind-running'}
 end

@@ -9,7 +9,7 @@
 local function conversation_job()
   local n = #KEYS
   return {queue = KEYS[n - 2], key = KEYS[n - 1], in_progress = KEYS[n],
-          id = ARGV[2], payload = ARGV[3], ttl = tonumber(ARGV[4])}
+          conversation = ARGV[1], id = ARGV[2], payload = ARGV[3], ttl = tonumber(ARGV[4])}
 end
 
 -- ARQ holds the in-progress key while a worker runs the job: leave the queue alone then.

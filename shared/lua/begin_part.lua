@@ -6,12 +6,15 @@
 -- KEYS: 1 inflight
 -- ARGV: 1 claim token, 2 the part's number
 -- Returns 'go', 'lost' (another run holds the batch) or why nothing more may go out.
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then
+local inflight_key = KEYS[1]
+local claim_token = ARGV[1]
+local part = ARGV[2]
+if redis.call('HGET', inflight_key, 'token') ~= claim_token then
   return 'lost'
 end
-local stop = redis.call('HGET', KEYS[1], 'abandoned') or redis.call('HGET', KEYS[1], 'halted')
+local stop = redis.call('HGET', inflight_key, 'abandoned') or redis.call('HGET', inflight_key, 'halted')
 if stop then
   return stop
 end
-redis.call('HSET', KEYS[1], 'sending', ARGV[2])
+redis.call('HSET', inflight_key, 'sending', part)
 return 'go'

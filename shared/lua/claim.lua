@@ -14,81 +14,97 @@
 --       6 early tolerance ms, 7 claim token, 8 lease ms
 -- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch),
 -- or {'paused', until ms, now ms} or {'pause-over', 0, now ms, held item, ...}
-local now = now_ms()
+local batch_key = KEYS[1]
+local info_key = KEYS[2]
+local inflight_key = KEYS[3]
+local pending_index = KEYS[4]
+local outbox_key = KEYS[5]
+local leases = KEYS[6]
+local in_progress_key = KEYS[7]
+local handoff_key = KEYS[8]
+local held_key = KEYS[9]
 local conversation = ARGV[1]
-local recheck_at = now + tonumber(ARGV[4])
+local batch_id = ARGV[2]
+local max_messages = tonumber(ARGV[3])
+local recheck_after_ms = tonumber(ARGV[4])
+local key_ttl_s = tonumber(ARGV[5])
+local early_tolerance_ms = tonumber(ARGV[6])
+local claim_token = ARGV[7]
+local lease_ms = tonumber(ARGV[8])
+local now = now_ms()
+local recheck_at = now + recheck_after_ms
 
 local function reply(state, deadline)
   local out = {state, deadline, now}
-  for _, v in ipairs(redis.call('HGETALL', KEYS[3])) do
+  for _, v in ipairs(redis.call('HGETALL', inflight_key)) do
     table.insert(out, v)
   end
   return out
 end
 
-local lease_until = now + tonumber(ARGV[8])
-claim_job_lock(KEYS[7], tonumber(ARGV[8]))
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('HSET', KEYS[3], 'token', ARGV[7])
-  redis.call('ZADD', KEYS[6], lease_until, conversation)
-  redis.call('ZADD', KEYS[4], recheck_at, conversation)
-  return reply('resumed', tonumber(redis.call('HGET', KEYS[3], 'deadline')) or 0)
+local lease_until = now + lease_ms
+claim_job_lock(in_progress_key, lease_ms)
+if redis.call('EXISTS', inflight_key) == 1 then
+  redis.call('HSET', inflight_key, 'token', claim_token)
+  redis.call('ZADD', leases, lease_until, conversation)
+  redis.call('ZADD', pending_index, recheck_at, conversation)
+  return reply('resumed', tonumber(redis.call('HGET', inflight_key, 'deadline')) or 0)
 end
-local paused_until = redis.call('HGET', KEYS[8], 'until')
+local paused_until = redis.call('HGET', handoff_key, 'until')
 if paused_until then
-  redis.call('ZADD', KEYS[4], paused_until, conversation)
+  redis.call('ZADD', pending_index, paused_until, conversation)
   return {'paused', tonumber(paused_until), now}
 end
-if redis.call('LLEN', KEYS[9]) > 0 then
+if redis.call('LLEN', held_key) > 0 then
   local out = {'pause-over', 0, now}
-  for _, item in ipairs(redis.call('LRANGE', KEYS[9], 0, -1)) do
+  for _, item in ipairs(redis.call('LRANGE', held_key, 0, -1)) do
     table.insert(out, item)
   end
   return out
 end
-if redis.call('LLEN', KEYS[1]) == 0 then
-  forget_pending(KEYS[2])
-  if redis.call('LLEN', KEYS[5]) == 0 then  -- else this job delivers it, then reschedules
-    redis.call('ZREM', KEYS[4], conversation)
+if redis.call('LLEN', batch_key) == 0 then
+  forget_pending(info_key)
+  if redis.call('LLEN', outbox_key) == 0 then  -- else this job delivers it, then reschedules
+    redis.call('ZREM', pending_index, conversation)
   end
   return {'empty', 0, now}
 end
 -- A new message may have moved the deadline just as a worker picked the job up.
-local deadline = tonumber(redis.call('HGET', KEYS[2], 'deadline')) or now
-if deadline > now + tonumber(ARGV[6]) then
+local deadline = tonumber(redis.call('HGET', info_key, 'deadline')) or now
+if deadline > now + early_tolerance_ms then
   return {'not-due', deadline, now}
 end
 
-local last = tonumber(ARGV[3]) - 1
+local last = max_messages - 1
 -- A batch cut at max messages never splits an album: its remaining items come along.
 local function album_of(json)
   return json and string.match(json, '"media_group_id":"([^"]*)"')
 end
-local album = album_of(redis.call('LINDEX', KEYS[1], last))
-while album and album_of(redis.call('LINDEX', KEYS[1], last + 1)) == album do
+local album = album_of(redis.call('LINDEX', batch_key, last))
+while album and album_of(redis.call('LINDEX', batch_key, last + 1)) == album do
   last = last + 1
 end
-local members = redis.call('LRANGE', KEYS[1], 0, last)
-redis.call('LTRIM', KEYS[1], last + 1, -1)
-local profile = redis.call('HMGET', KEYS[2], 'chat', 'user', 'first_at')
-redis.call('HSET', KEYS[3],
-  'batch_id', ARGV[2], 'conversation', conversation,
+local members = redis.call('LRANGE', batch_key, 0, last)
+redis.call('LTRIM', batch_key, last + 1, -1)
+local profile = redis.call('HMGET', info_key, 'chat', 'user', 'first_at')
+redis.call('HSET', inflight_key,
+  'batch_id', batch_id, 'conversation', conversation,
   'chat', chat_or_private(profile[1], profile[2]), 'user', profile[2],
   'messages', '[' .. table.concat(members, ',\n') .. ']',
   'first_at', profile[3] or now, 'deadline', deadline, 'claimed_at', now, 'sent', 0,
-  'token', ARGV[7])
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-redis.call('ZADD', KEYS[6], lease_until, conversation)
-if redis.call('LLEN', KEYS[1]) == 0 then
-  forget_pending(KEYS[2])
+  'token', claim_token)
+redis.call('EXPIRE', inflight_key, key_ttl_s)
+redis.call('ZADD', leases, lease_until, conversation)
+if redis.call('LLEN', batch_key) == 0 then
+  forget_pending(info_key)
 else
   -- More than max messages were waiting: the rest have waited long enough already.
   local claimed_bytes = 0
   for _, member in ipairs(members) do
     claimed_bytes = claimed_bytes + #member
   end
-  redis.call('HINCRBY', KEYS[2], 'bytes', -claimed_bytes)
-  redis.call('HSET', KEYS[2], 'first_at', now, 'deadline', now)
+  redis.call('HINCRBY', info_key, 'bytes', -claimed_bytes)
+  redis.call('HSET', info_key, 'first_at', now, 'deadline', now)
 end
-redis.call('ZADD', KEYS[4], recheck_at, conversation)
+redis.call('ZADD', pending_index, recheck_at, conversation)
 return reply('claimed', deadline)

@@ -4,11 +4,14 @@
 -- KEYS: 1 batch, 2 info
 -- ARGV: 1 message id, 2 message JSON (the edited version)
 -- Returns 1 when a pending copy was replaced, 0 when there was none.
-local id = tonumber(ARGV[1])
-for index, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  if message_id_of(item) == id then
-    redis.call('LSET', KEYS[1], index - 1, ARGV[2])
-    redis.call('HINCRBY', KEYS[2], 'bytes', #ARGV[2] - #item)
+local batch_key = KEYS[1]
+local info_key = KEYS[2]
+local message_id = tonumber(ARGV[1])
+local message = ARGV[2]
+for index, item in ipairs(redis.call('LRANGE', batch_key, 0, -1)) do
+  if message_id_of(item) == message_id then
+    redis.call('LSET', batch_key, index - 1, message)
+    redis.call('HINCRBY', info_key, 'bytes', #message - #item)
     return 1
   end
 end

@@ -5,11 +5,17 @@
 -- look at it again when the retry is due.
 -- KEYS: 1 inflight, 2 leases, 3 pending index
 -- ARGV: 1 conversation, 2 claim token, 3 retry in ms
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[2] then
+local inflight_key = KEYS[1]
+local leases = KEYS[2]
+local pending_index = KEYS[3]
+local conversation = ARGV[1]
+local claim_token = ARGV[2]
+local retry_in_ms = tonumber(ARGV[3])
+if redis.call('HGET', inflight_key, 'token') ~= claim_token then
   return 0
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', leases, conversation)
 local now = now_ms()
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('ZADD', pending_index, now + retry_in_ms, conversation)
 count_in_stats(now, 'retries')
 return 1

@@ -5,6 +5,15 @@
 
 -- Redis's clock in ms since the epoch: the one clock every deadline is computed with,
 -- so workers and bots on machines with skewed clocks still agree.
+-- The arguments from ARGV[first] on, as a list: a script's variable-length last argument.
+local function argv_from(first)
+  local out = {}
+  for i = first, #ARGV do
+    out[#out + 1] = ARGV[i]
+  end
+  return out
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

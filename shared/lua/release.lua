@@ -9,38 +9,55 @@
 --       dead letter because the platform refused a part of its answer
 -- An abandoned batch (superseded, or handed over to a human) is neither counted as
 -- answered nor remembered: its messages went back to the pending list or to the human.
--- Returns 1 when released, 2 when released and proactive messages wait in the outbox, 0
--- when this run no longer holds the batch, or (released) why it was abandoned.
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[5] then
-  return 0
+-- Returns {'released', why it was abandoned ('' if not), 1 if proactive messages wait in
+-- the outbox else 0}, or {'lost', '', 0} when this run no longer holds the batch.
+local inflight_key = KEYS[1]
+local batch_key = KEYS[2]
+local info_key = KEYS[3]
+local pending_index = KEYS[4]
+local dead_letter_key = KEYS[5]
+local dead_letters_index = KEYS[6]
+local leases = KEYS[7]
+local history_key = KEYS[8]
+local outbox_key = KEYS[9]
+local conversation = ARGV[1]
+local batch_id = ARGV[2]
+local dead_reason = ARGV[3]
+local dead_ttl_s = tonumber(ARGV[4])
+local claim_token = ARGV[5]
+local history_ttl_s = tonumber(ARGV[6])
+local turns_kept = tonumber(ARGV[7])
+local bytes_kept = tonumber(ARGV[8])
+local turns = argv_from(9)
+if redis.call('HGET', inflight_key, 'token') ~= claim_token then
+  return {'lost', '', 0}
 end
-redis.call('ZREM', KEYS[7], ARGV[1])
-redis.call('HDEL', KEYS[1], 'token')
+redis.call('ZREM', leases, conversation)
+redis.call('HDEL', inflight_key, 'token')
 local now = now_ms()
-local abandoned = redis.call('HGET', KEYS[1], 'abandoned')
+local abandoned = redis.call('HGET', inflight_key, 'abandoned')
 if abandoned then
   -- nothing to count or remember here: the job that noticed counts it
-elseif ARGV[3] ~= '' then
-  local fields = redis.call('HGETALL', KEYS[1])
-  redis.call('HSET', KEYS[5], unpack(fields))
-  redis.call('HSET', KEYS[5], 'reason', ARGV[3], 'failed_at', now)
-  redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
-  redis.call('ZADD', KEYS[6], now, ARGV[2])
+elseif dead_reason ~= '' then
+  local fields = redis.call('HGETALL', inflight_key)
+  redis.call('HSET', dead_letter_key, unpack(fields))
+  redis.call('HSET', dead_letter_key, 'reason', dead_reason, 'failed_at', now)
+  redis.call('EXPIRE', dead_letter_key, dead_ttl_s)
+  redis.call('ZADD', dead_letters_index, now, batch_id)
   count_in_stats(now, 'dead_letters')
 else
   count_in_stats(now, 'answered')
 end
-redis.call('DEL', KEYS[1])
-local history_ttl = tonumber(ARGV[6])
-if not abandoned and history_ttl > 0 and #ARGV > 8 then
+redis.call('DEL', inflight_key)
+if not abandoned and history_ttl_s > 0 and #turns > 0 then
   -- Remembered here, with the release, so a retried or resumed batch counts once.
-  remember_turns(KEYS[8], {unpack(ARGV, 9)}, history_ttl, tonumber(ARGV[7]), tonumber(ARGV[8]))
+  remember_turns(history_key, turns, history_ttl_s, turns_kept, bytes_kept)
 end
-if redis.call('LLEN', KEYS[2]) > 0 then
-  local deadline = tonumber(redis.call('HGET', KEYS[3], 'deadline')) or now
-  redis.call('ZADD', KEYS[4], deadline, ARGV[1])
+if redis.call('LLEN', batch_key) > 0 then
+  local deadline = tonumber(redis.call('HGET', info_key, 'deadline')) or now
+  redis.call('ZADD', pending_index, deadline, conversation)
 else
-  forget_pending(KEYS[3])
-  redis.call('ZREM', KEYS[4], ARGV[1])
+  forget_pending(info_key)
+  redis.call('ZREM', pending_index, conversation)
 end
-return abandoned or (redis.call('EXISTS', KEYS[9]) == 1 and 2 or 1)
+return {'released', abandoned or '', redis.call('EXISTS', outbox_key)}

@@ -6,28 +6,38 @@
 -- ARGV: 1 batch id, 2 conversation, 3 key ttl s, 4 chat JSON, 5 user JSON,
 --       6.. the messages' JSON
 -- Returns the number of messages put back, or -1 if the dead letter is gone or not this one.
-if redis.call('HGET', KEYS[1], 'conversation') ~= ARGV[2] then
+local dead_letter_key = KEYS[1]
+local dead_letters_index = KEYS[2]
+local batch_key = KEYS[3]
+local info_key = KEYS[4]
+local pending_index = KEYS[5]
+local batch_id = ARGV[1]
+local conversation = ARGV[2]
+local key_ttl_s = tonumber(ARGV[3])
+local chat = ARGV[4]
+local user = ARGV[5]
+local messages = argv_from(6)
+if redis.call('HGET', dead_letter_key, 'conversation') ~= conversation then
   return -1
 end
 local now = now_ms()
-local ttl = tonumber(ARGV[3])
 local count = 0
-for i = 6, #ARGV do
-  if not redis.call('LPOS', KEYS[3], ARGV[i]) then
-    insert_in_order(KEYS[3], ARGV[i])
+for _, message in ipairs(messages) do
+  if not redis.call('LPOS', batch_key, message) then
+    insert_in_order(batch_key, message)
     count = count + 1
-    redis.call('HINCRBY', KEYS[4], 'bytes', #ARGV[i])
+    redis.call('HINCRBY', info_key, 'bytes', #message)
   end
 end
-if not redis.call('HGET', KEYS[4], 'first_at') then
-  redis.call('HSET', KEYS[4], 'first_at', now, 'chat', ARGV[4], 'user', ARGV[5])
+if not redis.call('HGET', info_key, 'first_at') then
+  redis.call('HSET', info_key, 'first_at', now, 'chat', chat, 'user', user)
 end
-redis.call('HSET', KEYS[4], 'deadline', now)
-redis.call('EXPIRE', KEYS[3], ttl)
-if redis.call('TTL', KEYS[4]) < ttl then  -- its `seen` may be kept longer
-  redis.call('EXPIRE', KEYS[4], ttl)
+redis.call('HSET', info_key, 'deadline', now)
+redis.call('EXPIRE', batch_key, key_ttl_s)
+if redis.call('TTL', info_key) < key_ttl_s then  -- its `seen` may be kept longer
+  redis.call('EXPIRE', info_key, key_ttl_s)
 end
-redis.call('ZADD', KEYS[5], now, ARGV[2])
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', pending_index, now, conversation)
+redis.call('DEL', dead_letter_key)
+redis.call('ZREM', dead_letters_index, batch_id)
 return count

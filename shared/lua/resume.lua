@@ -7,14 +7,20 @@
 --       7-9 the job
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s)
 -- Returns 1 when the conversation was paused, else 0.
+local inflight_key = KEYS[1]
+local pending_index = KEYS[2]
+local handoff_key = KEYS[3]
+local held_key = KEYS[4]
+local handoffs_index = KEYS[5]
+local outbox_key = KEYS[6]
 local job = conversation_job()
-local conversation = ARGV[1]
-local was_paused = redis.call('DEL', KEYS[3])
-redis.call('ZREM', KEYS[5], conversation)
-if redis.call('EXISTS', KEYS[4], KEYS[6]) > 0 and redis.call('EXISTS', KEYS[1]) == 0
+local conversation = job.conversation
+local was_paused = redis.call('DEL', handoff_key)
+redis.call('ZREM', handoffs_index, conversation)
+if redis.call('EXISTS', held_key, outbox_key) > 0 and redis.call('EXISTS', inflight_key) == 0
     and not job_running(job) then
   local now = now_ms()
-  redis.call('ZADD', KEYS[2], now, conversation)
+  redis.call('ZADD', pending_index, now, conversation)
   queue_job(job, now)
 end
 return was_paused

@@ -12,64 +12,76 @@
 --       5 lease ms (0: no check of the lock), 6 ARQ's lock ms (job timeout + 10 s),
 --       7 '1': this worker's run of the job has ended; end it as ARQ would, first
 -- Returns {state, run at ms}
+local batch_key = KEYS[1]
+local info_key = KEYS[2]
+local inflight_key = KEYS[3]
+local pending_index = KEYS[4]
+local outbox_key = KEYS[5]
+local leases = KEYS[6]
+local handoff_key = KEYS[7]
+local held_key = KEYS[8]
+local retry_key = KEYS[9]
+local abort_set = KEYS[10]
+local lease_ms = tonumber(ARGV[5])
+local lock_ms = tonumber(ARGV[6])
+local job_ended = ARGV[7]
 local now = now_ms()
 local job = conversation_job()
-local conversation = ARGV[1]
+local conversation = job.conversation
 
-if ARGV[7] == '1' then
-  finish_job(job, KEYS[9], KEYS[10])
+if job_ended == '1' then
+  finish_job(job, retry_key, abort_set)
 end
 
 if job_running(job) then
-  local lease_ms = tonumber(ARGV[5])
   -- (A job sending proactive messages holds no lease: it keeps ARQ's lock.)
-  local unclaimed = lease_ms > 0 and not redis.call('ZSCORE', KEYS[6], conversation)
-    and redis.call('LLEN', KEYS[5]) == 0
-  if not (unclaimed and job_lock_age(job, tonumber(ARGV[6])) > lease_ms) then
+  local unclaimed = lease_ms > 0 and not redis.call('ZSCORE', leases, conversation)
+    and redis.call('LLEN', outbox_key) == 0
+  if not (unclaimed and job_lock_age(job, lock_ms) > lease_ms) then
     return {'running', 0}
   end
   release_job_lock(job)
 end
 local queued_at = job_run_at(job)
 
-if redis.call('EXISTS', KEYS[3]) == 1 then
+if redis.call('EXISTS', inflight_key) == 1 then
   -- A claimed batch: either a retry is queued, or its job was lost (crash, max tries).
   if queued_at then
     return {'queued', queued_at}
   end
   queue_job(job, now)
-  redis.call('ZADD', KEYS[4], now, conversation)
+  redis.call('ZADD', pending_index, now, conversation)
   return {'rescheduled', now}
 end
 
-local outbox_waiting = redis.call('LLEN', KEYS[5]) > 0
-local paused_until = tonumber(redis.call('HGET', KEYS[7], 'until'))
+local outbox_waiting = redis.call('LLEN', outbox_key) > 0
+local paused_until = tonumber(redis.call('HGET', handoff_key, 'until'))
 -- Messages held for a human, or proactive ones waiting while a human has the
 -- conversation: the job runs when the pause ends (at once if it has ended).
-if redis.call('LLEN', KEYS[1]) == 0
-    and (redis.call('LLEN', KEYS[8]) > 0 or (outbox_waiting and paused_until)) then
+if redis.call('LLEN', batch_key) == 0
+    and (redis.call('LLEN', held_key) > 0 or (outbox_waiting and paused_until)) then
   local run_at = paused_until or now
-  redis.call('ZADD', KEYS[4], run_at, conversation)
+  redis.call('ZADD', pending_index, run_at, conversation)
   if queue_job(job, run_at) == 'moved' then
     return {'queued', run_at}
   end
   return {'scheduled', run_at}
 end
-if redis.call('LLEN', KEYS[1]) == 0 and not outbox_waiting then
-  redis.call('ZREM', KEYS[4], conversation)
-  forget_pending(KEYS[2])
+if redis.call('LLEN', batch_key) == 0 and not outbox_waiting then
+  redis.call('ZREM', pending_index, conversation)
+  forget_pending(info_key)
   return {'idle', 0}
 end
-local deadline = tonumber(redis.call('HGET', KEYS[2], 'deadline')) or now
+local deadline = tonumber(redis.call('HGET', info_key, 'deadline')) or now
 if outbox_waiting then
   deadline = now  -- proactive messages go out at once
 end
-redis.call('ZADD', KEYS[4], deadline, conversation)
+redis.call('ZADD', pending_index, deadline, conversation)
 if queue_job(job, deadline) == 'moved' then
   -- Its job is queued and due, waiting for a free worker: the sweep looks again in a
   -- lease, not every second (a backlog of thousands would cost as many calls a second).
-  if deadline < now and tonumber(ARGV[5]) > 0 then
-    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[5]), conversation)
+  if deadline < now and lease_ms > 0 then
+    redis.call('ZADD', pending_index, now + lease_ms, conversation)
   end
   return {'queued', deadline}
 end

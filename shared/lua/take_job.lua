@@ -5,5 +5,10 @@
 -- ARGV: 1 job id, 2 the worker's clock (ms, as ARQ compares), 3 lock ms (ARQ's
 --       in-progress timeout)
 -- Returns the job's score (ms), or false when another worker has it, it is gone or not due
-local job = {queue = KEYS[1], in_progress = KEYS[2], id = ARGV[1]}
-return take_job(job, tonumber(ARGV[2]), tonumber(ARGV[3]))
+local queue = KEYS[1]
+local in_progress_key = KEYS[2]
+local job_id = ARGV[1]
+local worker_now_ms = tonumber(ARGV[2])
+local lock_ms = tonumber(ARGV[3])
+local job = {queue = queue, in_progress = in_progress_key, id = job_id}
+return take_job(job, worker_now_ms, lock_ms)

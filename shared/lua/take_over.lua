@@ -12,67 +12,80 @@
 --       9 the platform's id of the human's message ('' for none), 10 seen ids kept
 -- Returns {the claimed batch: 'none', 'abandoned', 'halted' or 'duplicate' (the platform
 -- delivered this human message before: nothing changes); messages held; until ms}
+local batch_key = KEYS[1]
+local info_key = KEYS[2]
+local inflight_key = KEYS[3]
+local pending_index = KEYS[4]
+local handoff_key = KEYS[5]
+local held_key = KEYS[6]
+local handoffs_index = KEYS[7]
+local source = ARGV[5]
+local pause_ms = tonumber(ARGV[6])
+local human_turn = ARGV[7]
+local held_ttl_s = tonumber(ARGV[8])
+local human_message_id = ARGV[9]
+local seen_kept = tonumber(ARGV[10])
 local now = now_ms()
 local job = conversation_job()
-local conversation = ARGV[1]
-local until_ms = now + tonumber(ARGV[6])
+local conversation = job.conversation
+local until_ms = now + pause_ms
 
 -- A redelivered echo is the same human message: remembered once, like a person's.
-if ARGV[9] ~= '' then
-  local seen = redis.call('HGET', KEYS[2], 'seen') or ''
-  local token = seen_token(ARGV[9])
+if human_message_id ~= '' then
+  local seen = redis.call('HGET', info_key, 'seen') or ''
+  local token = seen_token(human_message_id)
   if was_seen(seen, token) then
-    return {'duplicate', 0, tonumber(redis.call('HGET', KEYS[5], 'until')) or 0}
+    return {'duplicate', 0, tonumber(redis.call('HGET', handoff_key, 'until')) or 0}
   end
-  remember_seen(KEYS[2], seen, token, tonumber(ARGV[10]))
-  if redis.call('TTL', KEYS[2]) < 0 then
-    redis.call('EXPIRE', KEYS[2], job.ttl)
+  remember_seen(info_key, seen, token, seen_kept)
+  if redis.call('TTL', info_key) < 0 then
+    redis.call('EXPIRE', info_key, job.ttl)
   end
 end
 
-local since = redis.call('HGET', KEYS[5], 'since') or now
-redis.call('HSET', KEYS[5], 'since', since, 'until', until_ms, 'source', ARGV[5])
-redis.call('PEXPIREAT', KEYS[5], until_ms)
-redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)  -- pauses that ran out
-redis.call('ZADD', KEYS[7], until_ms, conversation)
+local since = redis.call('HGET', handoff_key, 'since') or now
+redis.call('HSET', handoff_key, 'since', since, 'until', until_ms, 'source', source)
+redis.call('PEXPIREAT', handoff_key, until_ms)
+redis.call('ZREMRANGEBYSCORE', handoffs_index, '-inf', now)  -- pauses that ran out
+redis.call('ZADD', handoffs_index, until_ms, conversation)
 
 local claimed = 'none'
 local held = 0
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  if unanswered(KEYS[3]) then
-    local joined = redis.call('HGET', KEYS[3], 'messages')
+if redis.call('EXISTS', inflight_key) == 1 then
+  if unanswered(inflight_key) then
+    local joined = redis.call('HGET', inflight_key, 'messages')
     for _, item in ipairs(claimed_messages(joined) or {joined}) do
-      redis.call('RPUSH', KEYS[6], item)
+      redis.call('RPUSH', held_key, item)
       held = held + 1
     end
-    abandon(KEYS[3], conversation, 'handed_over')
+    abandon(inflight_key, conversation, 'handed_over')
     claimed = 'abandoned'
-  elseif not redis.call('HGET', KEYS[3], 'abandoned') then
-    redis.call('HSET', KEYS[3], 'halted', 'handed_over')
+  elseif not redis.call('HGET', inflight_key, 'abandoned') then
+    redis.call('HSET', inflight_key, 'halted', 'handed_over')
     claimed = 'halted'
   end
 end
-for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  redis.call('RPUSH', KEYS[6], item)
+for _, item in ipairs(redis.call('LRANGE', batch_key, 0, -1)) do
+  redis.call('RPUSH', held_key, item)
   held = held + 1
 end
-redis.call('DEL', KEYS[1])
-forget_pending(KEYS[2])
-if ARGV[7] ~= '' then
-  redis.call('RPUSH', KEYS[6], ARGV[7])
+redis.call('DEL', batch_key)
+forget_pending(info_key)
+if human_turn ~= '' then
+  redis.call('RPUSH', held_key, human_turn)
 end
-if redis.call('EXISTS', KEYS[6]) == 1 then
-  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[8]))
+if redis.call('EXISTS', held_key) == 1 then
+  redis.call('EXPIRE', held_key, held_ttl_s)
 end
 
 -- A running job reschedules at its end (schedule.lua); otherwise the job moves to the
 -- pause's end, when it hands the held messages on.
-if redis.call('EXISTS', KEYS[3]) == 0 and not job_running(job) then
-  if redis.call('EXISTS', KEYS[6]) == 1 then
-    redis.call('ZADD', KEYS[4], until_ms, conversation)
+if redis.call('EXISTS', inflight_key) == 0 and not job_running(job) then
+  if redis.call('EXISTS', held_key) == 1 then
+    redis.call('ZADD', pending_index, until_ms, conversation)
     queue_job(job, until_ms)
   else
-    redis.call('ZREM', KEYS[4], conversation)
+    redis.call('ZREM', pending_index, conversation)
     drop_job(job)
   end
 end

@@ -1,0 +1,269 @@
+"""Every Lua script's call by name: one small builder per script (:mod:`.script_call`),
+whose fields are the script's keys and arguments in the order the script declares them;
+``tests/test_script_contract.py`` holds the two equal, name for name. A call site says
+``Release(inflight_key=..., claim_token=...)``, never a position in a list, and
+:meth:`shared.replicated.ScriptRunner.execute` runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.script_call import JobScriptCall, ScriptCall, arg, key, rest
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Append(JobScriptCall):
+    script = "append"
+    batch_key: str = key()
+    info_key: str = key()
+    inflight_key: str = key()
+    pending_index: str = key()
+    handoff_key: str = key()
+    held_key: str = key()
+    message_id: int | str = arg()
+    message: str = arg()
+    chat: str = arg()
+    """'' for the person's own private chat (the claim rebuilds it)."""
+    user: str = arg()
+    window_ms: int = arg()
+    max_wait_ms: int = arg()
+    max_messages: int = arg()
+    seen_kept: int = arg()
+    seen_ttl_s: int = arg()
+    max_pending_messages: int = arg()
+    max_pending_bytes: int = arg()
+    max_message_bytes: int = arg()
+    album_grace_ms: int = arg()
+    supersede: int = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule(JobScriptCall):
+    script = "schedule"
+    batch_key: str = key()
+    info_key: str = key()
+    inflight_key: str = key()
+    pending_index: str = key()
+    outbox_key: str = key()
+    leases: str = key()
+    handoff_key: str = key()
+    held_key: str = key()
+    retry_key: str = key()
+    abort_set: str = key()
+    lease_ms: int = arg()
+    lock_ms: int = arg()
+    job_ended: int = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claim(ScriptCall):
+    script = "claim"
+    batch_key: str = key()
+    info_key: str = key()
+    inflight_key: str = key()
+    pending_index: str = key()
+    outbox_key: str = key()
+    leases: str = key()
+    in_progress_key: str = key()
+    handoff_key: str = key()
+    held_key: str = key()
+    conversation: str = arg()
+    batch_id: str = arg()
+    max_messages: int = arg()
+    recheck_after_ms: int = arg()
+    key_ttl_s: int = arg()
+    early_tolerance_ms: int = arg()
+    claim_token: str = arg()
+    lease_ms: int = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clear(JobScriptCall):
+    script = "clear"
+    batch_key: str = key()
+    info_key: str = key()
+    inflight_key: str = key()
+    pending_index: str = key()
+    history_key: str = key()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edit(ScriptCall):
+    script = "edit"
+    batch_key: str = key()
+    info_key: str = key()
+    message_id: int | str = arg()
+    message: str = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Remove(ScriptCall):
+    script = "remove"
+    batch_key: str = key()
+    info_key: str = key()
+    message_id: str = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateInflight(ScriptCall):
+    script = "update_inflight"
+    inflight_key: str = key()
+    claim_token: str = arg()
+    field: str = arg()
+    value: str = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release(ScriptCall):
+    script = "release"
+    inflight_key: str = key()
+    batch_key: str = key()
+    info_key: str = key()
+    pending_index: str = key()
+    dead_letter_key: str = key()
+    dead_letters_index: str = key()
+    leases: str = key()
+    history_key: str = key()
+    outbox_key: str = key()
+    conversation: str = arg()
+    batch_id: str = arg()
+    dead_reason: str = arg()
+    """'' when answered."""
+    dead_ttl_s: int = arg()
+    claim_token: str = arg()
+    history_ttl_s: int = arg()
+    turns_kept: int = arg()
+    bytes_kept: int = arg()
+    turns: Sequence[str] = rest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BeginPart(ScriptCall):
+    script = "begin_part"
+    inflight_key: str = key()
+    claim_token: str = arg()
+    part: int = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Renew(ScriptCall):
+    script = "renew"
+    inflight_key: str = key()
+    leases: str = key()
+    in_progress_key: str = key()
+    conversation: str = arg()
+    claim_token: str = arg()
+    lease_ms: int = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndLease(ScriptCall):
+    script = "end_lease"
+    inflight_key: str = key()
+    leases: str = key()
+    pending_index: str = key()
+    conversation: str = arg()
+    claim_token: str = arg()
+    retry_in_ms: int = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Proactive(JobScriptCall):
+    script = "proactive"
+    outbox_key: str = key()
+    inflight_key: str = key()
+    pending_index: str = key()
+    handoff_key: str = key()
+    messages: Sequence[str] = rest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeOver(JobScriptCall):
+    script = "take_over"
+    batch_key: str = key()
+    info_key: str = key()
+    inflight_key: str = key()
+    pending_index: str = key()
+    handoff_key: str = key()
+    held_key: str = key()
+    handoffs_index: str = key()
+    source: str = arg()
+    pause_ms: int = arg()
+    human_turn: str = arg()
+    held_ttl_s: int = arg()
+    human_message_id: str = arg()
+    seen_kept: int = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume(JobScriptCall):
+    script = "resume"
+    inflight_key: str = key()
+    pending_index: str = key()
+    handoff_key: str = key()
+    held_key: str = key()
+    handoffs_index: str = key()
+    outbox_key: str = key()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandOn(ScriptCall):
+    script = "hand_on"
+    held_key: str = key()
+    handoff_key: str = key()
+    history_key: str = key()
+    held_read: int = arg()
+    history_ttl_s: int = arg()
+    turns_kept: int = arg()
+    bytes_kept: int = arg()
+    turns: Sequence[str] = rest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replay(ScriptCall):
+    script = "replay"
+    dead_letter_key: str = key()
+    dead_letters_index: str = key()
+    batch_key: str = key()
+    info_key: str = key()
+    pending_index: str = key()
+    batch_id: str = arg()
+    conversation: str = arg()
+    key_ttl_s: int = arg()
+    chat: str = arg()
+    user: str = arg()
+    messages: Sequence[str] = rest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeJob(ScriptCall):
+    script = "take_job"
+    queue: str = key()
+    in_progress_key: str = key()
+    job_id: str = arg()
+    worker_now_ms: int = arg()
+    lock_ms: int = arg()
+
+
+CALLS: tuple[type[ScriptCall], ...] = (
+    Append,
+    Schedule,
+    Claim,
+    Clear,
+    Edit,
+    Remove,
+    UpdateInflight,
+    Release,
+    BeginPart,
+    Renew,
+    EndLease,
+    Proactive,
+    TakeOver,
+    Resume,
+    HandOn,
+    Replay,
+    TakeJob,
+)
+"""One per script (``tests/test_script_contract.py``)."""
