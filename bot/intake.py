@@ -23,6 +23,7 @@ from shared.pipelining import NotReplicated
 from shared.replication import ReplicaWatch
 from shared.rules import BatchingRules
 from shared.states import AppendResult
+from shared.stops import StopResult, Stops
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
@@ -102,6 +103,23 @@ class StoringIntake:
             f"takeover of {reply.conversation}",
             self.give_up_after_seconds,
         )
+
+    async def stop(self, conversation: str, draft_id: int) -> None:
+        stops = Stops(self.store.redis, self.store.scripts)
+        result = await until_stored(
+            lambda: stops.stop(conversation, draft_id),
+            f"Stop of draft {draft_id} in {conversation}",
+            self.give_up_after_seconds,
+        )
+        said = {
+            StopResult.STOPPED: "its batch is abandoned; the backend call is cancelled",
+            StopResult.SENT: "too late: the answer had begun to go out; nothing changes",
+            StopResult.UNKNOWN: "no batch of this draft is being answered; nothing changes",
+        }[result]
+        log.info(
+            "Stop pressed on draft %d in %s: %s", draft_id, conversation, said,
+            extra={"conversation": conversation},
+        )  # fmt: skip
 
 
 _NOT_PENDING = "ignored: it was not pending (its batch had gone, or it was never batched)"

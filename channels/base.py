@@ -165,6 +165,11 @@ class Intake(Protocol):
         takeovers are off)."""
         ...
 
+    async def stop(self, conversation: str, draft_id: int) -> None:
+        """The person pressed Stop on the draft ``draft_id``: its batch's answer stops,
+        unless a part of it went out already (logged either way)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -210,6 +215,12 @@ class ChannelSender(Protocol):
         """How often the typing indicator must be sent again to keep showing."""
         ...
 
+    @property
+    def keep_on_stop(self) -> bool:
+        """When the person stops an answer being written, whether what was written so far
+        stays, sent as a message (only where drafts have a Stop button)."""
+        ...
+
     async def send_text(
         self, to: Recipient, text: str, parse_mode: str | None, reply_to: MessageId | None
     ) -> None: ...
@@ -232,8 +243,9 @@ class ChannelSender(Protocol):
         ...
 
     async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
-        """Show the answer so far (changes to one ``draft_id`` animate); False when the
-        platform refused it. Best effort: never raises."""
+        """Show the answer so far (changes to one ``draft_id`` animate; empty text: a
+        "Thinking…" placeholder); False when the platform refused it. Best effort: never
+        raises."""
         ...
 
     async def fetch_image(self, message: IncomingMessage) -> str | None:

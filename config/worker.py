@@ -109,6 +109,19 @@ class WorkerProcessSettings(CommonSettings):
         description="When the backend streams its answer: how often a Telegram private chat's "
         "draft (the answer so far) is updated; 0: no drafts, 'typing…' only.",
     )
+    answers_per_hour_max: int = Field(
+        default=120,
+        ge=0,
+        le=100_000,
+        description="A conversation answered this often in the last hour is taken for two "
+        "bots answering each other: its batches go unanswered until the count falls (one "
+        "log line, batchbot_answers_capped_total); 0: no cap.",
+    )
+    draft_thinking: bool = Field(
+        default=True,
+        description="Where drafts are shown: Telegram's 'Thinking…' placeholder from the "
+        "claim until the first streamed piece or the answer; false: 'typing…' until then.",
+    )
     worker_job_timeout_seconds: float = Field(
         default=90.0,
         gt=0,

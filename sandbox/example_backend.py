@@ -107,6 +107,8 @@ class ExampleBackend:
     """This many coming streams break off halfway, before their answer event."""
     first_piece_at: dict[str, float] = field(default_factory=dict)
     """Batch id → when its stream's first piece was written (monotonic)."""
+    closed_streams: dict[str, float] = field(default_factory=dict)
+    """Batch id → when the caller closed its stream before the end (monotonic)."""
     on_exchange: Callable[[bytes, int | None], None] | None = None
     """Told each request body as it arrives (status None), then with the status it got."""
 
@@ -199,6 +201,7 @@ class ExampleBackend:
                 self.seconds_per_piece,
                 cut,
                 lambda: self.first_piece_at.setdefault(batch.batch_id, time.monotonic()),
+                lambda: self.closed_streams.setdefault(batch.batch_id, time.monotonic()),
             )
             if cut:
                 return response  # no answer: the worker asks again

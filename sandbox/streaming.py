@@ -31,21 +31,28 @@ async def stream_answer(
     seconds_per_piece: float,
     cut: bool,
     first_piece_written: Callable[[], object] = lambda: None,
+    closed_by_client: Callable[[], object] = lambda: None,
 ) -> web.StreamResponse:
     """Write the answer as deltas, then the answer event; ``cut`` drops the connection
-    halfway instead, as a backend that crashed mid-answer would."""
+    halfway instead, as a backend that crashed mid-answer would. ``closed_by_client`` is
+    told when the caller closes the stream before its end (a Stop, a supersede)."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
     pieces = pieces_of(answer)
-    for index, piece in enumerate(pieces):
-        if cut and index >= len(pieces) // 2:
-            assert request.transport is not None
-            request.transport.close()
-            return response
-        await response.write(f"event: delta\ndata: {json.dumps({'text': piece})}\n\n".encode())
-        if index == 0:
-            first_piece_written()
-        await asyncio.sleep(seconds_per_piece)
-    await response.write(f"event: answer\ndata: {to_json(answer)}\n\n".encode())
-    await response.write_eof()
+    try:
+        for index, piece in enumerate(pieces):
+            if cut and index >= len(pieces) // 2:
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            delta = json.dumps({"text": piece})
+            await response.write(f"event: delta\ndata: {delta}\n\n".encode())
+            if index == 0:
+                first_piece_written()
+            await asyncio.sleep(seconds_per_piece)
+        await response.write(f"event: answer\ndata: {to_json(answer)}\n\n".encode())
+        await response.write_eof()
+    except (ConnectionResetError, asyncio.CancelledError):
+        closed_by_client()
+        raise
     return response

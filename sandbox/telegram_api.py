@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.telegram_control import add_control_routes
+from sandbox.telegram_drafts import DraftsSurface
 from sandbox.telegram_records import ChatAction, Draft, ForcedError, Hold, SentMessage
 from sandbox.telegram_wire import (
     BOT_USER,
@@ -43,7 +44,7 @@ MAX_LONG_POLL_SECONDS = 50
 
 
 @dataclass
-class TelegramStandIn:
+class TelegramStandIn(DraftsSurface):
     token: str = SANDBOX_TOKEN
     sent: list[SentMessage] = field(default_factory=list)
     chat_actions: list[ChatAction] = field(default_factory=list)
@@ -258,16 +259,6 @@ class TelegramStandIn:
             return web.Response(status=401)
         file_id = downloaded_file_id(request.match_info["path"])
         return web.Response(body=photo_bytes(file_id), content_type="image/jpeg")
-
-    async def _send_message_draft(self, params: dict[str, str]) -> Any:
-        chat_id, draft_id = int(params["chat_id"]), int(params["draft_id"])
-        draft = Draft(chat_id, draft_id, params.get("text", ""), time.monotonic())
-        async with self._changed:
-            self.drafts.append(draft)
-            self._changed.notify_all()
-        if self.on_event:
-            self.on_event(f"Telegram ← bot to chat {draft.chat_id}: (draft) {draft.text!r}")
-        return True
 
     async def _send_message(self, params: dict[str, str]) -> Any:
         return await self._record(params, params["text"], photo=None)

@@ -26,7 +26,11 @@ class Draft:
     chat_id: int
     draft_id: int
     text: str
+    """'' is Telegram's "Thinking…" placeholder."""
     at: float
+    can_stop: bool = False
+    """A Stop button shows under it (Bot API 10.3)."""
+    keep_on_stop: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,11 @@ class Person:
     first_name: str
     username: str | None = None
     language_code: str | None = "en"
+    is_bot: bool = False
+    """Another bot writing (Bot API 10.0 lets bots message each other)."""
 
     def as_telegram(self) -> dict[str, Any]:
-        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        user: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
         if self.username:
             user["username"] = self.username
         if self.language_code:

@@ -113,6 +113,12 @@ class ConversationKeys:
         return f"history:{self.conversation}"
 
     @property
+    def answers(self) -> str:
+        """Sorted set: batch id → when it was answered (ms), the last hour's, for
+        ANSWERS_PER_HOUR_MAX."""
+        return f"answers:{self.conversation}"
+
+    @property
     def handoff(self) -> str:
         """Hash while a human has the conversation: since, until (ms), source; it expires
         at ``until``, which ends the pause."""

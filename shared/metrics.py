@@ -42,8 +42,20 @@ BATCHES = Counter(
     "platform: the batch is a dead letter), retry, dead_letter, claim_lost, "
     "not_addressed (a group batch not meant for the bot), superseded (the person wrote "
     "more before any part was sent), handed_over (a human took the conversation over), "
-    "or why nothing was done (empty, not-due, paused, pause-over)",
+    "stopped (the person pressed Stop while it was written), or why nothing was done "
+    "(empty, not-due, paused, pause-over)",
     ["channel", "outcome"],
+)
+MESSAGES_FROM_BOTS = Counter(
+    "batchbot_messages_from_bots_ignored_total",
+    "Messages other bots sent, left out (ANSWER_BOTS is off)",
+    ["channel"],
+)
+ANSWERS_CAPPED = Counter(
+    "batchbot_answers_capped_total",
+    "Batches not answered because their conversation had ANSWERS_PER_HOUR_MAX answers in "
+    "the last hour (two bots answering each other)",
+    ["channel"],
 )
 BATCH_MESSAGES = Histogram(
     "batchbot_batch_messages",

@@ -247,6 +247,14 @@ class TakeJob(ScriptCall):
     lock_ms: int = arg()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stop(ScriptCall):
+    script = "stop"
+    inflight_key: str = key()
+    conversation: str = arg()
+    batch_id: str = arg()
+
+
 CALLS: tuple[type[ScriptCall], ...] = (
     Append,
     Schedule,
@@ -265,5 +273,6 @@ CALLS: tuple[type[ScriptCall], ...] = (
     HandOn,
     Replay,
     TakeJob,
+    Stop,
 )
 """One per script (``tests/test_script_contract.py``)."""

@@ -61,6 +61,8 @@ class AbandonReason(StrEnum):
     """The person wrote more before any part of the answer went."""
     HANDED_OVER = "handed_over"
     """A human took the conversation over."""
+    STOPPED = "stopped"
+    """The person pressed Stop while the answer was being written (Telegram's drafts)."""
 
 
 class BatchOutcome(StrEnum):
@@ -81,6 +83,8 @@ class BatchOutcome(StrEnum):
     """A group batch not meant for the bot."""
     NOT_ANSWERABLE = "not_answerable"
     """Its channel cannot answer now (a business connection disabled)."""
+    CAPPED = "capped"
+    """Its conversation had ANSWERS_PER_HOUR_MAX answers in the last hour (a bot loop)."""
 
 
 class Released(IntEnum):

@@ -31,8 +31,8 @@ from sandbox.whatsapp_api import WhatsAppStandIn
 from shared.keys import PENDING_INDEX
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from shared.redis_connection import redis_client
+from worker.arq_seams import BatchWorker
 from worker.options import worker_options
-from worker.running import BatchWorker
 from worker.settings import WorkerProcessSettings
 
 # Many bots and workers run side by side here: no metrics ports unless a test asks.

@@ -7,12 +7,9 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-import arq.constants
 import pytest
-from arq.jobs import deserialize_job_raw
 
 from bot.settings import BotSettings
-from shared import arq_layout
 from shared.models import BatchRequest, Channel, Chat, IncomingMessage, MessageKind, User, to_json
 from shared.schema import SCHEMA_DIR, SCHEMAS, render
 from shared.settings import ConfigError, load_settings
@@ -65,24 +62,6 @@ def test_a_whatsapp_request_names_its_channel_and_keeps_the_wamids() -> None:
     )
     assert [m.message_id for m in request.messages] == ["wamid.B", "wamid.A", "wamid.C"]
     assert request.text == "b\na\nc"
-
-
-def test_arq_layout_matches_the_installed_arq() -> None:
-    assert arq.constants.default_queue_name == arq_layout.QUEUE
-    assert arq.constants.job_key_prefix == arq_layout.JOB_KEY_PREFIX
-    assert arq.constants.in_progress_key_prefix == arq_layout.IN_PROGRESS_KEY_PREFIX
-    assert arq.constants.result_key_prefix == arq_layout.RESULT_KEY_PREFIX
-    assert arq.constants.retry_key_prefix == arq_layout.RETRY_KEY_PREFIX
-    assert arq.constants.abort_jobs_ss == arq_layout.ABORT_JOBS
-    payload = arq_layout.batch_job_payload("-100:7").encode()
-    function, args, kwargs, job_try, enqueued = deserialize_job_raw(
-        payload, deserializer=arq_layout.deserialize
-    )
-    assert function == "process_message_batch"
-    assert list(args) == ["-100:7"]
-    assert kwargs == {}
-    assert job_try is None
-    assert enqueued > 0
 
 
 def test_a_bad_setting_is_named_with_what_was_wrong(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,7 +54,8 @@ async def test_typing_shows_all_the_while_the_backend_works_even_when_it_fails(
 ) -> None:
     backend.delay_seconds = 2.5
     telegram.fail_next("sendChatAction", ForcedError(500, "Internal Server Error"))
-    settings = make_settings(typing_refresh_seconds=1.0)
+    # "typing…" rather than Telegram's "Thinking…" draft, which would stand in for it.
+    settings = make_settings(typing_refresh_seconds=1.0, draft_thinking=False)
     await product.start(settings)
     await telegram.person_says(JO, "thinking question")
     [reply] = await telegram.wait_for_messages(JO.id, 1)

@@ -14,8 +14,8 @@ from shared import arq_layout
 from shared.keys import ConversationKeys
 from shared.models import BatchRequest, BatchResponse, OutgoingMessage
 from tests.conftest import Product, SettingsFactory, three_parts, wait_until_idle
+from worker.arq_seams import BatchWorker
 from worker.options import worker_options
-from worker.running import BatchWorker
 
 BO = Person(id=2002, first_name="Bo")
 

@@ -31,8 +31,8 @@ def main() -> None:
     from config.bot import BotSettings  # noqa: PLC0415
     from shared.logs import configure_logging  # noqa: PLC0415
     from shared.stopping import exit_at_once  # noqa: PLC0415
+    from worker.arq_seams import batch_worker, run_until_stopped  # noqa: PLC0415
     from worker.main import settings_class  # noqa: PLC0415
-    from worker.running import batch_worker, run_until_stopped  # noqa: PLC0415
     from worker.settings import WorkerProcessSettings  # noqa: PLC0415
 
     settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])

@@ -14,7 +14,7 @@ log = logging.getLogger("batchbot.worker")
 async def after_job_end(ctx: dict[str, Any]) -> None:
     """ARQ has removed the finished job: now the next batch can get a job of its own.
 
-    ARQ's own CLI calls this; batchbot's worker (:class:`worker.running.BatchWorker`) does
+    ARQ's own CLI calls this; batchbot's worker (:class:`worker.arq_seams.BatchWorker`) does
     the same inside ARQ's end of the job, in one call, and does not use this hook."""
     conversation = arq_layout.conversation_of_job(ctx["job_id"])
     if conversation is not None:

@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from arq import Retry
-
 from shared.claimed import Abandoned, ClaimedBatch
 from shared.leases import BatchLeases
 from worker.delivery import ClaimLost
@@ -19,12 +17,11 @@ async def lease_kept(
     batch: ClaimedBatch,
     lease_ms: int,
     on_abandoned: Callable[[], None],
-    finished: tuple[type[BaseException], ...] = (),
 ) -> AsyncIterator[None]:
     """Renew the batch's lease while the block runs; a renewal that finds the batch
-    abandoned calls ``on_abandoned``. Leaving the block with the batch unfinished (a retry
-    is queued, or an error) ends the lease: only a dead worker's batch is taken over, never
-    one that waits for its retry. ``finished``: exceptions after which the batch is done."""
+    abandoned calls ``on_abandoned``. Leaving the block by an error ends the lease (a
+    block that ends for a retry ends it itself, with the retry's delay): only a dead
+    worker's batch is taken over, never one that waits to run again."""
 
     async def renew() -> None:
         while True:
@@ -39,10 +36,9 @@ async def lease_kept(
     try:
         yield
     except BaseException as error:
-        if not isinstance(error, (ClaimLost, Abandoned, *finished)):
-            retry_in_ms = (error.defer_score or 0) if isinstance(error, Retry) else 0
+        if not isinstance(error, (ClaimLost, Abandoned)):
             with contextlib.suppress(Exception):
-                await leases.end(batch, retry_in_ms)
+                await leases.end(batch, 0)
         raise
     finally:
         renewing.cancel()

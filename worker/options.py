@@ -16,8 +16,8 @@ from arq.connections import RedisSettings
 from shared import arq_layout
 from shared.ops_server import bind_ops_socket
 from shared.redis_connection import outage_retry, tls_options
+from worker.arq_seams import process_message_batch
 from worker.job_end import after_job_end
-from worker.jobs import process_message_batch
 from worker.lifecycle import shutdown, startup
 from worker.settings import WorkerProcessSettings
 

@@ -4,15 +4,21 @@ at all, and whether its channel lets it be answered now (``ChannelAdapter.prepar
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from channels.adapter import ChannelAdapter
+from shared import metrics
+from shared.answer_rate import answers_in_the_last_hour
 from shared.states import BatchOutcome
 from shared.store import ClaimedBatch
 from worker.settings import WorkerProcessSettings
+
+log = logging.getLogger("batchbot.worker")
 
 
 def backoff_seconds(settings: WorkerProcessSettings, job_try: int) -> float:
@@ -38,6 +44,30 @@ class NotAnswered:
     reason: str
 
 
+async def over_the_cap(
+    settings: WorkerProcessSettings, redis: Redis, batch: ClaimedBatch
+) -> NotAnswered | None:
+    """ANSWERS_PER_HOUR_MAX: a conversation answered that often in the last hour is a loop
+    (two bots answering each other), not a person. Said in one log line when it begins;
+    every batch left unanswered is counted. A batch whose answer is stored is not held."""
+    cap = settings.answers_per_hour_max
+    if cap == 0 or batch.answer is not None:
+        return None
+    count = await answers_in_the_last_hour(
+        redis, batch.conversation, batch.batch_id, int(time.time() * 1000)
+    )
+    if count <= cap:
+        return None
+    metrics.ANSWERS_CAPPED.labels(batch.request.channel.value).inc()
+    if count == cap + 1:
+        log.warning(
+            "conversation %s had %d answers in the last hour (ANSWERS_PER_HOUR_MAX): a loop "
+            "of bots? Its batches are left unanswered until the hour's count falls",
+            batch.conversation, cap, extra={"conversation": batch.conversation},
+        )  # fmt: skip
+    return NotAnswered(BatchOutcome.CAPPED, f"{cap} answers in the last hour already")
+
+
 async def answerable(
     settings: WorkerProcessSettings,
     redis: Redis,
@@ -47,6 +77,9 @@ async def answerable(
     """The batch as its backend call goes, or why it is released unanswered."""
     if not meant_for_the_bot(settings, batch):
         return batch, NotAnswered(BatchOutcome.NOT_ADDRESSED, "not addressed to the bot")
+    capped = await over_the_cap(settings, redis, batch)
+    if capped is not None:
+        return batch, capped
     if adapter is None:  # not configured here: its delivery says so (a dead letter)
         return batch, None
     prepared = await adapter.prepare(redis, batch.conversation, batch.request)

@@ -1,5 +1,5 @@
-"""What the person sees while the backend works: "typing…", and, when the backend
-streams its answer and the chat has drafts, the answer as it is being written.
+"""What the person sees while the backend works: "typing…", and, where the chat has
+drafts, "Thinking…" until the first piece, then the answer as it is being written.
 
 Drafts are a preview: the answer is stored and sent for good only once the backend's
 final answer event arrives (:mod:`worker.jobs`). A draft the platform refuses turns
@@ -17,17 +17,20 @@ from channels.base import ChannelSender, Recipient
 
 OnText = Callable[[str], Awaitable[None]]
 
-
-def draft_id_of(batch_id: str) -> int:
-    """One draft id per batch (changes to a draft animate), non-zero, as the API asks."""
-    return int(batch_id[:8], 16) % (2**31 - 1) + 1
+THINKING_RENEW_SECONDS = 20.0
+"""A draft shows for about 30 s: "Thinking…" is sent again before it lapses."""
 
 
 class _Drafts:
     """Shows the newest text at most once per ``interval_seconds``; the first at once."""
 
     def __init__(
-        self, sender: ChannelSender, to: Recipient, draft_id: int, interval_seconds: float
+        self,
+        sender: ChannelSender,
+        to: Recipient,
+        draft_id: int,
+        interval_seconds: float,
+        thinking: bool,
     ) -> None:
         self.sender, self.to, self.draft_id = sender, to, draft_id
         self.interval_seconds = interval_seconds
@@ -37,6 +40,9 @@ class _Drafts:
         self._newest = ""
         self._changed = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        if thinking:  # empty text: Telegram's "Thinking…", until the first piece
+            self._changed.set()
+            self._pump = asyncio.create_task(self._show_changes())
 
     async def update(self, text: str) -> None:
         if self.refused:
@@ -48,7 +54,9 @@ class _Drafts:
 
     async def _show_changes(self) -> None:
         while True:
-            await self._changed.wait()
+            renew = THINKING_RENEW_SECONDS if not self._newest else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), renew)
             self._changed.clear()
             if not await self.sender.show_draft(self.to, self.draft_id, self._newest):
                 self.refused, self.showing = True, False
@@ -65,15 +73,20 @@ class _Drafts:
 
 @contextlib.asynccontextmanager
 async def progress_shown(
-    sender: ChannelSender, to: Recipient, draft_id: int, drafts_per_second: float
+    sender: ChannelSender,
+    to: Recipient,
+    draft_id: int,
+    drafts_per_second: float,
+    thinking: bool = False,
 ) -> AsyncIterator[OnText | None]:
-    """Keep "typing…" up while the block runs; yields what to call with the answer's text
-    so far, or None where drafts are off (the setting, the channel, a group chat)."""
+    """Keep "typing…" (or, with ``thinking``, "Thinking…") up while the block runs; yields
+    what to call with the answer's text so far, or None where drafts are off (the
+    setting, the channel, a group or business chat)."""
     if drafts_per_second <= 0 or not sender.shows_drafts(to):
         async with typing_until(sender, to, lambda: False):
             yield None
         return
-    drafts = _Drafts(sender, to, draft_id, 1 / drafts_per_second)
+    drafts = _Drafts(sender, to, draft_id, 1 / drafts_per_second, thinking)
     try:
         async with typing_until(sender, to, lambda: drafts.showing):
             yield drafts.update

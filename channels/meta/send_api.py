@@ -54,6 +54,7 @@ class SendApiSender:
     """Sends one reply part at a time on Instagram or Messenger (see :class:`ChannelSender`)."""
 
     typing_refresh_seconds = TYPING_REFRESH_SECONDS
+    keep_on_stop = False  # no drafts, no Stop button
 
     def __init__(
         self,

@@ -46,7 +46,10 @@ class TelegramAdapter(ChannelAdapter):
 
     def make_sender(self, typing_refresh_seconds: float) -> ChannelSender:
         bot = make_bot(self._settings, self._settings.telegram_timeout_seconds)
-        return TelegramSender(bot, typing_refresh_seconds)
+        settings = self._settings
+        return TelegramSender(
+            bot, typing_refresh_seconds, settings.draft_can_stop, settings.draft_keep_on_stop
+        )
 
     @property
     def send_timeout_seconds(self) -> float:

@@ -67,10 +67,20 @@ class TelegramSender:
     channel = Channel.TELEGRAM
     limits = TELEGRAM_LIMITS
 
-    def __init__(self, bot: Bot, typing_refresh_seconds: float = 4.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        typing_refresh_seconds: float = 4.0,
+        can_stop: bool = True,
+        keep_on_stop: bool = False,
+    ) -> None:
         self.bot = bot
         self.typing_refresh_seconds = typing_refresh_seconds
         """Telegram shows 'typing…' for 5 s."""
+        self.can_stop = can_stop
+        """Drafts show a Stop button (DRAFT_CAN_STOP)."""
+        self.keep_on_stop = keep_on_stop
+        """What was written when Stop was pressed stays, sent as a message (DRAFT_KEEP_ON_STOP)."""
 
     async def send_text(
         self, to: Recipient, text: str, parse_mode: str | None, reply_to: MessageId | None
@@ -128,11 +138,17 @@ class TelegramSender:
         return decode(to.conversation).private
 
     async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
-        """``sendMessageDraft`` with the first 4,096 characters (the first part's worth)."""
+        """``sendMessageDraft`` with the first 4,096 characters (the first part's worth);
+        empty text shows Telegram's "Thinking…" placeholder."""
         chat_id = decode(to.conversation).chat_id
         try:
             await self.bot.send_message_draft(
-                chat_id, draft_id, text=text[: self.limits.text], parse_mode=None
+                chat_id,
+                draft_id,
+                text=text[: self.limits.text],
+                parse_mode=None,
+                can_stop=self.can_stop or None,
+                keep_on_stop=(self.can_stop and self.keep_on_stop) or None,
             )
         except (TelegramAPIError, TelegramNetworkError) as error:
             log.info("draft for chat %s refused: %s; 'typing…' instead", chat_id, error)

@@ -45,6 +45,21 @@ class TelegramSettings(BaseSettings):
         max_length=4096,
         description="The bot's answer to /clear, after dropping the pending messages.",
     )
+    answer_bots: bool = Field(
+        default=False,
+        description="Batch and answer messages other bots send (Bot API 10.0 lets bots "
+        "write to each other); false: they are left out. ANSWERS_PER_HOUR_MAX caps a loop.",
+    )
+    draft_can_stop: bool = Field(
+        default=True,
+        description="A streamed answer's draft shows a Stop button; pressing it cancels the "
+        "backend call and nothing more of that answer is sent.",
+    )
+    draft_keep_on_stop: bool = Field(
+        default=False,
+        description="On Stop, what was written so far stays in the chat as a message (and "
+        "in the history); false: it goes.",
+    )
     webhook_url: HttpUrl | None = Field(
         default=None, description="Public HTTPS URL Telegram posts updates to; unset: polling."
     )

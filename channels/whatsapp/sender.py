@@ -51,6 +51,7 @@ class WhatsAppSender:
     channel = Channel.WHATSAPP
     limits = WHATSAPP_LIMITS
     typing_refresh_seconds = TYPING_REFRESH_SECONDS
+    keep_on_stop = False  # no drafts, no Stop button
 
     def __init__(
         self,

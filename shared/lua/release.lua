@@ -9,6 +9,7 @@
 --       dead letter because the platform refused a part of its answer
 -- An abandoned batch (superseded, or handed over to a human) is neither counted as
 -- answered nor remembered: its messages went back to the pending list or to the human.
+-- One the person stopped is remembered as far as it was delivered (the turns sent).
 -- Returns {'released', why it was abandoned ('' if not), 1 if proactive messages wait in
 -- the outbox else 0}, or {'lost', '', 0} when this run no longer holds the batch.
 local inflight_key = KEYS[1]
@@ -49,7 +50,7 @@ else
   count_in_stats(now, 'answered')
 end
 redis.call('DEL', inflight_key)
-if not abandoned and history_ttl_s > 0 and #turns > 0 then
+if (not abandoned or abandoned == 'stopped') and history_ttl_s > 0 and #turns > 0 then
   -- Remembered here, with the release, so a retried or resumed batch counts once.
   remember_turns(history_key, turns, history_ttl_s, turns_kept, bytes_kept)
 end

@@ -23,6 +23,8 @@ from channels.base import Author, HumanReply, Intake, Removal
 from channels.telegram import connections
 from channels.telegram.conversations import business_conversation_id
 from channels.telegram.intake import author_of, normalise
+from channels.telegram.receiver.handlers import from_a_bot
+from channels.telegram.settings import TelegramSettings
 from shared import metrics
 from shared.models import Channel
 
@@ -55,7 +57,9 @@ async def on_connection(business_connection: BusinessConnection, intake: Intake)
     )
 
 
-async def on_message(message: Message, intake: Intake) -> None:
+async def on_message(message: Message, intake: Intake, settings: TelegramSettings) -> None:
+    if from_a_bot(message, settings):  # business bots may be written to by bots (10.0)
+        return
     author = await _customer(message, intake)
     if isinstance(author, OwnerWrote):
         said = normalise(message).words() or ""

@@ -1,5 +1,18 @@
-"""Running one worker process until SIGTERM or SIGINT, and then stopping in bounded time.
+"""Everything batchbot overrides or re-implements of ARQ, in one place, written against
+the ARQ of :data:`ARQ_VERSION` (the version pinned in requirements.lock; a test holds the
+installed one, the pin and ``shared.arq_layout`` equal). Nothing else reaches into ARQ's
+private state:
 
+- the job: :func:`process_message_batch` turns a run's :class:`worker.outcome.Outcome`
+  into ARQ's result line or its ``Retry``;
+- the pick: :meth:`BatchWorker.start_jobs` takes a job in one call (``take_job.lua``);
+- the finish: :meth:`BatchWorker.finish_job` ends a batch job and schedules the next
+  batch's in one call (``schedule.lua``);
+- the lock, the keys and the payload a Lua script writes: ``lua/arq_jobs.lua`` and
+  :mod:`shared.arq_layout` (the bot has no ARQ: it writes jobs from Lua);
+- the stop: :func:`run_until_stopped` bounds ``Worker.run``'s end.
+
+Running one worker process until SIGTERM or SIGINT, and then stopping in bounded time:
 ARQ's ``Worker.run`` ends with ``Worker.close()``: it deletes the health key, runs our
 shutdown, and closes the pool, each a Redis command that retries for as long as
 REDIS_OUTAGE_TOLERANCE_SECONDS allows; and its poll loop, cancelled at the signal, can
@@ -19,17 +32,50 @@ import logging
 from signal import Signals
 from typing import Any
 
+from arq import Retry
 from arq.utils import timestamp_ms
 from arq.worker import Worker, get_kwargs
 from redis.commands.core import AsyncScript
 
 from shared import arq_layout
+from shared.pipelining import NotReplicated
 from shared.redis_scripts import load_script
 from shared.script_calls import TakeJob
 from worker.job_end import schedule_next
+from worker.jobs import BatchRun
 from worker.lifecycle import deps_of
 
 log = logging.getLogger("batchbot.worker")
+
+ARQ_VERSION = "0.28.0"
+"""The ARQ whose internals this module and ``shared.arq_layout`` were checked against."""
+
+RETRY = 1.0  # seconds: a job whose write lacked replicas, or that runs here already
+
+
+async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
+    """ARQ's job: one step of the protocol; what it came to, for ARQ's log line, or ARQ's
+    Retry when the run asks for one. A write the replicas did not confirm retries it (the
+    run resumes). After a Redis outage longer than a lease ARQ may start it again in the
+    worker still running it: that run waits for the first."""
+    deps = deps_of(ctx)
+    if conversation in deps.running:
+        log.warning("conversation %s: its job still runs here; again in %.1fs", conversation, RETRY)
+        raise Retry(defer=RETRY)
+    deps.running.add(conversation)
+    try:
+        outcome = await BatchRun(deps, job_try=ctx["job_try"]).process(conversation)
+    except NotReplicated as error:
+        # DEBUG: the store's replica watch logs once when the shortfall begins and once
+        # when it ends; a line per conversation per second would bury everything else.
+        log.debug("conversation %s: %s; retrying in %.1fs", conversation, error, RETRY)
+        raise Retry(defer=RETRY) from error
+    finally:
+        deps.running.discard(conversation)
+    if outcome.retry_in is not None:
+        raise Retry(defer=outcome.retry_in)
+    return outcome.line
+
 
 LOOP_STOP_SECONDS = 0.5
 CLEANUP_SECONDS = 1.0
