@@ -51,11 +51,13 @@ class BackendClient:
         request: BatchRequest,
         on_text: OnText | None = None,
         fetch_image: ImageFetcher | None = None,
+        on_reasoning: OnText | None = None,
     ) -> BatchResponse:
         """POST one batch and return the validated answer, or raise a classified error.
 
-        A streamed answer calls ``on_text`` with the text so far after each piece. Media
-        go as ids (the backend fetches them), so ``fetch_image`` is not used here.
+        A streamed answer calls ``on_text`` with the text so far after each piece, and
+        ``on_reasoning`` with the reasoning so far. Media go as ids (the backend fetches
+        them), so ``fetch_image`` is not used here.
         """
         body = to_json(request).encode()
         headers = {
@@ -67,7 +69,7 @@ class BackendClient:
         try:
             async with self._http.stream("POST", self.url, content=body, headers=headers) as got:
                 if got.status_code == 200 and is_event_stream(got):
-                    return await answer_from_stream(got, on_text)
+                    return await answer_from_stream(got, on_text, on_reasoning)
                 await got.aread()
                 return _answer_of(got)
         except httpx.TimeoutException as error:

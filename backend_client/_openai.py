@@ -53,8 +53,11 @@ class OpenAIChatClient:
         request: BatchRequest,
         on_text: OnText | None = None,
         fetch_image: ImageFetcher | None = None,
+        on_reasoning: OnText | None = None,
     ) -> BatchResponse:
-        """Ask the model about one batch; the text so far goes to ``on_text`` as it grows."""
+        """Ask the model about one batch; the text so far goes to ``on_text`` as it grows,
+        and its reasoning (``delta.reasoning_content`` or ``delta.reasoning``, as LiteLLM
+        and OpenRouter send it) to ``on_reasoning``: never part of the answer."""
         body = {
             "model": self.model,
             "messages": await chat_messages(request, self.system_prompt, fetch_image),
@@ -69,7 +72,7 @@ class OpenAIChatClient:
                     await got.aread()
                     raise _error_of(got)
                 if is_event_stream(got):
-                    text = await _streamed_text(got, on_text)
+                    text = await _streamed_text(got, on_text, on_reasoning)
                 else:
                     await got.aread()
                     text = _whole_text(got)
@@ -82,17 +85,26 @@ class OpenAIChatClient:
         return BatchResponse(messages=[OutgoingMessage(text=text.strip())])
 
 
-async def _streamed_text(response: httpx.Response, on_text: OnText | None) -> str:
-    text = ""
+async def _streamed_text(
+    response: httpx.Response, on_text: OnText | None, on_reasoning: OnText | None
+) -> str:
+    text = reasoning = ""
     try:
         async for _, data in events(response):
             if data.strip() == "[DONE]":
                 return text
-            piece = _dig(_json(data), "choices", 0, "delta", "content")
+            delta = _dig(_json(data), "choices", 0, "delta")
+            delta = delta if isinstance(delta, dict) else {}
+            piece = delta.get("content")
             if isinstance(piece, str) and piece:
                 text += piece
                 if on_text is not None:
                     await on_text(text)
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(thought, str) and thought:
+                reasoning += thought
+                if on_reasoning is not None:
+                    await on_reasoning(reasoning)
     except httpx.TransportError as error:
         raise broke_off(error, "the model endpoint", len(text)) from error
     raise RetryableBackendError(

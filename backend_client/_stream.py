@@ -1,10 +1,12 @@
 """A backend's streamed answer: Server-Sent Events, read as they arrive.
 
 The contract (v1): any number of ``event: delta`` with ``data: {"text": "<the next
-piece>"}``, then exactly one ``event: answer`` whose data is the whole answer, the same
-object a JSON answer is. Only that final answer counts; a stream that ends, breaks or
-times out before it is a retryable failure (the worker asks again with the same batch
-id). Other events and comments are ignored, as the SSE format allows.
+piece>"}`` (and, from a model that reasons, ``event: reasoning`` of the same shape: shown
+while it is written, never part of the answer), then exactly one ``event: answer`` whose
+data is the whole answer, the same object a JSON answer is. Only that final answer
+counts; a stream that ends, breaks or times out before it is a retryable failure (the
+worker asks again with the same batch id). Other events and comments are ignored, as the
+SSE format allows.
 """
 
 from __future__ import annotations
@@ -55,15 +57,22 @@ async def events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
         yield name or "message", "\n".join(data)
 
 
-async def answer_from_stream(response: httpx.Response, on_text: OnText | None) -> BatchResponse:
-    """The final answer of a streamed response, reporting the text as it grows."""
-    text = ""
+async def answer_from_stream(
+    response: httpx.Response, on_text: OnText | None, on_reasoning: OnText | None = None
+) -> BatchResponse:
+    """The final answer of a streamed response, reporting the text (and the reasoning, a
+    preview that is never part of the answer) as it grows."""
+    text = reasoning = ""
     try:
         async for name, data in events(response):
             if name == "delta":
-                text += _delta_text(data)
+                text += _delta_text(data, name)
                 if on_text is not None:
                     await on_text(text)
+            elif name == "reasoning":
+                reasoning += _delta_text(data, name)
+                if on_reasoning is not None:
+                    await on_reasoning(reasoning)
             elif name == "answer":
                 try:
                     return BatchResponse.model_validate_json(data)
@@ -79,13 +88,13 @@ async def answer_from_stream(response: httpx.Response, on_text: OnText | None) -
     )
 
 
-def _delta_text(data: str) -> str:
+def _delta_text(data: str, event: str) -> str:
     try:
         piece = json.loads(data).get("text")
     except (ValueError, AttributeError):
         piece = None
     if not isinstance(piece, str):
         raise PermanentBackendError(
-            f'a delta event\'s data must be {{"text": "..."}}; got {excerpt(data)}'
+            f'a {event} event\'s data must be {{"text": "..."}}; got {excerpt(data)}'
         )
     return piece

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from bench import (
+    answer_life,
     compare,
     console,
     drafts,
@@ -33,7 +34,18 @@ from sandbox.redis_server import RedisServer
 
 T = TypeVar("T")
 
-NAMES = ("ingest", "timer", "e2e", "profile", "memory", "scale", "http", "drafts", "console")
+NAMES = (
+    "ingest",
+    "timer",
+    "e2e",
+    "profile",
+    "memory",
+    "scale",
+    "http",
+    "drafts",
+    "console",
+    "answer",
+)
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -127,6 +139,19 @@ def _drafts_table(result: drafts.DraftResult) -> None:
         [[f"{result.first_draft_p50_ms:.0f} ms", f"{result.first_draft_p99_ms:.0f} ms",
           f"{result.first_draft_max_ms:.0f} ms", f"{result.without_drafts_p50_ms:.0f} ms",
           f"{result.updates_per_second_per_chat:.2f}"]],
+    )  # fmt: skip
+
+
+def _answer_table(result: answer_life.AnswerLifeResult) -> None:
+    _table(
+        f"8. The answer's life: \"Thinking…\" for {result.people} batches due at once "
+        f"(backend thinks 1 s); Stop for {result.streams} streams at once",
+        ["placeholder after due p50", "p99", "baseline: typing… p50", "p99",
+         "Stop to stream closed p50", "p99", "max", "writing saved p50"],
+        [[f"{result.placeholder_p50_ms:.0f} ms", f"{result.placeholder_p99_ms:.0f} ms",
+          f"{result.typing_p50_ms:.0f} ms", f"{result.typing_p99_ms:.0f} ms",
+          f"{result.stop_closed_p50_ms:.0f} ms", f"{result.stop_closed_p99_ms:.0f} ms",
+          f"{result.stop_closed_max_ms:.0f} ms", f"{result.uncancelled_p50_ms:.0f} ms"]],
     )  # fmt: skip
 
 
@@ -261,6 +286,9 @@ async def _on_one_redis(
         )
     if "drafts" in names:
         await _measure(figures, "drafts", drafts.run(url, 20 if quick else 200), _drafts_table)
+    if "answer" in names:
+        life = answer_life.run(url, 20 if quick else 200, 10 if quick else 100)
+        await _measure(figures, "answer", life, _answer_table)
 
 
 async def _measure(

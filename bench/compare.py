@@ -113,6 +113,14 @@ def _profile_and_the_rest(run: dict[str, Any]) -> Iterator[Figure]:
         yield Figure(
             f"drafts {drafts['people']} first draft p99 ms", drafts["first_draft_p99_ms"], False
         )
+    life = run.get("answer")
+    if life:
+        yield Figure(
+            f"answer {life['people']} placeholder p99 ms", life["placeholder_p99_ms"], False
+        )
+        yield Figure(
+            f"answer {life['streams']} Stop closed p99 ms", life["stop_closed_p99_ms"], False
+        )
     for row in run.get("console", []):
         case = f"console {row['what']} {row['pending']:,} pending"
         yield Figure(f"{case} commands/refresh", row["commands_per_refresh"], False)

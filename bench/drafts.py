@@ -72,7 +72,8 @@ async def run(url: str, people: int = 200) -> DraftResult:
     }
     latencies, baseline, rates = [], [], []
     for chat, started in first_piece.items():
-        drafts = [d for d in telegram.drafts if d.chat_id == chat]
+        # The answer's drafts: "Thinking…" (no text) comes before the first piece.
+        drafts = [d for d in telegram.drafts if d.chat_id == chat and d.text]
         final = next(m for m in telegram.sent if m.chat_id == chat)
         if drafts:
             latencies.append((drafts[0].at - started) * 1000)

@@ -242,10 +242,12 @@ class ChannelSender(Protocol):
         """Whether an answer being written can be shown to this recipient as it grows."""
         ...
 
-    async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
+    async def show_draft(
+        self, to: Recipient, draft_id: int, text: str, reasoning: str = ""
+    ) -> bool:
         """Show the answer so far (changes to one ``draft_id`` animate; empty text: a
-        "Thinking…" placeholder); False when the platform refused it. Best effort: never
-        raises."""
+        "Thinking…" placeholder), with the model's reasoning so far above it when there is
+        some; False when the platform refused it. Best effort: never raises."""
         ...
 
     async def fetch_image(self, message: IncomingMessage) -> str | None:

@@ -122,6 +122,12 @@ class WorkerProcessSettings(CommonSettings):
         description="Where drafts are shown: Telegram's 'Thinking…' placeholder from the "
         "claim until the first streamed piece or the answer; false: 'typing…' until then.",
     )
+    draft_reasoning: bool = Field(
+        default=False,
+        description="When the backend streams its reasoning: a Telegram private chat's "
+        "draft shows it in a thinking block above the answer (never in the message or the "
+        "history).",
+    )
     worker_job_timeout_seconds: float = Field(
         default=90.0,
         gt=0,

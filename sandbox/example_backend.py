@@ -107,6 +107,8 @@ class ExampleBackend:
     """This many coming streams break off halfway, before their answer event."""
     first_piece_at: dict[str, float] = field(default_factory=dict)
     """Batch id → when its stream's first piece was written (monotonic)."""
+    reasoning: str = ""
+    """Streamed before the answer as ``reasoning`` events, as a reasoning model thinks."""
     closed_streams: dict[str, float] = field(default_factory=dict)
     """Batch id → when the caller closed its stream before the end (monotonic)."""
     on_exchange: Callable[[bytes, int | None], None] | None = None
@@ -202,6 +204,7 @@ class ExampleBackend:
                 cut,
                 lambda: self.first_piece_at.setdefault(batch.batch_id, time.monotonic()),
                 lambda: self.closed_streams.setdefault(batch.batch_id, time.monotonic()),
+                self.reasoning,
             )
             if cut:
                 return response  # no answer: the worker asks again

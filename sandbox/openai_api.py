@@ -47,6 +47,11 @@ class OpenAIStandIn:
     fail_with: tuple[int, str] | None = None
     """(status, message) every call answers instead, as a provider's error."""
     calls: list[ModelCall] = field(default_factory=list)
+    reasoning: str = ""
+    """Streamed first as ``delta.reasoning_content`` (LiteLLM's and DeepSeek's name; the
+    other spelling, ``delta.reasoning``, with ``reasoning_field``), as a reasoning model
+    thinks before it answers."""
+    reasoning_field: str = "reasoning_content"
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -78,8 +83,10 @@ class OpenAIStandIn:
             return web.json_response({"object": "chat.completion", "choices": [choice]})
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        for piece in _WORDS.findall(text):
-            chunk = {"object": "chat.completion.chunk", "choices": [{"delta": {"content": piece}}]}
+        thought = [(self.reasoning_field, piece) for piece in _WORDS.findall(self.reasoning)]
+        said = [("content", piece) for piece in _WORDS.findall(text)]
+        for name, piece in thought + said:
+            chunk = {"object": "chat.completion.chunk", "choices": [{"delta": {name: piece}}]}
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
             await asyncio.sleep(self.seconds_per_piece)
         await response.write(b"data: [DONE]\n\n")

@@ -32,14 +32,20 @@ async def stream_answer(
     cut: bool,
     first_piece_written: Callable[[], object] = lambda: None,
     closed_by_client: Callable[[], object] = lambda: None,
+    reasoning: str = "",
 ) -> web.StreamResponse:
     """Write the answer as deltas, then the answer event; ``cut`` drops the connection
     halfway instead, as a backend that crashed mid-answer would. ``closed_by_client`` is
-    told when the caller closes the stream before its end (a Stop, a supersede)."""
+    told when the caller closes the stream before its end (a Stop, a supersede).
+    ``reasoning`` is streamed first, as ``reasoning`` events."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
     pieces = pieces_of(answer)
     try:
+        for thought in _WORDS.findall(reasoning):
+            data = json.dumps({"text": thought})
+            await response.write(f"event: reasoning\ndata: {data}\n\n".encode())
+            await asyncio.sleep(seconds_per_piece)
         for index, piece in enumerate(pieces):
             if cut and index >= len(pieces) // 2:
                 assert request.transport is not None
@@ -53,6 +59,6 @@ async def stream_answer(
         await response.write(f"event: answer\ndata: {to_json(answer)}\n\n".encode())
         await response.write_eof()
     except (ConnectionResetError, asyncio.CancelledError):
-        closed_by_client()
+        closed_by_client()  # the caller went away: this answer was not given
         raise
     return response

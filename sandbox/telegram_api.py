@@ -194,6 +194,7 @@ class TelegramStandIn(DraftsSurface):
             "setWebhook": self._true,
             "sendChatAction": self._send_chat_action,
             "sendMessageDraft": self._send_message_draft,
+            "sendRichMessageDraft": self._send_rich_message_draft,
             "getFile": self._get_file,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,

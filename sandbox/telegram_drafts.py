@@ -4,6 +4,7 @@ their flags as the bot sent them, and the person pressing Stop under one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,9 +33,18 @@ class DraftsSurface:
         await self.deliver(self.update_of("stopped_message_generation", payload))
 
     async def _send_message_draft(self, params: dict[str, str]) -> Any:
+        return await self._draft(params, params.get("text", ""), "")
+
+    async def _send_rich_message_draft(self, params: dict[str, str]) -> Any:
+        """The blocks batchbot sends: a thinking block, then the answer as a paragraph."""
+        blocks = json.loads(params["rich_message"]).get("blocks", [])
+        kinds: dict[str, str] = {block["type"]: block["text"] for block in blocks}
+        return await self._draft(params, kinds.get("paragraph", ""), kinds.get("thinking", ""))
+
+    async def _draft(self, params: dict[str, str], text: str, reasoning: str) -> Any:
         chat_id, draft_id = int(params["chat_id"]), int(params["draft_id"])
         flags = {name: params.get(name) == "true" for name in ("can_stop", "keep_on_stop")}
-        draft = Draft(chat_id, draft_id, params.get("text", ""), time.monotonic(), **flags)
+        draft = Draft(chat_id, draft_id, text, time.monotonic(), reasoning=reasoning, **flags)
         async with self._changed:
             self.drafts.append(draft)
             self._changed.notify_all()

@@ -31,6 +31,8 @@ class Draft:
     can_stop: bool = False
     """A Stop button shows under it (Bot API 10.3)."""
     keep_on_stop: bool = False
+    reasoning: str = ""
+    """A rich draft's thinking block (``sendRichMessageDraft``, Bot API 10.1)."""
 
 
 @dataclass(frozen=True, slots=True)

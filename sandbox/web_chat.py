@@ -15,6 +15,7 @@ from aiohttp import web
 
 from batchctl.console import packaged_file
 from sandbox.example_backend import ExampleBackend, summarise
+from sandbox.telegram_api import Person
 from sandbox.web_people import CHANNELS, People, Simulated, StandIns, owner_writes
 from sandbox.web_timeline import Timeline
 from shared.handoff import Handoffs
@@ -30,7 +31,12 @@ BACKEND_MODES = {
     "fail": "answers 500 (retries, then a dead letter)",
     "parts": "answers in two parts, paced like typing",
     "stream": "streams its answer word by word (drafts)",
+    "reason": "reasons aloud, then streams its answer (a thinking block in the draft)",
 }
+REASONING = (
+    "The person wants to know more. A short, friendly answer in a few sentences will do; "
+    "mention what the shop offers and ask what they would like."
+)
 SLOW_SECONDS = 6.0
 SECOND_PART = "Tomorrow at 5pm is free. Shall I book it?"
 STREAM_SECONDS_PER_WORD = 0.12
@@ -85,6 +91,7 @@ class ChatPage:
         app.router.add_post("/api/people/{id}/edit", self._edit)
         app.router.add_post("/api/people/{id}/owner", self._owner_writes)
         app.router.add_post("/api/people/{id}/resume", self._resume)
+        app.router.add_post("/api/people/{id}/stop", self._stop)
         app.router.add_post("/api/backend", self._set_mode)
         app.router.add_get("/api/events", self._events)
         return app
@@ -93,8 +100,11 @@ class ChatPage:
         backend = self.backend
         backend.delay_seconds = SLOW_SECONDS if mode == "slow" else 0.0
         backend.failure_status = 500 if mode == "fail" else None
-        backend.answerer = {"parts": answer_in_parts, "stream": answer_at_length}.get(mode)
-        backend.stream, backend.seconds_per_piece = mode == "stream", STREAM_SECONDS_PER_WORD
+        answerers = {"parts": answer_in_parts, "stream": answer_at_length}
+        backend.answerer = answerers.get(mode, answer_at_length if mode == "reason" else None)
+        backend.stream = mode in ("stream", "reason")
+        backend.seconds_per_piece = STREAM_SECONDS_PER_WORD
+        backend.reasoning = REASONING if mode == "reason" else ""
         self.mode = mode
 
     async def _page(self, request: web.Request) -> web.Response:
@@ -184,6 +194,16 @@ class ChatPage:
         person = self._person(request)
         resumed = await self.handoffs.resume(person.conversation)
         return web.json_response({"conversation": person.conversation, "resumed": resumed})
+
+    async def _stop(self, request: web.Request) -> web.Response:
+        """The person presses Stop under the draft ``draft_id`` (Telegram's button)."""
+        person = self._person(request)
+        draft_id = (await _json_object(request)).get("draft_id")
+        if person.channel != "telegram" or not isinstance(draft_id, int):
+            return _problem("Stop is a Telegram draft's button: a Telegram person and draft_id")
+        await self.stand_ins.telegram.press_stop(Person(int(person.address), person.name), draft_id)
+        self.timeline.add(person.id, "stop-pressed", draft_id=draft_id)
+        return web.json_response({"stopped": draft_id})
 
     async def _set_mode(self, request: web.Request) -> web.Response:
         mode = str((await _json_object(request)).get("mode"))

@@ -101,6 +101,7 @@ async def _run_web(
         backend_retry_budget_seconds=8,
         handoff_seconds=HANDOFF_SECONDS,
         history_turns=10,
+        draft_reasoning=True,  # the "reasons" mode shows it above the answer
     ) as sandbox:
         redis = Redis.from_url(sandbox.redis_url)
         token = secrets.token_urlsafe(18)

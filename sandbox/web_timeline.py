@@ -182,7 +182,10 @@ class Timeline:
             self._typing(str(action.chat_id), action.action)
         for draft in self._new("telegram-drafts", telegram.drafts):
             if (person := self._by_address.get(str(draft.chat_id))) is not None:
-                self.add(person, "draft", text=draft.text)
+                self.add(
+                    person, "draft", text=draft.text, reasoning=draft.reasoning,
+                    draft_id=draft.draft_id, can_stop=draft.can_stop,
+                )  # fmt: skip
         for sent in self._new("telegram-sent", telegram.sent):
             self._reply(str(sent.chat_id), sent.at, sent.text, sent.photo, sent.message_id)
         for typing in self._new("whatsapp-typing", whatsapp.typing):

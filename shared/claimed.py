@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ class ClaimedBatch:
     refused: dict[int, str] = field(default_factory=dict)
     """Parts (from 1) the platform refused for good in an earlier run, with its reason
     (``refused:<n>`` fields): a resumed run must not count them as delivered."""
+    answers_last_hour: int = 0
+    """The conversation's answered batches in the last hour, as the claim counted them."""
 
 
 class Abandoned(Exception):
@@ -93,16 +96,17 @@ it refused (kept in the dead letter, which copies the batch's fields)."""
 
 
 def claim_outcome(conversation: str, reply: list[str]) -> ClaimOutcome:
-    """``claim.lua``'s reply: {state, deadline ms, now ms, then the claimed batch's fields
-    and values, or the items held during a pause that is over}."""
+    """``claim.lua``'s reply: {state, deadline ms, now ms, answers in the last hour, then
+    the claimed batch's fields and values, or the items held during a pause that is over}."""
     state, deadline, now = ClaimState(reply[0]), int(reply[1]), int(reply[2])
     if state is ClaimState.PAUSE_OVER:
-        return ClaimOutcome(state, deadline, now, None, reply[3:])
+        return ClaimOutcome(state, deadline, now, None, reply[4:])
     if state not in (ClaimState.CLAIMED, ClaimState.RESUMED):
         return ClaimOutcome(state, deadline, now, None)
-    values = reply[3:]
+    values = reply[4:]
     fields = dict(zip(values[::2], values[1::2], strict=True))
     batch = claimed_batch(conversation, fields, resumed=state is ClaimState.RESUMED)
+    batch = dataclasses.replace(batch, answers_last_hour=int(reply[3]))
     return ClaimOutcome(state, deadline, now, batch)
 
 

@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 
 from shared.keys import DEAD_LETTERS_INDEX, PENDING_INDEX, ConversationKeys, dead_letter_key
 from shared.models import IncomingMessage, to_json
+from shared.outside_script_calls import Replay
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
-from shared.script_calls import Replay
 from shared.store import BatchStore
 
 

@@ -23,9 +23,9 @@ from shared import metrics
 from shared.history import HistoryRules, user_turn
 from shared.keys import HANDOFFS, PENDING_INDEX, ConversationKeys, channel_of
 from shared.models import IncomingMessage, Turn, to_json
+from shared.outside_script_calls import HandOn, Resume, TakeOver
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
-from shared.script_calls import HandOn, Resume, TakeOver
 from shared.store import SEEN_IDS_KEPT
 
 log = logging.getLogger("batchbot.handoff")

@@ -51,6 +51,9 @@ def business_connection_key(connection_id: str) -> str:
     return f"{BUSINESS_CONNECTION_PREFIX}{connection_id}"
 
 
+ANSWERS_WINDOW_MS = 3_600_000
+"""``answers:<conversation>`` counts the last hour's answers (ANSWERS_PER_HOUR_MAX)."""
+
 STATS_PREFIX = "stats:"
 STATS_FIELDS = ("messages_in", "answered", "dead_letters", "retries", "refused")
 """Counted per UTC minute by the Lua scripts (``lua/lib.lua``): the console's rates."""
@@ -115,8 +118,14 @@ class ConversationKeys:
     @property
     def answers(self) -> str:
         """Sorted set: batch id → when it was answered (ms), the last hour's, for
-        ANSWERS_PER_HOUR_MAX."""
+        ANSWERS_PER_HOUR_MAX (release.lua adds, claim.lua counts)."""
         return f"answers:{self.conversation}"
+
+    @property
+    def answers_capped(self) -> str:
+        """Set for an hour once ANSWERS_PER_HOUR_MAX stopped the conversation: its warning
+        was logged."""
+        return f"answers-capped:{self.conversation}"
 
     @property
     def handoff(self) -> str:

@@ -18,9 +18,9 @@ from redis.asyncio import Redis
 
 from shared.keys import PENDING_INDEX, UNDELIVERED, UNDELIVERED_KEPT, ConversationKeys
 from shared.models import OutgoingMessage, to_json
+from shared.outside_script_calls import Proactive
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
-from shared.script_calls import Proactive
 from shared.states import Scheduling
 
 

@@ -41,7 +41,7 @@ class ScriptRunner:
 
     async def execute(self, call: ScriptCall) -> Any:
         """The script's reply; once enough replicas have its write, when it is replicated."""
-        return await self.call(self.script(call.script), call.keys(), call.args())
+        return await self.call(self.script(call.script), *call.words())
 
     async def call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         if not (self.wait_replicas and script.replicated):

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
+from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
+from shared.outside_script_calls import HandOn, Proactive, Replay, Resume, Stop, TakeOver
 from shared.script_call import JobScriptCall, ScriptCall, arg, key, rest
 
 
@@ -56,6 +59,35 @@ class Schedule(JobScriptCall):
     lock_ms: int = arg()
     job_ended: int = arg()
 
+    @classmethod
+    def of(
+        cls,
+        conversation: str,
+        key_ttl_seconds: int,
+        lease_ms: int,
+        lock_ms: int,
+        job_ended: bool = False,
+    ) -> Schedule:
+        """The conversation's schedule, as its job's end and the sweep ask for it."""
+        keys = ConversationKeys(conversation)
+        return cls(
+            conversation=conversation,
+            key_ttl_seconds=key_ttl_seconds,
+            batch_key=keys.batch,
+            info_key=keys.info,
+            inflight_key=keys.inflight,
+            pending_index=PENDING_INDEX,
+            outbox_key=keys.outbox,
+            leases=LEASES,
+            handoff_key=keys.handoff,
+            held_key=keys.held,
+            retry_key=retry_key(BatchJob(conversation).id),
+            abort_set=ABORT_JOBS,
+            lease_ms=lease_ms,
+            lock_ms=lock_ms,
+            job_ended=int(job_ended),
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Claim(ScriptCall):
@@ -69,6 +101,7 @@ class Claim(ScriptCall):
     in_progress_key: str = key()
     handoff_key: str = key()
     held_key: str = key()
+    answers_key: str = key()
     conversation: str = arg()
     batch_id: str = arg()
     max_messages: int = arg()
@@ -77,6 +110,7 @@ class Claim(ScriptCall):
     early_tolerance_ms: int = arg()
     claim_token: str = arg()
     lease_ms: int = arg()
+    answers_window_ms: int = arg()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +161,7 @@ class Release(ScriptCall):
     leases: str = key()
     history_key: str = key()
     outbox_key: str = key()
+    answers_key: str = key()
     conversation: str = arg()
     batch_id: str = arg()
     dead_reason: str = arg()
@@ -136,6 +171,7 @@ class Release(ScriptCall):
     history_ttl_s: int = arg()
     turns_kept: int = arg()
     bytes_kept: int = arg()
+    answers_window_ms: int = arg()
     turns: Sequence[str] = rest()
 
 
@@ -170,74 +206,6 @@ class EndLease(ScriptCall):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Proactive(JobScriptCall):
-    script = "proactive"
-    outbox_key: str = key()
-    inflight_key: str = key()
-    pending_index: str = key()
-    handoff_key: str = key()
-    messages: Sequence[str] = rest()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TakeOver(JobScriptCall):
-    script = "take_over"
-    batch_key: str = key()
-    info_key: str = key()
-    inflight_key: str = key()
-    pending_index: str = key()
-    handoff_key: str = key()
-    held_key: str = key()
-    handoffs_index: str = key()
-    source: str = arg()
-    pause_ms: int = arg()
-    human_turn: str = arg()
-    held_ttl_s: int = arg()
-    human_message_id: str = arg()
-    seen_kept: int = arg()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Resume(JobScriptCall):
-    script = "resume"
-    inflight_key: str = key()
-    pending_index: str = key()
-    handoff_key: str = key()
-    held_key: str = key()
-    handoffs_index: str = key()
-    outbox_key: str = key()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HandOn(ScriptCall):
-    script = "hand_on"
-    held_key: str = key()
-    handoff_key: str = key()
-    history_key: str = key()
-    held_read: int = arg()
-    history_ttl_s: int = arg()
-    turns_kept: int = arg()
-    bytes_kept: int = arg()
-    turns: Sequence[str] = rest()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Replay(ScriptCall):
-    script = "replay"
-    dead_letter_key: str = key()
-    dead_letters_index: str = key()
-    batch_key: str = key()
-    info_key: str = key()
-    pending_index: str = key()
-    batch_id: str = arg()
-    conversation: str = arg()
-    key_ttl_s: int = arg()
-    chat: str = arg()
-    user: str = arg()
-    messages: Sequence[str] = rest()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class TakeJob(ScriptCall):
     script = "take_job"
     queue: str = key()
@@ -245,14 +213,6 @@ class TakeJob(ScriptCall):
     job_id: str = arg()
     worker_now_ms: int = arg()
     lock_ms: int = arg()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Stop(ScriptCall):
-    script = "stop"
-    inflight_key: str = key()
-    conversation: str = arg()
-    batch_id: str = arg()
 
 
 CALLS: tuple[type[ScriptCall], ...] = (
@@ -275,4 +235,5 @@ CALLS: tuple[type[ScriptCall], ...] = (
     TakeJob,
     Stop,
 )
-"""One per script (``tests/test_script_contract.py``)."""
+"""One per script (``tests/test_script_contract.py``): a batch's own here, the calls made
+from outside its run in :mod:`shared.outside_script_calls`."""

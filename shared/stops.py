@@ -10,9 +10,9 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from shared.keys import ConversationKeys
+from shared.outside_script_calls import Stop
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
-from shared.script_calls import Stop
 
 
 def draft_id_of(batch_id: str) -> int:

@@ -12,10 +12,17 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
+from shared.arq_layout import BatchJob
 from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claim_outcome, refused_field
 from shared.history import NO_HISTORY, HistoryRules
-from shared.keys import DEAD_LETTERS_INDEX, LEASES, PENDING_INDEX, ConversationKeys, dead_letter_key
+from shared.keys import (
+    ANSWERS_WINDOW_MS,
+    DEAD_LETTERS_INDEX,
+    LEASES,
+    PENDING_INDEX,
+    ConversationKeys,
+    dead_letter_key,
+)
 from shared.models import BatchResponse, Chat, IncomingMessage, MessageId, Turn, User, to_json
 from shared.pipelining import ScriptPipeline
 from shared.redaction import NO_SECRETS, Redactor
@@ -106,7 +113,7 @@ class BatchStore:
             supersede=int(rules.supersede),
         )
         # Many appends at once share a pipeline (one round trip, one WAIT).
-        raw = await self._appends.call(self.scripts.script(call.script), call.keys(), call.args())
+        raw = await self._appends.call(self.scripts.script(call.script), *call.words())
         status, pending, deadline, now, detail = (as_text(v) for v in raw)
         return AppendResult(
             duplicate=status == "duplicate",
@@ -126,7 +133,9 @@ class BatchStore:
         ``job_ended``, the worker's run of the job has just ended and the same call ends it
         as ARQ would (its lock, try count and queue entry go) before the next job is made:
         one round trip, and no moment between the two for a crash to fall into."""
-        raw = await self.scripts.execute(self._schedule(conversation, lease_ms, lock_ms, job_ended))
+        raw = await self.scripts.execute(
+            Schedule.of(conversation, self.key_ttl_seconds, lease_ms, lock_ms, job_ended)
+        )
         return ScheduleState(as_text(raw[0])), int(raw[1])
 
     async def schedule_many(
@@ -137,33 +146,12 @@ class BatchStore:
         pipeline checks its scripts are loaded first), not one each."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for conversation in conversations:
-                call = self._schedule(conversation, lease_ms, lock_ms, job_ended=False)
+                call = Schedule.of(conversation, self.key_ttl_seconds, lease_ms, lock_ms)
                 script = self.scripts.script(call.script)
-                await script(keys=call.keys(), args=call.args(), client=pipe)
+                keys, args = call.words()
+                await script(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
         return [(ScheduleState(as_text(raw[0])), int(raw[1])) for raw in replies]
-
-    def _schedule(
-        self, conversation: str, lease_ms: int, lock_ms: int, job_ended: bool
-    ) -> Schedule:
-        keys = ConversationKeys(conversation)
-        return Schedule(
-            conversation=conversation,
-            key_ttl_seconds=self.key_ttl_seconds,
-            batch_key=keys.batch,
-            info_key=keys.info,
-            inflight_key=keys.inflight,
-            pending_index=PENDING_INDEX,
-            outbox_key=keys.outbox,
-            leases=LEASES,
-            handoff_key=keys.handoff,
-            held_key=keys.held,
-            retry_key=retry_key(BatchJob(conversation).id),
-            abort_set=ABORT_JOBS,
-            lease_ms=lease_ms,
-            lock_ms=lock_ms,
-            job_ended=int(job_ended),
-        )
 
     async def replace_pending(self, conversation: str, message: IncomingMessage) -> bool:
         """Put an edited message in place of its pending copy; False if it has gone."""
@@ -215,6 +203,7 @@ class BatchStore:
                 in_progress_key=BatchJob(conversation).in_progress_key,
                 handoff_key=keys.handoff,
                 held_key=keys.held,
+                answers_key=keys.answers,
                 conversation=conversation,
                 batch_id=uuid.uuid4().hex,
                 max_messages=max_messages,
@@ -223,6 +212,7 @@ class BatchStore:
                 early_tolerance_ms=EARLY_CLAIM_TOLERANCE_MS,
                 claim_token=uuid.uuid4().hex,
                 lease_ms=lease_ms,
+                answers_window_ms=ANSWERS_WINDOW_MS,
             )
         )
         return claim_outcome(conversation, [as_text(value) for value in raw])
@@ -273,11 +263,13 @@ class BatchStore:
             leases=LEASES,
             history_key=keys.history,
             outbox_key=keys.outbox,
+            answers_key=keys.answers,
             conversation=batch.conversation,
             batch_id=batch.batch_id,
             dead_reason=self.redact.reason(dead_letter_reason) if dead_letter_reason else "",
             dead_ttl_s=self.key_ttl_seconds,
             claim_token=batch.token,
+            answers_window_ms=ANSWERS_WINDOW_MS,
             **history.to_keep(remember),
         )
         state, abandoned, outbox = await self.scripts.execute(call)

@@ -33,6 +33,7 @@ from tests.answered import (
     wait_until_all_answered,
 )
 from tests.conftest import Product
+from tests.replicas import until_in_sync
 from worker.settings import WorkerProcessSettings
 
 PEOPLE = 50
@@ -148,6 +149,7 @@ async def test_missing_replicas_are_reported_once_and_nothing_is_acknowledged_me
     primary.start()
     replica = RedisServer(appendonly=True, replica_of=primary.port)
     replica.start()
+    until_in_sync(replica)  # else the bot's first write can find no replica yet
     port = free_port()
     env = _one_replica_wanted(primary, telegram, whatsapp, backend, port)
     bot = await ChildProcess.launch([sys.executable, "-m", "bot"], env, b"Run polling")

@@ -30,7 +30,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from sandbox.web_chat import SECOND_PART
+from sandbox.web_chat import REASONING, SECOND_PART
 from tests.browser import CHROMIUM_FLAGS, SCREENSHOTS, RunningDemo, chromium_path, start_web_demo
 
 BURST = ["hi", "can I book", "a haircut", "tomorrow?"]
@@ -181,9 +181,13 @@ def test_an_answer_in_two_parts_arrives_paced_as_if_typed(demo: RunningDemo, pag
     gap = float(shown.group(1))
     pause = min(len(SECOND_PART) * 0.02, 2.0)  # REPLY_PACING_* defaults
     assert gap >= pause - 0.01, f"the second part came {gap} s after the first"
-    # "typing…" was shown before the parts (a chat action lasts 5 s, so one covers both).
+    # While the backend worked, "Thinking…" (an empty draft, standing in for "typing…")
+    # showed; "typing…" came before the second part (the timeline lists what one read of
+    # the stand-in found in its own order: typing, drafts, then replies).
     kinds = ben.locator(".timeline li").evaluate_all("items => items.map(i => i.dataset.kind)")
-    assert "typing" in kinds[: kinds.index("reply")], kinds
+    first, second = (index for index, kind in enumerate(kinds) if kind == "reply")
+    assert "draft" in kinds[:first], kinds
+    assert "typing" in kinds[:second], kinds
     page.locator('#backend-mode input[value="normal"]').check()
 
     # The bot's own /start answer after that batch is no part of it: no pause is shown.
@@ -236,7 +240,7 @@ def test_a_streamed_answer_grows_as_a_draft_then_arrives_once(
     eve = add_person(page, "Eve")
     page.locator('#backend-mode input[value="stream"]').check()
     say(eve, "tell me more")
-    expect(eve.locator(".bubble.draft")).to_be_visible(timeout=WAIT_MS)
+    expect(eve.locator(".bubble.draft:not(.thinking)")).to_be_visible(timeout=WAIT_MS)
     first_draft = eve.locator(".bubble.draft .text").inner_text()
     expect(eve.locator(".bubble.reply")).to_have_count(1, timeout=WAIT_MS)
     expect(eve.locator(".bubble.draft")).to_have_count(0)
@@ -245,7 +249,29 @@ def test_a_streamed_answer_grows_as_a_draft_then_arrives_once(
     drafts = timeline(eve, "draft")
     assert drafts.count() >= 3, "the answer is written over about 4 s, 2 drafts a second"
     texts = drafts.evaluate_all("items => items.map(i => i.textContent)")
-    assert texts == sorted(texts, key=len)
+    assert texts[0].endswith("draft: Thinking…")  # after the clock
+    assert texts[1:] == sorted(texts[1:], key=len)
+    page.locator('#backend-mode input[value="normal"]').check()
+
+
+def test_thinking_then_reasoning_then_stop_in_the_draft(demo: RunningDemo, pages: Pages) -> None:
+    """Bot API 10.x's answer in progress as the page shows it: "Thinking…", the model's
+    reasoning in a block above the answer, and a Stop button that cancels the answer."""
+    page = pages.open(demo.chat_url)
+    zed = add_person(page, "Zed")
+    page.locator('#backend-mode input[value="reason"]').check()
+    say(zed, "tell me more")
+    expect(zed.locator(".bubble.draft.thinking")).to_be_visible(timeout=WAIT_MS)
+    expect(zed.locator(".bubble.draft .reasoning")).to_be_visible(timeout=WAIT_MS)
+    reasoning = zed.locator(".bubble.draft .reasoning").inner_text()
+    assert REASONING.startswith(reasoning.strip()), reasoning
+    expect(zed.locator(".bubble.draft:not(.thinking)")).to_be_visible(timeout=WAIT_MS)
+    assert REASONING not in zed.locator(".bubble.draft .text").inner_text()
+    zed.locator(".bubble.draft .stop").click()
+    expect(timeline(zed, "abandoned")).to_contain_text("stopped by the person", timeout=WAIT_MS)
+    expect(zed.locator(".bubble.note .text")).to_have_text("you stopped the answer")
+    expect(zed.locator(".bubble.draft")).to_have_count(0)
+    expect(zed.locator(".bubble.reply")).to_have_count(0)  # the answer never arrives
     page.locator('#backend-mode input[value="normal"]').check()
 
 

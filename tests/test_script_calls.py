@@ -5,12 +5,10 @@ on one server and called it on the other; a worker's poll loop died of it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
-import redis
 from redis.asyncio import Redis
 from redis.typing import ScriptTextT
 
@@ -20,6 +18,7 @@ from shared.pipelining import ScriptPipeline
 from shared.redis_scripts import load_script
 from shared.replicated import ScriptRunner
 from shared.replication import ReplicaWatch
+from tests.replicas import until_in_sync
 
 JOB = "batch:901"
 NOW = 1_700_000_000_000
@@ -44,16 +43,6 @@ def servers() -> Iterator[tuple[RedisServer, RedisServer]]:
     yield primary, replica
     replica.remove()
     primary.remove()
-
-
-def until_in_sync(replica: RedisServer) -> None:
-    """Until the replica's first sync is done: before it, WAIT has no replica to count."""
-    client = redis.Redis(port=replica.port)
-    deadline = time.monotonic() + 30
-    while cast(dict[str, Any], client.info("replication"))["master_link_status"] != "up":
-        assert time.monotonic() < deadline, "the replica did not sync within 30 s"
-        time.sleep(0.05)  # polls the replica's state; nothing races it
-    client.close()
 
 
 @pytest.fixture

@@ -157,7 +157,8 @@ class BatchWorker(Worker):
                 lock_ms=lock_ms,
             )
             try:
-                score = await self._take_job(keys=call.keys(), args=call.args())
+                keys, args = call.words()
+                score = await self._take_job(keys=keys, args=args)
             except BaseException:
                 self._release_sem_dec_counter_on_complete()
                 raise

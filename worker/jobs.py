@@ -208,9 +208,13 @@ class BatchRun:
         request = await with_history(self.deps.store.redis, batch, self.deps.history)
         try:
             fetch = sender.fetch_image if self.deps.settings.backend_vision else None
-            thinking = self.deps.settings.draft_thinking
-            async with progress_shown(sender, to, draft_id, per_second, thinking) as on_text:
-                return await self.deps.backend.answer(request, self.written.kept(on_text), fetch)
+            settings = self.deps.settings
+            thinking, reasoning = settings.draft_thinking, settings.draft_reasoning
+            async with progress_shown(
+                sender, to, draft_id, per_second, thinking, reasoning
+            ) as shown:
+                on_text = self.written.kept(shown.text)
+                return await self.deps.backend.answer(request, on_text, fetch, shown.reasoning)
         except RetryableBackendError as error:
             result = "retryable"
             spent = f"retry budget spent: {error}"

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
+
+from redis.exceptions import RedisError
 
 from shared.claimed import Abandoned, ClaimedBatch
 from shared.leases import BatchLeases
 from worker.delivery import ClaimLost
+
+log = logging.getLogger("batchbot.worker")
 
 
 @contextlib.asynccontextmanager
@@ -26,7 +31,15 @@ async def lease_kept(
     async def renew() -> None:
         while True:
             await asyncio.sleep(lease_ms / 3000)
-            state = await leases.renew(batch, lease_ms)
+            try:
+                state = await leases.renew(batch, lease_ms)
+            except (RedisError, OSError) as error:
+                # Redis away, or its replicas short after a failover (NotReplicated: the
+                # primary has the renewal). A renewal loop that ended here let the lease
+                # lapse mid-run, and another worker sent the same part again.
+                log.info("batch %s: lease not renewed (%s); again in %.1fs",
+                         batch.batch_id, error, lease_ms / 3000)  # fmt: skip
+                continue
             if state == "lost":
                 return  # taken over: the next write or send of this run finds out
             if state != "held":

@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from channels.adapter import ChannelAdapter
 from shared import metrics
-from shared.answer_rate import answers_in_the_last_hour
+from shared.keys import ANSWERS_WINDOW_MS, ConversationKeys
 from shared.states import BatchOutcome
 from shared.store import ClaimedBatch
 from worker.settings import WorkerProcessSettings
@@ -47,19 +46,16 @@ class NotAnswered:
 async def over_the_cap(
     settings: WorkerProcessSettings, redis: Redis, batch: ClaimedBatch
 ) -> NotAnswered | None:
-    """ANSWERS_PER_HOUR_MAX: a conversation answered that often in the last hour is a loop
-    (two bots answering each other), not a person. Said in one log line when it begins;
-    every batch left unanswered is counted. A batch whose answer is stored is not held."""
+    """ANSWERS_PER_HOUR_MAX: a conversation answered that often in the last hour (as the
+    claim counted it) is a loop, two bots answering each other, not a person. Said in one
+    log line when it begins (``answers-capped:<conversation>`` remembers that for the
+    hour); every batch left unanswered is counted. A batch whose answer is stored goes."""
     cap = settings.answers_per_hour_max
-    if cap == 0 or batch.answer is not None:
-        return None
-    count = await answers_in_the_last_hour(
-        redis, batch.conversation, batch.batch_id, int(time.time() * 1000)
-    )
-    if count <= cap:
+    if cap == 0 or batch.answer is not None or batch.answers_last_hour < cap:
         return None
     metrics.ANSWERS_CAPPED.labels(batch.request.channel.value).inc()
-    if count == cap + 1:
+    said = ConversationKeys(batch.conversation).answers_capped
+    if await redis.set(said, cap, nx=True, px=ANSWERS_WINDOW_MS):
         log.warning(
             "conversation %s had %d answers in the last hour (ANSWERS_PER_HOUR_MAX): a loop "
             "of bots? Its batches are left unanswered until the hour's count falls",

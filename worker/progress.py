@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from channels.base import ChannelSender, Recipient
 
@@ -21,8 +22,19 @@ THINKING_RENEW_SECONDS = 20.0
 """A draft shows for about 30 s: "Thinking…" is sent again before it lapses."""
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What to call as the backend streams: with the answer's text so far, and with its
+    reasoning so far (a thinking block above the answer, never part of it). None where
+    the chat cannot show it."""
+
+    text: OnText | None = None
+    reasoning: OnText | None = None
+
+
 class _Drafts:
-    """Shows the newest text at most once per ``interval_seconds``; the first at once."""
+    """Shows the newest text (and reasoning) at most once per ``interval_seconds``; the
+    first at once."""
 
     def __init__(
         self,
@@ -37,28 +49,45 @@ class _Drafts:
         self.showing = False
         """A draft is on screen: "typing…" would only flicker over it."""
         self.refused = False
+        self._thinking = thinking
         self._newest = ""
+        self._reasoning = ""
         self._changed = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         if thinking:  # empty text: Telegram's "Thinking…", until the first piece
             self._changed.set()
             self._pump = asyncio.create_task(self._show_changes())
 
+    @property
+    def thinking(self) -> bool:
+        """The "Thinking…" placeholder is on its way or on screen."""
+        return self._thinking and not self.refused
+
     async def update(self, text: str) -> None:
+        self._newest = text
+        self._show()
+
+    async def update_reasoning(self, reasoning: str) -> None:
+        self._reasoning = reasoning
+        self._show()
+
+    def _show(self) -> None:
         if self.refused:
             return
-        self._newest = text
         self._changed.set()
         if self._pump is None:
             self._pump = asyncio.create_task(self._show_changes())
 
     async def _show_changes(self) -> None:
         while True:
-            renew = THINKING_RENEW_SECONDS if not self._newest else None
+            renew = THINKING_RENEW_SECONDS if not (self._newest or self._reasoning) else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), renew)
             self._changed.clear()
-            if not await self.sender.show_draft(self.to, self.draft_id, self._newest):
+            shown = await self.sender.show_draft(
+                self.to, self.draft_id, self._newest, self._reasoning
+            )
+            if not shown:
                 self.refused, self.showing = True, False
                 return
             self.showing = True
@@ -78,18 +107,20 @@ async def progress_shown(
     draft_id: int,
     drafts_per_second: float,
     thinking: bool = False,
-) -> AsyncIterator[OnText | None]:
+    reasoning: bool = False,
+) -> AsyncIterator[Shown]:
     """Keep "typing…" (or, with ``thinking``, "Thinking…") up while the block runs; yields
-    what to call with the answer's text so far, or None where drafts are off (the
-    setting, the channel, a group or business chat)."""
+    what to call as the answer (and, with ``reasoning``, its reasoning) is written, with
+    None where drafts are off (the setting, the channel, a group or business chat)."""
     if drafts_per_second <= 0 or not sender.shows_drafts(to):
         async with typing_until(sender, to, lambda: False):
-            yield None
+            yield Shown()
         return
     drafts = _Drafts(sender, to, draft_id, 1 / drafts_per_second, thinking)
+    # "Thinking…" stands in for "typing…" (one call, not two), unless it was refused.
     try:
-        async with typing_until(sender, to, lambda: drafts.showing):
-            yield drafts.update
+        async with typing_until(sender, to, lambda: drafts.showing or drafts.thinking):
+            yield Shown(drafts.update, drafts.update_reasoning if reasoning else None)
     finally:
         await drafts.close()
 

@@ -111,7 +111,9 @@ class SendApiSender:
         """No drafts on the Send API: "typing…" shows while the answer is written."""
         return False
 
-    async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
+    async def show_draft(
+        self, to: Recipient, draft_id: int, text: str, reasoning: str = ""
+    ) -> bool:
         return False
 
     async def fetch_image(self, message: IncomingMessage) -> str | None:

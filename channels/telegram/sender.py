@@ -18,7 +18,13 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import ReplyParameters
+from aiogram.types import (
+    InputRichBlockParagraph,
+    InputRichBlockThinking,
+    InputRichBlockUnion,
+    InputRichMessage,
+    ReplyParameters,
+)
 from aiohttp import ClientError
 
 from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
@@ -137,19 +143,31 @@ class TelegramSender:
         business connection)."""
         return decode(to.conversation).private
 
-    async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
+    async def show_draft(
+        self, to: Recipient, draft_id: int, text: str, reasoning: str = ""
+    ) -> bool:
         """``sendMessageDraft`` with the first 4,096 characters (the first part's worth);
-        empty text shows Telegram's "Thinking…" placeholder."""
+        empty text shows Telegram's "Thinking…" placeholder. With reasoning,
+        ``sendRichMessageDraft``: its last characters in a thinking block, the answer so
+        far below it."""
         chat_id = decode(to.conversation).chat_id
+        can_stop = self.can_stop or None
+        keep_on_stop = (self.can_stop and self.keep_on_stop) or None
         try:
-            await self.bot.send_message_draft(
-                chat_id,
-                draft_id,
-                text=text[: self.limits.text],
-                parse_mode=None,
-                can_stop=self.can_stop or None,
-                keep_on_stop=(self.can_stop and self.keep_on_stop) or None,
-            )
+            if reasoning:
+                rich = rich_draft(text[: self.limits.text], reasoning[-REASONING_SHOWN:])
+                await self.bot.send_rich_message_draft(
+                    chat_id, draft_id, rich, can_stop=can_stop, keep_on_stop=keep_on_stop
+                )
+            else:
+                await self.bot.send_message_draft(
+                    chat_id,
+                    draft_id,
+                    text=text[: self.limits.text],
+                    parse_mode=None,
+                    can_stop=can_stop,
+                    keep_on_stop=keep_on_stop,
+                )
         except (TelegramAPIError, TelegramNetworkError) as error:
             log.info("draft for chat %s refused: %s; 'typing…' instead", chat_id, error)
             return False
@@ -173,6 +191,18 @@ class TelegramSender:
 
     async def aclose(self) -> None:
         await self.bot.session.close()
+
+
+REASONING_SHOWN = 1000
+"""Characters of the reasoning shown: what the model thinks now, not all it thought."""
+
+
+def rich_draft(text: str, reasoning: str) -> InputRichMessage:
+    """A thinking block with the reasoning, the answer so far (if any) below it."""
+    blocks: list[InputRichBlockUnion] = [InputRichBlockThinking(text=reasoning)]
+    if text:
+        blocks.append(InputRichBlockParagraph(text=text))
+    return InputRichMessage(blocks=blocks)
 
 
 def _replying(reply_to: MessageId | None) -> ReplyParameters | None:

@@ -113,7 +113,9 @@ class WhatsAppSender:
         """WhatsApp has no drafts: the typing indicator shows while the answer is written."""
         return False
 
-    async def show_draft(self, to: Recipient, draft_id: int, text: str) -> bool:
+    async def show_draft(
+        self, to: Recipient, draft_id: int, text: str, reasoning: str = ""
+    ) -> bool:
         return False
 
     async def fetch_image(self, message: IncomingMessage) -> str | None:

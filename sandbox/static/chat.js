@@ -48,7 +48,7 @@ function addCard(person) {
   $(".name", node).textContent = person.name;
   $(".channel", node).textContent = CHANNEL_NAMES[person.channel] || person.channel;
   $(".commands", node).hidden = person.channel !== "telegram"; // commands are Telegram's
-  const card = { id: person.id, channel: person.channel, node, picked: [], editing: null, deadline: null, draft: null, typingUntil: 0 };
+  const card = { id: person.id, channel: person.channel, node, picked: [], editing: null, deadline: null, draft: null, stoppedDraft: null, typingUntil: 0 };
   cards.set(person.id, card);
   const samples = $(".samples", node);
   for (const name of config.samples) {
@@ -143,8 +143,23 @@ function showInChat(card, event) {
     const node = $(`.bubble.mine[data-message-id="${d.message_id}"]`, card.node);
     if (node) { $(".text", node).textContent = d.text; $(".meta", node).textContent = clock(event.at_ms) + " · edited"; }
   } else if (event.kind === "draft") {
-    card.draft = card.draft || bubble(card, "draft", event, [el("span", { className: "text" })]);
-    $(".text", card.draft).textContent = d.text;
+    if (d.draft_id === card.stoppedDraft) return; // as in Telegram: a stopped draft stays stopped
+    card.draft = card.draft || bubble(card, "draft", event, [
+      el("div", { className: "reasoning", hidden: true }), el("span", { className: "text" }),
+      el("button", { className: "stop", type: "button", hidden: true, textContent: "■ Stop" }),
+    ]);
+    // Empty text is Telegram's "Thinking…" placeholder; the model's reasoning sits above.
+    $(".text", card.draft).textContent = d.text || (d.reasoning ? "" : "Thinking…");
+    card.draft.classList.toggle("thinking", !d.text);
+    $(".reasoning", card.draft).textContent = d.reasoning;
+    $(".reasoning", card.draft).hidden = !d.reasoning;
+    const stop = $(".stop", card.draft);
+    stop.hidden = !d.can_stop;
+    stop.onclick = () => post(`/api/people/${card.id}/stop`, { draft_id: d.draft_id });
+  } else if (event.kind === "stop-pressed") {
+    card.stoppedDraft = d.draft_id;
+    if (card.draft) { card.draft.remove(); card.draft = null; }
+    bubble(card, "note", event, [el("span", { className: "text" }, "you stopped the answer")]);
   } else if (event.kind === "reply") {
     if (card.draft) { card.draft.remove(); card.draft = null; }
     card.typingUntil = 0;
@@ -165,15 +180,17 @@ function describe(event) {
     case "deadline": return `deadline moved${due}`;
     case "claimed": return `a worker claimed batch ${d.batch_id.slice(0, 8)}: ${d.messages} message(s)`;
     case "owner": return `the owner wrote ${JSON.stringify(d.text)}`;
-    case "abandoned": return d.why === "superseded"
-      ? `batch ${d.batch_id.slice(0, 8)} superseded: more came before its answer; its answer is never sent`
-      : `batch ${d.batch_id.slice(0, 8)} handed over to a human: its answer is never sent`;
+    case "abandoned": return {
+      superseded: `batch ${d.batch_id.slice(0, 8)} superseded: more came before its answer; its answer is never sent`,
+      stopped: `batch ${d.batch_id.slice(0, 8)} stopped by the person: its backend call is cancelled`,
+    }[d.why] || `batch ${d.batch_id.slice(0, 8)} handed over to a human: its answer is never sent`;
     case "paused": return `taken over (${d.by}) until ${clock(d.until_ms)}: the assistant stays silent`;
     case "resumed": return "handed back: the next message starts a normal batch";
     case "backend": return `backend asked: batch ${d.batch_id.slice(0, 8)}, ${d.messages} message(s)`;
     case "backend-answer": return `backend answered ${d.status} after ${d.seconds.toFixed(2)} s`;
     case "typing": return "“typing…” shown";
-    case "draft": return `draft: ${JSON.stringify(d.text)}`;
+    case "draft": return d.text ? `draft: ${JSON.stringify(d.text)}` : "draft: Thinking…" + (d.reasoning ? ` (reasoning: ${JSON.stringify(d.reasoning)})` : "");
+    case "stop-pressed": return `Stop pressed: the backend call is cancelled (draft ${d.draft_id})`;
     case "reply": return `reply part: ${JSON.stringify(d.text)}` +
       (d.seconds_after_previous !== null ? ` (+${d.seconds_after_previous.toFixed(2)} s after the previous part)` : "");
     case "dead-letter": return `dead letter: ${d.reason}`;

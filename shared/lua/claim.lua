@@ -9,11 +9,12 @@
 -- the pause is over, what was held during it is handed back first (for the history).
 -- KEYS: 1 batch, 2 info, 3 inflight, 4 pending index, 5 outbox, 6 leases,
 --       7 the job's in-progress key (ARQ's lock, held for the lease: arq_jobs.lua),
---       8 handoff, 9 held
+--       8 handoff, 9 held, 10 answers (release.lua records each answered batch)
 -- ARGV: 1 conversation, 2 new batch id, 3 max messages, 4 recheck after ms, 5 key ttl s,
---       6 early tolerance ms, 7 claim token, 8 lease ms
--- Returns {state, deadline ms, now ms, field, value, ...} (fields of the claimed batch),
--- or {'paused', until ms, now ms} or {'pause-over', 0, now ms, held item, ...}
+--       6 early tolerance ms, 7 claim token, 8 lease ms, 9 answers' window ms
+-- Returns {state, deadline ms (a pause's end when paused), now ms, answers in the window
+-- (claimed or resumed, else 0), then the claimed batch's fields and values, or the items
+-- held during a pause that is over}
 local batch_key = KEYS[1]
 local info_key = KEYS[2]
 local inflight_key = KEYS[3]
@@ -23,6 +24,7 @@ local leases = KEYS[6]
 local in_progress_key = KEYS[7]
 local handoff_key = KEYS[8]
 local held_key = KEYS[9]
+local answers_key = KEYS[10]
 local conversation = ARGV[1]
 local batch_id = ARGV[2]
 local max_messages = tonumber(ARGV[3])
@@ -31,11 +33,13 @@ local key_ttl_s = tonumber(ARGV[5])
 local early_tolerance_ms = tonumber(ARGV[6])
 local claim_token = ARGV[7]
 local lease_ms = tonumber(ARGV[8])
+local answers_window_ms = tonumber(ARGV[9])
 local now = now_ms()
 local recheck_at = now + recheck_after_ms
 
 local function reply(state, deadline)
-  local out = {state, deadline, now}
+  redis.call('ZREMRANGEBYSCORE', answers_key, '-inf', now - answers_window_ms)
+  local out = {state, deadline, now, redis.call('ZCARD', answers_key)}
   for _, v in ipairs(redis.call('HGETALL', inflight_key)) do
     table.insert(out, v)
   end
@@ -53,10 +57,10 @@ end
 local paused_until = redis.call('HGET', handoff_key, 'until')
 if paused_until then
   redis.call('ZADD', pending_index, paused_until, conversation)
-  return {'paused', tonumber(paused_until), now}
+  return {'paused', tonumber(paused_until), now, 0}
 end
 if redis.call('LLEN', held_key) > 0 then
-  local out = {'pause-over', 0, now}
+  local out = {'pause-over', 0, now, 0}
   for _, item in ipairs(redis.call('LRANGE', held_key, 0, -1)) do
     table.insert(out, item)
   end
@@ -67,12 +71,12 @@ if redis.call('LLEN', batch_key) == 0 then
   if redis.call('LLEN', outbox_key) == 0 then  -- else this job delivers it, then reschedules
     redis.call('ZREM', pending_index, conversation)
   end
-  return {'empty', 0, now}
+  return {'empty', 0, now, 0}
 end
 -- A new message may have moved the deadline just as a worker picked the job up.
 local deadline = tonumber(redis.call('HGET', info_key, 'deadline')) or now
 if deadline > now + early_tolerance_ms then
-  return {'not-due', deadline, now}
+  return {'not-due', deadline, now, 0}
 end
 
 local last = max_messages - 1
