@@ -185,9 +185,9 @@ def test_an_answer_in_two_parts_arrives_paced_as_if_typed(demo: RunningDemo, pag
     # showed; "typing…" came before the second part (the timeline lists what one read of
     # the stand-in found in its own order: typing, drafts, then replies).
     kinds = ben.locator(".timeline li").evaluate_all("items => items.map(i => i.dataset.kind)")
-    first, second = (index for index, kind in enumerate(kinds) if kind == "reply")
-    assert "draft" in kinds[:first], kinds
-    assert "typing" in kinds[:second], kinds
+    first_reply, second_reply = (index for index, kind in enumerate(kinds) if kind == "reply")
+    assert "draft" in kinds[:first_reply], kinds
+    assert "typing" in kinds[:second_reply], kinds
     page.locator('#backend-mode input[value="normal"]').check()
 
     # The bot's own /start answer after that batch is no part of it: no pause is shown.
