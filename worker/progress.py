@@ -84,14 +84,13 @@ class _Drafts:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), renew)
             self._changed.clear()
-            shown = await self.sender.show_draft(
-                self.to, self.draft_id, self._newest, self._reasoning
-            )
-            if not shown:
+            text, reasoning = self._newest, self._reasoning
+            if not await self.sender.show_draft(self.to, self.draft_id, text, reasoning):
                 self.refused, self.showing = True, False
                 return
             self.showing = True
-            await asyncio.sleep(self.interval_seconds)
+            if text or reasoning:  # after "Thinking…", the first piece shows at once
+                await asyncio.sleep(self.interval_seconds)
 
     async def close(self) -> None:
         if self._pump is not None:
