@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from channels.base import ChannelSender, Recipient
 from channels.outcomes import RecipientGone, Refused
 from shared import metrics
+from worker.recording import recorded
 from worker.reply_parts import ReplyPart, pacing_seconds
 
 log = logging.getLogger("batchbot.worker")
@@ -128,7 +129,8 @@ async def deliver(
             )
             metrics.REPLY_PARTS_REFUSED.labels(sender.channel.value).inc()
             refused[number] = str(refusal)
-            if not (await mark_refused(number, str(refusal)) and await mark_sent(number)):
+            kept = await recorded(functools.partial(mark_refused, number, str(refusal)), what)
+            if not (kept and await recorded(functools.partial(mark_sent, number), what)):
                 raise ClaimLost(f"{what}: taken over by another worker") from refusal
     return Delivered(len(parts), refused)
 
@@ -151,7 +153,7 @@ async def _send_and_mark(
     else:
         await sender.send_text(to, part.text, part.parse_mode, part.reply_to)
     metrics.REPLY_PARTS_SENT.labels(sender.channel.value).inc()
-    if not await mark_sent(parts_done):
+    if not await recorded(functools.partial(mark_sent, parts_done), f"part {parts_done} sent"):
         raise ClaimLost(f"part {parts_done} sent as the reply was taken over by another worker")
 
 
