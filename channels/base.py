@@ -201,6 +201,29 @@ class Limits:
     """Where the platform counts UTF-8 bytes of a text too (Instagram: 1,000)."""
 
 
+class MessageEdits(Protocol):
+    """An answer shown as it is written where a chat has no drafts: sent as a message once
+    its first piece comes, then edited as it grows (Telegram Business chats and groups).
+    Errors are :mod:`channels.outcomes`, as for sending."""
+
+    @property
+    def interval_seconds(self) -> float:
+        """The least time between two edits the platform's limits allow in this chat."""
+        ...
+
+    async def send(self, text: str, reply_to: MessageId | None) -> MessageId:
+        """Send the first piece of a message that will grow; its id, for the edits."""
+        ...
+
+    async def edit(self, message_id: MessageId, text: str, parse_mode: str | None) -> None:
+        """Show ``text`` in the message; the same text again is no error."""
+        ...
+
+    async def delete(self, message_id: MessageId) -> None:
+        """Best effort: a grown message the answer turned out not to need."""
+        ...
+
+
 class ChannelSender(Protocol):
     """Sends reply parts on one platform, mapping its errors onto the delivery outcomes."""
 
@@ -248,6 +271,11 @@ class ChannelSender(Protocol):
         """Show the answer so far (changes to one ``draft_id`` animate; empty text: a
         "Thinking…" placeholder), with the model's reasoning so far above it when there is
         some; False when the platform refused it. Best effort: never raises."""
+        ...
+
+    def edits_for(self, to: Recipient) -> MessageEdits | None:
+        """Where there are no drafts but a sent message can be edited: how an answer
+        grows there as it is written; None where it cannot."""
         ...
 
     async def fetch_image(self, message: IncomingMessage) -> str | None:

@@ -107,7 +107,8 @@ class WorkerProcessSettings(CommonSettings):
         ge=0,
         le=10,
         description="When the backend streams its answer: how often a Telegram private chat's "
-        "draft (the answer so far) is updated; 0: no drafts, 'typing…' only.",
+        "draft (the answer so far) is updated, and in Business chats and groups the message "
+        "it grows in is edited; 0: neither, 'typing…' only.",
     )
     answers_per_hour_max: int = Field(
         default=120,

@@ -20,7 +20,8 @@ from aiohttp import web
 
 from sandbox.telegram_control import add_control_routes
 from sandbox.telegram_drafts import DraftsSurface
-from sandbox.telegram_records import ChatAction, Draft, ForcedError, Hold, SentMessage
+from sandbox.telegram_edits import EditsSurface
+from sandbox.telegram_records import ChatAction, Draft, Edit, ForcedError, Hold, SentMessage
 from sandbox.telegram_wire import (
     BOT_USER,
     Person,
@@ -35,8 +36,8 @@ from sandbox.telegram_wire import (
 )
 
 # fmt: off
-__all__ = ["BOT_USER", "ChatAction", "Draft", "ForcedError", "Hold", "Person", "SentMessage",
-           "TelegramStandIn"]
+__all__ = ["BOT_USER", "ChatAction", "Draft", "Edit", "ForcedError", "Hold", "Person",
+           "SentMessage", "TelegramStandIn"]
 # fmt: on
 
 SANDBOX_TOKEN = "123456:sandbox-token"
@@ -44,11 +45,14 @@ MAX_LONG_POLL_SECONDS = 50
 
 
 @dataclass
-class TelegramStandIn(DraftsSurface):
+class TelegramStandIn(DraftsSurface, EditsSurface):
     token: str = SANDBOX_TOKEN
     sent: list[SentMessage] = field(default_factory=list)
     chat_actions: list[ChatAction] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    deleted: list[SentMessage] = field(default_factory=list)
+    """Messages the bot or the person deleted, as they were."""
     on_event: Callable[[str], None] | None = None
     allowed_updates: list[str] | None = None
     """The update types the bot last asked getUpdates for."""
@@ -198,6 +202,7 @@ class TelegramStandIn(DraftsSurface):
             "getFile": self._get_file,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
+            **self.edit_methods(),
         }.get(method)
         if handler is None:
             return error_response(404, f"Not Found: method {method} is not in the sandbox")

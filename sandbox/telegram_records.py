@@ -36,6 +36,18 @@ class Draft:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """An editMessageText call Telegram took: the message's text from then on."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    at: float
+    parse_mode: str | None = None
+    business_connection_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChatAction:
     """A sendChatAction call ("typing"), with when it came (monotonic, like SentMessage)."""
 

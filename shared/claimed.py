@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from shared.keys import channel_of
-from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, User
+from shared.models import BatchRequest, BatchResponse, Chat, IncomingMessage, MessageId, User
 from shared.states import AbandonReason, ClaimState
 
 
@@ -36,6 +36,9 @@ class ClaimedBatch:
     (``refused:<n>`` fields): a resumed run must not count them as delivered."""
     answers_last_hour: int = 0
     """The conversation's answered batches in the last hour, as the claim counted them."""
+    streamed: dict[int, MessageId] = field(default_factory=dict)
+    """Messages the answer grew in as it was written, by part (``streamed:<n>`` fields):
+    their final text is edited in, not sent again (see ``worker.growing``)."""
 
 
 class Abandoned(Exception):
@@ -87,12 +90,22 @@ def claimed_batch(conversation: str, fields: dict[str, str], resumed: bool) -> C
             for name, reason in fields.items()
             if name.startswith(REFUSED_PREFIX)
         },
+        streamed={
+            int(name.removeprefix(STREAMED_PREFIX)): message_id
+            for name, message_id in fields.items()
+            if name.startswith(STREAMED_PREFIX)
+        },
     )
 
 
 REFUSED_PREFIX = "refused:"
 """``inflight:<conversation>`` fields ``refused:<part>``: the platform's reason for a part
 it refused (kept in the dead letter, which copies the batch's fields)."""
+
+
+STREAMED_PREFIX = "streamed:"
+"""``inflight:<conversation>`` fields ``streamed:<part>``: the id of the chat message that
+part grew in as the answer was written."""
 
 
 def claim_outcome(conversation: str, reply: list[str]) -> ClaimOutcome:
@@ -112,3 +125,7 @@ def claim_outcome(conversation: str, reply: list[str]) -> ClaimOutcome:
 
 def refused_field(part: int) -> str:
     return f"{REFUSED_PREFIX}{part}"
+
+
+def streamed_field(part: int) -> str:
+    return f"{STREAMED_PREFIX}{part}"

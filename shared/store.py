@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from shared.arq_layout import BatchJob
-from shared.claimed import Abandoned, ClaimedBatch, ClaimOutcome, claim_outcome, refused_field
+from shared.claimed import (
+    Abandoned,
+    ClaimedBatch,
+    ClaimOutcome,
+    claim_outcome,
+    refused_field,
+    streamed_field,
+)
 from shared.history import NO_HISTORY, HistoryRules
 from shared.keys import (
     ANSWERS_WINDOW_MS,
@@ -230,6 +237,11 @@ class BatchStore:
         run neither counts it as delivered nor forgets it."""
         reason = self.redact.reason(reason)[:1000]
         return await self._update_inflight(batch, refused_field(part), reason)
+
+    async def record_streamed(self, batch: ClaimedBatch, part: int, message_id: MessageId) -> bool:
+        """Part ``part`` (from 1) is growing in chat message ``message_id``: a resumed run
+        edits its final text in rather than sending the part again."""
+        return await self._update_inflight(batch, streamed_field(part), str(message_id))
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:
         keys = ConversationKeys(batch.conversation)

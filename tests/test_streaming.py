@@ -1,7 +1,8 @@
 """Streamed answers: the backend answers with Server-Sent Events; a Telegram private chat
 sees the answer grow as a draft (sendMessageDraft), throttled, then gets the final text
-once; a stream cut before its answer event is asked again; refused drafts and group
-chats fall back to "typing…" without losing or doubling the answer."""
+once; a stream cut before its answer event is asked again; refused drafts fall back to
+"typing…" without losing or doubling the answer. Groups and Business chats, which have no
+drafts: ``test_growing``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from tests.conftest import Product, SettingsFactory, WorkerProcess, wait_until_i
 from tests.crashes import the_claimer
 
 IDA = Person(id=8801, first_name="Ida")
-GROUP = -100880
 
 
 async def forty_words(request: BatchRequest) -> BatchResponse:
@@ -119,24 +119,6 @@ async def test_refused_drafts_fall_back_to_typing_and_the_answer_arrives_once(
     typing = [a for a in telegram.chat_actions if a.chat_id == IDA.id]
     assert len(typing) >= 2  # "typing…" came back while the answer was written
     assert len(backend.calls) == 1
-
-
-async def test_a_group_chat_gets_no_drafts(
-    make_settings: SettingsFactory,
-    product: Product,
-    telegram: TelegramStandIn,
-    backend: ExampleBackend,
-    redis: Redis,
-) -> None:
-    streaming(backend)
-    await product.start(make_settings(group_answer_when="always"))
-
-    await telegram.person_says(IDA, "hi all", chat_id=GROUP, chat_type="supergroup")
-    [final] = await telegram.wait_for_messages(GROUP, 1)
-    await wait_until_idle(redis)
-
-    assert telegram.drafts == []
-    assert final.endswith("word39")
 
 
 async def test_a_worker_killed_mid_stream_asks_again_with_the_same_batch_id(

@@ -12,16 +12,16 @@ person who cannot be reached gets nothing more (a dead letter too), and "retry a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from channels.base import ChannelSender, Recipient
+from channels.base import ChannelSender, MessageEdits, Recipient
 from channels.outcomes import RecipientGone, Refused
 from shared import metrics
-from worker.recording import recorded
+from shared.models import Channel, MessageId
+from worker.recording import recorded, unsplittable
 from worker.reply_parts import ReplyPart, pacing_seconds
 
 log = logging.getLogger("batchbot.worker")
@@ -75,6 +75,15 @@ class Delivered:
     """Why the parts after ``parts_done`` must not go out (a human took over)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Grown:
+    """The messages an answer grew in as it was written (:mod:`worker.growing`), by part
+    number: those parts' final text is edited into them, never sent again."""
+
+    edits: MessageEdits
+    ids: dict[int, MessageId]
+
+
 async def deliver(
     sender: ChannelSender,
     to: Recipient,
@@ -86,6 +95,7 @@ async def deliver(
     log_fields: dict[str, str] | None = None,
     may_go: MayGo = always_go,
     mark_refused: MarkRefused = remember_nothing,
+    grown: Grown | None = None,
 ) -> Delivered:
     """Send ``parts[already_sent:]`` in order; ``what`` names the reply in log lines.
 
@@ -95,44 +105,55 @@ async def deliver(
     """
     refused: dict[int, str] = {}
     for index in range(already_sent, len(parts)):
-        part = parts[index]
-        if index > 0:  # the person sees more is coming, as if it were being written
-            await sender.show_typing(to)
-            await asyncio.sleep(
-                pacing_seconds(part, pacing.seconds_per_character, pacing.max_seconds)
-            )
-        verdict = await may_go(index + 1)
-        if verdict == "lost":
-            raise ClaimLost(f"{what}: taken over by another worker before part {index + 1}")
-        if verdict != "go":
-            log.info(
-                "%s: %s; parts from %d on not sent", what, verdict, index + 1, extra=log_fields
-            )
-            return Delivered(index, refused, halted=verdict)
+        part, number = parts[index], index + 1
+        grown_id = grown.ids.get(number) if grown is not None else None
+        if grown is not None and grown_id is not None:
+            # On screen already: it went out as it grew, whoever came meanwhile.
+            send = functools.partial(_finish_grown, sender, grown.edits, grown_id, to, part)
+        else:
+            verdict = await _before_part(sender, to, part, number, pacing, may_go)
+            if verdict == "lost":
+                raise ClaimLost(f"{what}: taken over by another worker before part {number}")
+            if verdict != "go":
+                log.info("%s: %s; parts from %d on not sent", what, verdict, number,
+                         extra=log_fields)  # fmt: skip
+                return Delivered(index, refused, halted=verdict)
+            send = functools.partial(_send_part, sender, to, part)
         try:
             await unsplittable(
-                functools.partial(_send_and_mark, sender, to, part, mark_sent, index + 1)
+                functools.partial(_send_and_mark, send, sender.channel, mark_sent, number)
             )
         except RecipientGone as gone:
             log.warning("%s: %s; the rest is not sent", what, gone, extra=log_fields)
             return Delivered(index, refused, undeliverable=str(gone))
         except Refused as refusal:
-            number = index + 1
-            log.error(
-                "%s: part %d of %d refused by %s, not delivered: %s",
-                what,
-                number,
-                len(parts),
-                sender.channel.value,
-                refusal,
-                extra=log_fields,
-            )
+            log.error("%s: part %d of %d refused by %s, not delivered: %s", what, number,
+                      len(parts), sender.channel.value, refusal, extra=log_fields)  # fmt: skip
             metrics.REPLY_PARTS_REFUSED.labels(sender.channel.value).inc()
             refused[number] = str(refusal)
             kept = await recorded(functools.partial(mark_refused, number, str(refusal)), what)
             if not (kept and await recorded(functools.partial(mark_sent, number), what)):
                 raise ClaimLost(f"{what}: taken over by another worker") from refusal
+    if grown is not None:  # grown further than the final answer: not left half-written
+        for number in sorted(n for n in grown.ids if n > len(parts)):
+            await grown.edits.delete(grown.ids[number])
     return Delivered(len(parts), refused)
+
+
+async def _before_part(
+    sender: ChannelSender,
+    to: Recipient,
+    part: ReplyPart,
+    number: int,
+    pacing: Pacing,
+    may_go: MayGo,
+) -> str:
+    """After the first part, "typing…" for as long as writing the part would take; then
+    whether it may go (see :data:`MayGo`)."""
+    if number > 1:
+        await sender.show_typing(to)
+        await asyncio.sleep(pacing_seconds(part, pacing.seconds_per_character, pacing.max_seconds))
+    return await may_go(number)
 
 
 def refusal_reason(refused: dict[int, str], total: int, channel: str) -> str:
@@ -145,28 +166,38 @@ def refusal_reason(refused: dict[int, str], total: int, channel: str) -> str:
 
 
 async def _send_and_mark(
-    sender: ChannelSender, to: Recipient, part: ReplyPart, mark_sent: MarkSent, parts_done: int
+    send: Callable[[], Awaitable[None]], channel: Channel, mark_sent: MarkSent, parts_done: int
 ) -> None:
+    await send()
+    metrics.REPLY_PARTS_SENT.labels(channel.value).inc()
+    if not await recorded(functools.partial(mark_sent, parts_done), f"part {parts_done} sent"):
+        raise ClaimLost(f"part {parts_done} sent as the reply was taken over by another worker")
+
+
+async def _send_part(sender: ChannelSender, to: Recipient, part: ReplyPart) -> None:
     if part.photo is not None:
         caption = part.text or None
         await sender.send_photo(to, part.photo, caption, part.parse_mode, part.reply_to)
     else:
         await sender.send_text(to, part.text, part.parse_mode, part.reply_to)
-    metrics.REPLY_PARTS_SENT.labels(sender.channel.value).inc()
-    if not await recorded(functools.partial(mark_sent, parts_done), f"part {parts_done} sent"):
-        raise ClaimLost(f"part {parts_done} sent as the reply was taken over by another worker")
 
 
-async def unsplittable(step: Callable[[], Awaitable[None]]) -> None:
-    """Run a send-and-record step to its end even if the job is cancelled meanwhile.
-
-    SIGTERM and job timeouts cancel the job; landing between a delivered message and
-    its record would make the re-run send that message again.
-    """
-    running = asyncio.ensure_future(step())
-    try:
-        await asyncio.shield(running)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await running
-        raise
+async def _finish_grown(
+    sender: ChannelSender,
+    edits: MessageEdits,
+    message_id: MessageId,
+    to: Recipient,
+    part: ReplyPart,
+) -> None:
+    """The part's final text edited into the message it grew in. A message the person
+    deleted, or an edit refused, gets the part sent anew: the answer is never lost."""
+    if part.photo is None:
+        try:
+            await edits.edit(message_id, part.text, part.parse_mode)
+            return
+        except Refused as refused:
+            log.info("message %s could not take its final text (%s); sent anew",
+                     message_id, refused)  # fmt: skip
+    else:  # a text message cannot become a photo
+        await edits.delete(message_id)
+    await _send_part(sender, to, part)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from backend_client import PermanentBackendError, RetryableBackendError
-from channels.base import ChannelSender, Recipient
+from channels.base import ChannelSender
 from channels.outcomes import RetryAfter, Unavailable
 from shared import metrics
 from shared.claimed import Abandoned
@@ -34,7 +34,9 @@ from shared.stops import draft_id_of
 from shared.store import ClaimedBatch
 from worker.abandons import until_abandoned
 from worker.answered import Answered, what_arrived
-from worker.delivery import ClaimLost, Delivered, deliver
+from worker.dead_lettering import claim_lost, dead_letter, log_fields, recipient
+from worker.delivery import ClaimLost, Delivered, Grown, deliver
+from worker.growing import Growth
 from worker.leasing import lease_kept
 from worker.lifecycle import ChannelNotConfigured, WorkerDeps
 from worker.outbox import deliver_outbox
@@ -46,16 +48,6 @@ from worker.stopped import Written, stopped
 from worker.takeover import claim_after_pause, hand_over
 
 log = logging.getLogger("batchbot.worker")
-
-
-def _ids(batch: ClaimedBatch) -> dict[str, str]:
-    """Log fields that let a reader follow one batch and one person."""
-    channel = batch.request.channel.value
-    return {"conversation": batch.conversation, "batch_id": batch.batch_id, "channel": channel}
-
-
-def _recipient(batch: ClaimedBatch) -> Recipient:
-    return Recipient(batch.conversation, batch.request.messages[-1].message_id)
 
 
 def _count(conversation: str, label: Label) -> None:
@@ -93,7 +85,7 @@ class BatchRun:
             said = (
                 f"claimed: {len(batch.request.messages)} message(s), {late} ms after its deadline"
             )
-        log.info("batch %s of %s %s", batch.batch_id, conversation, said, extra=_ids(batch))
+        log.info("batch %s of %s %s", batch.batch_id, conversation, said, extra=log_fields(batch))
         if batch.abandoned is not None:
             return await self._drop(batch, Abandoned(batch.batch_id, batch.abandoned))
         adapter = self.deps.adapters.get(batch.request.channel)
@@ -101,7 +93,10 @@ class BatchRun:
         if unanswered is not None:
             await store.release(batch)
             log.info(
-                "batch %s: %s; not answered", batch.batch_id, unanswered.reason, extra=_ids(batch)
+                "batch %s: %s; not answered",
+                batch.batch_id,
+                unanswered.reason,
+                extra=log_fields(batch),
             )
             return Outcome(unanswered.outcome, f"batch {batch.batch_id}: {unanswered.reason}")
         try:
@@ -123,7 +118,7 @@ class BatchRun:
         except Abandoned as dropped:
             return await self._drop(batch, dropped)
         if not released:
-            return self._claim_lost(batch, "taken over before its release")
+            return claim_lost(batch, "taken over before its release")
         return self._answered(batch, answered, released)
 
     def _answered(self, batch: ClaimedBatch, answered: Answered, released: Released) -> Outcome:
@@ -135,7 +130,7 @@ class BatchRun:
             metrics.DEAD_LETTERS.labels(batch.request.channel.value, "refused").inc()
             log.error(
                 "batch %s of %s dead-lettered: %s", batch.batch_id, batch.conversation,
-                answered.refusal, extra=_ids(batch),
+                answered.refusal, extra=log_fields(batch),
             )  # fmt: skip
             return Outcome(BatchOutcome.REFUSED, line, then_outbox=waiting)
         done = BatchOutcome.ANSWERED if answered.halted is None else BatchOutcome.HANDED_OVER
@@ -149,13 +144,8 @@ class BatchRun:
             return await stopped(self.deps, batch, self.written)
         with contextlib.suppress(Abandoned):
             await self.deps.store.release(batch)
-        log.info("%s; its answer is never sent", abandoned, extra=_ids(batch))
+        log.info("%s; its answer is never sent", abandoned, extra=log_fields(batch))
         return Outcome(abandoned.why, f"{abandoned}; not answered")
-
-    def _claim_lost(self, batch: ClaimedBatch, how: str) -> Outcome:
-        lost = f"batch {batch.batch_id}: {how}"
-        log.warning("%s; this run stops", lost, extra=_ids(batch))
-        return Outcome.claim_lost(lost)
 
     async def _answer(self, batch: ClaimedBatch, abandoned: asyncio.Event) -> Answered | Outcome:
         """The backend's answer (asked once, stored before anything is sent, never once the
@@ -164,7 +154,7 @@ class BatchRun:
         try:
             sender = self.deps.sender_for(batch.conversation)
         except ChannelNotConfigured as error:
-            return await self._dead_letter(batch, str(error), "channel_not_configured")
+            return await dead_letter(self.deps, batch, str(error), "channel_not_configured")
         answer = batch.answer
         if answer is None:
             redis = self.deps.store.redis
@@ -173,7 +163,7 @@ class BatchRun:
                 return asked
             answer = redacted_answer(asked, self.deps.redact)
             if not await self.deps.store.save_answer(batch, answer):
-                return self._claim_lost(batch, "taken over while the backend answered")
+                return claim_lost(batch, "taken over while the backend answered")
         parts = reply_parts(answer, batch_reply_target(batch.request), sender.limits)
         delivered = await self._send_reply(batch, parts, sender)
         if isinstance(delivered, Outcome):
@@ -182,7 +172,7 @@ class BatchRun:
             reason = (
                 f"not delivered after {delivered.parts_done} part(s): {delivered.undeliverable}"
             )
-            return await self._dead_letter(batch, reason, "undeliverable")
+            return await dead_letter(self.deps, batch, reason, "undeliverable")
         if answer.handoff and delivered.halted is None:
             delivered = await hand_over(self.deps, batch, delivered)
         return what_arrived(parts, delivered, batch.refused, sender.channel.value)
@@ -200,7 +190,7 @@ class BatchRun:
             metrics.BATCH_WAIT_SECONDS.observe(max(0.0, time.time() - batch.first_at_ms / 1000))
         started = time.monotonic()
         result = "ok"
-        to, draft_id = _recipient(batch), draft_id_of(batch.batch_id)
+        to, draft_id = recipient(batch), draft_id_of(batch.batch_id)
         # A retried or resumed run does not replay its draft from the start, as if new:
         # the person already saw the answer begin once; "typing…" shows instead.
         first_run = self.job_try == 1 and not batch.resumed
@@ -210,8 +200,9 @@ class BatchRun:
             fetch = sender.fetch_image if self.deps.settings.backend_vision else None
             settings = self.deps.settings
             thinking, reasoning = settings.draft_thinking, settings.draft_reasoning
+            growth = self._growth(batch, sender)
             async with progress_shown(
-                sender, to, draft_id, per_second, thinking, reasoning
+                sender, to, draft_id, per_second, thinking, reasoning, growth
             ) as shown:
                 on_text = self.written.kept(shown.text)
                 return await self.deps.backend.answer(request, on_text, fetch, shown.reasoning)
@@ -223,29 +214,40 @@ class BatchRun:
             )
         except PermanentBackendError as error:
             result = "permanent"
-            return await self._dead_letter(batch, str(error), "backend_rejected")
+            return await dead_letter(self.deps, batch, str(error), "backend_rejected")
         finally:
             metrics.BACKEND_SECONDS.labels(result).observe(time.monotonic() - started)
+
+    def _growth(self, batch: ClaimedBatch, sender: ChannelSender) -> Growth:
+        """Where the chat has no drafts: how the answer grows in messages as it is written."""
+        begin = functools.partial(self.deps.leases.begin_part, batch)
+        record = functools.partial(self.deps.store.record_streamed, batch)
+        target = batch_reply_target(batch.request)
+        return Growth(begin, record, target, sender.limits, self.written.grown)
 
     async def _send_reply(
         self, batch: ClaimedBatch, parts: list[ReplyPart], sender: ChannelSender
     ) -> Delivered | Outcome:
         """Deliver the parts not sent yet; a retry or a dead letter when the chat fails."""
+        edits = sender.edits_for(recipient(batch))
+        grown_ids = {**batch.streamed, **self.written.grown}
+        grown = Grown(edits, grown_ids) if edits is not None and grown_ids else None
         try:
             return await deliver(
                 sender,
-                _recipient(batch),
+                recipient(batch),
                 parts,
                 batch.sent,
                 functools.partial(self.deps.store.mark_sent, batch),
                 self.deps.pacing,
                 what=f"batch {batch.batch_id}",
-                log_fields=_ids(batch),
+                log_fields=log_fields(batch),
                 may_go=functools.partial(self.deps.leases.begin_part, batch),
                 mark_refused=functools.partial(self.deps.store.mark_refused, batch),
+                grown=grown,
             )
         except ClaimLost as lost:
-            return self._claim_lost(batch, str(lost))
+            return claim_lost(batch, str(lost))
         except RetryAfter as error:
             return await self._retry_or_dead_letter(batch, error, error.seconds, "unavailable")
         except Unavailable as error:
@@ -262,38 +264,11 @@ class BatchRun:
         """A retry in ``delay`` while the batch may still wait that long; then a dead letter."""
         spent = time.time() - batch.claimed_at_ms / 1000
         if spent + delay > self.deps.settings.backend_retry_budget_seconds:
-            return await self._dead_letter(batch, reason or str(error), cause)
+            return await dead_letter(self.deps, batch, reason or str(error), cause)
         log.warning(
-            "batch %s: %s; retrying in %.1fs", batch.batch_id, error, delay, extra=_ids(batch)
+            "batch %s: %s; retrying in %.1fs", batch.batch_id, error, delay, extra=log_fields(batch)
         )
         return Outcome.retry(f"batch {batch.batch_id}: {error}", delay)
-
-    async def _dead_letter(self, batch: ClaimedBatch, reason: str, cause: str) -> Outcome:
-        """Keep the batch, with why, for a person to replay.
-
-        When the backend failed, the person hears BACKEND_FAILURE_REPLY; when the chat
-        did, an apology would fail the same way.
-        """
-        log.error(
-            "batch %s of %s dead-lettered: %s",
-            batch.batch_id,
-            batch.conversation,
-            reason,
-            extra=_ids(batch),
-        )
-        if not await self.deps.store.release(batch, dead_letter_reason=reason):
-            return self._claim_lost(batch, "taken over before its dead letter")
-        metrics.DEAD_LETTERS.labels(batch.request.channel.value, cause).inc()
-        apology = self.deps.settings.backend_failure_reply
-        if cause.startswith("backend") and apology:
-            try:
-                sender = self.deps.sender_for(batch.conversation)
-                await sender.send_text(_recipient(batch), apology, None, None)
-            except Exception as error:  # best effort: the batch is already kept
-                log.warning(
-                    "batch %s: apology not delivered: %s", batch.batch_id, error, extra=_ids(batch)
-                )
-        return Outcome(BatchOutcome.DEAD_LETTER, f"batch {batch.batch_id} dead-lettered: {reason}")
 
     async def _deliver_outbox(self, conversation: str) -> str:
         """Proactive messages wait for the reply in progress, then go out: never interleaved."""

@@ -1,5 +1,7 @@
 """What the person sees while the backend works: "typing…", and, where the chat has
-drafts, "Thinking…" until the first piece, then the answer as it is being written.
+drafts, "Thinking…" until the first piece, then the answer as it is being written;
+where it has none but messages can be edited, the answer growing in a message
+(:mod:`worker.growing`).
 
 Drafts are a preview: the answer is stored and sent for good only once the backend's
 final answer event arrives (:mod:`worker.jobs`). A draft the platform refuses turns
@@ -15,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from channels.base import ChannelSender, Recipient
+from worker.growing import GrowingMessages, Growth
 
 OnText = Callable[[str], Awaitable[None]]
 
@@ -107,10 +110,24 @@ async def progress_shown(
     drafts_per_second: float,
     thinking: bool = False,
     reasoning: bool = False,
+    growth: Growth | None = None,
 ) -> AsyncIterator[Shown]:
     """Keep "typing…" (or, with ``thinking``, "Thinking…") up while the block runs; yields
-    what to call as the answer (and, with ``reasoning``, its reasoning) is written, with
-    None where drafts are off (the setting, the channel, a group or business chat)."""
+    what to call as the answer (and, with ``reasoning``, its reasoning) is written: into a
+    draft, or, with ``growth`` where a chat has none, into messages edited as it grows;
+    None where neither can show it (the setting at 0, the channel)."""
+    if drafts_per_second <= 0:
+        growth = None
+    edits = sender.edits_for(to) if growth is not None else None
+    if growth is not None and edits is not None and not sender.shows_drafts(to):
+        interval = max(1 / drafts_per_second, edits.interval_seconds)
+        growing = GrowingMessages(edits, growth, interval)
+        try:
+            async with typing_until(sender, to, lambda: growing.showing):
+                yield Shown(growing.update)
+        finally:
+            await growing.close()
+        return
     if drafts_per_second <= 0 or not sender.shows_drafts(to):
         async with typing_until(sender, to, lambda: False):
             yield Shown()

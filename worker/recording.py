@@ -1,4 +1,5 @@
-"""Recording what was already sent, through a Redis outage or a failover.
+"""Recording what was already sent: through a Redis outage or a failover, and never cut
+off between the send and its record.
 
 Once a message has gone out, the mark saying so is the only thing that keeps a re-run
 from sending it again. A mark that fails because Redis is away (or its replicas do not
@@ -11,12 +12,16 @@ nobody else takes the batch while the mark waits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from redis.exceptions import RedisError
 
 log = logging.getLogger("batchbot.worker")
+
+T = TypeVar("T")
 
 RECORD_PATIENCE_SECONDS = 60.0
 """How long a mark is tried again: a Sentinel failover takes seconds; past this the
@@ -46,3 +51,18 @@ async def recorded(
                 log.warning("%s not recorded yet (%s); trying again until it is", what, error)
             await asyncio.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+
+
+async def unsplittable(step: Callable[[], Awaitable[T]]) -> T:
+    """Run a send-and-record step to its end even if the job is cancelled meanwhile.
+
+    SIGTERM and job timeouts cancel the job; landing between a delivered message and
+    its record would make the re-run send that message again.
+    """
+    running = asyncio.ensure_future(step())
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise

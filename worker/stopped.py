@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from channels.base import Recipient
 from shared.claimed import Abandoned, ClaimedBatch
 from shared.history import turns_of
+from shared.models import MessageId
 from shared.states import AbandonReason
 from worker.lifecycle import WorkerDeps
 from worker.outcome import Outcome
@@ -22,9 +23,11 @@ log = logging.getLogger("batchbot.worker")
 
 @dataclass(slots=True)
 class Written:
-    """The answer as streamed so far, for a Stop that keeps it."""
+    """The answer as streamed so far, for a Stop that keeps it; and the messages it grew
+    in where there are no drafts, by part, for its delivery."""
 
     text: str = ""
+    grown: dict[int, MessageId] = field(default_factory=dict)
 
     def kept(self, on_text: OnText | None) -> OnText | None:
         """``on_text``, keeping each text it is given here too."""

@@ -116,6 +116,10 @@ class SendApiSender:
     ) -> bool:
         return False
 
+    def edits_for(self, to: Recipient) -> None:
+        """Sent messages cannot be edited here: the answer comes when it is complete."""
+        return None
+
     async def fetch_image(self, message: IncomingMessage) -> str | None:
         """The attachment's CDN link, fetched as it came (it needs no token, and expires)."""
         if message.url is None or not message.url.startswith(("https://", "http://")):

@@ -1,70 +1,37 @@
 """The Telegram side of delivery: one markup fallback for text and photos, the typing
-indicator, drafts, and aiogram's errors mapped onto :mod:`channels.outcomes`."""
+indicator, drafts in private chats, and messages edited as they grow elsewhere
+(:mod:`channels.telegram.edits`); errors as in :mod:`channels.telegram.errors`."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramForbiddenError,
     TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     InputRichBlockParagraph,
     InputRichBlockThinking,
     InputRichBlockUnion,
     InputRichMessage,
-    ReplyParameters,
 )
 from aiohttp import ClientError
 
 from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
-from channels.outcomes import CredentialsRefused, RecipientGone, Refused, RetryAfter, Unavailable
 from channels.telegram.conversations import decode
-from shared import metrics
+from channels.telegram.edits import TelegramEdits
+from channels.telegram.errors import errors, outcomes, replying
 from shared.models import Channel, IncomingMessage, MessageId
 
 log = logging.getLogger("batchbot.telegram")
 
 
 TELEGRAM_LIMITS = Limits(text=4096, caption=1024)
-
-
-def _errors(kind: str) -> None:
-    metrics.SEND_ERRORS.labels(Channel.TELEGRAM.value, kind).inc()
-
-
-@contextlib.contextmanager
-def _outcomes() -> Iterator[None]:
-    """aiogram's errors as delivery outcomes, each counted by kind."""
-    try:
-        yield
-    except TelegramRetryAfter as error:
-        _errors("retry_after")
-        raise RetryAfter(f"Telegram flood limit: {error}", error.retry_after) from error
-    except (TelegramNetworkError, TelegramServerError) as error:
-        kind = "network" if isinstance(error, TelegramNetworkError) else "server"
-        _errors(kind)
-        raise Unavailable(f"Telegram unavailable: {error}") from error
-    except TelegramForbiddenError as error:
-        _errors("recipient_gone")
-        raise RecipientGone(f"the chat blocked the bot: {error}") from error
-    except TelegramUnauthorizedError as error:
-        _errors("token_refused")
-        log.critical("Telegram refused BOT_TOKEN (%s): nothing can be sent until fixed", error)
-        raise CredentialsRefused(f"Telegram refused BOT_TOKEN: {error}") from error
-    except TelegramBadRequest as error:
-        _errors("bad_request")
-        raise Refused(f"Telegram refused it: {error}") from error
 
 
 class TelegramSender:
@@ -98,11 +65,11 @@ class TelegramSender:
                 chat.chat_id,
                 text,
                 parse_mode=mode,
-                reply_parameters=_replying(reply_to),
+                reply_parameters=replying(reply_to),
                 business_connection_id=chat.business_connection_id,
             )
 
-        with _outcomes():
+        with outcomes():
             await _plain_if_markup_refused(chat.chat_id, parse_mode, send)
 
     async def send_photo(
@@ -121,11 +88,11 @@ class TelegramSender:
                 photo,
                 caption=caption,
                 parse_mode=mode,
-                reply_parameters=_replying(reply_to),
+                reply_parameters=replying(reply_to),
                 business_connection_id=chat.business_connection_id,
             )
 
-        with _outcomes():
+        with outcomes():
             await _plain_if_markup_refused(chat.chat_id, parse_mode, send)
 
     async def show_typing(self, to: Recipient) -> None:
@@ -173,6 +140,11 @@ class TelegramSender:
             return False
         return True
 
+    def edits_for(self, to: Recipient) -> TelegramEdits | None:
+        """Business chats and groups: a message edited as the answer grows."""
+        chat = decode(to.conversation)
+        return None if chat.private else TelegramEdits(self.bot, chat)
+
     async def fetch_image(self, message: IncomingMessage) -> str | None:
         """getFile, then the download (whose URL holds the bot token: it stays here)."""
         if message.file_id is None:
@@ -205,13 +177,6 @@ def rich_draft(text: str, reasoning: str) -> InputRichMessage:
     return InputRichMessage(blocks=blocks)
 
 
-def _replying(reply_to: MessageId | None) -> ReplyParameters | None:
-    """A reply to a Telegram message; an id of another platform's form is no reply."""
-    if reply_to is None or not str(reply_to).isdigit():
-        return None
-    return ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
-
-
 async def _plain_if_markup_refused(
     chat_id: int, parse_mode: str | None, send: Callable[[str | None], Awaitable[object]]
 ) -> None:
@@ -225,6 +190,6 @@ async def _plain_if_markup_refused(
     except TelegramBadRequest as error:
         if parse_mode is None or "can't parse entities" not in error.message.lower():
             raise
-        _errors("markup")
+        errors("markup")
         log.warning("chat %s: Telegram refused the %s markup; sent plain", chat_id, parse_mode)
         await send(None)

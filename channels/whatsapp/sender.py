@@ -118,6 +118,10 @@ class WhatsAppSender:
     ) -> bool:
         return False
 
+    def edits_for(self, to: Recipient) -> None:
+        """Sent messages cannot be edited here: the answer comes when it is complete."""
+        return None
+
     async def fetch_image(self, message: IncomingMessage) -> str | None:
         """The media's URL from the Graph API, then its bytes, both with the access token."""
         if message.file_id is None:
