@@ -15,6 +15,7 @@ import platform
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bench import (
@@ -29,6 +30,7 @@ from bench import (
     profile,
     scale,
     timer,
+    turns,
 )
 from sandbox.redis_server import RedisServer
 
@@ -45,6 +47,7 @@ NAMES = (
     "drafts",
     "console",
     "answer",
+    "turns",
 )
 
 
@@ -146,7 +149,7 @@ def _answer_table(result: answer_life.AnswerLifeResult) -> None:
     _table(
         f"8. The answer's life: \"Thinking…\" for {result.people} batches due at once "
         f"(backend thinks 1 s); Stop for {result.streams} streams at once",
-        ["placeholder after due p50", "p99", "baseline: typing… p50", "p99",
+        ["placeholder after claim p50", "p99", "baseline: typing… p50", "p99",
          "Stop to stream closed p50", "p99", "max", "writing saved p50"],
         [[f"{result.placeholder_p50_ms:.0f} ms", f"{result.placeholder_p99_ms:.0f} ms",
           f"{result.typing_p50_ms:.0f} ms", f"{result.typing_p99_ms:.0f} ms",
@@ -211,7 +214,26 @@ def _http_table(results: list[http_client.ClientResult]) -> None:
     )  # fmt: skip
 
 
-async def main(names: list[str], quick: bool, profile_out: str | None = None) -> dict[str, Any]:
+def _turns_table(results: list[turns.TurnsResult]) -> None:
+    _table(
+        f"11. Turns: {results[0].turns:,} turns of real chat timing replayed through the deadline"
+        f" rule (max wait {turns.MAX_WAIT_SECONDS:g} s); the last rows with supersede and a"
+        f" backend that takes {turns.BACKEND_SECONDS:g} s",
+        ["rule", "median window", "whole", "of 2+ messages", "split", "answers/turn",
+         "wait p50", "p90", "mean", "calls wasted/turn"],
+        [
+            [r.policy, f"{r.window_p50_seconds:.1f} s", f"{r.whole_share:.1%}",
+             f"{r.multi_whole_share:.1%}", f"{r.split_share:.1%}", f"{r.answers_per_turn:.3f}",
+             f"{r.wait_p50_seconds:.1f} s", f"{r.wait_p90_seconds:.1f} s",
+             f"{r.wait_mean_seconds:.1f} s", f"{r.wasted_calls_per_turn:.3f}"]
+            for r in results
+        ],
+    )  # fmt: skip
+
+
+async def main(
+    names: list[str], quick: bool, profile_out: str | None = None, timing: str | None = None
+) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "machine": {
             "cores": os.cpu_count(),
@@ -233,6 +255,11 @@ async def main(names: list[str], quick: bool, profile_out: str | None = None) ->
         )
     if "scale" in names:
         await _measure(figures, "scale", scale.run(100 if quick else 10_000), _scale_table)
+    if "turns" in names:
+        path = Path(timing) if timing else turns.DEFAULT_TIMING
+        replayed = turns.run(path, quick)
+        _turns_table(replayed)
+        figures["turns"] = _as_json(replayed)
     figures["machine"]["load_average_at_end"] = _load()
     return figures
 
@@ -337,6 +364,11 @@ def cli() -> None:
         "worse or missing, 2 when the runs are of different sizes (--quick against full)",
     )
     parser.add_argument(
+        "--timing",
+        metavar="FILE",
+        help="with turns: replay this timing file (the format of ../shared/timing) instead",
+    )
+    parser.add_argument(
         "--profile-out",
         metavar="FILE",
         help="with profile: also keep the worker's cProfile stats in FILE (python -m pstats FILE)",
@@ -348,7 +380,12 @@ def cli() -> None:
         f"batchbot benchmarks on {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average {one}, {five}, {fifteen} (1, 5, 15 min) at the start"
     )
-    figures = asyncio.run(main(args.only, args.quick, args.profile_out))
+    if "turns" in args.only:
+        try:  # a bad file is said before anything else runs
+            turns.load(Path(args.timing) if args.timing else turns.DEFAULT_TIMING)
+        except turns.TimingFileError as error:
+            sys.exit(f"bench: --timing: {error}")
+    figures = asyncio.run(main(args.only, args.quick, args.profile_out, args.timing))
     one, five, fifteen = figures["machine"]["load_average_at_end"]
     print(f"\nload average at the end: {one}, {five}, {fifteen} (1, 5, 15 min)")
     text = json.dumps(figures, indent=2)

@@ -1,8 +1,9 @@
 """The answer's life on Telegram: how soon "Thinking…" shows, and how soon Stop stops.
 
 1. Placeholder: people each have a batch due at the same moment; 2 worker processes ask
-   a backend that thinks for 1 s before answering. Per batch: from its deadline (Redis's
-   clock, the same machine's) to the Bot API stand-in receiving the "Thinking…" draft.
+   a backend that thinks for 1 s before answering. Per batch: from its claim (the
+   worker's log line gives it against the deadline, on Redis's clock, the same machine's)
+   to the Bot API stand-in receiving the "Thinking…" draft.
    Baseline in the same run: the same batches with DRAFT_THINKING=false, to the first
    "typing…", which is what a person saw before.
 2. Stop: STREAMS people at once each see their answer streaming (40 words at 250 ms, 10 s);
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import statistics
 import sys
 import time
@@ -59,7 +61,7 @@ class AnswerLifeResult:
     placeholder_p50_ms: float
     placeholder_p99_ms: float
     typing_p50_ms: float
-    """Baseline: the first "typing…" after the deadline, without the placeholder."""
+    """Baseline: the first "typing…" after the claim, without the placeholder."""
     typing_p99_ms: float
     streams: int
     stop_closed_p50_ms: float
@@ -88,23 +90,35 @@ async def _due_batches(store: BatchStore, people: int) -> dict[int, float]:
     return dict(await asyncio.gather(*(one(30_000 + n) for n in range(people))))
 
 
-async def _shown_after_due(url: str, people: int, thinking: bool) -> list[float]:
-    """Per batch, ms from its deadline to its placeholder (or first "typing…")."""
+CLAIMED = re.compile(
+    rb"batch \w+ of (\d+) claimed: \d+ message\(s\), (-?\d+) ms after its deadline"
+)
+"""The worker's log line at a claim: the conversation, and the claim's lateness (Redis's
+clock) after the deadline."""
+
+
+async def _shown_after_claim(url: str, people: int, thinking: bool) -> list[float]:
+    """Per batch, ms from its claim to its placeholder (or first "typing…")."""
     redis = Redis.from_url(url)
     await redis.flushall()
     async with sandbox(delay_seconds=THINKING_SECONDS) as (telegram, _):
         env = product_environment(
             url, telegram, _, worker_max_jobs=people, draft_thinking=str(thinking).lower()
         )
-        async with workers(env, 2):
+        async with workers(env, 2) as started:
             due = await _due_batches(BatchStore(redis, 7 * 86400), people)
             await telegram.wait_for_sent(people, timeout_seconds=300)
+            claimed = {
+                int(chat): due[int(chat)] + int(late) / 1000
+                for process in started
+                for chat, late in CLAIMED.findall(process.log)
+            }
     await redis.aclose()
     shown: dict[int, float] = {}
     signs = telegram.drafts if thinking else telegram.chat_actions
     for sign in signs:
         shown.setdefault(sign.chat_id, sign.at)
-    return [(shown[chat] - at) * 1000 for chat, at in due.items()]
+    return [(shown[chat] - at) * 1000 for chat, at in claimed.items()]
 
 
 async def _stop_closes(url: str, streams: int) -> tuple[list[float], list[float]]:
@@ -160,8 +174,8 @@ async def _every_stream_closed(backend: ExampleBackend, streams: int) -> None:
 
 
 async def run(url: str, people: int = 200, streams: int = 100) -> AnswerLifeResult:
-    placeholder = await _shown_after_due(url, people, thinking=True)
-    typing = await _shown_after_due(url, people, thinking=False)
+    placeholder = await _shown_after_claim(url, people, thinking=True)
+    typing = await _shown_after_claim(url, people, thinking=False)
     closed, saved = await _stop_closes(url, streams)
     return AnswerLifeResult(
         people=people,

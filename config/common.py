@@ -19,7 +19,7 @@ class CommonSettings(ChannelSettings):
     """Settings every process reads: channels, the batching rules, logs and metrics."""
 
     batch_window_seconds: float = Field(
-        default=10.0, gt=0, le=3600, description="Quiet time after the last message."
+        default=5.0, gt=0, le=3600, description="Quiet time after the last message."
     )
     batch_window_by_kind: Annotated[dict[MessageKind, float], NoDecode] = Field(
         default_factory=dict,
