@@ -58,7 +58,9 @@ async def stream_answer(
             await asyncio.sleep(seconds_per_piece)
         await response.write(f"event: answer\ndata: {to_json(answer)}\n\n".encode())
         await response.write_eof()
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         closed_by_client()  # the caller went away: this answer was not given
+    except asyncio.CancelledError:
+        closed_by_client()
         raise
     return response
