@@ -2,7 +2,8 @@
 
 Public API: :class:`BackendClient` (a JSON answer, or a streamed one read as Server-Sent
 Events), :class:`OpenAIChatClient` (any OpenAI-compatible model as the backend, with the
-same ``answer``) and the two error classes a caller must tell apart,
+same ``answer``), :class:`TranscriptionClient` (voice notes to text at an
+OpenAI-compatible ``audio/transcriptions``) and the two error classes a caller must tell apart,
 :class:`RetryableBackendError` (try again later) and :class:`PermanentBackendError`
 (trying again will not help), the names of the signature headers, and
 :class:`AiohttpTransport` (httpx's API over aiohttp's I/O, which the benchmarks
@@ -14,6 +15,7 @@ from backend_client._errors import BackendError, PermanentBackendError, Retryabl
 from backend_client._openai import OpenAIChatClient
 from backend_client._openai_messages import ImageFetcher
 from backend_client._signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from backend_client._transcription import TranscriptionClient
 from backend_client._transport import AiohttpTransport
 
 __all__ = [
@@ -26,4 +28,5 @@ __all__ = [
     "OpenAIChatClient",
     "PermanentBackendError",
     "RetryableBackendError",
+    "TranscriptionClient",
 ]

@@ -14,11 +14,11 @@ The delivery loop, retries and dead letters stay as they are for every channel
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from channels.media import Media
 from shared.models import Channel, Chat, IncomingMessage, MessageId, User
 from shared.pipelining import NotReplicated
 from shared.store import BatchStore
@@ -182,15 +182,6 @@ class Recipient:
     for proactive messages, which answer nothing."""
 
 
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-"""A photo larger than this is not inlined for a model (it appears as [photo])."""
-
-
-def data_url(content: bytes, mime_type: str | None) -> str:
-    """Bytes as a ``data:`` URL, the way chat-completions APIs take inline images."""
-    return f"data:{mime_type or 'image/jpeg'};base64,{base64.b64encode(content).decode()}"
-
-
 @dataclass(frozen=True, slots=True)
 class Limits:
     """The longest text and caption the platform accepts, in characters."""
@@ -278,9 +269,9 @@ class ChannelSender(Protocol):
         grows there as it is written; None where it cannot."""
         ...
 
-    async def fetch_image(self, message: IncomingMessage) -> str | None:
-        """A photo the person sent, as a data URL for a model that sees images; None if it
-        cannot be had. Fetched with this channel's credentials, which stay here."""
+    async def fetch_media(self, message: IncomingMessage, max_bytes: int) -> Media:
+        """The file of a message the person sent (a photo, a voice note), fetched with this
+        channel's credentials, which stay here. Raises MediaUnavailable saying why not."""
         ...
 
     async def aclose(self) -> None: ...

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from channels.registry import ChannelSettings
@@ -53,6 +53,19 @@ class CommonSettings(ChannelSettings):
         default=True,
         description="A message that comes before any part of the answer was sent abandons the "
         "batch at the backend and joins it: one answer to the whole burst.",
+    )
+    transcribe_url: HttpUrl | None = Field(
+        default=None,
+        description="An OpenAI-compatible API's base URL (e.g. https://api.openai.com/v1): "
+        "voice notes and audio are transcribed at <url>/audio/transcriptions while the person "
+        "is still writing; unset: they are not.",
+    )
+    transcribe_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Longest a batch waits for a voice note's transcript (counted from the "
+        "note; never past BATCH_MAX_WAIT_SECONDS plus this), and one transcription's timeout.",
     )
     handoff_seconds: float = Field(
         default=1800,
@@ -115,6 +128,9 @@ class CommonSettings(ChannelSettings):
             album_grace_ms=_ms(self.batch_album_grace_seconds),
             window_ms_by_kind={k: _ms(s) for k, s in self.batch_window_by_kind.items()},
             supersede=self.batch_supersede,
+            transcription_wait_ms=_ms(self.transcribe_timeout_seconds)
+            if self.transcribe_url
+            else 0,
         )
 
 

@@ -47,6 +47,30 @@ class WorkerProcessSettings(CommonSettings):
         min_length=16,
         description="Signs each request body with HMAC-SHA256 (X-Batchbot-Signature).",
     )
+    transcribe_api_key: SecretStr | None = Field(
+        default=None, description="Sent as 'Authorization: Bearer <key>' to TRANSCRIBE_URL."
+    )
+    transcribe_model: str = Field(
+        default="whisper-1", min_length=1, description="The transcription model to ask."
+    )
+    transcribe_language: str | None = Field(
+        default=None,
+        min_length=2,
+        description="The language voice notes are in (ISO-639-1, e.g. es), if always the same.",
+    )
+    transcribe_max_bytes: int = Field(
+        default=20_000_000,
+        ge=1024,
+        le=25_000_000,
+        description="A voice note larger than this is not transcribed (its transcript_error "
+        "says so); Telegram gives bots files up to 20 MB, OpenAI takes up to 25 MB.",
+    )
+    transcribe_max_seconds: int = Field(
+        default=600,
+        ge=1,
+        le=7200,
+        description="A voice note longer than this (where the channel says) is not transcribed.",
+    )
     backend_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Longest wait for one backend answer."
     )

@@ -21,16 +21,14 @@ from aiohttp import web
 from sandbox.telegram_control import add_control_routes
 from sandbox.telegram_drafts import DraftsSurface
 from sandbox.telegram_edits import EditsSurface
+from sandbox.telegram_files import FilesSurface
 from sandbox.telegram_records import ChatAction, Draft, Edit, ForcedError, Hold, SentMessage
 from sandbox.telegram_wire import (
     BOT_USER,
     Person,
     bot_message_json,
-    downloaded_file_id,
     error_response,
-    file_json,
     message_json,
-    photo_bytes,
     polling_conflict,
     request_params,
 )
@@ -45,12 +43,14 @@ MAX_LONG_POLL_SECONDS = 50
 
 
 @dataclass
-class TelegramStandIn(DraftsSurface, EditsSurface):
+class TelegramStandIn(DraftsSurface, EditsSurface, FilesSurface):
     token: str = SANDBOX_TOKEN
     sent: list[SentMessage] = field(default_factory=list)
     chat_actions: list[ChatAction] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Files people sent (voice notes), by file id, served by getFile and its download."""
     deleted: list[SentMessage] = field(default_factory=list)
     """Messages the bot or the person deleted, as they were."""
     on_event: Callable[[str], None] | None = None
@@ -255,16 +255,6 @@ class TelegramStandIn(DraftsSurface, EditsSurface):
         if self.on_event:
             self.on_event(f"Telegram ← bot to chat {action.chat_id}: ({action.action}…)")
         return True
-
-    async def _get_file(self, params: dict[str, str]) -> Any:
-        return file_json(params["file_id"])
-
-    async def _file(self, request: web.Request) -> web.Response:
-        """A download, at the URL that carries the bot token (as Telegram's does)."""
-        if request.match_info["token"] != self.token:
-            return web.Response(status=401)
-        file_id = downloaded_file_id(request.match_info["path"])
-        return web.Response(body=photo_bytes(file_id), content_type="image/jpeg")
 
     async def _send_message(self, params: dict[str, str]) -> Any:
         return await self._record(params, params["text"], photo=None)

@@ -42,6 +42,15 @@ UNDELIVERED = "proactive-undelivered"
 :data:`UNDELIVERED_KEPT`), for batchctl and the console: the caller got 202 long before."""
 UNDELIVERED_KEPT = 200
 
+TRANSCRIPTIONS = "transcriptions"
+"""Sorted set of voice notes to transcribe (their ``transcription:`` keys), scored by when
+a worker may take each next: now when stored, a lease's end while one works on it, a
+retry's time after a failure (see ``worker.transcribing``)."""
+
+TRANSCRIPTION_PREFIX = "transcription:"
+"""Hash per voice note to transcribe: its conversation, message id, message JSON and
+attempts so far; ``transcription:<conversation>:<message id>``."""
+
 BUSINESS_CONNECTION_PREFIX = "business-connection:"
 """Hash per Telegram Business connection (``business-connection:<id>``): whose it is and
 whether the bot may answer through it, as its last ``business_connection`` update said."""
@@ -99,6 +108,15 @@ class ConversationKeys:
         JSON; and ``seen``, the recent message ids (space separated) that drop
         redelivered updates, kept after the batch goes."""
         return f"batch-info:{self.conversation}"
+
+    @property
+    def transcribing(self) -> str:
+        """Sorted set: message ids of voice notes being transcribed → until when (ms) the
+        pending batch waits for each (TRANSCRIBE_TIMEOUT_SECONDS)."""
+        return f"transcribing:{self.conversation}"
+
+    def transcription(self, message_id: str | int) -> str:
+        return f"{TRANSCRIPTION_PREFIX}{self.conversation}:{message_id}"
 
     @property
     def outbox(self) -> str:

@@ -104,7 +104,19 @@ class IncomingMessage(BaseModel):
     file_unique_id: str | None = None
     mime_type: str | None = None
     file_name: str | None = None
-    duration: int | None = None
+    duration: int | None = Field(
+        default=None, description="A voice note's, audio's or video's length in seconds"
+    )
+    transcript: str | None = Field(
+        default=None,
+        description="A voice note's or audio's words, transcribed while the person was "
+        "still writing (TRANSCRIBE_URL); absent when transcription is off",
+    )
+    transcript_error: str | None = Field(
+        default=None,
+        description="Why a voice note or audio has no transcript: the file could not be "
+        "fetched, was over the cap, or transcription failed or took too long",
+    )
     emoji: str | None = Field(
         default=None, description="A sticker's emoji, or a reaction's (absent: reaction removed)"
     )
@@ -153,7 +165,10 @@ class IncomingMessage(BaseModel):
     )
 
     def words(self) -> str | None:
-        """The text a person typed with this message, if any: text or caption."""
+        """The words of this message, if any: text or caption, or what a voice note said
+        (its transcript, then any caption)."""
+        if self.transcript:
+            return f"{self.transcript} {self.caption or ''}".strip()
         return self.text if self.text is not None else self.caption
 
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 from shared.models import MessageKind
 
+TRANSCRIBED_KINDS = (MessageKind.VOICE, MessageKind.AUDIO)
+"""What TRANSCRIBE_URL turns into words."""
+
 
 @dataclass(frozen=True, slots=True)
 class BatchingRules:
@@ -31,6 +34,13 @@ class BatchingRules:
     supersede: bool = True
     """A message before any part of the answer went abandons the batch at the backend and
     joins its messages (BATCH_SUPERSEDE)."""
+    transcription_wait_ms: int = 0
+    """How long a batch may wait for a voice note's transcript (TRANSCRIBE_TIMEOUT_SECONDS);
+    0: voice notes are not transcribed (TRANSCRIBE_URL unset)."""
+
+    def transcription_wait_ms_for(self, kind: MessageKind) -> int:
+        """The wait for this message's transcript; 0 when it gets none."""
+        return self.transcription_wait_ms if kind in TRANSCRIBED_KINDS else 0
 
     def window_ms_for(self, kind: MessageKind) -> int:
         """The quiet time after a message of this kind (its own window, or the general one)."""

@@ -14,6 +14,7 @@ from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
 from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
 from shared.outside_script_calls import HandOn, Proactive, Replay, Resume, Stop, TakeOver
 from shared.script_call import JobScriptCall, ScriptCall, arg, key, rest
+from shared.transcriptions import StoreTranscript, TakeTranscriptions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,6 +26,9 @@ class Append(JobScriptCall):
     pending_index: str = key()
     handoff_key: str = key()
     held_key: str = key()
+    transcribing_key: str = key()
+    transcriptions_queue: str = key()
+    transcription_key: str = key()
     message_id: int | str = arg()
     message: str = arg()
     chat: str = arg()
@@ -40,6 +44,7 @@ class Append(JobScriptCall):
     max_message_bytes: int = arg()
     album_grace_ms: int = arg()
     supersede: int = arg()
+    transcription_wait_ms: int = arg()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,6 +239,8 @@ CALLS: tuple[type[ScriptCall], ...] = (
     Replay,
     TakeJob,
     Stop,
+    TakeTranscriptions,
+    StoreTranscript,
 )
 """One per script (``tests/test_script_contract.py``): a batch's own here, the calls made
 from outside its run in :mod:`shared.outside_script_calls`."""

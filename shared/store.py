@@ -27,6 +27,7 @@ from shared.keys import (
     DEAD_LETTERS_INDEX,
     LEASES,
     PENDING_INDEX,
+    TRANSCRIPTIONS,
     ConversationKeys,
     dead_letter_key,
 )
@@ -73,8 +74,7 @@ class BatchStore:
         replicas: ReplicaWatch | None = None,
         scripts: ScriptRunner | None = None,
     ) -> None:
-        """``redact`` cuts the process's secrets out of what it stores for people to read
-        (a dead letter's reason; a backend that repeats an API key in an error).
+        """``redact`` cuts secrets out of what it stores for people (a dead letter's reason);
         ``scripts``: the process's runner, shared by its stores (one view of the replicas)."""
         self.redis = redis
         self.redact = redact
@@ -118,6 +118,10 @@ class BatchStore:
             max_message_bytes=rules.max_message_bytes,
             album_grace_ms=rules.album_grace_ms if message.media_group_id else 0,
             supersede=int(rules.supersede),
+            transcribing_key=keys.transcribing,
+            transcriptions_queue=TRANSCRIPTIONS,
+            transcription_key=keys.transcription(message.message_id),
+            transcription_wait_ms=rules.transcription_wait_ms_for(message.kind),
         )
         # Many appends at once share a pipeline (one round trip, one WAIT).
         raw = await self._appends.call(self.scripts.script(call.script), *call.words())
@@ -239,8 +243,7 @@ class BatchStore:
         return await self._update_inflight(batch, refused_field(part), reason)
 
     async def record_streamed(self, batch: ClaimedBatch, part: int, message_id: MessageId) -> bool:
-        """Part ``part`` (from 1) is growing in chat message ``message_id``: a resumed run
-        edits its final text in rather than sending the part again."""
+        """Part ``part`` grows in chat message ``message_id``: a resumed run edits it."""
         return await self._update_inflight(batch, streamed_field(part), str(message_id))
 
     async def _update_inflight(self, batch: ClaimedBatch, field: str, value: str) -> bool:

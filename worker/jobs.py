@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from backend_client import PermanentBackendError, RetryableBackendError
 from channels.base import ChannelSender
+from channels.media import image_of
 from channels.outcomes import RetryAfter, Unavailable
 from shared import metrics
 from shared.claimed import Abandoned
@@ -46,6 +47,7 @@ from worker.progress import progress_shown
 from worker.reply_parts import ReplyPart, batch_reply_target, reply_parts
 from worker.stopped import Written, stopped
 from worker.takeover import claim_after_pause, hand_over
+from worker.transcribing import late_transcripts_said
 
 log = logging.getLogger("batchbot.worker")
 
@@ -196,8 +198,10 @@ class BatchRun:
         first_run = self.job_try == 1 and not batch.resumed
         per_second = self.deps.settings.draft_updates_per_second if first_run else 0.0
         request = await with_history(self.deps.store.redis, batch, self.deps.history)
+        request = late_transcripts_said(request, self.deps.settings)
         try:
-            fetch = sender.fetch_image if self.deps.settings.backend_vision else None
+            vision = self.deps.settings.backend_vision
+            fetch = functools.partial(image_of, sender) if vision else None
             settings = self.deps.settings
             thinking, reasoning = settings.draft_thinking, settings.draft_reasoning
             growth = self._growth(batch, sender)

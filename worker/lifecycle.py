@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from backend_client import BackendClient, OpenAIChatClient
+from backend_client import BackendClient, OpenAIChatClient, TranscriptionClient
 from channels.adapter import ChannelAdapter
 from channels.base import ChannelSender
 from channels.registry import adapter_class, adapters_of
@@ -32,10 +32,12 @@ from shared.redaction import Redactor, secrets_of
 from shared.redis_connection import outage_retry, use_c_packing, use_failover_connections
 from shared.states import ScheduleState
 from shared.store import BatchStore
+from shared.transcriptions import Transcriptions
 from worker.abandons import AbandonWatch
 from worker.delivery import Pacing
 from worker.presence import announce_forever, withdraw
 from worker.settings import WorkerProcessSettings
+from worker.transcribing import Transcriber
 
 log = logging.getLogger("batchbot.worker")
 
@@ -124,6 +126,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["abandon_watch"] = asyncio.create_task(ctx["deps"].abandons.listen_forever(ctx["redis"]))
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
+    transcriber = transcriber_of(ctx["deps"])
+    if transcriber is not None:
+        ctx["transcriber"] = asyncio.create_task(transcriber.run_forever())
+        ctx["transcription_client"] = transcriber.client
     if "worker_name" in ctx:
         interval = settings.worker_health_check_interval_seconds
         ctx["presence"] = asyncio.create_task(
@@ -160,6 +166,22 @@ def backend_of(settings: WorkerProcessSettings) -> BackendClient | OpenAIChatCli
     )
 
 
+def transcriber_of(deps: WorkerDeps) -> Transcriber | None:
+    """Voice notes transcribed by this worker too, when TRANSCRIBE_URL is set."""
+    settings = deps.settings
+    if settings.transcribe_url is None:
+        return None
+    client = TranscriptionClient(
+        str(settings.transcribe_url),
+        settings.transcribe_timeout_seconds,
+        settings.transcribe_model,
+        _secret(settings.transcribe_api_key),
+        settings.transcribe_language,
+    )
+    queue = Transcriptions(deps.store.redis, deps.store.scripts, settings.redis_key_ttl_seconds)
+    return Transcriber(queue, client, deps.sender_for, settings)
+
+
 def channel_senders(
     adapters: Iterable[ChannelAdapter], typing_refresh_seconds: float
 ) -> dict[Channel, ChannelSender]:
@@ -174,7 +196,7 @@ def _secret(value: SecretStr | None) -> str | None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Stop what :func:`startup` started, as far as it got (ARQ calls this after a failed
     start-up too, and a second error would bury the first)."""
-    for name in ("sweep", "unclaimed_watch", "presence", "abandon_watch"):
+    for name in ("sweep", "unclaimed_watch", "presence", "abandon_watch", "transcriber"):
         task: asyncio.Task[None] | None = ctx.get(name)
         if task is not None:
             task.cancel()
@@ -186,6 +208,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     ops: OpsServer | None = ctx.get("ops")
     if ops is not None:
         await ops.stop()
+    if "transcription_client" in ctx:
+        await ctx["transcription_client"].aclose()
     deps: WorkerDeps | None = ctx.get("deps")
     if deps is not None:
         await deps.backend.aclose()

@@ -32,10 +32,10 @@ LONGEST_PAUSE_SECONDS = 2.0
 
 
 async def recorded(
-    write: Callable[[], Awaitable[bool]],
+    write: Callable[[], Awaitable[T]],
     what: str,
     patience_seconds: float = RECORD_PATIENCE_SECONDS,
-) -> bool:
+) -> T:
     """``write()``'s answer, tried again while Redis cannot take it; ``what`` names the
     mark in the one log line said when it first fails."""
     loop = asyncio.get_running_loop()

@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
+from channels.base import Limits, Recipient
 from channels.markup import plain_text
+from channels.media import Media, MediaUnavailable, too_large
 from channels.meta.graph import graph_error
 from channels.outcomes import (
     CredentialsRefused,
@@ -120,19 +121,20 @@ class SendApiSender:
         """Sent messages cannot be edited here: the answer comes when it is complete."""
         return None
 
-    async def fetch_image(self, message: IncomingMessage) -> str | None:
+    async def fetch_media(self, message: IncomingMessage, max_bytes: int) -> Media:
         """The attachment's CDN link, fetched as it came (it needs no token, and expires)."""
         if message.url is None or not message.url.startswith(("https://", "http://")):
-            return None
+            raise MediaUnavailable("the message carries no attachment link")
         try:
             async with httpx.AsyncClient(timeout=self._client.timeout) as plain:
                 media = await plain.get(message.url)
         except httpx.HTTPError as error:
-            log.warning("attachment of %s could not be fetched: %s", message.message_id, error)
-            return None
-        if not media.is_success or len(media.content) > MAX_IMAGE_BYTES:
-            return None
-        return data_url(media.content, media.headers.get("content-type"))
+            raise MediaUnavailable(f"the attachment link is unreachable: {error}") from error
+        if not media.is_success:
+            raise MediaUnavailable(f"the attachment link answered {media.status_code}")
+        if len(media.content) > max_bytes:
+            raise too_large(len(media.content), max_bytes)
+        return Media(media.content, media.headers.get("content-type"))
 
     async def aclose(self) -> None:
         await self._client.aclose()

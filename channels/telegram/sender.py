@@ -22,7 +22,8 @@ from aiogram.types import (
 )
 from aiohttp import ClientError
 
-from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
+from channels.base import Limits, Recipient
+from channels.media import Media, MediaUnavailable, too_large
 from channels.telegram.conversations import decode
 from channels.telegram.edits import TelegramEdits
 from channels.telegram.errors import errors, outcomes, replying
@@ -145,21 +146,28 @@ class TelegramSender:
         chat = decode(to.conversation)
         return None if chat.private else TelegramEdits(self.bot, chat)
 
-    async def fetch_image(self, message: IncomingMessage) -> str | None:
-        """getFile, then the download (whose URL holds the bot token: it stays here)."""
+    async def fetch_media(self, message: IncomingMessage, max_bytes: int) -> Media:
+        """getFile, then the download (whose URL holds the bot token: it stays here). The
+        Bot API gives bots files up to 20 MB."""
         if message.file_id is None:
-            return None
+            raise MediaUnavailable("the message carries no file")
         try:
             file = await self.bot.get_file(message.file_id)
-            if file.file_path is None or (file.file_size or 0) > MAX_IMAGE_BYTES:
-                return None
+            if (file.file_size or 0) > max_bytes:
+                raise too_large(file.file_size or 0, max_bytes)
+            if file.file_path is None:
+                raise MediaUnavailable("Telegram gave no path for the file")
             content = await self.bot.download_file(file.file_path)
+        except TelegramBadRequest as error:
+            raise MediaUnavailable(f"Telegram refused the file: {error.message}") from error
         except (TelegramAPIError, TelegramNetworkError, ClientError) as error:
-            log.warning("photo %s could not be fetched: %s", message.message_id, error)
-            return None
+            raise MediaUnavailable(f"Telegram unreachable for the file: {error}") from error
         if content is None:
-            return None
-        return data_url(content.read(), message.mime_type)
+            raise MediaUnavailable("Telegram sent no content for the file")
+        data = content.read()
+        if len(data) > max_bytes:
+            raise too_large(len(data), max_bytes)
+        return Media(data, message.mime_type)
 
     async def aclose(self) -> None:
         await self.bot.session.close()

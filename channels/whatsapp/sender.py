@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
-from channels.base import MAX_IMAGE_BYTES, Limits, Recipient, data_url
+from channels.base import Limits, Recipient
 from channels.markup import plain_text
+from channels.media import Media, MediaUnavailable, too_large
 from channels.meta.graph import graph_error
 from channels.outcomes import (
     CredentialsRefused,
@@ -122,22 +123,29 @@ class WhatsAppSender:
         """Sent messages cannot be edited here: the answer comes when it is complete."""
         return None
 
-    async def fetch_image(self, message: IncomingMessage) -> str | None:
-        """The media's URL from the Graph API, then its bytes, both with the access token."""
+    async def fetch_media(self, message: IncomingMessage, max_bytes: int) -> Media:
+        """The media's URL (and size) from the Graph API, then its bytes, both with the
+        access token."""
         if message.file_id is None:
-            return None
+            raise MediaUnavailable("the message carries no media id")
         try:
             found = await self._client.get(f"/{message.file_id}")
-            url = found.json().get("url") if found.is_success else None
+            if not found.is_success:
+                raise MediaUnavailable(f"WhatsApp refused the media id ({found.status_code})")
+            about = found.json()
+            if int(about.get("file_size") or 0) > max_bytes:
+                raise too_large(int(about["file_size"]), max_bytes)
+            url = about.get("url")
             if not isinstance(url, str):
-                return None
+                raise MediaUnavailable("WhatsApp gave no URL for the media")
             media = await self._client.get(url)
         except (httpx.HTTPError, ValueError) as error:
-            log.warning("media %s could not be fetched: %s", message.file_id, error)
-            return None
-        if not media.is_success or len(media.content) > MAX_IMAGE_BYTES:
-            return None
-        return data_url(media.content, message.mime_type)
+            raise MediaUnavailable(f"WhatsApp unreachable for the media: {error}") from error
+        if not media.is_success:
+            raise MediaUnavailable(f"WhatsApp refused the download ({media.status_code})")
+        if len(media.content) > max_bytes:
+            raise too_large(len(media.content), max_bytes)
+        return Media(media.content, about.get("mime_type") or message.mime_type)
 
     async def aclose(self) -> None:
         await self._client.aclose()

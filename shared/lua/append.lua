@@ -2,14 +2,17 @@
 -- replicated: yes
 -- Store one incoming message and (re)schedule its conversation's batch job, atomically.
 -- KEYS: 1 batch, 2 info (its `seen` field: recent message ids), 3 inflight,
---       4 pending index, 5 handoff, 6 held, 7-9 the job (arq_jobs.lua)
+--       4 pending index, 5 handoff, 6 held, 7 transcribing (voice notes the batch waits
+--       for), 8 transcriptions queue, 9 this message's transcription item,
+--       10-12 the job (arq_jobs.lua)
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
 --       5 message id, 6 message JSON, 7 chat JSON ('' for the person's private chat),
 --       8 user JSON,
 --       9 window ms, 10 max wait ms, 11 max messages, 12 seen ids kept, 13 seen ttl s,
 --       14 max pending messages, 15 max pending bytes, 16 max message bytes,
 --       17 album grace ms (0: not an album item), 18 supersede (1: a message before any
---       part of the answer went abandons the claimed batch)
+--       part of the answer went abandons the claimed batch), 19 transcription wait ms
+--       (0: not transcribed; else how long the batch may wait for its transcript)
 -- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
 local batch_key = KEYS[1]
 local info_key = KEYS[2]
@@ -17,6 +20,9 @@ local inflight_key = KEYS[3]
 local pending_index = KEYS[4]
 local handoff_key = KEYS[5]
 local held_key = KEYS[6]
+local transcribing_key = KEYS[7]
+local transcriptions_queue = KEYS[8]
+local transcription_key = KEYS[9]
 local message_id = ARGV[5]
 local message = ARGV[6]
 local chat = ARGV[7]
@@ -31,6 +37,7 @@ local max_pending_bytes = tonumber(ARGV[15])
 local max_message_bytes = tonumber(ARGV[16])
 local album_grace_ms = tonumber(ARGV[17])
 local supersede = ARGV[18]
+local transcription_wait_ms = tonumber(ARGV[19])
 local now = now_ms()
 local job = conversation_job()
 local conversation = job.conversation
@@ -63,6 +70,19 @@ remember_seen(info_key, seen, token, seen_kept)
 redis.call('EXPIRE', info_key, math.max(job.ttl, seen_ttl_s))
 
 count_in_stats(now, 'messages_in')
+-- A voice note is transcribed while the person still writes: any worker takes it from
+-- the queue (worker/transcribing.py), and the batch waits for its transcript, at most
+-- the transcription wait, counted also from the max wait (transcript.lua ends the wait).
+if transcription_wait_ms > 0 then
+  local first_at = tonumber(redis.call('HGET', info_key, 'first_at')) or now
+  local wait_until = math.min(now, first_at + max_wait_ms) + transcription_wait_ms
+  redis.call('ZADD', transcribing_key, wait_until, message_id)
+  redis.call('EXPIRE', transcribing_key, job.ttl)
+  redis.call('HSET', transcription_key, 'conversation', conversation, 'message_id', message_id,
+    'message', message, 'attempts', 0)
+  redis.call('EXPIRE', transcription_key, job.ttl)
+  redis.call('ZADD', transcriptions_queue, now, transcription_key)
+end
 -- A human has the conversation: the message is kept for them (and the history), in
 -- order, and the job runs when the pause ends, to hand it on.
 local paused_until = redis.call('HGET', handoff_key, 'until')
@@ -109,7 +129,15 @@ if album_grace_ms > 0 then
 end
 local album_until = tonumber(redis.call('HGET', info_key, 'album_until')) or 0
 deadline = math.max(deadline, album_until)
-redis.call('HSET', info_key, 'first_at', first, 'deadline', deadline, 'user', user)
+-- What the window says ('due'), and when the batch goes: not before the transcripts it
+-- waits for are stored (or their wait is over).
+local due = deadline
+redis.call('ZREMRANGEBYSCORE', transcribing_key, '-inf', now)
+local waited_for = redis.call('ZRANGE', transcribing_key, -1, -1, 'WITHSCORES')
+if waited_for[2] then
+  deadline = math.max(deadline, tonumber(waited_for[2]))
+end
+redis.call('HSET', info_key, 'first_at', first, 'deadline', deadline, 'due', due, 'user', user)
 if chat == '' then
   redis.call('HDEL', info_key, 'chat')
 else

@@ -36,6 +36,14 @@ local function message_id_of(json)
   return tonumber(string.match(json, '^{"message_id":(%d+)'))
 end
 
+-- Whether a stored message is the one with this id (Telegram's numbers, WhatsApp's and
+-- Meta's strings), read from the JSON's leading field without a pattern.
+local function is_message(json, message_id)
+  local number = '{"message_id":' .. message_id .. ','
+  local text = '{"message_id":"' .. message_id .. '",'
+  return string.sub(json, 1, #number) == number or string.sub(json, 1, #text) == text
+end
+
 local function comes_after(item, order)
   local other = order_of(item)
   return other ~= nil and type(other) == type(order) and other > order
@@ -169,7 +177,7 @@ end
 -- The pending batch's own fields go with its last message; `seen` stays, and a hash
 -- left with no field is gone.
 local function forget_pending(info_key)
-  redis.call('HDEL', info_key, 'bytes', 'first_at', 'deadline', 'album_until', 'chat', 'user')
+  redis.call('HDEL', info_key, 'bytes', 'first_at', 'deadline', 'due', 'album_until', 'chat', 'user')
 end
 
 -- A private chat is stored as '' (the person's own chat, as Chat(id=user.id,

@@ -1,0 +1,181 @@
+"""Voice notes heard while the person is still writing (TRANSCRIBE_URL): a worker fetches
+the note from Telegram and has it transcribed during the window; the batch waits for the
+transcript, never longer than TRANSCRIBE_TIMEOUT_SECONDS, and goes without it (saying
+why in ``transcript_error``) when it fails, comes too late, or the file is over the cap.
+A worker killed mid-transcription leaves it to another: one transcript, one answer."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import launch_together
+from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.transcription_api import TranscriptionStandIn
+from shared.keys import TRANSCRIPTIONS
+from shared.models import MessageKind
+from tests.conftest import Product, SettingsFactory, WorkerProcess, wait_until_idle
+from worker.settings import WorkerProcessSettings
+
+NOTE = b"OggS\x00\x02" + bytes(range(256)) * 40  # the stand-in hears what it is told
+WORDS = "can I book a haircut for tomorrow at five"
+EVA = Person(id=7701, first_name="Eva")
+
+
+@pytest.fixture
+async def transcription() -> AsyncIterator[TranscriptionStandIn]:
+    stand_in = TranscriptionStandIn()
+    await stand_in.start()
+    stand_in.knows(NOTE, WORDS)
+    yield stand_in
+    await stand_in.stop()
+
+
+def hearing(
+    make_settings: SettingsFactory, transcription: TranscriptionStandIn, **more: Any
+) -> WorkerProcessSettings:
+    values: dict[str, Any] = {"transcribe_timeout_seconds": 5, **more}
+    return make_settings(
+        transcribe_url=transcription.url,
+        transcribe_api_key="sk-test-transcription-key-0123",
+        **values,
+    )
+
+
+async def test_a_voice_note_then_two_texts_are_one_batch_with_the_transcript(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+) -> None:
+    await product.start(hearing(make_settings, transcription, batch_window_seconds=1))
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    await telegram.person_says(EVA, "or the day after")
+    await telegram.person_says(EVA, "thanks!")
+    await telegram.wait_for_messages(EVA.id, 1)
+    await wait_until_idle(redis)
+
+    [call] = backend.calls
+    voice, first, second = call.request.messages
+    assert (voice.kind, voice.transcript, voice.duration) == (MessageKind.VOICE, WORDS, 4)
+    assert voice.transcript_error is None
+    assert [first.text, second.text] == ["or the day after", "thanks!"]
+    [heard] = transcription.calls
+    assert (heard.model, heard.file_name, heard.size) == ("whisper-1", "voice.ogg", len(NOTE))
+    assert heard.authorization == "Bearer sk-test-transcription-key-0123"
+    assert await redis.zcard(TRANSCRIPTIONS) == 0
+
+
+async def test_a_slow_transcription_holds_the_batch_until_the_transcript_is_stored(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+) -> None:
+    transcription.delay_seconds = 2.0  # longer than the 0.5 s window
+    await product.start(hearing(make_settings, transcription))
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    await telegram.wait_for_messages(EVA.id, 1)
+    await wait_until_idle(redis)
+
+    [call] = backend.calls
+    [voice] = call.request.messages
+    assert voice.transcript == WORDS
+    [heard] = transcription.calls
+    assert call.started_at - heard.at >= 2.0  # the batch went only once it was heard
+
+
+@pytest.mark.parametrize(
+    ("failures", "delay", "said"),
+    [
+        ([400], 0.0, "transcription refused it (400): the stand-in failed as asked"),
+        ([500, 500, 500], 0.0, "transcription answered 500"),
+        ([], 8.0, "not transcribed within TRANSCRIBE_TIMEOUT_SECONDS (5 s)"),
+    ],
+    ids=["refused", "failing-three-times", "too-slow"],
+)
+async def test_a_transcription_that_fails_or_is_late_lets_the_batch_go_saying_why(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+    failures: list[int],
+    delay: float,
+    said: str,
+) -> None:
+    transcription.failures, transcription.delay_seconds = failures, delay
+    await product.start(hearing(make_settings, transcription))
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    await telegram.person_says(EVA, "did you get my voice note?")
+    await telegram.wait_for_messages(EVA.id, 1, timeout_seconds=30)
+    await wait_until_idle(redis)
+
+    [call] = backend.calls
+    voice, text = call.request.messages
+    assert voice.transcript is None
+    assert voice.transcript_error is not None and said in voice.transcript_error
+    assert text.text == "did you get my voice note?"
+
+
+async def test_a_voice_note_over_the_cap_is_sent_with_a_clear_reason(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+) -> None:
+    await product.start(hearing(make_settings, transcription, transcribe_max_seconds=60))
+    await telegram.person_speaks(EVA, NOTE, duration=95)
+    await telegram.wait_for_messages(EVA.id, 1)
+    await wait_until_idle(redis)
+
+    [voice] = backend.calls[0].request.messages
+    assert voice.transcript_error == (
+        "the voice note is 95 s long, over the cap of 60 s (TRANSCRIBE_MAX_SECONDS)"
+    )
+    assert transcription.calls == []  # nothing was sent to be transcribed
+
+
+async def test_a_worker_killed_mid_transcription_leaves_it_to_another_one_answer(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+    worker_processes: list[WorkerProcess],
+) -> None:
+    transcription.delay_seconds = 1.5
+    settings = hearing(
+        make_settings, transcription, transcribe_timeout_seconds=20, worker_lease_seconds=2
+    )
+    await product.start_bot(settings)
+    workers = await launch_together([WorkerProcess.start(settings) for _ in range(2)])
+    worker_processes.extend(workers)
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    async with asyncio.timeout(30):
+        while not transcription.calls:
+            await asyncio.sleep(0.02)
+    [doomed] = [w for w in workers if w.logged(b"transcribing transcription:")]
+    assert await doomed.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    await telegram.wait_for_messages(EVA.id, 1, timeout_seconds=30)
+    await wait_until_idle(redis)
+    [call] = backend.calls
+    [voice] = call.request.messages
+    assert voice.transcript == WORDS
+    assert len(transcription.calls) == 2  # the killed worker's call, then the other's
+    assert telegram.messages_to(EVA.id) == [telegram.messages_to(EVA.id)[0]]
