@@ -69,7 +69,12 @@ def step_of(batch: dict[str, Any], leased: bool) -> str:
 
 
 def _conversation_row(
-    conversation: str, next_step_ms: int, pending: int, info: list[Any], inflight: list[Any]
+    conversation: str,
+    next_step_ms: int,
+    pending: int,
+    info: list[Any],
+    inflight: list[Any],
+    transcribing: int,
 ) -> dict[str, Any]:
     bytes_, first_at, deadline = info
     batch_id, claimed_at, sent, answer, messages, abandoned = inflight
@@ -81,6 +86,7 @@ def _conversation_row(
         "pending_bytes": int(bytes_ or 0),
         "first_at_ms": _int(first_at),
         "deadline_ms": _int(deadline),
+        "transcribing": transcribing,
         "batch": None,
     }
     if batch_id is not None:
@@ -124,6 +130,7 @@ async def _details(
             pipe.hmget(keys.info, ["bytes", "first_at", "deadline"])
             fields = ["batch_id", "claimed_at", "sent", "answer", "messages", "abandoned"]
             pipe.hmget(keys.inflight, fields)
+            pipe.zcard(keys.transcribing)
         for batch_id, _ in letters:
             pipe.hmget(dead_letter_key(as_text(batch_id)), ["conversation", "reason", "messages"])
         for worker, _ in workers:
@@ -153,10 +160,10 @@ async def console_state(redis: Redis, limits: ConsoleLimits | None = None) -> di
     paused_details = details[len(details) - 2 * len(handoffs) :]
     details = details[: len(details) - 2 * len(handoffs)]
     rows = [
-        _conversation_row(conversation, next_step, *details[index * 3 : index * 3 + 3])
+        _conversation_row(conversation, next_step, *details[index * 4 : index * 4 + 4])
         for index, (conversation, next_step) in enumerate(shown.items())
     ]
-    details = details[len(shown) * 3 :]
+    details = details[len(shown) * 4 :]
     in_flight = []
     for row in rows:
         if row["batch"] is not None:

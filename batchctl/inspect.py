@@ -100,6 +100,14 @@ def _json_fields(fields: dict[str, str], names: tuple[str, ...]) -> dict[str, An
     return {k: json.loads(v) if k in names and v else v for k, v in fields.items()}
 
 
+def _transcribing_shown(message: dict[str, Any], waits: dict[str, int]) -> dict[str, Any]:
+    """A voice note still being transcribed says so ("transcribing": true) until its
+    transcript (or transcript_error) is on it."""
+    if str(message.get("message_id")) in waits:
+        return {**message, "transcribing": True}
+    return message
+
+
 async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any] | None:
     """Everything stored for one conversation, JSON decoded; None if nothing is."""
     keys = ConversationKeys(conversation)
@@ -113,18 +121,20 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
         pipe.exists(arq_layout.in_progress_key(job_id))
         pipe.hgetall(keys.handoff)
         pipe.lrange(keys.held, 0, -1)
+        pipe.zrange(keys.transcribing, 0, -1, withscores=True)
         replies = await pipe.execute()
-    pending, info, inflight, next_step, run_at, running, handoff, held = replies
+    pending, info, inflight, next_step, run_at, running, handoff, held, transcribing = replies
     if not (pending or info or inflight or next_step is not None or handoff or held):
         return None
     info_fields = {as_text(k): as_text(v) for k, v in info.items()}
+    waits = {as_text(m): int(until) for m, until in transcribing}
     inflight_fields = {as_text(k): as_text(v) for k, v in inflight.items()}
     return {
         "conversation": conversation,
         "channel": channel_of(conversation).value,
         "now_ms": await _now_ms(redis),
         "next_step_ms": int(next_step) if next_step is not None else None,
-        "pending": [json.loads(m) for m in pending],
+        "pending": [_transcribing_shown(json.loads(m), waits) for m in pending],
         "batch_info": _json_fields(info_fields, ("chat", "user")),
         "in_flight": _json_fields(inflight_fields, ("chat", "user", "messages", "answer")),
         "job": {
@@ -135,4 +145,5 @@ async def conversation_detail(redis: Redis, conversation: str) -> dict[str, Any]
         "seen_message_ids": len(info_fields.get("seen", "").split()),
         "handoff": {as_text(k): as_text(v) for k, v in handoff.items()} or None,
         "held": [json.loads(item) for item in held],
+        "transcribing": waits,
     }

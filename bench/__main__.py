@@ -26,6 +26,7 @@ from bench import (
     e2e,
     http_client,
     ingest,
+    media,
     memory,
     profile,
     scale,
@@ -48,6 +49,7 @@ NAMES = (
     "console",
     "answer",
     "turns",
+    "media",
 )
 
 
@@ -214,6 +216,19 @@ def _http_table(results: list[http_client.ClientResult]) -> None:
     )  # fmt: skip
 
 
+def _media_table(result: media.MediaResult) -> None:
+    _table(
+        f"12. Voice notes: {result.people} people each send a voice note and two texts;"
+        f" transcription takes {media.TRANSCRIBE_SECONDS:g} s, window {media.WINDOW_SECONDS:g} s,"
+        " 2 workers",
+        ["batch start after deadline and transcript p50", "p99", "words at the backend p50",
+         "baseline: transcribed at batch time p50", "saved p50"],
+        [[f"{result.start_after_ready_p50_ms:.0f} ms", f"{result.start_after_ready_p99_ms:.0f} ms",
+          f"{result.answer_start_p50_s:.2f} s", f"{result.baseline_answer_start_p50_s:.2f} s",
+          f"{result.saved_p50_s:.2f} s"]],
+    )  # fmt: skip
+
+
 def _turns_table(results: list[turns.TurnsResult]) -> None:
     _table(
         f"11. Turns: {results[0].turns:,} turns of real chat timing replayed through the deadline"
@@ -316,6 +331,8 @@ async def _on_one_redis(
     if "answer" in names:
         life = answer_life.run(url, 20 if quick else 200, 10 if quick else 100)
         await _measure(figures, "answer", life, _answer_table)
+    if "media" in names:
+        await _measure(figures, "media", media.run(url, 20 if quick else 200), _media_table)
 
 
 async def _measure(

@@ -3,10 +3,10 @@
 A simulated person (or you, with ``--interactive``) sends a burst; the terminal shows
 each message arriving, the batch's deadline moving, the one backend call and the one
 reply, then a second batch after a pause, then an album answered in two paced parts,
-then an answer streamed by the backend and shown as a growing draft, then a changed mind
-while the backend thinks (one answer to both), then a burst on WhatsApp, a shop that
-answers from the WhatsApp Business app (a human takeover), and a burst on Instagram,
-all through the same bot and workers.
+then an answer streamed by the backend and shown as a growing draft, then a voice note
+heard while Ana is still typing, then a changed mind while the backend thinks (one answer
+to both), then a burst on WhatsApp, a shop that answers from the WhatsApp Business app (a
+human takeover), and a burst on Instagram, all through the same bot and workers.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sandbox.peek import pending_count
 from sandbox.send_api import SendApiStandIn
 from sandbox.stack import SandboxFailed, sandbox_running
 from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.transcription_api import VOICE_NOTE
 from sandbox.web_demo import WINDOW_SECONDS as WEB_WINDOW_SECONDS
 from sandbox.web_demo import run_web
 from sandbox.whatsapp_api import WhatsAppStandIn
@@ -115,6 +116,20 @@ async def _advice(request: BatchRequest) -> BatchResponse:
         "morning keeps it tidy until the evening."
     )
     return BatchResponse(messages=[OutgoingMessage(text=text)])
+
+
+async def _scripted_voice(telegram: TelegramStandIn, backend: ExampleBackend) -> None:
+    say("Ana sends a voice note (a real OGG/Opus file), then two texts; a worker fetches the")
+    say("note from Telegram and has it transcribed while she is still typing:")
+    await telegram.person_speaks(ANA, VOICE_NOTE.read_bytes(), duration=4)
+    say("Ana → [voice note, 4 s]")
+    for text in ("or the day after", "whichever is free"):
+        await asyncio.sleep(0.5)
+        await telegram.person_says(ANA, text)
+        say(f"Ana → {text!r}")
+    await telegram.wait_for_messages(ANA.id, 6)
+    [voice] = [m for m in backend.calls[-1].request.messages if m.kind is MessageKind.VOICE]
+    say(f"The batch went with the note's words, heard before it was due: {voice.transcript!r}")
 
 
 async def _scripted_whatsapp(whatsapp: WhatsAppStandIn) -> None:
@@ -207,6 +222,7 @@ async def run(interactive: bool, openai: bool = False) -> None:
             else:
                 await _scripted(sandbox.telegram, redis)
                 await _scripted_stream(sandbox.telegram, sandbox.backend)
+                await _scripted_voice(sandbox.telegram, sandbox.backend)
                 await demo_takeover.supersede(sandbox.telegram, sandbox.backend, ANA, say)
                 await _scripted_whatsapp(sandbox.whatsapp)
                 await demo_takeover.takeover(sandbox.whatsapp, redis, sandbox.backend, say)

@@ -197,17 +197,23 @@ class ExampleBackend:
         )
         if self.stream and wants_a_stream(request):
             cut, self.cut_streams = self.cut_streams > 0, max(0, self.cut_streams - 1)
+            closed: list[float] = []
+
+            def went_away() -> None:  # a Stop, a supersede, a killed worker
+                closed.append(time.monotonic())
+                self.closed_streams.setdefault(batch.batch_id, closed[0])
+
             response = await stream_answer(
                 request,
                 answer,
                 self.seconds_per_piece,
                 cut,
                 lambda: self.first_piece_at.setdefault(batch.batch_id, time.monotonic()),
-                lambda: self.closed_streams.setdefault(batch.batch_id, time.monotonic()),
+                went_away,
                 self.reasoning,
             )
-            if cut:
-                return response  # no answer: the worker asks again
+            if cut or closed:
+                return response  # no answer given: the worker asks again, or stopped
         if key is not None:
             self._answers[key] = to_json(answer)
         async with self._changed:

@@ -22,6 +22,7 @@ from sandbox.openai_api import OpenAIStandIn
 from sandbox.redis_server import RedisServer
 from sandbox.send_api import SendApiStandIn, instagram_shape, messenger_shape
 from sandbox.telegram_api import TelegramStandIn
+from sandbox.transcription_api import VOICE_NOTE, VOICE_NOTE_WORDS, TranscriptionStandIn
 from sandbox.whatsapp_api import WhatsAppStandIn
 
 
@@ -34,6 +35,7 @@ class Sandbox:
     messenger: SendApiStandIn
     backend: ExampleBackend
     model: OpenAIStandIn
+    transcription: TranscriptionStandIn
     env: dict[str, str]
 
 
@@ -89,6 +91,17 @@ async def _check_reachable(redis_url: str) -> None:
         await client.aclose()
 
 
+async def _redis_for_the_sandbox() -> tuple[RedisServer | None, str]:
+    """REDIS_URL's Redis when set (and reachable), else one of the sandbox's own."""
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        await _check_reachable(redis_url)
+        return None, redis_url
+    redis_server = RedisServer(outlives_group_signals=True)
+    redis_server.start()
+    return redis_server, redis_server.url
+
+
 @contextlib.asynccontextmanager
 async def sandbox_running(
     say: Callable[[str], None],
@@ -100,33 +113,30 @@ async def sandbox_running(
     """Everything up, the bot polling; ``settings`` by lower-case name, as for
     :func:`sandbox.environment.product_environment`. With ``model_settings`` the
     OpenAI-compatible stand-in starts too, and adds the settings that point at it."""
-    redis_server = None
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        await _check_reachable(redis_url)
-    else:
-        redis_server = RedisServer(outlives_group_signals=True)
-        redis_server.start()
-        redis_url = redis_server.url
+    redis_server, redis_url = await _redis_for_the_sandbox()
     telegram = TelegramStandIn(on_event=say)
     whatsapp = WhatsAppStandIn(on_event=say)
     instagram = SendApiStandIn(instagram_shape(), on_event=say)
     messenger = SendApiStandIn(messenger_shape(), on_event=say)
     backend = ExampleBackend(on_event=say, answerer=answerer)
     model = OpenAIStandIn()
+    transcription = TranscriptionStandIn()
+    transcription.knows(VOICE_NOTE.read_bytes(), VOICE_NOTE_WORDS)
     try:
         await telegram.start()
         await whatsapp.start()
         await instagram.start()
         await messenger.start()
         await backend.start()
+        await transcription.start()
+        settings = {"transcribe_url": transcription.url, **settings}
         if model_settings is not None:
             await model.start()
             settings = {**settings, **model_settings(model)}
             say(f"OpenAI-compatible stand-in at {model.url}")
         say(f"sandbox Telegram at {telegram.url}, WhatsApp Cloud API at {whatsapp.api_url},")
         say(f"Instagram's Send API at {instagram.api_url}, Messenger's at {messenger.api_url},")
-        say(f"example backend at {backend.url}")
+        say(f"example backend at {backend.url}, speech to text at {transcription.url}")
         say(f"Redis at {redis_url}; starting the bot and two workers ...")
         env = product_environment(
             redis_url,
@@ -139,14 +149,13 @@ async def sandbox_running(
         )
         async with product(env, say):
             await telegram.wait_for_poller()
-            yield Sandbox(redis_url, telegram, whatsapp, instagram, messenger, backend, model, env)
+            yield Sandbox(
+                redis_url, telegram, whatsapp, instagram, messenger, backend, model, transcription,
+                env,
+            )  # fmt: skip
             say("stopping the bot and the workers ...")
     finally:
-        await backend.stop()
-        await model.stop()
-        await whatsapp.stop()
-        await instagram.stop()
-        await messenger.stop()
-        await telegram.stop()
+        for stand_in in (backend, model, transcription, whatsapp, instagram, messenger, telegram):
+            await stand_in.stop()
         if redis_server is not None:
             redis_server.remove()

@@ -10,10 +10,14 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
 PATH = "/v1/audio/transcriptions"
+VOICE_NOTE = Path(__file__).parent / "voice" / "booking.ogg"
+"""A real OGG/Opus voice note (how it was made: ``sandbox/voice/README.md``)."""
+VOICE_NOTE_WORDS = "Hi, it's Ana. Can I book a haircut for tomorrow at five?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,8 @@ class TranscriptionStandIn:
     calls: list[TranscriptionCall] = field(default_factory=list)
     finished: int = 0
     """Calls answered with words."""
+    answered_at: dict[str, float] = field(default_factory=dict)
+    """sha256 of a file → when its words were answered (monotonic)."""
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -79,6 +85,8 @@ class TranscriptionStandIn:
             status = self.failures.pop(0)
             error = {"message": f"the stand-in failed as asked ({status})", "type": "server_error"}
             return web.json_response({"error": error}, status=status)
-        words = self._known.get(hashlib.sha256(audio).hexdigest())
+        digest = hashlib.sha256(audio).hexdigest()
+        words = self._known.get(digest)
         self.finished += 1
+        self.answered_at[digest] = time.monotonic()
         return web.json_response({"text": words or f"(a voice note of {len(audio)} bytes)"})

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.meta_stand_in import MetaStandIn
+from sandbox.whatsapp_media import MediaSurface
 from sandbox.whatsapp_wire import (
     SANDBOX_PHONE_NUMBER_ID,
     WaPerson,
@@ -68,7 +69,7 @@ class WaForcedError:
 
 
 @dataclass
-class WhatsAppStandIn(MetaStandIn):
+class WhatsAppStandIn(MetaStandIn, MediaSurface):
     access_token: str = SANDBOX_ACCESS_TOKEN
     app_secret: str = SANDBOX_APP_SECRET
     webhook_url: str = ""
@@ -80,6 +81,8 @@ class WhatsAppStandIn(MetaStandIn):
     send_attempts: int = 0
     """Sends that reached the Graph endpoint with the right token, failed ones included."""
     on_event: Callable[[str], None] | None = None
+    media: dict[str, bytes] = field(default_factory=dict)
+    """Media people sent (voice notes), by media id."""
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
@@ -95,6 +98,7 @@ class WhatsAppStandIn(MetaStandIn):
         app.router.add_post("/{version}/{phone_number_id}/messages", self._graph_messages)
         app.router.add_post("/sandbox/messages", self._control_message)
         app.router.add_get("/sandbox/sent", self._control_sent)
+        self.add_media_routes(app)
         return await self.serve(app, port)
 
     # -- the simulated people --------------------------------------------------------

@@ -196,7 +196,10 @@ class BatchRequest(BaseModel):
     chat: Chat
     user: User
     messages: list[IncomingMessage] = Field(min_length=1)
-    text: str = Field(description="Every text and caption of the batch, in order, joined by \\n")
+    text: str = Field(
+        description="Every text, caption and voice note's transcript of the batch, in order, "
+        "joined by \\n"
+    )
     history: list[Turn] | None = Field(
         default=None,
         description="With HISTORY_TURNS set: the conversation's last turns before this batch, "

@@ -14,17 +14,24 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from batchctl.inspect import conversation_detail
 from sandbox.example_backend import ExampleBackend
-from sandbox.launcher import launch_together
+from sandbox.launcher import ChildProcess, launch_together
+from sandbox.redis_server import RedisServer
 from sandbox.telegram_api import Person, TelegramStandIn
-from sandbox.transcription_api import TranscriptionStandIn
+from sandbox.transcription_api import VOICE_NOTE, VOICE_NOTE_WORDS, TranscriptionStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
+from sandbox.whatsapp_wire import WaPerson
+from shared.handoff import Handoffs
 from shared.keys import TRANSCRIPTIONS
-from shared.models import MessageKind
+from shared.models import IncomingMessage, MessageKind
+from shared.replicated import ScriptRunner
 from tests.conftest import Product, SettingsFactory, WorkerProcess, wait_until_idle
+from tests.test_whatsapp import start_bot
 from worker.settings import WorkerProcessSettings
 
-NOTE = b"OggS\x00\x02" + bytes(range(256)) * 40  # the stand-in hears what it is told
-WORDS = "can I book a haircut for tomorrow at five"
+NOTE = VOICE_NOTE.read_bytes()  # a real OGG/Opus note; the stand-in hears what it is told
+WORDS = VOICE_NOTE_WORDS
 EVA = Person(id=7701, first_name="Eva")
 
 
@@ -85,6 +92,13 @@ async def test_a_slow_transcription_holds_the_batch_until_the_transcript_is_stor
     transcription.delay_seconds = 2.0  # longer than the 0.5 s window
     await product.start(hearing(make_settings, transcription))
     await telegram.person_speaks(EVA, NOTE, duration=4)
+    async with asyncio.timeout(30):
+        while not transcription.calls:
+            await asyncio.sleep(0.02)
+    shown = await conversation_detail(redis, str(EVA.id))  # what batchctl inspect prints
+    assert shown is not None
+    [waiting] = shown["pending"]
+    assert waiting["transcribing"] is True and "transcript" not in waiting
     await telegram.wait_for_messages(EVA.id, 1)
     await wait_until_idle(redis)
 
@@ -179,3 +193,118 @@ async def test_a_worker_killed_mid_transcription_leaves_it_to_another_one_answer
     assert voice.transcript == WORDS
     assert len(transcription.calls) == 2  # the killed worker's call, then the other's
     assert telegram.messages_to(EVA.id) == [telegram.messages_to(EVA.id)[0]]
+
+
+async def test_a_voice_note_that_supersedes_a_batch_joins_it_and_is_waited_for(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+) -> None:
+    """ "hi" is at the backend when the voice note comes: the batch is abandoned, and the
+    burst of both goes once the note is heard: one answer."""
+    backend.delay_seconds = 1.5
+    transcription.delay_seconds = 1.0
+    await product.start(hearing(make_settings, transcription))
+    await telegram.person_says(EVA, "hi")
+    await backend.wait_for_received(1)
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    await telegram.wait_for_messages(EVA.id, 1)
+    await wait_until_idle(redis)
+
+    first, second = backend.received
+    assert [m.text for m in first.messages] == ["hi"]
+    hi, voice = second.messages  # the burst of both, once the note was heard
+    assert (hi.text, voice.transcript) == ("hi", WORDS)
+    [answer] = telegram.messages_to(EVA.id)  # the abandoned call's answer was never sent
+    assert WORDS in answer and "hi" in answer
+
+
+async def test_a_voice_note_held_for_a_human_gets_its_transcript_where_it_waits(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+) -> None:
+    transcription.delay_seconds = 1.0
+    await product.start(hearing(make_settings, transcription))
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    async with asyncio.timeout(30):
+        while not transcription.calls:
+            await asyncio.sleep(0.02)
+    held = f"held:{EVA.id}"
+    taken = await Handoffs(redis, 3600, ScriptRunner(redis)).take_over(str(EVA.id), "api", 600)
+    assert taken.held == 1  # the note waits for the human now, not for an answer
+    async with asyncio.timeout(30):
+        while await redis.zcard(TRANSCRIPTIONS):
+            await asyncio.sleep(0.02)
+
+    stored = await redis.lrange(held, 0, -1)  # type: ignore[misc]
+    [note] = [IncomingMessage.model_validate_json(item) for item in stored]
+    assert note.transcript == WORDS
+    assert backend.received == []
+    assert telegram.messages_to(EVA.id) == []
+
+
+async def test_redis_away_while_a_note_is_transcribed_loses_nothing(
+    durable_redis: RedisServer,  # first, so it outlives the product at teardown
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+) -> None:
+    transcription.delay_seconds = 1.0
+    settings = hearing(make_settings, transcription, redis_url=durable_redis.url)
+    await product.start(settings)
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    async with asyncio.timeout(30):
+        while not transcription.calls:
+            await asyncio.sleep(0.02)
+    durable_redis.stop()
+    async with asyncio.timeout(30):  # heard while Redis is away: the words wait to be stored
+        while not transcription.finished:
+            await asyncio.sleep(0.02)
+    durable_redis.start()
+
+    await telegram.wait_for_messages(EVA.id, 1, timeout_seconds=60)
+    [call] = backend.calls
+    [voice] = call.request.messages
+    assert voice.transcript == WORDS
+    assert product.crashed() == []
+
+
+async def test_a_whatsapp_voice_note_is_fetched_with_the_access_token_and_heard(
+    make_settings: SettingsFactory,
+    product: Product,
+    whatsapp: WhatsAppStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+    bot_process: list[ChildProcess],
+) -> None:
+    """The media id → the URL the Graph API gives → the bytes, both with the token."""
+    settings = hearing(
+        make_settings,
+        transcription,
+        bot_token=None,
+        whatsapp_access_token=whatsapp.access_token,
+        whatsapp_api_url=whatsapp.api_url,
+    )
+    await start_bot(settings, whatsapp, bot_process)
+    await product.start_workers(settings)
+    wanda = WaPerson(wa_id="16505550111", name="Wanda")
+    await whatsapp.person_speaks(wanda, NOTE)
+    await whatsapp.person_says(wanda, "is that ok?")
+    await whatsapp.wait_for_messages(wanda.wa_id, 1)
+    await wait_until_idle(redis)
+
+    [call] = backend.calls
+    voice, text = call.request.messages
+    assert (voice.kind, voice.transcript, text.text) == (MessageKind.VOICE, WORDS, "is that ok?")
+    [heard] = transcription.calls
+    assert heard.size == len(NOTE)

@@ -72,7 +72,8 @@ function pendingRow(row) {
   windowMs = Math.max(windowMs, deadline - nowMs());
   return [el("tr", { class: "pending-row", "data-conversation": row.conversation },
     conversationCell(row),
-    el("td", { class: "num" }, row.pending_messages),
+    el("td", { class: "num" }, row.pending_messages,
+      row.transcribing ? el("span", { class: "transcribing" }, ` (${row.transcribing} transcribing…)`) : ""),
     el("td", { class: "num" }, row.pending_bytes),
     el("td", {}, deadlineBar(deadline)))];
 }
