@@ -33,9 +33,11 @@ class TranscriptionClient:
         model: str,
         api_key: str | None = None,
         language: str | None = None,
+        connections: int = 100,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(timeout=timeout_seconds, headers=headers)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self._client = httpx.AsyncClient(timeout=timeout_seconds, headers=headers, limits=limits)
         self.endpoint = url.rstrip("/") + "/audio/transcriptions"
         self.model, self.language = model, language
 

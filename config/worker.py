@@ -65,6 +65,13 @@ class WorkerProcessSettings(CommonSettings):
         description="A voice note larger than this is not transcribed (its transcript_error "
         "says so); Telegram gives bots files up to 20 MB, OpenAI takes up to 25 MB.",
     )
+    transcribe_concurrency: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Voice notes one worker transcribes at once (each an HTTP call that "
+        "mostly waits); a burst of notes beyond all workers' share waits its turn.",
+    )
     transcribe_max_seconds: int = Field(
         default=600,
         ge=1,

@@ -177,6 +177,7 @@ def transcriber_of(deps: WorkerDeps) -> Transcriber | None:
         settings.transcribe_model,
         _secret(settings.transcribe_api_key),
         settings.transcribe_language,
+        settings.transcribe_concurrency,
     )
     queue = Transcriptions(deps.store.redis, deps.store.scripts, settings.redis_key_ttl_seconds)
     return Transcriber(queue, client, deps.sender_for, settings)

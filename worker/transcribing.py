@@ -31,8 +31,6 @@ log = logging.getLogger("batchbot.worker")
 POLL_SECONDS = 0.1
 """How often a worker looks for voice notes to take: a transcription starts within this
 of the message being stored."""
-AT_ONCE = 8
-"""Voice notes one worker transcribes at the same time."""
 TRIES = 3
 RETRY_FIRST_MS = 500
 
@@ -57,7 +55,7 @@ class Transcriber:
         renewing = asyncio.create_task(self._renew_forever())
         try:
             while True:
-                room = AT_ONCE - len(self.working)
+                room = self.settings.transcribe_concurrency - len(self.working)
                 if room > 0:
                     await self._take(room)
                 await asyncio.sleep(POLL_SECONDS)
