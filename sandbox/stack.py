@@ -120,7 +120,7 @@ async def sandbox_running(
     messenger = SendApiStandIn(messenger_shape(), on_event=say)
     backend = ExampleBackend(on_event=say, answerer=answerer)
     model = OpenAIStandIn()
-    transcription = TranscriptionStandIn()
+    transcription = TranscriptionStandIn(delay_seconds=1.0)  # as a speech model takes time
     transcription.knows(VOICE_NOTE.read_bytes(), VOICE_NOTE_WORDS)
     try:
         await telegram.start()

@@ -88,6 +88,7 @@ class ChatPage:
         app.router.add_get("/api/config", self._config)
         app.router.add_post("/api/people", self._add_person)
         app.router.add_post("/api/people/{id}/messages", self._send)
+        app.router.add_post("/api/people/{id}/voice", self._voice)
         app.router.add_post("/api/people/{id}/edit", self._edit)
         app.router.add_post("/api/people/{id}/owner", self._owner_writes)
         app.router.add_post("/api/people/{id}/resume", self._resume)
@@ -162,6 +163,17 @@ class ChatPage:
             shown = {"message_id": one.message_id, "text": one.text, "photo": one.photo}
             self.timeline.add(person.id, "sent", **shown)
         return web.json_response({"message_id": written[-1].message_id})
+
+    async def _voice(self, request: web.Request) -> web.Response:
+        """The sandbox's voice note, as the person's next message."""
+        person = self._person(request)
+        try:
+            message_id = await self.people.speak(person)
+        except ValueError as why:
+            return _problem(str(why))
+        self.timeline.add(person.id, "sent", message_id=message_id, voice=4)
+        self.timeline.notes.expect(person.id, person.conversation, str(message_id))
+        return web.json_response({"message_id": message_id})
 
     async def _edit(self, request: web.Request) -> web.Response:
         person, body = self._person(request), await _json_object(request)

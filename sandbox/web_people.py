@@ -14,6 +14,7 @@ from channels.whatsapp.conversations import conversation_id as whatsapp_conversa
 from sandbox.messaging_wire import attachments_event, echo_event, text_event
 from sandbox.send_api import SendApiStandIn
 from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.transcription_api import VOICE_NOTE
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import (
     SANDBOX_PHONE_NUMBER_ID,
@@ -104,6 +105,20 @@ class People:
         if person.channel == "whatsapp":
             return await self._whatsapp(person, text, photos)
         return await self._send_api(person, text, photos)
+
+    async def speak(self, person: Simulated) -> MessageId:
+        """The person sends the sandbox's voice note (a real OGG/Opus file); its id."""
+        audio = VOICE_NOTE.read_bytes()
+        if person.channel == "telegram":
+            who = Person(id=person.id, first_name=person.name, language_code="en")
+            update = await self.stand_ins.telegram.person_speaks(who, audio, duration=4)
+            return int(update["message"]["message_id"])
+        if person.channel == "whatsapp":
+            wa = WaPerson(wa_id=person.address, name=person.name)
+            return str((await self.stand_ins.whatsapp.person_speaks(wa, audio))["id"])
+        raise ValueError(
+            f"voice notes in the sandbox come from Telegram and WhatsApp, not {person.channel}"
+        )
 
     async def _telegram(
         self, person: Simulated, text: str | None, photos: list[str]

@@ -21,6 +21,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from sandbox.web_people import StandIns
+from sandbox.web_voice import HeardNotes
 from shared.keys import ABANDONED_CHANNEL, DEAD_LETTERS_INDEX, ConversationKeys, dead_letter_key
 from shared.redis_scripts import as_text
 
@@ -73,6 +74,7 @@ class Timeline:
         self._asked_at: dict[str, float] = {}
         self._pending_backend: list[tuple[int, str, dict[str, Any]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self.notes = HeardNotes()
 
     def watch(self, person: int, conversation: str, address: str) -> None:
         self._people.setdefault(person, _Seen(conversation))
@@ -163,6 +165,8 @@ class Timeline:
         after its last part was sent, so its end shows after that part."""
         async with self._reading:  # one reader at a time, or a change would show twice
             finished = await self._read_redis()
+            for person, kind, data in await self.notes.read(self.redis):
+                self.add(person, kind, **data)
             self._read_replies()
             for person, batch_id in finished:
                 self.add(person, "done", batch_id=batch_id)

@@ -30,6 +30,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from sandbox.transcription_api import VOICE_NOTE_WORDS
 from sandbox.web_chat import REASONING, SECOND_PART
 from tests.browser import CHROMIUM_FLAGS, SCREENSHOTS, RunningDemo, chromium_path, start_web_demo
 
@@ -275,6 +276,20 @@ def test_thinking_then_reasoning_then_stop_in_the_draft(demo: RunningDemo, pages
     expect(zed.locator(".bubble.draft")).to_have_count(0)
     expect(zed.locator(".bubble.reply")).to_have_count(0)  # the answer never arrives
     page.locator('#backend-mode input[value="normal"]').check()
+
+
+def test_a_voice_note_shows_transcribing_then_its_words_and_the_answer_has_them(
+    demo: RunningDemo, pages: Pages
+) -> None:
+    """The sandbox's real OGG/Opus note, heard by a worker while the batch waits."""
+    page = pages.open(demo.chat_url)
+    ula = add_person(page, "Ula")
+    ula.locator(".voice").click()
+    words = ula.locator(".bubble.voice .text")
+    expect(words).to_have_text("transcribing…", timeout=WAIT_MS)
+    expect(words).to_have_text(f"“{VOICE_NOTE_WORDS}”", timeout=WAIT_MS)
+    expect(timeline(ula, "transcript")).to_contain_text("transcript stored on the waiting message")
+    expect(ula.locator(".bubble.reply")).to_contain_text(VOICE_NOTE_WORDS, timeout=WAIT_MS)
 
 
 @pytest.mark.parametrize(

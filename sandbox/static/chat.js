@@ -61,6 +61,8 @@ function addCard(person) {
   }
   samples.append(el("small", {}, "Pick one photo, or several for an album; the text box is the caption."));
   $(".photo", node).onclick = () => { samples.hidden = !samples.hidden; };
+  $(".voice", node).hidden = !["telegram", "whatsapp"].includes(person.channel);
+  $(".voice", node).onclick = () => post(`/api/people/${person.id}/voice`, {});
   $(".compose", node).onsubmit = (event) => { event.preventDefault(); send(card); };
   $(".cancel-edit", node).onclick = () => stopEditing(card);
   $(".owner-writes", node).onclick = () => {
@@ -127,7 +129,15 @@ function photo(name) { return name ? el("img", { src: sampleUrl(name), alt: name
 
 function showInChat(card, event) {
   const d = event.data;
-  if (event.kind === "sent") {
+  if (event.kind === "sent" && d.voice) {
+    const node = bubble(card, "mine voice", event, [el("span", { className: "note-mark" }, `▶ voice note, ${d.voice} s`),
+      el("span", { className: "text" })]);
+    node.dataset.messageId = d.message_id;
+  } else if (event.kind === "transcribing" || event.kind === "transcript") {
+    const node = $(`.bubble.voice[data-message-id="${d.message_id}"]`, card.node);
+    const words = d.transcript ? `“${d.transcript}”` : d.transcript_error ? `(no transcript: ${d.transcript_error})` : "transcribing…";
+    if (node) $(".text", node).textContent = words;
+  } else if (event.kind === "sent") {
     const node = bubble(card, "mine", event, [photo(d.photo), el("span", { className: "text" }, d.text || "")]);
     node.dataset.messageId = d.message_id;
     if (d.text && !d.photo && card.channel === "telegram") { // only Telegram has edits
@@ -174,7 +184,9 @@ function describe(event) {
   const left = d.deadline_ms ? d.deadline_ms - event.at_ms : null;
   const due = left === null ? "" : left >= 50 ? ` — batch due in ${(left / 1000).toFixed(1)} s` : " — batch due now";
   switch (event.kind) {
-    case "sent": return `you sent ${d.photo ? `[photo ${d.photo}] ` : ""}${d.text ? JSON.stringify(d.text) : ""}`;
+    case "sent": return d.voice ? `you sent a voice note (${d.voice} s)` : `you sent ${d.photo ? `[photo ${d.photo}] ` : ""}${d.text ? JSON.stringify(d.text) : ""}`;
+    case "transcribing": return "a worker is transcribing your voice note…";
+    case "transcript": return d.transcript ? `transcript stored on the waiting message: ${JSON.stringify(d.transcript)}` : `no transcript: ${d.transcript_error}`;
     case "edited": return `you edited message ${d.message_id}: ${JSON.stringify(d.text)}`;
     case "stored": return `stored in Redis: ${d.pending} pending${due}`;
     case "deadline": return `deadline moved${due}`;
