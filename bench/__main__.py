@@ -218,7 +218,8 @@ def _http_table(results: list[http_client.ClientResult]) -> None:
 
 def _media_table(result: media.MediaResult) -> None:
     _table(
-        f"12. Voice notes: {result.people} people each send a voice note and two texts;"
+        f"12. Voice notes: {result.people} people each send a voice note and two texts"
+        f" (starting within {media.SPREAD_SECONDS:g} s);"
         f" transcription takes {media.TRANSCRIBE_SECONDS:g} s, window {media.WINDOW_SECONDS:g} s,"
         " 2 workers",
         ["batch start after deadline and transcript p50", "p99",

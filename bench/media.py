@@ -1,6 +1,7 @@
 """Voice notes heard during the window (``bench --only media``).
 
-PEOPLE people each send a voice note, then two texts 0.2 s apart; transcription takes
+PEOPLE people each send a voice note, then two texts 0.2 s apart, starting within
+SPREAD_SECONDS of each other; transcription takes
 TRANSCRIBE_SECONDS, the window is WINDOW_SECONDS; 2 worker processes, each transcribing
 up to 100 notes at once. Per batch: from the
 later of its deadline (the window after the last text, Redis's clock) and its transcript
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -33,6 +35,9 @@ TRANSCRIBE_SECONDS = 1.5
 WINDOW_SECONDS = 1.0
 WAIT_SECONDS = 10.0
 GAP_SECONDS = 0.2
+SPREAD_SECONDS = 5.0
+"""People start their bursts within this much of each other (the same offsets in both
+runs): 40 bursts a second, not 200 batches falling due in the same millisecond."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,7 @@ async def _bursts(
     to_monotonic = time.monotonic() - time.time()
 
     async def one(user_id: int) -> tuple[int, _Burst]:
+        await asyncio.sleep(random.Random(user_id).uniform(0, SPREAD_SECONDS))
         audio = VOICE_NOTE.read_bytes() + user_id.to_bytes(8, "big")
         file_id = f"bench-voice-{user_id}"
         telegram.files[file_id] = audio
