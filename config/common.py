@@ -54,6 +54,24 @@ class CommonSettings(ChannelSettings):
         description="A message that comes before any part of the answer was sent abandons the "
         "batch at the backend and joins it: one answer to the whole burst.",
     )
+    backend_vision: bool = Field(
+        default=False,
+        description="openai: photos are sent inline as data URLs, fetched by the workers while "
+        "the person is still writing (MEDIA_CACHE_MAX_BYTES); otherwise they appear as [photo].",
+    )
+    media_cache_max_bytes: int = Field(
+        default=50_000_000,
+        ge=0,
+        le=2_000_000_000,
+        description="With BACKEND_VISION: photos fetched ahead into Redis, at most this many bytes "
+        "in all (0: none; past it, a photo is fetched when its batch goes).",
+    )
+    media_cache_item_max_bytes: int = Field(
+        default=5_000_000,
+        ge=1,
+        le=10_485_760,
+        description="A larger photo is not fetched ahead (it is fetched when its batch goes).",
+    )
     transcribe_url: HttpUrl | None = Field(
         default=None,
         description="An OpenAI-compatible API's base URL (e.g. https://api.openai.com/v1): "
@@ -128,6 +146,7 @@ class CommonSettings(ChannelSettings):
             album_grace_ms=_ms(self.batch_album_grace_seconds),
             window_ms_by_kind={k: _ms(s) for k, s in self.batch_window_by_kind.items()},
             supersede=self.batch_supersede,
+            prefetch_photos=self.backend_vision and self.media_cache_max_bytes > 0,
             transcription_wait_ms=_ms(self.transcribe_timeout_seconds)
             if self.transcribe_url
             else 0,

@@ -34,11 +34,6 @@ class WorkerProcessSettings(CommonSettings):
     backend_system_prompt_file: FilePath | None = Field(
         default=None, description="openai: a file holding the system message instead."
     )
-    backend_vision: bool = Field(
-        default=False,
-        description="openai: photos are fetched by the worker and sent inline as data URLs; "
-        "otherwise they appear as [photo].",
-    )
     backend_bearer_token: SecretStr | None = Field(
         default=None, description="Sent as 'Authorization: Bearer <token>' to the backend."
     )

@@ -50,6 +50,8 @@ class TelegramStandIn(DraftsSurface, EditsSurface, FilesSurface):
     drafts: list[Draft] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    downloads: list[tuple[str, float]] = field(default_factory=list)
+    """Photos downloaded (file id, when), as the bot's workers fetched them."""
     """Files people sent (voice notes), by file id, served by getFile and its download."""
     deleted: list[SentMessage] = field(default_factory=list)
     """Messages the bot or the person deleted, as they were."""

@@ -4,6 +4,7 @@ token, for the sandbox's photos and the voice notes people send (:meth:`person_s
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,7 @@ class FilesSurface:
 
     token: str
     files: dict[str, bytes]
+    downloads: list[tuple[str, float]]
 
     def compose(self, person: Person, text: str | None = None, **details: Any) -> dict[str, Any]:
         raise NotImplementedError
@@ -74,4 +76,5 @@ class FilesSurface:
                 return error_response(404, "Not Found")
             return web.Response(body=audio, content_type="audio/ogg")
         file_id = downloaded_file_id(path)
+        self.downloads.append((file_id, time.monotonic()))
         return web.Response(body=photo_bytes(file_id), content_type="image/jpeg")

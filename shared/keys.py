@@ -42,14 +42,22 @@ UNDELIVERED = "proactive-undelivered"
 :data:`UNDELIVERED_KEPT`), for batchctl and the console: the caller got 202 long before."""
 UNDELIVERED_KEPT = 200
 
-TRANSCRIPTIONS = "transcriptions"
-"""Sorted set of voice notes to transcribe (their ``transcription:`` keys), scored by when
-a worker may take each next: now when stored, a lease's end while one works on it, a
-retry's time after a failure (see ``worker.transcribing``)."""
+MEDIA_QUEUE = "media-queue"
+"""Sorted set of media to work on while the person writes (their ``media-item:`` keys):
+voice notes to transcribe, photos to fetch ahead for a model that sees images. Scored by
+when a worker may take each next: now when stored, a lease's end while one works on it,
+a retry's time after a failure (see ``worker.transcribing``)."""
 
-TRANSCRIPTION_PREFIX = "transcription:"
-"""Hash per voice note to transcribe: its conversation, message id, message JSON and
-attempts so far; ``transcription:<conversation>:<message id>``."""
+MEDIA_ITEM_PREFIX = "media-item:"
+"""Hash per media item: its conversation, message id, message JSON and attempts so far;
+``media-item:<conversation>:<message id>``."""
+
+MEDIA_CACHE = "media-cache"
+"""Sorted set of photos fetched ahead (``media-cache:<conversation>:<message id>|<bytes>``)
+→ when each expires (ms): the cache's size, held under MEDIA_CACHE_MAX_BYTES."""
+
+MEDIA_CACHE_PREFIX = "media-cache:"
+"""A photo's bytes, fetched while the person was still writing; expires on its own."""
 
 BUSINESS_CONNECTION_PREFIX = "business-connection:"
 """Hash per Telegram Business connection (``business-connection:<id>``): whose it is and
@@ -115,8 +123,8 @@ class ConversationKeys:
         pending batch waits for each (TRANSCRIBE_TIMEOUT_SECONDS)."""
         return f"transcribing:{self.conversation}"
 
-    def transcription(self, message_id: str | int) -> str:
-        return f"{TRANSCRIPTION_PREFIX}{self.conversation}:{message_id}"
+    def media_item(self, message_id: str | int) -> str:
+        return f"{MEDIA_ITEM_PREFIX}{self.conversation}:{message_id}"
 
     @property
     def outbox(self) -> str:

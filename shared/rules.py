@@ -38,6 +38,13 @@ class BatchingRules:
     """How long a batch may wait for a voice note's transcript (TRANSCRIBE_TIMEOUT_SECONDS);
     0: voice notes are not transcribed (TRANSCRIBE_URL unset)."""
 
+    prefetch_photos: bool = False
+    """Photos are fetched while the person writes, for a model that sees images."""
+
+    def prefetch_for(self, kind: MessageKind) -> int:
+        """1 when this message's file is fetched ahead (queued, with no wait), else 0."""
+        return int(self.prefetch_photos and kind is MessageKind.PHOTO)
+
     def transcription_wait_ms_for(self, kind: MessageKind) -> int:
         """The wait for this message's transcript; 0 when it gets none."""
         return self.transcription_wait_ms if kind in TRANSCRIBED_KINDS else 0

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from shared.arq_layout import ABORT_JOBS, BatchJob, retry_key
 from shared.keys import LEASES, PENDING_INDEX, ConversationKeys
+from shared.media_cache import CacheMedia
 from shared.outside_script_calls import HandOn, Proactive, Replay, Resume, Stop, TakeOver
 from shared.script_call import JobScriptCall, ScriptCall, arg, key, rest
-from shared.transcriptions import StoreTranscript, TakeTranscriptions
+from shared.transcriptions import StoreTranscript, TakeMedia
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,8 +28,8 @@ class Append(JobScriptCall):
     handoff_key: str = key()
     held_key: str = key()
     transcribing_key: str = key()
-    transcriptions_queue: str = key()
-    transcription_key: str = key()
+    media_queue: str = key()
+    media_item_key: str = key()
     message_id: int | str = arg()
     message: str = arg()
     chat: str = arg()
@@ -45,6 +46,7 @@ class Append(JobScriptCall):
     album_grace_ms: int = arg()
     supersede: int = arg()
     transcription_wait_ms: int = arg()
+    prefetch: int = arg()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,8 +241,9 @@ CALLS: tuple[type[ScriptCall], ...] = (
     Replay,
     TakeJob,
     Stop,
-    TakeTranscriptions,
+    TakeMedia,
     StoreTranscript,
+    CacheMedia,
 )
 """One per script (``tests/test_script_contract.py``): a batch's own here, the calls made
 from outside its run in :mod:`shared.outside_script_calls`."""

@@ -26,8 +26,8 @@ from shared.keys import (
     ANSWERS_WINDOW_MS,
     DEAD_LETTERS_INDEX,
     LEASES,
+    MEDIA_QUEUE,
     PENDING_INDEX,
-    TRANSCRIPTIONS,
     ConversationKeys,
     dead_letter_key,
 )
@@ -119,12 +119,12 @@ class BatchStore:
             album_grace_ms=rules.album_grace_ms if message.media_group_id else 0,
             supersede=int(rules.supersede),
             transcribing_key=keys.transcribing,
-            transcriptions_queue=TRANSCRIPTIONS,
-            transcription_key=keys.transcription(message.message_id),
+            media_queue=MEDIA_QUEUE,
+            media_item_key=keys.media_item(message.message_id),
             transcription_wait_ms=rules.transcription_wait_ms_for(message.kind),
+            prefetch=rules.prefetch_for(message.kind),
         )
-        # Many appends at once share a pipeline (one round trip, one WAIT).
-        raw = await self._appends.call(self.scripts.script(call.script), *call.words())
+        raw = await self._appends.call(self.scripts.script(call.script), *call.words())  # batched
         status, pending, deadline, now, detail = (as_text(v) for v in raw)
         return AppendResult(
             duplicate=status == "duplicate",

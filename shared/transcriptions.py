@@ -1,5 +1,5 @@
 """Voice notes waiting to be transcribed, as Redis holds them: a queue any worker leases
-items from (``take_transcriptions.lua``), and the transcript written onto the message
+items from (``take_media.lua``), and the transcript written onto the message
 where it waits (``transcript.lua``). The bot queues an item in the same script that stores
 its message (``append.lua``), so a stored voice note is never left untranscribed."""
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from shared.keys import PENDING_INDEX, TRANSCRIPTIONS, ConversationKeys
+from shared.keys import MEDIA_QUEUE, PENDING_INDEX, ConversationKeys
 from shared.models import IncomingMessage
 from shared.redis_scripts import as_text
 from shared.replicated import ScriptRunner
@@ -18,9 +18,9 @@ from shared.script_call import JobScriptCall, ScriptCall, arg, key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TakeTranscriptions(ScriptCall):
-    script = "take_transcriptions"
-    transcriptions_queue: str = key()
+class TakeMedia(ScriptCall):
+    script = "take_media"
+    media_queue: str = key()
     lease_ms: int = arg()
     most: int = arg()
 
@@ -28,8 +28,8 @@ class TakeTranscriptions(ScriptCall):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoreTranscript(JobScriptCall):
     script = "transcript"
-    transcription_key: str = key()
-    transcriptions_queue: str = key()
+    media_item_key: str = key()
+    media_queue: str = key()
     batch_key: str = key()
     info_key: str = key()
     inflight_key: str = key()
@@ -61,7 +61,7 @@ class Transcriptions:
 
     async def take(self, lease_ms: int, most: int) -> list[Transcription]:
         """Up to ``most`` voice notes due, leased to this worker for ``lease_ms``."""
-        call = TakeTranscriptions(transcriptions_queue=TRANSCRIPTIONS, lease_ms=lease_ms, most=most)
+        call = TakeMedia(media_queue=MEDIA_QUEUE, lease_ms=lease_ms, most=most)
         taken = []
         for item in [as_text(k) for k in await self.scripts.execute(call)]:
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -70,7 +70,7 @@ class Transcriptions:
                 fields, attempts = await pipe.execute()
             found = {as_text(k): as_text(v) for k, v in fields.items()}
             if "message" not in found:  # its key expired: nothing to transcribe
-                await self.redis.zrem(TRANSCRIPTIONS, item)
+                await self.redis.zrem(MEDIA_QUEUE, item)
                 continue
             message = IncomingMessage.model_validate_json(found["message"])
             taken.append(Transcription(item, found["conversation"], message, int(attempts)))
@@ -80,14 +80,19 @@ class Transcriptions:
         """Keep the lease of what this worker still works on (never re-adds a done one)."""
         if items:
             now_ms = await self._now_ms()
-            await self.redis.zadd(
-                TRANSCRIPTIONS, {i.key: now_ms + lease_ms for i in items}, xx=True
-            )
+            await self.redis.zadd(MEDIA_QUEUE, {i.key: now_ms + lease_ms for i in items}, xx=True)
+
+    async def done(self, item: Transcription) -> None:
+        """An item needing no transcript written (a photo fetched ahead, or not)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(MEDIA_QUEUE, item.key)
+            pipe.delete(item.key)
+            await pipe.execute()
 
     async def later(self, item: Transcription, delay_ms: int) -> None:
         """Try again in ``delay_ms``, by whichever worker is free then."""
         now_ms = await self._now_ms()
-        await self.redis.zadd(TRANSCRIPTIONS, {item.key: now_ms + delay_ms}, xx=True)
+        await self.redis.zadd(MEDIA_QUEUE, {item.key: now_ms + delay_ms}, xx=True)
 
     async def store(
         self, item: Transcription, transcript: str | None, error: str | None, duration: int
@@ -99,8 +104,8 @@ class Transcriptions:
         call = StoreTranscript(
             conversation=item.conversation,
             key_ttl_seconds=self.key_ttl_seconds,
-            transcription_key=item.key,
-            transcriptions_queue=TRANSCRIPTIONS,
+            media_item_key=item.key,
+            media_queue=MEDIA_QUEUE,
             batch_key=keys.batch,
             info_key=keys.info,
             inflight_key=keys.inflight,

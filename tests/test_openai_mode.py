@@ -7,12 +7,14 @@ dead letter with its message."""
 from __future__ import annotations
 
 import json
+import time
 
 from redis.asyncio import Redis
 
 from sandbox.openai_api import OpenAIStandIn
 from sandbox.telegram_api import Person, TelegramStandIn
 from shared.dead_letters import DeadLetters
+from shared.keys import MEDIA_QUEUE
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 from worker.settings import WorkerProcessSettings
 
@@ -113,6 +115,54 @@ async def test_vision_sends_photos_as_data_urls_and_no_telegram_file_url(
     assert url.startswith("data:image/jpeg;base64,")
     assert "(+1 image(s))" in answer
     nothing_of_telegram_in(model, telegram)
+
+
+async def test_with_vision_a_photo_is_fetched_while_the_person_writes_not_at_batch_time(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    model: OpenAIStandIn,
+    redis: Redis,
+) -> None:
+    """Fetched into the media cache during the window (2 s here): the model call does not
+    wait on the download, and the photo is downloaded once."""
+    settings = openai_settings(make_settings, model, backend_vision=True, batch_window_seconds=2)
+    await product.start(settings)
+    sent_at = time.monotonic()
+    await telegram.person_says(OLA, photo="AgAD-haircut-ahead", caption="like this?")
+    await telegram.wait_for_messages(OLA.id, 1)
+    await wait_until_idle(redis)
+
+    [(file_id, downloaded_at)] = telegram.downloads
+    [call] = model.calls
+    assert file_id == "AgAD-haircut-ahead"
+    assert downloaded_at < sent_at + 2.0  # inside the window: before the batch could go
+    url = call.body["messages"][-1]["content"][1]["image_url"]["url"]
+    assert url.startswith("data:image/jpeg;base64,")
+    assert await redis.zcard(MEDIA_QUEUE) == 0
+
+
+async def test_a_photo_over_the_cache_s_item_cap_is_fetched_when_its_batch_goes(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    model: OpenAIStandIn,
+    redis: Redis,
+) -> None:
+    settings = openai_settings(
+        make_settings, model, backend_vision=True, media_cache_item_max_bytes=10
+    )
+    await product.start(settings)
+    sent_at = time.monotonic()
+    await telegram.person_says(OLA, photo="AgAD-too-big", caption="and this?")
+    await telegram.wait_for_messages(OLA.id, 1)
+    await wait_until_idle(redis)
+
+    [(file_id, downloaded_at)] = telegram.downloads  # not ahead (over the cap): once, later
+    [call] = model.calls
+    assert file_id == "AgAD-too-big"
+    assert downloaded_at >= sent_at + 0.5  # when the batch went, a window after the photo
+    assert call.body["messages"][-1]["content"][1]["image_url"]["url"].startswith("data:")
 
 
 async def test_without_vision_a_photo_is_a_placeholder(

@@ -23,7 +23,7 @@ from sandbox.transcription_api import VOICE_NOTE, VOICE_NOTE_WORDS, Transcriptio
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import WaPerson
 from shared.handoff import Handoffs
-from shared.keys import TRANSCRIPTIONS
+from shared.keys import MEDIA_QUEUE
 from shared.models import IncomingMessage, MessageKind
 from shared.replicated import ScriptRunner
 from tests.conftest import Product, SettingsFactory, WorkerProcess, wait_until_idle
@@ -78,7 +78,7 @@ async def test_a_voice_note_then_two_texts_are_one_batch_with_the_transcript(
     [heard] = transcription.calls
     assert (heard.model, heard.file_name, heard.size) == ("whisper-1", "voice.ogg", len(NOTE))
     assert heard.authorization == "Bearer sk-test-transcription-key-0123"
-    assert await redis.zcard(TRANSCRIPTIONS) == 0
+    assert await redis.zcard(MEDIA_QUEUE) == 0
 
 
 async def test_a_slow_transcription_holds_the_batch_until_the_transcript_is_stored(
@@ -183,7 +183,7 @@ async def test_a_worker_killed_mid_transcription_leaves_it_to_another_one_answer
     async with asyncio.timeout(30):
         while not transcription.calls:
             await asyncio.sleep(0.02)
-    [doomed] = [w for w in workers if w.logged(b"transcribing transcription:")]
+    [doomed] = [w for w in workers if w.logged(b"transcribing media-item:")]
     assert await doomed.stop(signal.SIGKILL) == -signal.SIGKILL
 
     await telegram.wait_for_messages(EVA.id, 1, timeout_seconds=30)
@@ -240,7 +240,7 @@ async def test_a_voice_note_held_for_a_human_gets_its_transcript_where_it_waits(
     taken = await Handoffs(redis, 3600, ScriptRunner(redis)).take_over(str(EVA.id), "api", 600)
     assert taken.held == 1  # the note waits for the human now, not for an answer
     async with asyncio.timeout(30):
-        while await redis.zcard(TRANSCRIPTIONS):
+        while await redis.zcard(MEDIA_QUEUE):
             await asyncio.sleep(0.02)
 
     stored = await redis.lrange(held, 0, -1)  # type: ignore[misc]

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from backend_client import PermanentBackendError, RetryableBackendError
 from channels.base import ChannelSender
-from channels.media import image_of
 from channels.outcomes import RetryAfter, Unavailable
 from shared import metrics
 from shared.claimed import Abandoned
@@ -47,7 +46,7 @@ from worker.progress import progress_shown
 from worker.reply_parts import ReplyPart, batch_reply_target, reply_parts
 from worker.stopped import Written, stopped
 from worker.takeover import claim_after_pause, hand_over
-from worker.transcribing import late_transcripts_said
+from worker.transcribing import image_fetcher, late_transcripts_said
 
 log = logging.getLogger("batchbot.worker")
 
@@ -201,7 +200,8 @@ class BatchRun:
         request = late_transcripts_said(request, self.deps.settings)
         try:
             vision = self.deps.settings.backend_vision
-            fetch = functools.partial(image_of, sender) if vision else None
+            cache = self.deps.media_cache
+            fetch = image_fetcher(cache, batch.conversation, sender) if vision else None
             settings = self.deps.settings
             thinking, reasoning = settings.draft_thinking, settings.draft_reasoning
             growth = self._growth(batch, sender)

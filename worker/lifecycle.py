@@ -25,6 +25,7 @@ from shared.handoff import Handoffs
 from shared.history import HistoryRules
 from shared.keys import channel_of
 from shared.leases import BatchLeases
+from shared.media_cache import MediaCache
 from shared.models import Channel
 from shared.ops_server import OpsServer
 from shared.outbox import Outbox
@@ -67,6 +68,8 @@ class WorkerDeps:
     """Cuts this process's secrets out of what it stores and sends (as logs are cut)."""
     handoffs: Handoffs
     abandons: AbandonWatch = field(default_factory=AbandonWatch)
+    media_cache: MediaCache | None = None
+    """Photos fetched ahead for a model that sees images (BACKEND_VISION)."""
     running: set[str] = field(default_factory=set)
     """Conversations whose job runs in this worker now (see :mod:`worker.jobs`)."""
 
@@ -122,6 +125,11 @@ async def startup(ctx: dict[str, Any]) -> None:
         ),
         redact=redact,
         handoffs=Handoffs(ctx["redis"], settings.redis_key_ttl_seconds, store.scripts),
+        media_cache=(
+            MediaCache(ctx["redis"], store.scripts, settings.media_cache_max_bytes)
+            if settings.batching_rules().prefetch_photos
+            else None
+        ),
     )
     ctx["abandon_watch"] = asyncio.create_task(ctx["deps"].abandons.listen_forever(ctx["redis"]))
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
@@ -167,20 +175,23 @@ def backend_of(settings: WorkerProcessSettings) -> BackendClient | OpenAIChatCli
 
 
 def transcriber_of(deps: WorkerDeps) -> Transcriber | None:
-    """Voice notes transcribed by this worker too, when TRANSCRIBE_URL is set."""
+    """Voice notes transcribed (TRANSCRIBE_URL) and photos fetched ahead (BACKEND_VISION)
+    by this worker too, while people write."""
     settings = deps.settings
-    if settings.transcribe_url is None:
+    if settings.transcribe_url is None and deps.media_cache is None:
         return None
-    client = TranscriptionClient(
-        str(settings.transcribe_url),
-        settings.transcribe_timeout_seconds,
-        settings.transcribe_model,
-        _secret(settings.transcribe_api_key),
-        settings.transcribe_language,
-        settings.transcribe_concurrency,
-    )
+    client = None
+    if settings.transcribe_url is not None:
+        client = TranscriptionClient(
+            str(settings.transcribe_url),
+            settings.transcribe_timeout_seconds,
+            settings.transcribe_model,
+            _secret(settings.transcribe_api_key),
+            settings.transcribe_language,
+            settings.transcribe_concurrency,
+        )
     queue = Transcriptions(deps.store.redis, deps.store.scripts, settings.redis_key_ttl_seconds)
-    return Transcriber(queue, client, deps.sender_for, settings)
+    return Transcriber(queue, client, deps.sender_for, settings, deps.media_cache)
 
 
 def channel_senders(
@@ -209,7 +220,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     ops: OpsServer | None = ctx.get("ops")
     if ops is not None:
         await ops.stop()
-    if "transcription_client" in ctx:
+    if ctx.get("transcription_client") is not None:
         await ctx["transcription_client"].aclose()
     deps: WorkerDeps | None = ctx.get("deps")
     if deps is not None:

@@ -13,14 +13,15 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
 from backend_client import PermanentBackendError, RetryableBackendError, TranscriptionClient
 from channels.base import ChannelSender
-from channels.media import MediaUnavailable
-from shared.models import BatchRequest
+from channels.media import MediaUnavailable, data_url, image_of
+from shared.media_cache import MediaCache
+from shared.models import BatchRequest, IncomingMessage, MessageKind
 from shared.rules import TRANSCRIBED_KINDS
 from shared.transcriptions import Transcription, Transcriptions
 from worker.recording import recorded
@@ -41,11 +42,12 @@ class Transcriber:
     def __init__(
         self,
         transcriptions: Transcriptions,
-        client: TranscriptionClient,
+        client: TranscriptionClient | None,
         sender_for: Callable[[str], ChannelSender],
         settings: WorkerProcessSettings,
+        cache: MediaCache | None = None,
     ) -> None:
-        self.transcriptions, self.client = transcriptions, client
+        self.transcriptions, self.client, self.cache = transcriptions, client, cache
         self.sender_for, self.settings = sender_for, settings
         self.lease_ms = round(settings.worker_lease_seconds * 1000)
         self.working: dict[str, Transcription] = {}
@@ -86,6 +88,9 @@ class Transcriber:
                 await self.transcriptions.renew(list(self.working.values()), self.lease_ms)
 
     async def _transcribe(self, item: Transcription) -> None:
+        if item.message.kind is MessageKind.PHOTO:
+            await self._fetch_ahead(item)
+            return
         try:
             words, error, seconds = await self._words_of(item)
         except RetryableBackendError as failure:
@@ -103,6 +108,25 @@ class Transcriber:
             log.info("%s: %s %s", item.key, "transcript" if error is None else error, where)
         finally:
             self.working.pop(item.key, None)
+
+    async def _fetch_ahead(self, item: Transcription) -> None:
+        """A photo for a model that sees images, kept until its batch goes; one that cannot
+        be had, or kept, now is fetched then, as without the cache."""
+        try:
+            if self.cache is not None:
+                sender = self.sender_for(item.conversation)
+                cap = self.settings.media_cache_item_max_bytes
+                media = await sender.fetch_media(item.message, cap)
+                kept = await self.cache.keep(
+                    item.conversation, item.message.message_id, media.content
+                )
+                log.info("%s: %s", item.key, "fetched ahead" if kept else "cache full")
+        except Exception as why:  # at worst the photo is fetched when its batch goes
+            log.info("%s: not fetched ahead (%s)", item.key, why)
+        finally:
+            self.working.pop(item.key, None)
+            with contextlib.suppress(RedisError, OSError):  # else its lease ends it
+                await self.transcriptions.done(item)
 
     async def _words_of(self, item: Transcription) -> tuple[str | None, str | None, int]:
         """(words, None, seconds), or (None, why there are none, 0) for good."""
@@ -124,6 +148,8 @@ class Transcriber:
             return None, f"not transcribed: {why}", 0
         except Exception as why:  # a channel not configured here, a platform's surprise
             return None, f"not transcribed: {why}", 0
+        if self.client is None:
+            return None, "not transcribed: TRANSCRIBE_URL is not set on this worker", 0
         try:
             words, seconds = await self.client.transcribe(
                 media.content, media.mime_type or message.mime_type
@@ -147,3 +173,19 @@ def late_transcripts_said(request: BatchRequest, settings: WorkerProcessSettings
         for m in request.messages
     ]
     return request.model_copy(update={"messages": messages})
+
+
+def image_fetcher(
+    cache: MediaCache | None, conversation: str, sender: ChannelSender
+) -> Callable[[IncomingMessage], Awaitable[str | None]]:
+    """A photo for the model: from the cache when it was fetched ahead, else now."""
+
+    async def fetch(message: IncomingMessage) -> str | None:
+        if cache is not None:
+            with contextlib.suppress(RedisError, OSError):  # then fetched now, as without
+                content = await cache.get(conversation, message.message_id)
+                if content is not None:
+                    return data_url(content, message.mime_type)
+        return await image_of(sender, message)
+
+    return fetch

@@ -3,7 +3,7 @@
 -- Store one incoming message and (re)schedule its conversation's batch job, atomically.
 -- KEYS: 1 batch, 2 info (its `seen` field: recent message ids), 3 inflight,
 --       4 pending index, 5 handoff, 6 held, 7 transcribing (voice notes the batch waits
---       for), 8 transcriptions queue, 9 this message's transcription item,
+--       for), 8 media queue, 9 this message's media item,
 --       10-12 the job (arq_jobs.lua)
 -- ARGV: 1-4 the job layout (conversation, job id, job payload, key ttl s),
 --       5 message id, 6 message JSON, 7 chat JSON ('' for the person's private chat),
@@ -12,7 +12,8 @@
 --       14 max pending messages, 15 max pending bytes, 16 max message bytes,
 --       17 album grace ms (0: not an album item), 18 supersede (1: a message before any
 --       part of the answer went abandons the claimed batch), 19 transcription wait ms
---       (0: not transcribed; else how long the batch may wait for its transcript)
+--       (0: not transcribed; else how long the batch may wait for its transcript),
+--       20 prefetch (1: a photo fetched ahead for a model that sees images; no wait)
 -- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
 local batch_key = KEYS[1]
 local info_key = KEYS[2]
@@ -21,8 +22,8 @@ local pending_index = KEYS[4]
 local handoff_key = KEYS[5]
 local held_key = KEYS[6]
 local transcribing_key = KEYS[7]
-local transcriptions_queue = KEYS[8]
-local transcription_key = KEYS[9]
+local media_queue = KEYS[8]
+local media_item_key = KEYS[9]
 local message_id = ARGV[5]
 local message = ARGV[6]
 local chat = ARGV[7]
@@ -38,6 +39,7 @@ local max_message_bytes = tonumber(ARGV[16])
 local album_grace_ms = tonumber(ARGV[17])
 local supersede = ARGV[18]
 local transcription_wait_ms = tonumber(ARGV[19])
+local prefetch = ARGV[20]
 local now = now_ms()
 local job = conversation_job()
 local conversation = job.conversation
@@ -73,15 +75,18 @@ count_in_stats(now, 'messages_in')
 -- A voice note is transcribed while the person still writes: any worker takes it from
 -- the queue (worker/transcribing.py), and the batch waits for its transcript, at most
 -- the transcription wait, counted also from the max wait (transcript.lua ends the wait).
+-- A photo for a model that sees images is fetched ahead the same way, with no wait.
 if transcription_wait_ms > 0 then
   local first_at = tonumber(redis.call('HGET', info_key, 'first_at')) or now
   local wait_until = math.min(now, first_at + max_wait_ms) + transcription_wait_ms
   redis.call('ZADD', transcribing_key, wait_until, message_id)
   redis.call('EXPIRE', transcribing_key, job.ttl)
-  redis.call('HSET', transcription_key, 'conversation', conversation, 'message_id', message_id,
+end
+if transcription_wait_ms > 0 or prefetch == '1' then
+  redis.call('HSET', media_item_key, 'conversation', conversation, 'message_id', message_id,
     'message', message, 'attempts', 0)
-  redis.call('EXPIRE', transcription_key, job.ttl)
-  redis.call('ZADD', transcriptions_queue, now, transcription_key)
+  redis.call('EXPIRE', media_item_key, job.ttl)
+  redis.call('ZADD', media_queue, now, media_item_key)
 end
 -- A human has the conversation: the message is kept for them (and the history), in
 -- order, and the job runs when the pause ends, to hand it on.

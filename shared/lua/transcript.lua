@@ -5,14 +5,14 @@
 -- held for a human. A message already sent without it, or removed, is left alone. The
 -- batch waiting for it goes when the window says (at once if that has passed): the
 -- transcript starts no new window.
--- KEYS: 1 the transcription item, 2 transcriptions queue, 3 batch, 4 info, 5 inflight,
+-- KEYS: 1 the media item, 2 media queue, 3 batch, 4 info, 5 inflight,
 --       6 held, 7 transcribing, 8 pending index, 9-11 the job (arq_jobs.lua)
 -- ARGV: 1-4 the job layout, 5 message id, 6 field ('transcript' or 'transcript_error'),
 --       7 its value as a JSON string, 8 duration s (0: none known)
 -- Returns 'written', 'held' (written onto a held message), 'gone' (the message was not
 -- waiting any more) or 'done' (another run stored this transcription already).
-local transcription_key = KEYS[1]
-local transcriptions_queue = KEYS[2]
+local media_item_key = KEYS[1]
+local media_queue = KEYS[2]
 local batch_key = KEYS[3]
 local info_key = KEYS[4]
 local inflight_key = KEYS[5]
@@ -27,11 +27,11 @@ local now = now_ms()
 local job = conversation_job()
 local conversation = job.conversation
 
-if not redis.call('ZSCORE', transcriptions_queue, transcription_key) then
+if not redis.call('ZSCORE', media_queue, media_item_key) then
   return 'done'
 end
-redis.call('ZREM', transcriptions_queue, transcription_key)
-redis.call('DEL', transcription_key)
+redis.call('ZREM', media_queue, media_item_key)
+redis.call('DEL', media_item_key)
 redis.call('ZREM', transcribing_key, message_id)
 
 -- The stored JSON starts with the message id (shared/models.py; test_script_contract):
