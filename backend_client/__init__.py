@@ -13,7 +13,7 @@ compare with httpx's own). Everything else is in private modules.
 from backend_client._client import BackendClient
 from backend_client._errors import BackendError, PermanentBackendError, RetryableBackendError
 from backend_client._openai import OpenAIChatClient
-from backend_client._openai_messages import ImageFetcher
+from backend_client._openai_messages import ImageFetcher, placeholder
 from backend_client._signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from backend_client._transcription import TranscriptionClient
 from backend_client._transport import AiohttpTransport
@@ -29,4 +29,5 @@ __all__ = [
     "PermanentBackendError",
     "RetryableBackendError",
     "TranscriptionClient",
+    "placeholder",
 ]

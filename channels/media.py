@@ -33,9 +33,7 @@ class Media:
 
 
 def too_large(size: int, max_bytes: int) -> MediaUnavailable:
-    return MediaUnavailable(
-        f"the file is {size / 1e6:.1f} MB, over the cap of {max_bytes / 1e6:.1f} MB"
-    )
+    return MediaUnavailable(f"the file is {size:,} bytes, over the cap of {max_bytes:,} bytes")
 
 
 async def image_of(sender: ChannelSender, message: IncomingMessage) -> str | None:

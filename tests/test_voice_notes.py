@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
+from backend_client import placeholder
 from batchctl.inspect import conversation_detail
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess, launch_together
@@ -23,6 +25,7 @@ from sandbox.transcription_api import VOICE_NOTE, VOICE_NOTE_WORDS, Transcriptio
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import WaPerson
 from shared.handoff import Handoffs
+from shared.history import user_turn
 from shared.keys import MEDIA_QUEUE
 from shared.models import IncomingMessage, MessageKind
 from shared.replicated import ScriptRunner
@@ -161,6 +164,26 @@ async def test_a_voice_note_over_the_cap_is_sent_with_a_clear_reason(
         "the voice note is 95 s long, over the cap of 60 s (TRANSCRIBE_MAX_SECONDS)"
     )
     assert transcription.calls == []  # nothing was sent to be transcribed
+
+
+async def test_a_voice_note_larger_than_the_byte_cap_is_not_downloaded_and_says_so(
+    make_settings: SettingsFactory,
+    product: Product,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    transcription: TranscriptionStandIn,
+    redis: Redis,
+) -> None:
+    await product.start(hearing(make_settings, transcription, transcribe_max_bytes=4096))
+    await telegram.person_speaks(EVA, NOTE, duration=4)
+    await telegram.wait_for_messages(EVA.id, 1)
+    await wait_until_idle(redis)
+
+    [voice] = backend.calls[0].request.messages
+    assert voice.transcript_error == (
+        f"not transcribed: the file is {len(NOTE):,} bytes, over the cap of 4,096 bytes"
+    )
+    assert transcription.calls == []
 
 
 async def test_a_worker_killed_mid_transcription_leaves_it_to_another_one_answer(
@@ -308,3 +331,14 @@ async def test_a_whatsapp_voice_note_is_fetched_with_the_access_token_and_heard(
     assert (voice.kind, voice.transcript, text.text) == (MessageKind.VOICE, WORDS, "is that ok?")
     [heard] = transcription.calls
     assert heard.size == len(NOTE)
+
+
+def test_a_transcript_is_the_persons_words_to_a_model_and_in_the_history() -> None:
+    """BACKEND_PROTOCOL=openai reads the transcript as what was said; HISTORY_TURNS keeps it."""
+    voice = IncomingMessage(
+        message_id=9, date=datetime.now(UTC), kind=MessageKind.VOICE, transcript=WORDS, duration=4
+    )
+    late = voice.model_copy(update={"transcript": None, "transcript_error": "too slow"})
+    assert placeholder(voice) == f"[voice message] {WORDS}"
+    assert placeholder(late) == "[voice message]"
+    assert WORDS in user_turn([voice]).text
