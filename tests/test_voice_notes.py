@@ -146,44 +146,35 @@ async def test_a_transcription_that_fails_or_is_late_lets_the_batch_go_saying_wh
     assert text.text == "did you get my voice note?"
 
 
-async def test_a_voice_note_over_the_cap_is_sent_with_a_clear_reason(
+@pytest.mark.parametrize(
+    ("cap", "duration", "said"),
+    [
+        ({"transcribe_max_seconds": 60}, 95,
+         "the voice note is 95 s long, over the cap of 60 s (TRANSCRIBE_MAX_SECONDS)"),
+        ({"transcribe_max_bytes": 4096}, 4,
+         f"not transcribed: the file is {len(NOTE):,} bytes, over the cap of 4,096 bytes"),
+    ],
+    ids=["too-long", "too-large"],
+)  # fmt: skip
+async def test_a_voice_note_over_a_cap_is_not_transcribed_and_says_why(
     make_settings: SettingsFactory,
     product: Product,
     telegram: TelegramStandIn,
     backend: ExampleBackend,
     transcription: TranscriptionStandIn,
     redis: Redis,
+    cap: dict[str, int],
+    duration: int,
+    said: str,
 ) -> None:
-    await product.start(hearing(make_settings, transcription, transcribe_max_seconds=60))
-    await telegram.person_speaks(EVA, NOTE, duration=95)
+    await product.start(hearing(make_settings, transcription, **cap))
+    await telegram.person_speaks(EVA, NOTE, duration=duration)
     await telegram.wait_for_messages(EVA.id, 1)
     await wait_until_idle(redis)
 
     [voice] = backend.calls[0].request.messages
-    assert voice.transcript_error == (
-        "the voice note is 95 s long, over the cap of 60 s (TRANSCRIBE_MAX_SECONDS)"
-    )
+    assert voice.transcript_error == said
     assert transcription.calls == []  # nothing was sent to be transcribed
-
-
-async def test_a_voice_note_larger_than_the_byte_cap_is_not_downloaded_and_says_so(
-    make_settings: SettingsFactory,
-    product: Product,
-    telegram: TelegramStandIn,
-    backend: ExampleBackend,
-    transcription: TranscriptionStandIn,
-    redis: Redis,
-) -> None:
-    await product.start(hearing(make_settings, transcription, transcribe_max_bytes=4096))
-    await telegram.person_speaks(EVA, NOTE, duration=4)
-    await telegram.wait_for_messages(EVA.id, 1)
-    await wait_until_idle(redis)
-
-    [voice] = backend.calls[0].request.messages
-    assert voice.transcript_error == (
-        f"not transcribed: the file is {len(NOTE):,} bytes, over the cap of 4,096 bytes"
-    )
-    assert transcription.calls == []
 
 
 async def test_a_worker_killed_mid_transcription_leaves_it_to_another_one_answer(
