@@ -47,6 +47,7 @@ class Append(JobScriptCall):
     supersede: int = arg()
     transcription_wait_ms: int = arg()
     prefetch: int = arg()
+    transcription_on: int = arg()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

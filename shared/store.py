@@ -123,6 +123,7 @@ class BatchStore:
             media_item_key=keys.media_item(message.message_id),
             transcription_wait_ms=rules.transcription_wait_ms_for(message.kind),
             prefetch=rules.prefetch_for(message.kind),
+            transcription_on=int(rules.transcription_wait_ms > 0),
         )
         raw = await self._appends.call(self.scripts.script(call.script), *call.words())  # batched
         status, pending, deadline, now, detail = (as_text(v) for v in raw)
@@ -158,9 +159,8 @@ class BatchStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for conversation in conversations:
                 call = Schedule.of(conversation, self.key_ttl_seconds, lease_ms, lock_ms)
-                script = self.scripts.script(call.script)
                 keys, args = call.words()
-                await script(keys=keys, args=args, client=pipe)
+                await self.scripts.script(call.script)(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
         return [(ScheduleState(as_text(raw[0])), int(raw[1])) for raw in replies]
 

@@ -102,12 +102,13 @@ async def test_a_slow_transcription_holds_the_batch_until_the_transcript_is_stor
     assert shown is not None
     [waiting] = shown["pending"]
     assert waiting["transcribing"] is True and "transcript" not in waiting
+    await telegram.person_says(EVA, "still there?")  # its window must not end the wait
     await telegram.wait_for_messages(EVA.id, 1)
     await wait_until_idle(redis)
 
     [call] = backend.calls
-    [voice] = call.request.messages
-    assert voice.transcript == WORDS
+    voice, text = call.request.messages
+    assert (voice.transcript, text.text) == (WORDS, "still there?")
     [heard] = transcription.calls
     assert call.started_at - heard.at >= 2.0  # the batch went only once it was heard
 

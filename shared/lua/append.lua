@@ -13,7 +13,9 @@
 --       17 album grace ms (0: not an album item), 18 supersede (1: a message before any
 --       part of the answer went abandons the claimed batch), 19 transcription wait ms
 --       (0: not transcribed; else how long the batch may wait for its transcript),
---       20 prefetch (1: a photo fetched ahead for a model that sees images; no wait)
+--       20 prefetch (1: a photo fetched ahead for a model that sees images; no wait),
+--       21 transcription on (1: batches may wait for transcripts; 0 spares every message
+--       the two commands that look)
 -- Returns {status, pending count, deadline ms, now ms, scheduling or refusal reason}
 local batch_key = KEYS[1]
 local info_key = KEYS[2]
@@ -40,6 +42,7 @@ local album_grace_ms = tonumber(ARGV[17])
 local supersede = ARGV[18]
 local transcription_wait_ms = tonumber(ARGV[19])
 local prefetch = ARGV[20]
+local transcription_on = ARGV[21]
 local now = now_ms()
 local job = conversation_job()
 local conversation = job.conversation
@@ -137,10 +140,12 @@ deadline = math.max(deadline, album_until)
 -- What the window says ('due'), and when the batch goes: not before the transcripts it
 -- waits for are stored (or their wait is over).
 local due = deadline
-redis.call('ZREMRANGEBYSCORE', transcribing_key, '-inf', now)
-local waited_for = redis.call('ZRANGE', transcribing_key, -1, -1, 'WITHSCORES')
-if waited_for[2] then
-  deadline = math.max(deadline, tonumber(waited_for[2]))
+if transcription_on == '1' then
+  redis.call('ZREMRANGEBYSCORE', transcribing_key, '-inf', now)
+  local waited_for = redis.call('ZRANGE', transcribing_key, -1, -1, 'WITHSCORES')
+  if waited_for[2] then
+    deadline = math.max(deadline, tonumber(waited_for[2]))
+  end
 end
 redis.call('HSET', info_key, 'first_at', first, 'deadline', deadline, 'due', due, 'user', user)
 if chat == '' then
