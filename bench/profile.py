@@ -52,6 +52,7 @@ PARTS = (
 PROFILED_WORKER = """
 import cProfile, signal, sys, time
 from unittest import mock
+from shared import stopping
 from worker import __main__ as worker
 profiler, out = cProfile.Profile(time.process_time), sys.argv[1]  # CPU, not waiting
 signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())  # the load begins
@@ -59,7 +60,7 @@ def written(code=0):  # the worker ends with os._exit: write the profile first
     profiler.disable()
     profiler.dump_stats(out)
     raise SystemExit(code)
-with mock.patch.object(worker, "exit_at_once", written):
+with mock.patch.object(stopping, "exit_at_once", written):  # worker.main imports it late
     sys.argv = ["worker"]
     worker.main()
 """

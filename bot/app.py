@@ -11,18 +11,20 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.handoff import handoff_handler
-from bot.intake import StoringIntake, batch_store
-from bot.meta_webhook import configured_webhooks, serve_meta
+from bot.intake import batch_store
+from bot.meta_webhook import serve_meta
 from bot.proactive import proactive_handler
 from bot.settings import BotSettings
-from channels.registry import adapters_of
+from bot.tenants import BotTenants
+from config.tenancy import TenantsWatch, described
+from config.tenants import Tenant, read_tenants
 from shared.handoff import Handoffs
 from shared.ops_server import Handler, OpsServer, bind_ops_socket
 from shared.outbox import Outbox
 from shared.redis_connection import redis_client, wait_for_redis
 from shared.replicated import ScriptRunner
 from shared.replication import ReplicaWatch
-from shared.stopping import until_stopped
+from shared.stopping import stop_on_signals
 
 log = logging.getLogger("batchbot.bot")
 
@@ -55,10 +57,11 @@ async def _turned_off(request: web.Request) -> web.Response:
     return web.json_response({"error": said}, status=404)
 
 
-async def run(settings: BotSettings) -> None:
-    """Every configured channel until SIGINT/SIGTERM: the Meta listener when a channel
-    Meta delivers to is configured; the receivers of the channels that receive on their
-    own (Telegram: polling, or its webhook when WEBHOOK_URL is set)."""
+async def run(settings: BotSettings, tenants: list[Tenant[BotSettings]] | None = None) -> None:
+    """Every tenant's channels until SIGINT/SIGTERM: the Meta listener when a channel Meta
+    delivers to is configured (or may be, by TENANTS_FILE); the receivers of the channels
+    that receive on their own (Telegram: polling, or its webhook when WEBHOOK_URL is set),
+    one per bot. TENANTS_FILE is watched for changes."""
     redis = redis_client(settings)
     replicas = ReplicaWatch(settings.redis_wait_replicas)  # every channel's writes, one view
     ops = None
@@ -68,21 +71,32 @@ async def run(settings: BotSettings) -> None:
         ops = OpsServer(redis, sock, routes=routes, problems=[lambda: replicas.problem])
         await ops.start()
     meta = None
-    intake = StoringIntake.of(batch_store(redis, settings, replicas), settings)
-    webhooks = configured_webhooks(intake, settings)
-    receivers = [adapter for adapter in adapters_of(settings) if adapter.receives_on_its_own]
+    served = BotTenants(batch_store(redis, settings, replicas), settings)
+    watch = TenantsWatch(settings, served.apply)
+    reloading = None
     try:
         await wait_for_redis(redis, settings, give_up_after_seconds=None)
         await replicas.check_at_start(redis)
-        if webhooks:
-            meta = await serve_meta(webhooks, settings)
-        if receivers:
-            await asyncio.gather(*(adapter.receive(intake) for adapter in receivers))
-        else:
-            await until_stopped()
+        tenants = read_tenants(settings) if tenants is None else tenants
+        await served.apply(tenants)
+        if settings.tenants_file is not None:
+            log.info("serving tenants: %s", described(tenants))
+        if served.receives_from_meta or _may_add_meta(settings):
+            meta = await serve_meta(served.meta, settings)
+        if settings.tenants_file is not None:
+            reloading = asyncio.create_task(watch.run_forever())
+        await served.run(stop_on_signals())
     finally:
+        if reloading is not None:
+            reloading.cancel()
         if meta is not None:
             await meta.cleanup()
         if ops is not None:
             await ops.stop()
         await redis.aclose()
+
+
+def _may_add_meta(settings: BotSettings) -> bool:
+    """A TENANTS_FILE deployment with a Meta app listens from the start, so a WhatsApp
+    number, Instagram account or Page added later is served without a restart."""
+    return settings.tenants_file is not None and settings.meta_app_secret is not None

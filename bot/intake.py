@@ -18,6 +18,7 @@ from bot.settings import BotSettings
 from channels.base import Author, HumanReply, NotStored, Removal
 from shared import metrics
 from shared.handoff import Handoffs, takeover_is_off
+from shared.logs import serving_tenant
 from shared.models import Channel, IncomingMessage
 from shared.pipelining import NotReplicated
 from shared.replication import ReplicaWatch
@@ -56,9 +57,13 @@ class StoringIntake:
     handoff_seconds: float
     shutdown_grace_seconds: float
     give_up_after_seconds: float | None
+    tenant: str | None = None
+    """Named in the log lines of what it stores (TENANTS_FILE)."""
 
     @classmethod
-    def of(cls, store: BatchStore, settings: BotSettings) -> StoringIntake:
+    def of(
+        cls, store: BatchStore, settings: BotSettings, tenant: str | None = None
+    ) -> StoringIntake:
         ttl = settings.redis_key_ttl_seconds
         return cls(
             store,
@@ -67,12 +72,14 @@ class StoringIntake:
             settings.handoff_seconds,
             settings.bot_shutdown_grace_seconds,
             settings.webhook_store_timeout_seconds,
+            tenant,
         )
 
     def patient(self) -> StoringIntake:
         return replace(self, give_up_after_seconds=None)
 
     async def message(self, channel: Channel, author: Author, message: IncomingMessage) -> None:
+        serving_tenant(self.tenant)
         result = await store_until_done(
             self.store, author, message, self.rules, self.give_up_after_seconds
         )

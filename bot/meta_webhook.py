@@ -35,21 +35,14 @@ MAX_DELIVERY_BYTES = 3 * 1024 * 1024
 """Meta's deliveries are a few kilobytes (media come as ids or links, not bytes)."""
 
 
-def webhook_path(intake: WebhookIntake) -> str:
-    return f"/webhook/{intake.channel.value}"
-
-
 class MetaWebhook:
-    """One channel's two routes, holding what they need."""
+    """One channel's two routes, for every account of it the deployment serves: each
+    account's messages go to its tenant's intake (``intakes``, by account id)."""
 
-    def __init__(self, webhook: WebhookIntake, intake: StoringIntake) -> None:
+    def __init__(self, webhook: WebhookIntake, intakes: Mapping[str, StoringIntake]) -> None:
         self.webhook = webhook
         self.name = webhook.channel.value
-        self.intake = intake
-
-    def add_routes(self, app: web.Application) -> None:
-        app.router.add_get(webhook_path(self.webhook), self.verify)
-        app.router.add_post(webhook_path(self.webhook), self.receive)
+        self.intakes = intakes
 
     async def verify(self, request: web.Request) -> web.Response:
         """Meta's subscription check when the webhook URL is saved in the app's settings."""
@@ -88,51 +81,79 @@ class MetaWebhook:
 
     async def _store_all(self, delivery: Delivery) -> None:
         for inbound in delivery.messages:
-            if self._served(inbound.account, inbound.message.message_id):
-                await self.intake.message(self.webhook.channel, inbound.author, inbound.message)
+            if intake := self._served(inbound.account, inbound.message.message_id):
+                await intake.message(self.webhook.channel, inbound.author, inbound.message)
         for removal in delivery.removals:
-            if self._served(removal.account, removal.message_id):
-                await self.intake.removal(removal)
+            if intake := self._served(removal.account, removal.message_id):
+                await intake.removal(removal)
         for reply in delivery.human_replies:
-            if self._served(reply.account, "(a reply of the business)"):
-                await self.intake.human_reply(reply)
+            if intake := self._served(reply.account, "(a reply of the business)"):
+                await intake.human_reply(reply)
 
-    def _served(self, account: str, message_id: object) -> bool:
-        if account == self.webhook.account:
-            return True
-        log.warning(
-            "%s message %s to account %s ignored: this deployment serves %s %s",
-            self.name,
-            message_id,
-            account,
-            self.webhook.account_setting,
-            self.webhook.account,
-        )
-        return False
+    def _served(self, account: str, message_id: object) -> StoringIntake | None:
+        intake = self.intakes.get(account)
+        if intake is None:
+            log.warning(
+                "%s message %s to account %s ignored: this deployment serves %s %s",
+                self.name,
+                message_id,
+                account,
+                self.webhook.account_setting,
+                ", ".join(self.intakes),
+            )
+        return intake
 
     def _count(self, result: str) -> None:
         metrics.WEBHOOK_REQUESTS.labels(self.name, result).inc()
 
 
 def configured_webhooks(intake: StoringIntake, settings: BotSettings) -> list[MetaWebhook]:
-    """A webhook for every configured channel Meta delivers to (``channels.registry``)."""
+    """A webhook for every channel Meta delivers to that the environment configures
+    (``channels.registry``), all into one intake."""
     webhooks = [adapter.webhook() for adapter in adapters_of(settings)]
-    return [MetaWebhook(webhook, intake) for webhook in webhooks if webhook is not None]
+    return [MetaWebhook(w, {w.account: intake}) for w in webhooks if w is not None]
+
+
+class MetaListener:
+    """The routes of every Meta channel, at ``/webhook/<channel>``; the webhooks can be
+    replaced while it serves (TENANTS_FILE reloaded), a channel none serves is 404."""
+
+    def __init__(self, webhooks: Sequence[MetaWebhook]) -> None:
+        self.replace(webhooks)
+
+    def replace(self, webhooks: Sequence[MetaWebhook]) -> None:
+        self.webhooks = {webhook.name: webhook for webhook in webhooks}
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_DELIVERY_BYTES)
+        app.router.add_get("/webhook/{channel}", self._verify)
+        app.router.add_post("/webhook/{channel}", self._receive)
+        return app
+
+    def _webhook(self, request: web.Request) -> MetaWebhook:
+        webhook = self.webhooks.get(request.match_info["channel"])
+        if webhook is None:
+            served = ", ".join(f"/webhook/{name}" for name in self.webhooks) or "none"
+            raise web.HTTPNotFound(text=f"no account of this channel is served here ({served})")
+        return webhook
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        return await self._webhook(request).verify(request)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        return await self._webhook(request).receive(request)
 
 
 def meta_app(webhooks: Sequence[MetaWebhook]) -> web.Application:
-    app = web.Application(client_max_size=MAX_DELIVERY_BYTES)
-    for webhook in webhooks:
-        webhook.add_routes(app)
-    return app
+    return MetaListener(webhooks).app()
 
 
-async def serve_meta(webhooks: Sequence[MetaWebhook], settings: BotSettings) -> web.AppRunner:
-    """Start the Meta listener with a route pair per channel; the caller cleans it up."""
-    runner = web.AppRunner(meta_app(webhooks), access_log=None)
+async def serve_meta(listener: MetaListener, settings: BotSettings) -> web.AppRunner:
+    """Start the Meta listener; the caller cleans it up."""
+    runner = web.AppRunner(listener.app(), access_log=None)
     await runner.setup()
     host, port = settings.meta_listen_host, settings.meta_listen_port
     await listen(runner, host, port, "META_LISTEN_PORT (or WHATSAPP_LISTEN_PORT)")
-    paths = ", ".join(webhook_path(webhook.webhook) for webhook in webhooks)
+    paths = ", ".join(f"/webhook/{name}" for name in listener.webhooks)
     log.info("Meta webhooks: listening on %s, paths %s", runner.addresses, paths)
     return runner

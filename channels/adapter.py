@@ -12,7 +12,8 @@ outside a channel's folder knows its ids, its settings or its platform's API.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
 
 from pydantic_settings import BaseSettings
 from redis.asyncio import Redis
@@ -20,6 +21,8 @@ from redis.asyncio import Redis
 from channels.base import ChannelSender, Intake, WebhookIntake
 from shared.models import BatchRequest, Channel
 from shared.proactive import Addressee
+
+S = TypeVar("S")
 
 
 class NoRecipient(ValueError):
@@ -40,6 +43,13 @@ class ChannelAdapter(ABC):
     """The setting whose value turns the channel on, e.g. BOT_TOKEN."""
     settings: ClassVar[type[BaseSettings]]
     """The channel's own settings, part of every process's (:mod:`channels.registry`)."""
+    account_keys: ClassVar[Mapping[str, str]]
+    """An account of a tenant in TENANTS_FILE: its keys, and the settings they set."""
+    account_key: ClassVar[str]
+    """The key that names the account; every account of the file has it."""
+    account_shared: ClassVar[frozenset[str]] = frozenset()
+    """Account settings taken from the environment unless the account sets them (where
+    the platform's API is); the others (credentials, webhooks) are each account's own."""
 
     @abstractmethod
     def __init__(self, settings: Any) -> None:
@@ -49,6 +59,28 @@ class ChannelAdapter(ABC):
     @abstractmethod
     def configured(cls, settings: Any) -> bool:
         """Whether these settings turn the channel on."""
+
+    @classmethod
+    @abstractmethod
+    def identity_in(cls, settings: Any) -> str | None:
+        """The account these settings serve (a bot's id, a phone number id, an Instagram
+        account, a Page); None when the settings do not say (a worker may not need to)."""
+
+    @classmethod
+    def owner_in(cls, settings: Any) -> str | None:
+        """How the account's conversation ids name it (:meth:`owner_of`)."""
+        return cls.identity_in(settings)
+
+    @classmethod
+    @abstractmethod
+    def owner_of(cls, conversation: str) -> str | None:
+        """The account a conversation of this channel is with, as :meth:`owner_in` names
+        it: which of several accounts answers it. None: the environment's account."""
+
+    @classmethod
+    def named(cls, settings: S) -> S:
+        """These settings as a TENANTS_FILE account's, whose conversation ids name it."""
+        return settings
 
     @classmethod
     def intake_problem(cls, settings: Any) -> str | None:

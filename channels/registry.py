@@ -8,7 +8,7 @@ proactive messages, ``batchctl`` and the console) iterates over these.
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, FilePath, model_validator
 
 from channels.adapter import ChannelAdapter, NoRecipient
 from channels.instagram import InstagramAdapter, InstagramSettings
@@ -42,13 +42,26 @@ class ChannelSettings(
     RedisConnectionSettings,
 ):
     """Every channel's settings, read by every process; a channel is on when its
-    credential is set, and at least one must be."""
+    credential is set, and at least one must be (here, or in TENANTS_FILE)."""
+
+    tenants_file: FilePath | None = Field(
+        default=None,
+        description="A TOML file of tenants, each with its own channel accounts, backend and "
+        "rules, served beside the environment's own channels (README: Many businesses); "
+        "read again when it changes.",
+    )
+    tenants_reload_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often each process looks whether TENANTS_FILE changed.",
+    )
 
     @model_validator(mode="after")
     def _at_least_one_channel(self) -> ChannelSettings:
-        if not self.channels:
+        if not self.channels and self.tenants_file is None:
             names = ", ".join(f"{a.credential} for {a.title}" for a in ADAPTERS)
-            raise ValueError(f"no channel is configured: set {names}, or several")
+            raise ValueError(f"no channel is configured: set {names}, or several, or TENANTS_FILE")
         return self
 
     @property

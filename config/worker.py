@@ -167,6 +167,13 @@ class WorkerProcessSettings(CommonSettings):
     worker_max_jobs: int = Field(
         default=20, ge=1, le=10000, description="Batches one worker process handles at once."
     )
+    max_batches_in_flight: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="A tenant's batches being answered at once, across all workers; more wait "
+        "while others' are taken (TENANTS_FILE sets it per tenant); 0: no limit.",
+    )
     worker_max_tries: int = Field(
         default=50, ge=1, description="Runs of one batch job before the sweep takes over."
     )

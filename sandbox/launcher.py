@@ -80,12 +80,13 @@ class ChildProcess:
         return text in self.log
 
     async def wait_for_log(
-        self, text: bytes, timeout_seconds: float = STARTUP_TIMEOUT_SECONDS
+        self, text: bytes, timeout_seconds: float = STARTUP_TIMEOUT_SECONDS, count: int = 1
     ) -> None:
-        """Until the log shows ``text``; LaunchFailed if the process ends or time runs out."""
+        """Until the log shows ``text`` (``count`` times); LaunchFailed if the process ends
+        or time runs out."""
         try:
             async with asyncio.timeout(timeout_seconds):
-                while text not in self.log:
+                while self.log.count(text) < count:
                     if self._ended:
                         await self.process.wait()
                         raise LaunchFailed(

@@ -59,6 +59,23 @@ MEDIA_CACHE = "media-cache"
 MEDIA_CACHE_PREFIX = "media-cache:"
 """A photo's bytes, fetched while the person was still writing; expires on its own."""
 
+TENANTS_PARKED = "tenants-parked"
+"""Set: tenants with jobs parked out of ARQ's queue (MAX_BATCHES_IN_FLIGHT), for the
+workers' watch that puts them back when a slot frees."""
+
+
+def tenant_running_key(tenant: str) -> str:
+    """Sorted set: the tenant's batch jobs being run (job id → when its lock lapses, ms),
+    counted against its MAX_BATCHES_IN_FLIGHT."""
+    return f"tenant-running:{tenant}"
+
+
+def tenant_parked_key(tenant: str) -> str:
+    """Sorted set: the tenant's due jobs waiting for a slot (job id → its run time, ms),
+    out of ARQ's queue so the other tenants' due jobs are seen first."""
+    return f"tenant-parked:{tenant}"
+
+
 BUSINESS_CONNECTION_PREFIX = "business-connection:"
 """Hash per Telegram Business connection (``business-connection:<id>``): whose it is and
 whether the bot may answer through it, as its last ``business_connection`` update said."""

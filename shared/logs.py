@@ -14,14 +14,30 @@ import json
 import logging
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared.redaction import REDACTED, Redactor, secrets_of
 
 __all__ = ["REDACTED", "JsonFormatter", "RedactingFormatter", "TextFormatter", "secrets_of"]
-CONTEXT_FIELDS = ("conversation", "batch_id", "message_id", "chat_id")
+CONTEXT_FIELDS = ("tenant", "conversation", "batch_id", "message_id", "chat_id")
 """Fields a log call may pass with ``extra=``; JSON lines carry them as keys."""
+
+_tenant: ContextVar[str | None] = ContextVar("tenant", default=None)
+
+
+def serving_tenant(name: str | None) -> None:
+    """Every line the current task logs from now on names this tenant (set where a
+    tenant is resolved: a bot's receiver, a delivery, a batch's job)."""
+    _tenant.set(name)
+
+
+class _TenantNamed(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "tenant", None) is None:
+            record.tenant = _tenant.get()
+        return True
 
 
 def describe(error: BaseException, timeout_seconds: float) -> str:
@@ -105,11 +121,20 @@ class _ArqOwnHandlerRemoved(logging.Filter):
         return True
 
 
+def redact_also(secrets: Iterable[str]) -> None:
+    """Secrets learnt after start-up (TENANTS_FILE's tokens) cut from every line too."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, RedactingFormatter):
+            formatter.redact = formatter.redact.also(secrets)
+
+
 def configure_logging(settings: LogSettings) -> None:
     """Route every logger (ours, aiogram's, ARQ's, httpx's) through one redacting handler."""
     inner: logging.Formatter = JsonFormatter() if settings.log_format == "json" else TextFormatter()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(inner, secrets_of(settings)))
+    handler.addFilter(_TenantNamed())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -33,12 +33,17 @@ class Redactor:
     """Replaces each known secret (longest first, so one inside another is cut whole)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
+        self._given = list(secrets)
         spellings: set[str] = set()
-        for secret in secrets:
+        for secret in self._given:
             if secret:
                 spellings.add(secret)
                 spellings.add(json.dumps(secret, ensure_ascii=False)[1:-1])
         self._secrets = sorted(spellings, key=len, reverse=True)
+
+    def also(self, secrets: Iterable[str]) -> Redactor:
+        """These secrets and ``secrets`` too."""
+        return Redactor([*self._given, *secrets])
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:

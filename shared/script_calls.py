@@ -223,6 +223,34 @@ class TakeJob(ScriptCall):
     lock_ms: int = arg()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeTenantJob(ScriptCall):
+    script = "take_tenant_job"
+    queue: str = key()
+    in_progress_key: str = key()
+    running_key: str = key()
+    parked_key: str = key()
+    parked_tenants: str = key()
+    job_id: str = arg()
+    worker_now_ms: int = arg()
+    lock_ms: int = arg()
+    limit: int = arg()
+    tenant: str = arg()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnparkJobs(ScriptCall):
+    script = "unpark_jobs"
+    queue: str = key()
+    running_key: str = key()
+    parked_key: str = key()
+    parked_tenants: str = key()
+    ended_job: str = arg()
+    now_ms: int = arg()
+    limit: int = arg()
+    tenant: str = arg()
+
+
 CALLS: tuple[type[ScriptCall], ...] = (
     Append,
     Schedule,
@@ -241,6 +269,8 @@ CALLS: tuple[type[ScriptCall], ...] = (
     HandOn,
     Replay,
     TakeJob,
+    TakeTenantJob,
+    UnparkJobs,
     Stop,
     TakeMedia,
     StoreTranscript,

@@ -69,7 +69,7 @@ def load_settings(
 
 def _problem_line(settings_class: type[BaseSettings], problem: ErrorDetails) -> str:
     """One problem as ``NAME: what is wrong (got 'value'); e.g. <the default>``."""
-    message = _message(problem)
+    message = problem_message(problem)
     if not problem["loc"]:
         return message
     field, *inside = problem["loc"]
@@ -81,7 +81,7 @@ def _problem_line(settings_class: type[BaseSettings], problem: ErrorDetails) -> 
     return f"{name}{where}: {message}{shown}{_example(settings_class, str(field), secret)}"
 
 
-def _message(problem: ErrorDetails) -> str:
+def problem_message(problem: ErrorDetails) -> str:
     """pydantic's message, in the words of a setting: characters, not "items"."""
     context = problem.get("ctx") or {}
     if problem["type"] in ("too_short", "string_too_short"):

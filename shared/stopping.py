@@ -10,13 +10,19 @@ import signal
 import sys
 from typing import NoReturn
 
+_STOPS: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+
 
 def stop_on_signals() -> asyncio.Event:
-    """An event set by the first SIGINT or SIGTERM; the caller then shuts down in order."""
-    stop = asyncio.Event()
+    """An event set by the first SIGINT or SIGTERM; the caller then shuts down in order.
+    One event per event loop, shared by every caller: a loop has one handler per signal,
+    and several receivers (a bot per tenant) must all hear it."""
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = _STOPS.get(loop)
+    if stop is None or loop.is_closed():
+        stop = _STOPS[loop] = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     return stop
 
 

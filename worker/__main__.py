@@ -29,6 +29,7 @@ def main() -> None:
     # ARQ's: seconds a healthcheck must not pay, so they are imported only here
     # (tests/test_processes.py holds the check to that).
     from config.bot import BotSettings  # noqa: PLC0415
+    from config.tenants import tenants_at_start  # noqa: PLC0415
     from shared.logs import configure_logging  # noqa: PLC0415
     from shared.stopping import exit_at_once  # noqa: PLC0415
     from worker.arq_seams import batch_worker, run_until_stopped  # noqa: PLC0415
@@ -36,6 +37,7 @@ def main() -> None:
     from worker.settings import WorkerProcessSettings  # noqa: PLC0415
 
     settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
+    tenants_at_start(settings)
     configure_logging(settings)
 
     run_until_stopped(batch_worker(settings_class(settings)))

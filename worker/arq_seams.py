@@ -38,9 +38,12 @@ from arq.worker import Worker, get_kwargs
 from redis.commands.core import AsyncScript
 
 from shared import arq_layout
+from shared.logs import serving_tenant
 from shared.pipelining import NotReplicated
 from shared.redis_scripts import load_script
+from shared.script_call import ScriptCall
 from shared.script_calls import TakeJob
+from worker.fairness import limit_of_job
 from worker.job_end import schedule_next
 from worker.jobs import BatchRun
 from worker.lifecycle import deps_of
@@ -58,7 +61,8 @@ async def process_message_batch(ctx: dict[str, Any], conversation: str) -> str:
     Retry when the run asks for one. A write the replicas did not confirm retries it (the
     run resumes). After a Redis outage longer than a lease ARQ may start it again in the
     worker still running it: that run waits for the first."""
-    deps = deps_of(ctx)
+    deps = await deps_of(ctx).for_conversation(conversation)
+    serving_tenant(deps.tenant)
     if conversation in deps.running:
         log.warning("conversation %s: its job still runs here; again in %.1fs", conversation, RETRY)
         raise Retry(defer=RETRY)
@@ -98,9 +102,8 @@ class BatchWorker(Worker):
     lease follows within a lease (``schedule.lua``).
     """
 
-    _take_job: AsyncScript | None = None
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._scripts: dict[str, AsyncScript] = {}
         # The next batch is scheduled in finish_job, in the call that ends the job: ARQ's
         # after_job_end hook (which its own CLI still uses) would schedule it a second time.
         kwargs.pop("after_job_end", None)
@@ -133,12 +136,22 @@ class BatchWorker(Worker):
             )
         if conversation is not None:
             await schedule_next(deps_of(self.ctx), conversation, job_ended=ends_whole)
+            limit = limit_of_job(deps_of(self.ctx).tenants, job_id)
+            if limit is not None:  # a slot of its tenant is free: a parked job may go
+                await self._run(limit.unpark(self.queue_name, job_id, timestamp_ms()))
+
+    async def _run(self, call: ScriptCall) -> Any:
+        script = self._scripts.get(call.script)
+        if script is None:
+            script = self._scripts[call.script] = load_script(self.pool, call.script)
+        keys, args = call.words()
+        return await script(keys=keys, args=args)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """ARQ's ``start_jobs``, the same slots and tasks, with the one-call pick."""
-        if self._take_job is None:
-            self._take_job = load_script(self.pool, "take_job")
+        """ARQ's ``start_jobs``, the same slots and tasks, with the one-call pick (and a
+        tenant's cap on batches in flight, :mod:`worker.fairness`)."""
         lock_ms = int(self.in_progress_timeout_s * 1000)
+        tenants = deps_of(self.ctx).tenants
         for raw_id in job_ids:
             job_id = raw_id.decode()
             running = self.tasks.get(job_id)
@@ -149,20 +162,24 @@ class BatchWorker(Worker):
                 self.sem.release()
                 return
             self.job_counter += 1
-            call = TakeJob(
-                queue=self.queue_name,
-                in_progress_key=arq_layout.in_progress_key(job_id),
-                job_id=job_id,
-                worker_now_ms=timestamp_ms(),
-                lock_ms=lock_ms,
+            limit = limit_of_job(tenants, job_id)
+            call: ScriptCall = (
+                TakeJob(
+                    queue=self.queue_name,
+                    in_progress_key=arq_layout.in_progress_key(job_id),
+                    job_id=job_id,
+                    worker_now_ms=timestamp_ms(),
+                    lock_ms=lock_ms,
+                )
+                if limit is None
+                else limit.take(self.queue_name, job_id, timestamp_ms(), lock_ms)
             )
             try:
-                keys, args = call.words()
-                score = await self._take_job(keys=keys, args=args)
+                score = await self._run(call)
             except BaseException:
                 self._release_sem_dec_counter_on_complete()
                 raise
-            if not score:
+            if not score or int(score) < 0:  # taken elsewhere, gone, or parked
                 self._release_sem_dec_counter_on_complete()
                 continue
             task = self.loop.create_task(self.run_job(job_id, int(score)))

@@ -12,15 +12,15 @@ import gc
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
-
-from pydantic import SecretStr
 
 from backend_client import BackendClient, OpenAIChatClient, TranscriptionClient
 from channels.adapter import ChannelAdapter
 from channels.base import ChannelSender
 from channels.registry import adapter_class, adapters_of
+from config.tenancy import TenantsWatch, described
+from config.tenants import tenants_at_start
 from shared.handoff import Handoffs
 from shared.history import HistoryRules
 from shared.keys import channel_of
@@ -35,9 +35,12 @@ from shared.states import ScheduleState
 from shared.store import BatchStore
 from shared.transcriptions import Transcriptions
 from worker.abandons import AbandonWatch
+from worker.backends import backend_of, secret
 from worker.delivery import Pacing
+from worker.fairness import unpark_forever
 from worker.presence import announce_forever, withdraw
 from worker.settings import WorkerProcessSettings
+from worker.tenants import WorkerTenants
 from worker.transcribing import Transcriber
 
 log = logging.getLogger("batchbot.worker")
@@ -72,11 +75,31 @@ class WorkerDeps:
     """Photos fetched ahead for a model that sees images (BACKEND_VISION)."""
     running: set[str] = field(default_factory=set)
     """Conversations whose job runs in this worker now (see :mod:`worker.jobs`)."""
+    tenants: WorkerTenants | None = None
+    """With TENANTS_FILE: every tenant's view of these (:meth:`for_conversation`)."""
+    tenant: str | None = None
+    """The tenant this view is of (None: the worker's own, before a conversation)."""
+
+    async def for_conversation(self, conversation: str) -> WorkerDeps:
+        """What a job of this conversation uses: its tenant's settings, backend and
+        sender (a conversation no tenant serves gets none, so its batch is a dead
+        letter that says so)."""
+        if self.tenants is None:
+            return self
+        view = await self.tenants.resolve(conversation)
+        return view if view is not None else replace(self, adapters={}, senders={})
 
     def sender_for(self, conversation: str) -> ChannelSender:
         """The sender of the conversation's channel; ChannelNotConfigured without one."""
         channel = channel_of(conversation)
         sender = self.senders.get(channel)
+        if self.tenants is not None and self.tenant is None:
+            sender = self.tenants.sender_for(conversation)
+        if sender is None and self.tenants is not None:
+            raise ChannelNotConfigured(
+                f"no tenant serves the account of {conversation} (TENANTS_FILE or the "
+                "environment): add it back, then replay the dead letter"
+            )
         if sender is None:
             setting = adapter_class(channel).credential
             raise ChannelNotConfigured(
@@ -131,6 +154,8 @@ async def startup(ctx: dict[str, Any]) -> None:
             else None
         ),
     )
+    if settings.tenants_file is not None:
+        await _serve_tenants(ctx, settings)
     ctx["abandon_watch"] = asyncio.create_task(ctx["deps"].abandons.listen_forever(ctx["redis"]))
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
@@ -155,23 +180,16 @@ async def startup(ctx: dict[str, Any]) -> None:
     gc.freeze()
 
 
-def backend_of(settings: WorkerProcessSettings) -> BackendClient | OpenAIChatClient:
-    """batchbot's contract at BACKEND_URL, or (BACKEND_PROTOCOL=openai) a model there."""
-    if settings.backend_protocol == "openai":
-        assert settings.backend_model is not None  # checked with the settings
-        return OpenAIChatClient(
-            str(settings.backend_url),
-            settings.backend_timeout_seconds,
-            model=settings.backend_model,
-            bearer_token=_secret(settings.backend_bearer_token),
-            system_prompt=settings.system_prompt,
-        )
-    return BackendClient(
-        str(settings.backend_url),
-        settings.backend_timeout_seconds,
-        bearer_token=_secret(settings.backend_bearer_token),
-        signing_secret=_secret(settings.backend_signing_secret),
-    )
+async def _serve_tenants(ctx: dict[str, Any], settings: WorkerProcessSettings) -> None:
+    """Every tenant of TENANTS_FILE (and the environment's), watched for changes."""
+    tenants = WorkerTenants(ctx["deps"])
+    served = tenants_at_start(settings)
+    await tenants.apply(served)
+    log.info("serving tenants: %s", described(served))
+    ctx["deps"] = replace(ctx["deps"], tenants=tenants)
+    tenants.watch = TenantsWatch(settings, tenants.apply)
+    ctx["tenants_watch"] = asyncio.create_task(tenants.watch.run_forever())
+    ctx["unpark_watch"] = asyncio.create_task(unpark_forever(ctx["redis"], tenants))
 
 
 def transcriber_of(deps: WorkerDeps) -> Transcriber | None:
@@ -186,7 +204,7 @@ def transcriber_of(deps: WorkerDeps) -> Transcriber | None:
             str(settings.transcribe_url),
             settings.transcribe_timeout_seconds,
             settings.transcribe_model,
-            _secret(settings.transcribe_api_key),
+            secret(settings.transcribe_api_key),
             settings.transcribe_language,
             settings.transcribe_concurrency,
         )
@@ -201,14 +219,13 @@ def channel_senders(
     return {a.channel: a.make_sender(typing_refresh_seconds) for a in adapters}
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Stop what :func:`startup` started, as far as it got (ARQ calls this after a failed
     start-up too, and a second error would bury the first)."""
-    for name in ("sweep", "unclaimed_watch", "presence", "abandon_watch", "transcriber"):
+    for name in (
+        "sweep", "unclaimed_watch", "presence", "abandon_watch", "transcriber", "tenants_watch",
+        "unpark_watch",
+    ):  # fmt: skip
         task: asyncio.Task[None] | None = ctx.get(name)
         if task is not None:
             task.cancel()

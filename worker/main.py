@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from config.bot import BotSettings
+from config.tenants import tenants_at_start
 from shared.logs import configure_logging
 from shared.redis_connection import redis_client, wait_for_redis
 from shared.settings import load_settings
@@ -39,6 +40,7 @@ def __getattr__(name: str) -> Any:
     """``WorkerSettings`` is read from the environment only when ARQ's CLI asks for it."""
     if name == "WorkerSettings":
         settings = load_settings(WorkerProcessSettings, also_check=[BotSettings])
+        tenants_at_start(settings)
         configure_logging(settings)
         return settings_class(settings)
     raise AttributeError(name)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from pydantic import SecretStr
 
 from channels.base import Limits
@@ -28,6 +31,11 @@ class InstagramAdapter(SendApiAdapter):
     limits = INSTAGRAM_LIMITS
     account_setting = "INSTAGRAM_ACCOUNT_ID"
     person_id = "IGSID"
+    account_keys: ClassVar[Mapping[str, str]] = {
+        "account_id": "instagram_account_id",
+        "access_token": "instagram_access_token",
+    }
+    account_key = "account_id"
 
     @classmethod
     def token_in(cls, settings: Settings) -> SecretStr | None:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from pydantic import SecretStr
 
 from channels.base import Limits
@@ -28,6 +31,11 @@ class MessengerAdapter(SendApiAdapter):
     limits = MESSENGER_LIMITS
     account_setting = "MESSENGER_PAGE_ID"
     person_id = "PSID"
+    account_keys: ClassVar[Mapping[str, str]] = {
+        "page_id": "messenger_page_id",
+        "access_token": "messenger_page_access_token",
+    }
+    account_key = "page_id"
 
     @classmethod
     def token_in(cls, settings: Settings) -> SecretStr | None:

@@ -91,6 +91,14 @@ class SendApiAdapter(ChannelAdapter):
         return cls.token_in(settings) is not None
 
     @classmethod
+    def identity_in(cls, settings: Any) -> str | None:
+        return cls.account_in(settings)
+
+    @classmethod
+    def owner_of(cls, conversation: str) -> str | None:
+        return ScopedConversations(cls.channel).parts_of(conversation)[0]
+
+    @classmethod
     def platform(cls) -> Platform:
         """How the channel's deliveries read (:mod:`.messaging`)."""
         return Platform(cls.title, cls.object, ScopedConversations(cls.channel).conversation_id)

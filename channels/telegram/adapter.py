@@ -3,18 +3,29 @@ by polling or by Telegram's webhook (:mod:`.receiver`), answered through the Bot
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar, TypeVar
+
 from redis.asyncio import Redis
 
 from channels.adapter import ChannelAdapter
 from channels.base import ChannelSender, Intake
 from channels.telegram import connections
 from channels.telegram.bot import make_bot
-from channels.telegram.conversations import decode, proactive_conversation
+from channels.telegram.conversations import (
+    bot_of,
+    bot_prefix,
+    decode,
+    proactive_conversation,
+    receiving_for,
+)
 from channels.telegram.receiver.dispatcher import run_telegram
 from channels.telegram.sender import TelegramSender
 from channels.telegram.settings import TelegramSettings
 from shared.models import BatchRequest, Business, BusinessOwner, Channel
 from shared.proactive import Addressee
+
+T = TypeVar("T")
 
 
 class TelegramAdapter(ChannelAdapter):
@@ -22,17 +33,44 @@ class TelegramAdapter(ChannelAdapter):
     title = "Telegram"
     credential = "BOT_TOKEN"
     settings = TelegramSettings
+    account_keys: ClassVar[Mapping[str, str]] = {
+        "bot_token": "bot_token",
+        "api_url": "telegram_api_url",
+        "webhook_url": "webhook_url",
+        "webhook_secret": "webhook_secret",
+        "webhook_listen_port": "webhook_listen_port",
+    }
+    account_key = "bot_token"
+    account_shared = frozenset({"telegram_api_url"})
 
     @classmethod
     def configured(cls, settings: TelegramSettings) -> bool:
         return settings.bot_token is not None
+
+    @classmethod
+    def identity_in(cls, settings: TelegramSettings) -> str | None:
+        return settings.bot_id
+
+    @classmethod
+    def owner_in(cls, settings: TelegramSettings) -> str | None:
+        return settings.bot_id if settings.ids_name_the_bot else None
+
+    @classmethod
+    def owner_of(cls, conversation: str) -> str | None:
+        return bot_of(conversation)
+
+    @classmethod
+    def named(cls, settings: T) -> T:
+        assert isinstance(settings, TelegramSettings)
+        named: T = settings.naming_the_bot()  # type: ignore[assignment]
+        return named
 
     def __init__(self, settings: TelegramSettings) -> None:
         assert settings.bot_token is not None, f"{self.credential} is needed"
         self._settings = settings
 
     def conversation_for(self, addressee: Addressee) -> str:
-        return proactive_conversation(addressee)
+        return proactive_conversation(addressee, bot_prefix(self.owner_in(self._settings)))
 
     def account_of(self, conversation: str) -> str | None:
         return decode(conversation).business_connection_id
@@ -42,6 +80,7 @@ class TelegramAdapter(ChannelAdapter):
         return True
 
     async def receive(self, intake: Intake) -> None:
+        receiving_for(self.owner_in(self._settings))
         await run_telegram(self._settings, intake)
 
     def make_sender(self, typing_refresh_seconds: float) -> ChannelSender:

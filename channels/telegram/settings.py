@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic import Field, HttpUrl, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
@@ -71,6 +71,23 @@ class TelegramSettings(BaseSettings):
         default="0.0.0.0", description="Where the webhook server binds."
     )
     webhook_listen_port: int = Field(default=8080, ge=1, le=65535)
+    _ids_name_the_bot: bool = PrivateAttr(default=False)
+    """A TENANTS_FILE bot's settings: its conversation ids name it (``tg:<bot id>:``)."""
+
+    @property
+    def bot_id(self) -> str | None:
+        """The digits before the token's colon: the bot's own id, known without asking."""
+        return self.bot_token.get_secret_value().partition(":")[0] if self.bot_token else None
+
+    @property
+    def ids_name_the_bot(self) -> bool:
+        return self._ids_name_the_bot
+
+    def naming_the_bot(self) -> TelegramSettings:
+        """A copy whose conversation ids name the bot."""
+        named = self.model_copy()
+        named._ids_name_the_bot = True
+        return named
 
     @field_validator("bot_token")
     @classmethod

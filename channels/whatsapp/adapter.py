@@ -3,6 +3,9 @@ deliveries to ``/webhook/whatsapp``, replies through ``POST /<phone number id>/m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from channels.adapter import ChannelAdapter, NoRecipient
 from channels.base import ChannelSender, WebhookIntake
 from channels.meta.adapter import MetaWebhookIntake, intake_problem_of
@@ -26,10 +29,23 @@ class WhatsAppAdapter(ChannelAdapter):
     credential = "WHATSAPP_ACCESS_TOKEN"
     settings = Settings
     account_setting = "WHATSAPP_PHONE_NUMBER_ID"
+    account_keys: ClassVar[Mapping[str, str]] = {
+        "phone_number_id": "whatsapp_phone_number_id",
+        "access_token": "whatsapp_access_token",
+    }
+    account_key = "phone_number_id"
 
     @classmethod
     def configured(cls, settings: Settings) -> bool:
         return settings.whatsapp_access_token is not None
+
+    @classmethod
+    def identity_in(cls, settings: Settings) -> str | None:
+        return settings.whatsapp_phone_number_id
+
+    @classmethod
+    def owner_of(cls, conversation: str) -> str | None:
+        return parts_of(conversation)[0]
 
     @classmethod
     def intake_problem(cls, settings: Settings) -> str | None:

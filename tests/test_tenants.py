@@ -1,0 +1,283 @@
+"""Many businesses on one deployment, end to end: ``python -m bot`` and real workers serving
+the tenants of a TENANTS_FILE, each tenant with its own Telegram bot (its own Bot API
+stand-in), its own WhatsApp number and its own backend, on a real redis-server.
+
+- Each burst is answered once, by its tenant's backend, after its tenant's window.
+- One person writing to two bots is two conversations (``tg:<bot id>:<user>``).
+- A tenant added to the file is served, and one removed stops being served, without a
+  restart; the removed tenant's pending batch is kept as a dead letter, not lost.
+- A second bot added to a running one-bot deployment leaves that bot's pending batch,
+  history and takeover as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from sandbox.example_backend import ExampleBackend
+from sandbox.launcher import ChildProcess
+from sandbox.redis_server import RedisServer, free_port
+from sandbox.telegram_api import Person, TelegramStandIn
+from sandbox.whatsapp_api import WhatsAppStandIn
+from sandbox.whatsapp_wire import WaPerson, delivery_json, text_json
+from shared.dead_letters import DeadLetters
+from shared.keys import ConversationKeys
+from tests.conftest import Product, SettingsFactory, wait_until_idle
+
+ANA = Person(id=8601, first_name="Ana")
+WANDA = WaPerson(wa_id="16505550123", name="Wanda")
+NUMBERS = {"bistro": "1001", "salon": "1002", "spa": "1003"}
+WINDOWS = {"bistro": 0.4, "salon": 1.2, "spa": 0.4}
+BOT_IDS = {"bistro": "111111", "salon": "222222", "spa": "333333"}
+
+
+@dataclass
+class Business:
+    """A tenant as the test drives it: its bot's stand-in and its backend."""
+
+    name: str
+    telegram: TelegramStandIn
+    backend: ExampleBackend
+
+    @property
+    def bot_conversation(self) -> str:
+        return f"tg:{BOT_IDS[self.name]}:{ANA.id}"
+
+    @property
+    def whatsapp_conversation(self) -> str:
+        return f"wa:{NUMBERS[self.name]}:{WANDA.wa_id}"
+
+    def toml(self, whatsapp: WhatsAppStandIn, **extra: object) -> str:
+        lines = [
+            f"[tenants.{self.name}]",
+            f'backend_url = "{self.backend.url}"',
+            f"batch_window_seconds = {extra.pop('window', WINDOWS[self.name])}",
+            f'telegram = [{{bot_token = "{self.telegram.token}", '
+            f'api_url = "{self.telegram.url}"}}]',
+            f'whatsapp = [{{phone_number_id = "{NUMBERS[self.name]}", '
+            f'access_token = "{whatsapp.access_token}"}}]',
+        ]
+        lines += [f"{key} = {value!r}" for key, value in extra.items()]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Deployment:
+    path: Path
+    whatsapp: WhatsAppStandIn
+    default_backend: ExampleBackend
+    businesses: dict[str, Business] = field(default_factory=dict)
+    bot: ChildProcess | None = None
+
+    def write(self, *names: str, **extra: object) -> None:
+        """The file with these tenants (rewritten whole, as an operator saves it)."""
+        text = "".join(self.businesses[n].toml(self.whatsapp, **extra) for n in names)
+        temporary = self.path.with_suffix(".new")
+        temporary.write_text(text)
+        temporary.replace(self.path)  # one change the watch sees whole
+
+    async def reloaded(self, times: int, caplog: pytest.LogCaptureFixture) -> None:
+        """Until the bot and the worker (in this process) have both read the file again."""
+        assert self.bot is not None
+        await self.bot.wait_for_log(b"tenants reloaded", timeout_seconds=30, count=times)
+        async with asyncio.timeout(30):
+            while sum("tenants reloaded" in r.message for r in caplog.records) < times:
+                await asyncio.sleep(0.02)
+
+    async def whatsapp_says(self, name: str, *texts: str) -> None:
+        for text in texts:
+            delivery = delivery_json((WANDA, text_json(WANDA, text)), phone_number_id=NUMBERS[name])
+            assert await self.whatsapp.deliver(delivery) == 200
+
+
+async def _business(name: str) -> Business:
+    telegram = TelegramStandIn(token=f"{BOT_IDS[name]}:{name}-token")
+    await telegram.start()
+    backend = ExampleBackend()
+    await backend.start()
+    return Business(name, telegram, backend)
+
+
+@pytest.fixture
+async def deployment(
+    tmp_path: Path, redis_server: RedisServer, redis: Redis, backend: ExampleBackend
+) -> AsyncIterator[Deployment]:
+    whatsapp = WhatsAppStandIn()
+    await whatsapp.start()
+    made = Deployment(tmp_path / "tenants.toml", whatsapp, backend)
+    for name in NUMBERS:
+        made.businesses[name] = await _business(name)
+    yield made
+    if made.bot is not None:
+        code = await made.bot.stop()
+        assert code == 0 and not made.bot.logged(b"Traceback"), made.bot.log_tail()
+    for business in made.businesses.values():
+        await business.telegram.stop()
+        await business.backend.stop()
+    await whatsapp.stop()
+
+
+async def _start(
+    deployment: Deployment,
+    redis_server: RedisServer,
+    product: Product,
+    make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+    telegram: TelegramStandIn | None = None,
+) -> None:
+    """The bot process and one worker on the file (and ``telegram``, the environment's
+    own bot, when given)."""
+    caplog.set_level(logging.INFO, "batchbot")
+    port = free_port()
+    deployment.whatsapp.webhook_url = f"http://127.0.0.1:{port}/webhook/whatsapp"
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_server.url,
+        "TENANTS_FILE": str(deployment.path),
+        "TENANTS_RELOAD_SECONDS": "0.2",
+        "BOT_METRICS_PORT": "0",
+        "WHATSAPP_API_URL": deployment.whatsapp.api_url,
+        "META_APP_SECRET": deployment.whatsapp.app_secret,
+        "META_VERIFY_TOKEN": "verify-me",
+        "META_LISTEN_HOST": "127.0.0.1",
+        "META_LISTEN_PORT": str(port),
+    }
+    if telegram is not None:
+        env |= {"BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.url}
+    deployment.bot = await ChildProcess.launch(
+        [sys.executable, "-m", "bot"], env, b"Meta webhooks: listening"
+    )
+    settings = make_settings(
+        tenants_file=deployment.path,
+        tenants_reload_seconds=0.2,
+        whatsapp_api_url=deployment.whatsapp.api_url,
+        reply_pacing_max_seconds=0,
+        history_turns=5,
+        **({} if telegram is not None else {"bot_token": None}),
+    )
+    await product.start_workers(settings)
+    async with asyncio.timeout(30):  # the worker's start-up runs in this process's loop
+        while not any("serving tenants" in r.message for r in caplog.records):
+            await asyncio.sleep(0.02)
+
+
+async def test_two_tenants_each_burst_answered_once_by_its_own_backend_with_its_own_window(
+    deployment: Deployment,
+    redis_server: RedisServer,
+    redis: Redis,
+    product: Product,
+    make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deployment.write("bistro", "salon")
+    await _start(deployment, redis_server, product, make_settings, caplog)
+    bistro, salon = deployment.businesses["bistro"], deployment.businesses["salon"]
+    for business in (bistro, salon):
+        await business.telegram.wait_for_poller()
+
+    for business in (bistro, salon):  # the same person, the same chat id, two bots
+        await business.telegram.person_says(ANA, "hi")
+        await business.telegram.person_says(ANA, f"a table at the {business.name}?")
+        await deployment.whatsapp_says(business.name, "hello", f"{business.name} tomorrow?")
+
+    for business in (bistro, salon):
+        await business.telegram.wait_for_messages(ANA.id, 1)
+        await business.backend.wait_for_answered(2)
+    await wait_until_idle(redis)
+    await deployment.whatsapp.wait_for_messages(WANDA.wa_id, 2)
+
+    for business in (bistro, salon):
+        asked = {(c.request.channel.value, tuple(m.text for m in c.request.messages))
+                 for c in business.backend.calls}  # fmt: skip
+        assert asked == {
+            ("telegram", ("hi", f"a table at the {business.name}?")),
+            ("whatsapp", ("hello", f"{business.name} tomorrow?")),
+        }
+        assert len(business.telegram.messages_to(ANA.id)) == 1  # one answer, from its own bot
+    assert deployment.default_backend.calls == []
+    numbers = sorted(sent.phone_number_id for sent in deployment.whatsapp.sent)
+    assert numbers == [NUMBERS["bistro"], NUMBERS["salon"]]  # each answered from its number
+    for business in (bistro, salon):  # two conversations, each with its own history
+        for conversation in (business.bot_conversation, business.whatsapp_conversation):
+            assert await redis.llen(ConversationKeys(conversation).history) == 2  # type: ignore[misc]
+
+
+async def test_each_tenants_window_sets_its_batches_deadline(
+    deployment: Deployment,
+    redis_server: RedisServer,
+    redis: Redis,
+    product: Product,
+    make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The window each tenant's file entry sets is the one its batches wait (read from
+    the pending batch itself, not from a clock)."""
+    deployment.write("bistro", "salon")
+    await _start(deployment, redis_server, product, make_settings, caplog)
+    for name in ("bistro", "salon"):
+        business = deployment.businesses[name]
+        await business.telegram.wait_for_poller()
+        await business.telegram.person_says(ANA, "hi")
+    waited = {}
+    async with asyncio.timeout(30):
+        for name in ("bistro", "salon"):
+            key = ConversationKeys(deployment.businesses[name].bot_conversation).info
+            while not (info := await redis.hgetall(key)) or b"deadline" not in info:  # type: ignore[misc]
+                await asyncio.sleep(0.01)
+            waited[name] = int(info[b"deadline"]) - int(info[b"first_at"])
+    assert waited == {"bistro": 400, "salon": 1200}
+    await wait_until_idle(redis)
+
+
+async def test_a_tenant_added_then_removed_at_run_time_is_served_then_dead_lettered(
+    deployment: Deployment,
+    redis_server: RedisServer,
+    redis: Redis,
+    product: Product,
+    make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deployment.write("bistro")
+    await _start(deployment, redis_server, product, make_settings, caplog)
+    spa = deployment.businesses["spa"]
+
+    deployment.write("bistro", "spa")  # added: its bot is polled, its number served
+    await deployment.reloaded(1, caplog)
+    await spa.telegram.wait_for_poller()
+    await spa.telegram.person_says(ANA, "a massage on friday?")
+    await deployment.whatsapp_says("spa", "and a facial")
+    await spa.telegram.wait_for_messages(ANA.id, 1)
+    await deployment.whatsapp.wait_for_messages(WANDA.wa_id, 1)
+    assert len(spa.backend.calls) == 2
+
+    # Removed while a batch of its waits (a longer window): the batch is kept, not lost.
+    deployment.write("bistro", "spa", window=3)
+    await deployment.reloaded(2, caplog)
+    await deployment.whatsapp_says("spa", "actually, saturday")
+    deployment.write("bistro")
+    await deployment.reloaded(3, caplog)
+    async with asyncio.timeout(30):
+        while not (letters := await DeadLetters(redis, 3600).newest()):
+            await asyncio.sleep(0.05)
+    [letter] = letters
+    assert letter.conversation == spa.whatsapp_conversation
+    assert [m.text for m in letter.messages] == ["actually, saturday"]
+    assert "no tenant serves" in letter.reason
+    assert len(spa.backend.calls) == 2  # never asked, nor any other backend
+    assert deployment.default_backend.calls == []
+    assert (
+        await deployment.whatsapp.deliver(  # its number is no longer served
+            delivery_json((WANDA, text_json(WANDA, "hello?")), phone_number_id=NUMBERS["spa"])
+        )
+        == 200
+    )
+    assert not await redis.exists(ConversationKeys(spa.whatsapp_conversation).batch)
