@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from batchctl.console_state import console_state
+from batchctl.console_tenants import ConsoleTenants
 from shared.dead_letters import DeadLetters
 from shared.handoff import Handoffs
 from shared.redaction import tool_redactor
@@ -63,8 +64,16 @@ def is_loopback(host: str) -> bool:
 class Console:
     """The console's HTTP side: the page, its state, and the token-guarded actions."""
 
-    def __init__(self, redis: Redis, settings: ConsoleSettings, *, token_to_read: bool) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        settings: ConsoleSettings,
+        *,
+        token_to_read: bool,
+        tenants: ConsoleTenants | None = None,
+    ) -> None:
         self.redis = redis
+        self.tenants = tenants or ConsoleTenants(None)
         scripts = ScriptRunner(redis, settings.redis_wait_replicas)
         self.letters = DeadLetters(redis, settings.redis_key_ttl_seconds, scripts)
         self.handoffs = Handoffs(redis, settings.redis_key_ttl_seconds, scripts)
@@ -86,20 +95,28 @@ class Console:
         return app
 
     # -- who may do what ---------------------------------------------------------------
-    def _token_problem(self, request: web.Request) -> str | None:
-        """Why this request's bearer token does not do, or None when it does."""
+    async def _token_problem(self, request: web.Request) -> str | None:
+        """Why this request's bearer token does not do, or None when it does (the
+        operator's token, or a tenant's: :meth:`_tenant` says which)."""
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if given and await self.tenants.tenant_of_token(given) is not None:
+            return None
         if self._token is None:
             return "this console is read-only: start it with BATCHCTL_CONSOLE_TOKEN set"
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not given:
             return "this needs the console token (BATCHCTL_CONSOLE_TOKEN)"
         if not hmac.compare_digest(given.encode(), self._token.encode()):
             return "wrong console token"
         return None
 
+    async def _tenant(self, request: web.Request) -> str | None:
+        """The tenant whose console token the request bears: it sees only its own."""
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return await self.tenants.tenant_of_token(given) if given else None
+
     def _readable(self, handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            if self._token_to_read and (problem := self._token_problem(request)):
+            if self._token_to_read and (problem := await self._token_problem(request)):
                 return _problem(401, problem)
             return await handler(request)
 
@@ -108,7 +125,9 @@ class Console:
     def _action(self, name: str) -> Handler:
         async def act(request: web.Request) -> web.StreamResponse:
             batch_id = request.match_info["batch_id"]
-            problem = self._token_problem(request)
+            problem = await self._token_problem(request)
+            if problem is None and not await self._may_see_letter(request, batch_id):
+                problem = "not a dead letter of this tenant's"
             if problem is not None:
                 log.warning(
                     "console: %s of dead letter %s from %s refused: %s",
@@ -135,7 +154,10 @@ class Console:
     async def _resume(self, request: web.Request) -> web.StreamResponse:
         """Hand a conversation a human took over back to the assistant (token required)."""
         conversation = request.match_info["conversation"]
-        problem = self._token_problem(request)
+        problem = await self._token_problem(request)
+        tenant = await self._tenant(request)
+        if problem is None and tenant is not None and not self.tenants.owns(tenant, conversation):
+            problem = "not a conversation of this tenant's"
         if problem is not None:
             log.warning(
                 "console: resume of %s from %s refused: %s", conversation, request.remote, problem
@@ -149,11 +171,22 @@ class Console:
 
     async def _token_check(self, request: web.Request) -> web.StreamResponse:
         """The page checks a token when it is entered, not at the first action."""
-        problem = self._token_problem(request)
+        problem = await self._token_problem(request)
         if problem is not None:
             log.warning("console: a token check from %s failed: %s", request.remote, problem)
             return _problem(403 if self._token is None else 401, problem)
+        tenant = await self._tenant(request)
+        if tenant is not None:
+            said = f"token accepted: tenant {tenant}'s conversations only"
+            return web.json_response({"result": said, "tenant": tenant})
         return web.json_response({"result": "token accepted: replay and purge allowed"})
+
+    async def _may_see_letter(self, request: web.Request, batch_id: str) -> bool:
+        tenant = await self._tenant(request)
+        if tenant is None:
+            return True
+        letter = await self.letters.get(batch_id)
+        return letter is not None and self.tenants.owns(tenant, letter.conversation)
 
     # -- pages and data ----------------------------------------------------------------
     async def _page(self, request: web.Request) -> web.StreamResponse:
@@ -164,11 +197,17 @@ class Console:
 
     async def _state(self, request: web.Request) -> web.StreamResponse:
         state = await console_state(self.redis)
-        state["can_act"] = self._token is not None
+        tenant = await self._tenant(request)
+        if tenant is not None:
+            state = self.tenants.only(state, tenant)
+        state["can_act"] = self._token is not None or tenant is not None
         return self._json(state)
 
     async def _letter(self, request: web.Request) -> web.StreamResponse:
         letter = await self.letters.get(request.match_info["batch_id"])
+        tenant = await self._tenant(request)
+        if letter is not None and tenant is not None:
+            letter = letter if self.tenants.owns(tenant, letter.conversation) else None
         if letter is None:
             return _problem(404, "no such dead letter (replayed or purged already?)")
         shown: dict[str, Any] = dict(letter.fields)
@@ -207,9 +246,15 @@ def packaged_file(package: str, name: str) -> web.Response:
     )
 
 
-async def serve(settings: ConsoleSettings, redis: Redis, host: str, port: int) -> web.AppRunner:
+async def serve(
+    settings: ConsoleSettings,
+    redis: Redis,
+    host: str,
+    port: int,
+    tenants: ConsoleTenants | None = None,
+) -> web.AppRunner:
     """Start the console on ``host:port`` (port 0: any free one) and return its runner."""
-    console = Console(redis, settings, token_to_read=not is_loopback(host))
+    console = Console(redis, settings, token_to_read=not is_loopback(host), tenants=tenants)
     runner = web.AppRunner(console.app(), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -30,7 +30,7 @@ log = logging.getLogger("batchbot.bot")
 
 
 def _proactive_routes(
-    redis: Redis, settings: BotSettings, replicas: ReplicaWatch
+    redis: Redis, settings: BotSettings, replicas: ReplicaWatch, served: BotTenants
 ) -> list[tuple[str, str, Handler]]:
     """``POST /proactive`` and ``POST /handoff`` when PROACTIVE_TOKEN is set (404 saying
     so otherwise); their writes wait for REDIS_WAIT_REPLICAS like a message's."""
@@ -39,11 +39,12 @@ def _proactive_routes(
     ttl = settings.redis_key_ttl_seconds
     token = settings.proactive_token.get_secret_value()
     scripts = ScriptRunner(redis, settings.redis_wait_replicas, replicas)
+    routes = served.current_routes
     handoffs = handoff_handler(
-        Handoffs(redis, ttl, scripts), token, settings, settings.handoff_seconds
+        Handoffs(redis, ttl, scripts), token, routes, settings.handoff_seconds
     )
     return [
-        ("POST", "/proactive", proactive_handler(Outbox(redis, ttl, scripts), token, settings)),
+        ("POST", "/proactive", proactive_handler(Outbox(redis, ttl, scripts), token, routes)),
         ("POST", "/handoff", handoffs),
     ]
 
@@ -64,14 +65,14 @@ async def run(settings: BotSettings, tenants: list[Tenant[BotSettings]] | None =
     one per bot. TENANTS_FILE is watched for changes."""
     redis = redis_client(settings)
     replicas = ReplicaWatch(settings.redis_wait_replicas)  # every channel's writes, one view
+    served = BotTenants(batch_store(redis, settings, replicas), settings)
     ops = None
     if settings.bot_metrics_port:
         sock = bind_ops_socket(settings.metrics_host, settings.bot_metrics_port, "BOT_METRICS_PORT")
-        routes = _proactive_routes(redis, settings, replicas)
+        routes = _proactive_routes(redis, settings, replicas, served)
         ops = OpsServer(redis, sock, routes=routes, problems=[lambda: replicas.problem])
         await ops.start()
     meta = None
-    served = BotTenants(batch_store(redis, settings, replicas), settings)
     watch = TenantsWatch(settings, served.apply)
     reloading = None
     try:

@@ -9,7 +9,9 @@ The answer says what was taken over: 200 ``{"conversation", "paused_until", "hel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -18,7 +20,7 @@ from redis.exceptions import RedisError
 from bot.ops_requests import invalid_body, not_stored, refused
 from bot.proactive import Handler
 from channels.adapter import NoRecipient
-from channels.registry import ChannelSettings, proactive_conversation
+from config.tenancy import Routes
 from shared.handoff import Handoffs, takeover_is_off
 from shared.handoff_request import HandoffRequest
 
@@ -26,7 +28,7 @@ EXAMPLE = '{"channel": "telegram", "chat_id": 123, "seconds": 1800}'
 
 
 def handoff_handler(
-    handoffs: Handoffs, token: str, settings: ChannelSettings, handoff_seconds: float
+    handoffs: Handoffs, token: str, routes: Callable[[], Routes[Any]], handoff_seconds: float
 ) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         if (refusal := refused(request, token)) is not None:
@@ -34,13 +36,15 @@ def handoff_handler(
         raw = await request.read()
         try:
             body = HandoffRequest.model_validate_json(raw)
-            conversation = body.conversation or proactive_conversation(settings, body)
+            conversation = body.conversation or routes().conversation_for(body)
         except ValidationError as error:
             return invalid_body(error, raw, EXAMPLE)
         except NoRecipient as error:
             return web.json_response({"error": str(error)}, status=400)
+        route = routes().route(conversation)  # the tenant's own HANDOFF_SECONDS
+        seconds = route.tenant.settings.handoff_seconds if route is not None else handoff_seconds
         try:
-            return await _hand(handoffs, body, conversation, handoff_seconds)
+            return await _hand(handoffs, body, conversation, seconds)
         except (RedisError, OSError) as error:
             return not_stored(error)
 

@@ -84,6 +84,8 @@ class StoringIntake:
             self.store, author, message, self.rules, self.give_up_after_seconds
         )
         record(result, channel, author.conversation, message)
+        if self.tenant is not None and not (result.refused or result.duplicate):
+            metrics.TENANT_MESSAGES.labels(self.tenant).inc()
 
     async def removal(self, removal: Removal) -> None:
         try:

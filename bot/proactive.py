@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -21,7 +22,7 @@ from redis.exceptions import RedisError
 
 from bot.ops_requests import invalid_body, not_stored, refused
 from channels.adapter import NoRecipient
-from channels.registry import ChannelSettings, proactive_conversation
+from config.tenancy import Routes
 from shared.outbox import Outbox
 from shared.proactive import ProactiveRequest
 
@@ -31,7 +32,7 @@ log = logging.getLogger("batchbot.bot")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def proactive_handler(outbox: Outbox, token: str, settings: ChannelSettings) -> Handler:
+def proactive_handler(outbox: Outbox, token: str, routes: Callable[[], Routes[Any]]) -> Handler:
     """Each configured channel reads the request's recipient (``channels.registry``); a
     message for a channel this bot does not serve is refused (400)."""
 
@@ -41,7 +42,7 @@ def proactive_handler(outbox: Outbox, token: str, settings: ChannelSettings) -> 
         raw = await request.read()
         try:
             body = ProactiveRequest.model_validate_json(raw)
-            conversation = proactive_conversation(settings, body)
+            conversation = routes().conversation_for(body)
         except ValidationError as error:
             return invalid_body(error, raw, '{"chat_id": 123, "messages": [...]}')
         except NoRecipient as error:

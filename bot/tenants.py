@@ -17,6 +17,7 @@ from bot.meta_webhook import MetaListener, MetaWebhook
 from bot.settings import BotSettings
 from channels.adapter import ChannelAdapter
 from channels.base import WebhookIntake
+from config.tenancy import Routes
 from config.tenants import Account, Tenant, tenant_secrets
 from shared.logs import redact_also, serving_tenant
 from shared.settings import ConfigError
@@ -50,10 +51,15 @@ class BotTenants:
         self.store = store
         self.settings = settings
         self.meta = MetaListener([])
+        self.routes: Routes[BotSettings] = Routes([])
         self._receivers: dict[str, asyncio.Task[None]] = {}
         self._from_start: set[str] = set()
         """Receivers started with the process: a refused token ends the bot, as it did
         before tenants. One a reload started only logs why its bot is not served."""
+
+    def current_routes(self) -> Routes[BotSettings]:
+        """Every tenant's accounts as they are now (for ``/proactive`` and ``/handoff``)."""
+        return self.routes
 
     @property
     def receives_from_meta(self) -> bool:
@@ -62,6 +68,7 @@ class BotTenants:
     async def apply(self, tenants: list[Tenant[BotSettings]]) -> None:
         """Start what is new, stop what is gone; a receiver that did not change goes on."""
         redact_also(tenant_secrets(tenants))
+        self.routes = Routes(tenants)
         named = self.settings.tenants_file is not None  # log lines name the tenant
         intakes = {
             t.name: StoringIntake.of(self.store, t.settings, t.name if named else None)

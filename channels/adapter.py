@@ -78,6 +78,11 @@ class ChannelAdapter(ABC):
         it: which of several accounts answers it. None: the environment's account."""
 
     @classmethod
+    @abstractmethod
+    def account_named(cls, addressee: Addressee) -> str | None:
+        """The account a proactive or handoff request names (as :meth:`identity_in`)."""
+
+    @classmethod
     def named(cls, settings: S) -> S:
         """These settings as a TENANTS_FILE account's, whose conversation ids name it."""
         return settings

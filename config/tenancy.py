@@ -21,12 +21,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic
 
+from channels.adapter import NoRecipient
 from channels.registry import adapter_class
 from config.tenants import Account, S, Tenant, TenantsFileError, read_tenants
 from shared.keys import channel_of
 from shared.models import Channel
+from shared.proactive import Addressee
 
 log = logging.getLogger("batchbot.tenants")
+
+_ACCOUNT_FIELD = {Channel.TELEGRAM: "bot_id", Channel.WHATSAPP: "phone_number_id"}
+"""The request field that names an account of the channel (Instagram's, Messenger's:
+``account_id``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,34 @@ class Routes(Generic[S]):
 
     def tenant(self, name: str) -> Tenant[S] | None:
         return self._by_name.get(name)
+
+    def conversation_for(self, addressee: Addressee) -> str:
+        """A proactive or handoff request's conversation: the account it names (a number,
+        a Page, a bot id), else its tenant's only account of the channel, else the
+        deployment's only one; NoRecipient saying what to name when that is not one."""
+        channel = addressee.channel
+        adapter = adapter_class(channel)
+        tenants = self.tenants
+        if addressee.tenant is not None:
+            tenants = [t for t in tenants if t.name == addressee.tenant]
+            if not tenants:
+                raise NoRecipient(f"no tenant {addressee.tenant!r} is served here (TENANTS_FILE)")
+        accounts = [a for t in tenants for a in t.accounts if a.channel == channel]
+        named = adapter.account_named(addressee)
+        if named is not None:  # an account the environment's may write from, as before
+            exact = [a for a in accounts if adapter.identity_in(a.settings) == named]
+            accounts = exact or [a for a in accounts if a.owner is None]
+        if not accounts:
+            what = f"{channel.value} account {named}" if named else f"{channel.value} account"
+            raise NoRecipient(f"no {what} is served here (set {adapter.credential} or add it "
+                              "to a tenant in TENANTS_FILE)")  # fmt: skip
+        if len(accounts) > 1:
+            raise NoRecipient(
+                f"{len(accounts)} {channel.value} accounts could write this; name one with "
+                f"{_ACCOUNT_FIELD.get(channel, 'account_id')} or tenant"
+            )
+        account = accounts[0]
+        return account.adapter(account.settings).conversation_for(addressee)
 
     @property
     def several(self) -> bool:

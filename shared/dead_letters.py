@@ -39,6 +39,11 @@ class DeadLetter:
         return self.fields.get("reason", "")
 
     @property
+    def tenant(self) -> str | None:
+        """The TENANTS_FILE tenant whose batch it was, when the deployment has tenants."""
+        return self.fields.get("tenant")
+
+    @property
     def failed_at_ms(self) -> int:
         return int(self.fields.get("failed_at", 0))
 

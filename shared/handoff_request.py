@@ -11,8 +11,8 @@ from shared.proactive import Addressee
 MAX_HANDOFF_SECONDS = 7 * 86400
 
 CONVERSATION_FORMS = {
-    "telegram": r"-?[0-9]{1,20}(:[0-9]{1,20})?",
-    "telegram business": r"biz:[0-9A-Za-z_-]{1,128}:-?[0-9]{1,20}",
+    "telegram": r"(tg:[0-9]{1,20}:)?-?[0-9]{1,20}(:[0-9]{1,20})?",
+    "telegram business": r"(tg:[0-9]{1,20}:)?biz:[0-9A-Za-z_-]{1,128}:-?[0-9]{1,20}",
     "whatsapp": r"wa:[0-9]{1,32}:[0-9]{1,32}",
     "instagram": r"ig:[0-9]{1,32}:[0-9A-Za-z_-]{1,64}",
     "messenger": r"fb:[0-9]{1,32}:[0-9A-Za-z_-]{1,64}",
@@ -28,14 +28,15 @@ def conversation_problem(conversation: str) -> str | None:
         return None
     return (
         f"{conversation[:80]!r} is not a conversation id: expected one of 1001 (a private "
-        "chat), -100123:1001 (a person in a group), biz:<connection>:<chat>, "
+        "chat), -100123:1001 (a person in a group), biz:<connection>:<chat>, any of these "
+        "after tg:<bot id>: (a TENANTS_FILE bot), "
         "wa:<phone number id>:<wa_id>, ig:<account>:<igsid> or fb:<page>:<psid>, as "
         "batchctl inspect lists them"
     )
 
 
 ADDRESS_FIELDS = ("channel", "chat_id", "user_id", "wa_id", "phone_number_id", "recipient_id",
-                  "account_id")  # fmt: skip
+                  "account_id", "bot_id", "tenant")  # fmt: skip
 
 
 class HandoffRequest(Addressee):

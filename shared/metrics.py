@@ -36,6 +36,17 @@ STORE_RETRIES = Counter(
 )
 
 # Worker
+TENANT_BATCHES = Counter(
+    "batchbot_tenant_batches_total",
+    "Batch job runs by TENANTS_FILE tenant (the environment's own: default) and outcome, "
+    "as batchbot_batches_total counts them by channel.",
+    ["tenant", "outcome"],
+)
+TENANT_MESSAGES = Counter(
+    "batchbot_tenant_messages_total",
+    "Messages stored, by TENANTS_FILE tenant (the environment's own: default).",
+    ["tenant"],
+)
 BATCHES = Counter(
     "batchbot_batches_total",
     "Batch job runs by channel and outcome: answered, refused (a part refused by the "

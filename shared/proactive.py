@@ -52,6 +52,18 @@ class Addressee(BaseModel):
         description="Instagram or Messenger: the account or Page to write from; default "
         "INSTAGRAM_ACCOUNT_ID or MESSENGER_PAGE_ID",
     )
+    bot_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,20}$",
+        description="Telegram: the bot to write from (the digits before its token's colon), "
+        "where several are served; default: the only one (of the tenant)",
+    )
+    tenant: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="TENANTS_FILE: the tenant whose account writes, when the account does "
+        "not say it (default: found from the account named)",
+    )
 
 
 class ProactiveRequest(Addressee):

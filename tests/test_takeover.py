@@ -21,6 +21,8 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from bot.handoff import handoff_handler
+from config.tenancy import Routes
+from config.tenants import read_tenants
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.peek import pending_count
@@ -235,11 +237,12 @@ async def test_handoff_and_proactive_say_how_to_turn_them_on(
 async def test_handoff_says_when_takeover_is_off(
     make_settings: SettingsFactory, redis: Redis
 ) -> None:
-    settings = make_settings(proactive_token="ops-token-0123456")
+    settings = make_settings(proactive_token="ops-token-0123456", handoff_seconds=0)
     handoffs = Handoffs(redis, settings.redis_key_ttl_seconds)
     await handoffs.take_over("1001", "api", 1)  # a conversation the bot knows
     app = web.Application()
-    app.router.add_post("/off", handoff_handler(handoffs, "ops-token", settings, 0))
+    routes = Routes(read_tenants(settings))
+    app.router.add_post("/off", handoff_handler(handoffs, "ops-token", lambda: routes, 0))
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()

@@ -13,16 +13,23 @@ stand-in), its own WhatsApp number and its own backend, on a real redis-server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
+from batchctl.console import ConsoleSettings, serve
+from batchctl.console_tenants import ConsoleTenants
+from channels.registry import ChannelSettings
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
@@ -30,7 +37,11 @@ from sandbox.telegram_api import Person, TelegramStandIn
 from sandbox.whatsapp_api import WhatsAppStandIn
 from sandbox.whatsapp_wire import WaPerson, delivery_json, text_json
 from shared.dead_letters import DeadLetters
+from shared.handoff import Handoffs
 from shared.keys import ConversationKeys
+from shared.models import Chat, IncomingMessage, MessageKind, User
+from shared.rules import BatchingRules
+from shared.store import BatchStore
 from tests.conftest import Product, SettingsFactory, wait_until_idle
 
 ANA = Person(id=8601, first_name="Ana")
@@ -38,6 +49,7 @@ WANDA = WaPerson(wa_id="16505550123", name="Wanda")
 NUMBERS = {"bistro": "1001", "salon": "1002", "spa": "1003"}
 WINDOWS = {"bistro": 0.4, "salon": 1.2, "spa": 0.4}
 BOT_IDS = {"bistro": "111111", "salon": "222222", "spa": "333333"}
+OPS_TOKEN = "ops-token-0123456789"
 
 
 @dataclass
@@ -77,6 +89,13 @@ class Deployment:
     default_backend: ExampleBackend
     businesses: dict[str, Business] = field(default_factory=dict)
     bot: ChildProcess | None = None
+    ops_url: str = ""
+
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """``POST /proactive`` or ``/handoff`` on the bot's ops port."""
+        async with httpx.AsyncClient() as http:
+            auth = {"Authorization": f"Bearer {OPS_TOKEN}"}
+            return await http.post(f"{self.ops_url}/{path}", json=body, headers=auth)
 
     def write(self, *names: str, **extra: object) -> None:
         """The file with these tenants (rewritten whole, as an operator saves it)."""
@@ -133,18 +152,22 @@ async def _start(
     make_settings: SettingsFactory,
     caplog: pytest.LogCaptureFixture,
     telegram: TelegramStandIn | None = None,
+    window: float = 0.5,
 ) -> None:
     """The bot process and one worker on the file (and ``telegram``, the environment's
-    own bot, when given)."""
+    own bot, when given, with batches of ``window`` seconds)."""
     caplog.set_level(logging.INFO, "batchbot")
-    port = free_port()
+    port, ops_port = free_port(), free_port()
+    deployment.ops_url = f"http://127.0.0.1:{ops_port}"
     deployment.whatsapp.webhook_url = f"http://127.0.0.1:{port}/webhook/whatsapp"
     env = {
         **os.environ,
         "REDIS_URL": redis_server.url,
         "TENANTS_FILE": str(deployment.path),
         "TENANTS_RELOAD_SECONDS": "0.2",
-        "BOT_METRICS_PORT": "0",
+        "BOT_METRICS_PORT": str(ops_port),
+        "PROACTIVE_TOKEN": OPS_TOKEN,
+        "BATCH_WINDOW_SECONDS": str(window),
         "WHATSAPP_API_URL": deployment.whatsapp.api_url,
         "META_APP_SECRET": deployment.whatsapp.app_secret,
         "META_VERIFY_TOKEN": "verify-me",
@@ -162,6 +185,7 @@ async def _start(
         whatsapp_api_url=deployment.whatsapp.api_url,
         reply_pacing_max_seconds=0,
         history_turns=5,
+        batch_window_seconds=window,
         **({} if telegram is not None else {"bot_token": None}),
     )
     await product.start_workers(settings)
@@ -209,6 +233,47 @@ async def test_two_tenants_each_burst_answered_once_by_its_own_backend_with_its_
     for business in (bistro, salon):  # two conversations, each with its own history
         for conversation in (business.bot_conversation, business.whatsapp_conversation):
             assert await redis.llen(ConversationKeys(conversation).history) == 2  # type: ignore[misc]
+
+
+async def test_proactive_messages_name_their_tenant_or_are_resolved_from_the_account(
+    deployment: Deployment,
+    redis_server: RedisServer,
+    redis: Redis,
+    product: Product,
+    make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deployment.write("bistro", "salon")
+    await _start(deployment, redis_server, product, make_settings, caplog)
+    bistro, salon = deployment.businesses["bistro"], deployment.businesses["salon"]
+    said = [{"text": "your table is ready"}]
+
+    ambiguous = await deployment.post("proactive", {"chat_id": ANA.id, "messages": said})
+    assert ambiguous.status_code == 400
+    assert (
+        "2 telegram accounts could write this; name one with bot_id or tenant"
+        in (ambiguous.json()["error"])
+    )
+    by_bot = {"chat_id": ANA.id, "bot_id": BOT_IDS["bistro"], "messages": said}
+    by_tenant = {"chat_id": ANA.id, "tenant": "salon", "messages": said}
+    by_number = {"channel": "whatsapp", "wa_id": WANDA.wa_id, "phone_number_id": NUMBERS["salon"],
+                 "messages": said}  # fmt: skip
+    for body in (by_bot, by_tenant, by_number):
+        assert (await deployment.post("proactive", body)).status_code == 202
+    unknown = await deployment.post("proactive", {**by_tenant, "tenant": "nobody"})
+    assert unknown.status_code == 400 and "no tenant 'nobody'" in unknown.json()["error"]
+
+    assert await bistro.telegram.wait_for_messages(ANA.id, 1) == ["your table is ready"]
+    assert await salon.telegram.wait_for_messages(ANA.id, 1) == ["your table is ready"]
+    await deployment.whatsapp.wait_for_messages(WANDA.wa_id, 1)
+    assert [s.phone_number_id for s in deployment.whatsapp.sent] == [NUMBERS["salon"]]
+
+    await bistro.telegram.person_says(ANA, "thanks!")  # a conversation a human may take
+    await bistro.telegram.wait_for_messages(ANA.id, 2)
+    handed = await deployment.post("handoff", {"chat_id": ANA.id, "tenant": "bistro"})
+    assert handed.status_code == 200, handed.text
+    assert await redis.exists(ConversationKeys(bistro.bot_conversation).handoff)
+    assert not await redis.exists(ConversationKeys(salon.bot_conversation).handoff)
 
 
 async def test_each_tenants_window_sets_its_batches_deadline(
@@ -281,3 +346,136 @@ async def test_a_tenant_added_then_removed_at_run_time_is_served_then_dead_lette
         == 200
     )
     assert not await redis.exists(ConversationKeys(spa.whatsapp_conversation).batch)
+
+
+async def test_a_second_bot_added_to_a_running_one_bot_deployment_loses_nothing(
+    deployment: Deployment,
+    redis_server: RedisServer,
+    redis: Redis,
+    telegram: TelegramStandIn,
+    backend: ExampleBackend,
+    product: Product,
+    make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The environment's bot has answered Ana (her history), a human has Bob's
+    conversation, and Carol's batch waits; a second bot comes with a new tenant."""
+    bob, carol = Person(id=8602, first_name="Bob"), Person(id=8603, first_name="Carol")
+    deployment.path.write_text("# no tenants yet: the environment's bot serves alone\n")
+    await _start(
+        deployment, redis_server, product, make_settings, caplog, telegram=telegram, window=3
+    )
+    await telegram.wait_for_poller()
+    await telegram.person_says(ANA, "hi")
+    await telegram.wait_for_messages(ANA.id, 1)
+    await Handoffs(redis, 3600).take_over(str(bob.id), "api", 600, "Sam here")
+    await telegram.person_says(carol, "is the shop open on sunday?")
+    async with asyncio.timeout(10):
+        while not await redis.exists(ConversationKeys(str(carol.id)).batch):
+            await asyncio.sleep(0.01)
+
+    deployment.write("salon")
+    await deployment.reloaded(1, caplog)
+    assert await redis.exists(ConversationKeys(str(carol.id)).batch)  # still waiting
+    salon = deployment.businesses["salon"]
+    await salon.telegram.wait_for_poller()
+    await salon.telegram.person_says(ANA, "a haircut?")
+    await telegram.person_says(bob, "hello?")
+    await telegram.person_says(ANA, "and tomorrow?")
+
+    await telegram.wait_for_messages(carol.id, 1)  # the batch that waited, answered once
+    await telegram.wait_for_messages(ANA.id, 2)
+    await salon.telegram.wait_for_messages(ANA.id, 1)
+    carols = [c for c in backend.calls if c.request.user.id == carol.id]
+    assert [[m.text for m in c.request.messages] for c in carols] == [
+        ["is the shop open on sunday?"]
+    ]
+    [second] = [c for c in backend.calls if c.request.messages[0].text == "and tomorrow?"]
+    assert second.request.history is not None  # Ana's history, under her bare id still
+    assert second.request.history[0].text == "hi"
+    assert telegram.messages_to(bob.id) == []  # the human still has Bob
+    held = await redis.lrange(ConversationKeys(str(bob.id)).held, 0, -1)  # type: ignore[misc]
+    assert any(b"hello?" in item for item in held)
+    assert [c.request.messages[0].text for c in salon.backend.calls] == ["a haircut?"]
+    assert await redis.exists(ConversationKeys(salon.bot_conversation).history)
+
+
+CONSOLE_TOKENS = {"bistro": "bistro-console-0123456", "salon": "salon-console-01234567"}
+RULES = BatchingRules(
+    window_ms=60_000,
+    max_wait_ms=120_000,
+    max_messages=10,
+    max_pending_messages=200,
+    max_pending_bytes=1_048_576,
+    max_message_bytes=65_536,
+)
+
+
+async def _waiting(store: BatchStore, conversation: str, *, dead: bool = False) -> None:
+    """A message waiting in ``conversation``; ``dead``: its batch made a dead letter."""
+    chat, person = Chat(id=ANA.id, type="private"), User(id=ANA.id, first_name="Ana")
+    words = IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi")
+    rules = dataclasses.replace(RULES, max_messages=1) if dead else RULES
+    await store.append(conversation, chat, person, words, rules)
+    if dead:
+        claimed = await store.claim(
+            conversation, max_messages=10, recheck_after_ms=60_000, lease_ms=60_000
+        )
+        assert claimed.batch is not None
+        await store.release(claimed.batch, dead_letter_reason="backend answered 500")
+
+
+async def test_a_tenants_console_token_sees_that_tenant_only(
+    deployment: Deployment, redis_server: RedisServer, redis: Redis
+) -> None:
+    deployment.write("bistro", "salon")
+    for name, token in CONSOLE_TOKENS.items():  # each tenant gets a console token
+        text = deployment.path.read_text().replace(
+            f"[tenants.{name}]\n", f'[tenants.{name}]\nconsole_token = "{token}"\n'
+        )
+        deployment.path.write_text(text)
+    bistro, salon = deployment.businesses["bistro"], deployment.businesses["salon"]
+    store = BatchStore(redis, 86400)
+    await _waiting(store, bistro.bot_conversation)
+    await _waiting(store, salon.bot_conversation)
+    await _waiting(store, salon.whatsapp_conversation, dead=True)
+    settings = ChannelSettings(tenants_file=deployment.path, redis_url=redis_server.url)
+    console = ConsoleSettings(
+        redis_url=redis_server.url, batchctl_console_token="operator-0123456789"
+    )
+    runner = await serve(console, redis, "127.0.0.1", 0, ConsoleTenants(settings))
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+
+            async def state(token: str | None) -> dict[str, Any]:
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                return (await http.get("/api/state", headers=headers)).json()  # type: ignore[no-any-return]
+
+            def waiting(seen: dict[str, Any]) -> set[str]:
+                return {row["conversation"] for row in seen["pending"]}
+
+            everything = await state(None)  # the operator, on loopback
+            assert waiting(everything) == {bistro.bot_conversation, salon.bot_conversation}
+            assert len(everything["dead_letters"]) == 1
+
+            as_bistro = await state(CONSOLE_TOKENS["bistro"])
+            assert as_bistro["tenant"] == "bistro"
+            assert waiting(as_bistro) == {bistro.bot_conversation}
+            assert as_bistro["dead_letters"] == [] and "rates" not in as_bistro
+            assert as_bistro["totals"]["pending_conversations"] == 1
+
+            as_salon = await state(CONSOLE_TOKENS["salon"])
+            assert waiting(as_salon) == {salon.bot_conversation}
+            [letter] = as_salon["dead_letters"]
+            assert letter["conversation"] == salon.whatsapp_conversation
+
+            bistro_auth = {"Authorization": f"Bearer {CONSOLE_TOKENS['bistro']}"}
+            peek = await http.get(f"/api/dead-letters/{letter['batch_id']}", headers=bistro_auth)
+            assert peek.status_code == 404  # another tenant's letter does not exist for it
+            replay = f"/api/dead-letters/{letter['batch_id']}/replay"
+            assert (await http.post(replay, headers=bistro_auth)).status_code == 401
+            salon_auth = {"Authorization": f"Bearer {CONSOLE_TOKENS['salon']}"}
+            assert (await http.post(replay, headers=salon_auth)).status_code == 200
+    finally:
+        await runner.cleanup()

@@ -8,6 +8,7 @@ import logging
 from channels.base import Recipient
 from shared import metrics
 from shared.claimed import ClaimedBatch
+from shared.keys import dead_letter_key
 from shared.states import BatchOutcome
 from worker.lifecycle import WorkerDeps
 from worker.outcome import Outcome
@@ -31,6 +32,12 @@ def claim_lost(batch: ClaimedBatch, how: str) -> Outcome:
     return Outcome.claim_lost(lost)
 
 
+async def name_its_tenant(deps: WorkerDeps, batch: ClaimedBatch) -> None:
+    """A dead letter says whose it was (TENANTS_FILE): a tenant removed since still shows."""
+    if deps.tenant is not None:
+        await deps.store.redis.hset(dead_letter_key(batch.batch_id), "tenant", deps.tenant)  # type: ignore[misc]
+
+
 async def dead_letter(deps: WorkerDeps, batch: ClaimedBatch, reason: str, cause: str) -> Outcome:
     """Keep the batch, with why, for a person to replay.
 
@@ -41,6 +48,7 @@ async def dead_letter(deps: WorkerDeps, batch: ClaimedBatch, reason: str, cause:
               extra=log_fields(batch))  # fmt: skip
     if not await deps.store.release(batch, dead_letter_reason=reason):
         return claim_lost(batch, "taken over before its dead letter")
+    await name_its_tenant(deps, batch)
     metrics.DEAD_LETTERS.labels(batch.request.channel.value, cause).inc()
     apology = deps.settings.backend_failure_reply
     if cause.startswith("backend") and apology:

@@ -34,7 +34,13 @@ from shared.stops import draft_id_of
 from shared.store import ClaimedBatch
 from worker.abandons import until_abandoned
 from worker.answered import Answered, what_arrived
-from worker.dead_lettering import claim_lost, dead_letter, log_fields, recipient
+from worker.dead_lettering import (
+    claim_lost,
+    dead_letter,
+    log_fields,
+    name_its_tenant,
+    recipient,
+)
 from worker.delivery import ClaimLost, Delivered, Grown, deliver
 from worker.growing import Growth
 from worker.leasing import lease_kept
@@ -51,8 +57,10 @@ from worker.transcribing import image_fetcher, late_transcripts_said
 log = logging.getLogger("batchbot.worker")
 
 
-def _count(conversation: str, label: Label) -> None:
+def _count(conversation: str, label: Label, tenant: str | None) -> None:
     metrics.BATCHES.labels(channel_of(conversation).value, label).inc()
+    if tenant is not None:
+        metrics.TENANT_BATCHES.labels(tenant, label).inc()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,7 @@ class BatchRun:
         """The run's outcome, counted, with the proactive messages sent after it (where
         it allows) said in its detail."""
         outcome = await self._run(conversation)
-        _count(conversation, outcome.label)
+        _count(conversation, outcome.label, self.deps.tenant)
         if not outcome.then_outbox:
             return outcome
         return dataclasses.replace(outcome, then=await self._deliver_outbox(conversation))
@@ -120,14 +128,17 @@ class BatchRun:
             return await self._drop(batch, dropped)
         if not released:
             return claim_lost(batch, "taken over before its release")
-        return self._answered(batch, answered, released)
+        return await self._answered(batch, answered, released)
 
-    def _answered(self, batch: ClaimedBatch, answered: Answered, released: Released) -> Outcome:
+    async def _answered(
+        self, batch: ClaimedBatch, answered: Answered, released: Released
+    ) -> Outcome:
         """An answered batch (or one kept because parts were refused), summarised."""
         line = answered.result_line(batch.batch_id, len(batch.request.messages))
         # Proactive messages queued after this release get a job of their own at its end.
         waiting = released is Released.OUTBOX_WAITING
         if answered.refusal:
+            await name_its_tenant(self.deps, batch)
             metrics.DEAD_LETTERS.labels(batch.request.channel.value, "refused").inc()
             log.error(
                 "batch %s of %s dead-lettered: %s", batch.batch_id, batch.conversation,

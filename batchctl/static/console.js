@@ -172,21 +172,25 @@ function draw(state) {
   $("total-pending").textContent = state.totals.pending_conversations;
   $("total-running").textContent = state.totals.batches_running;
   $("total-dead").textContent = state.totals.dead_letters;
-  $("total-workers").textContent = state.workers.filter((w) => w.up).length;
+  const workers = state.workers || [];  // a tenant's view leaves out the deployment's own
+  $("total-workers").textContent = state.tenant ? "–" : workers.filter((w) => w.up).length;
+  $("tenant").textContent = state.tenant ? "tenant " + state.tenant : "";
   const r = state.rates;
-  chart($("rate-in"), r.minutes, r.messages_in);
-  chart($("rate-answered"), r.minutes, r.answered);
-  chart($("rate-errors"), r.minutes, r.retries.map((v, i) => v + r.dead_letters[i] + r.refused[i]));
+  if (r) {
+    chart($("rate-in"), r.minutes, r.messages_in);
+    chart($("rate-answered"), r.minutes, r.answered);
+    chart($("rate-errors"), r.minutes, r.retries.map((v, i) => v + r.dead_letters[i] + r.refused[i]));
+  }
   fill("pending", state.pending, pendingRow);
   fill("in-flight", state.in_flight, inFlightRow);
   fill("dead-letters", state.dead_letters, letterRow, true);
   fill("paused", state.paused, pausedRow, true);
-  fill("workers", state.workers, workerRow);
+  fill("workers", workers, workerRow);
   fill("undelivered", state.undelivered.newest, undeliveredRow);
   $("undelivered-total").textContent = state.undelivered.total;
-  const up = state.workers.filter((w) => w.up).length;
+  const up = workers.filter((w) => w.up).length;
   const warning = $("no-worker");
-  warning.hidden = up > 0 || state.totals.pending_conversations === 0;
+  warning.hidden = Boolean(state.tenant) || up > 0 || state.totals.pending_conversations === 0;
   warning.textContent = "No worker is up: nothing will take these batches until one starts (python -m worker).";
   document.body.dataset.workersUp = String(up);
   const notice = $("notice");

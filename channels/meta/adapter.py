@@ -95,6 +95,10 @@ class SendApiAdapter(ChannelAdapter):
         return cls.account_in(settings)
 
     @classmethod
+    def account_named(cls, addressee: Addressee) -> str | None:
+        return addressee.account_id
+
+    @classmethod
     def owner_of(cls, conversation: str) -> str | None:
         return ScopedConversations(cls.channel).parts_of(conversation)[0]
 

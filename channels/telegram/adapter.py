@@ -56,6 +56,10 @@ class TelegramAdapter(ChannelAdapter):
         return settings.bot_id if settings.ids_name_the_bot else None
 
     @classmethod
+    def account_named(cls, addressee: Addressee) -> str | None:
+        return addressee.bot_id
+
+    @classmethod
     def owner_of(cls, conversation: str) -> str | None:
         return bot_of(conversation)
 

@@ -44,6 +44,10 @@ class WhatsAppAdapter(ChannelAdapter):
         return settings.whatsapp_phone_number_id
 
     @classmethod
+    def account_named(cls, addressee: Addressee) -> str | None:
+        return addressee.phone_number_id
+
+    @classmethod
     def owner_of(cls, conversation: str) -> str | None:
         return parts_of(conversation)[0]
 
