@@ -30,6 +30,7 @@ from bench import (
     memory,
     profile,
     scale,
+    tenants,
     timer,
     turns,
 )
@@ -50,6 +51,7 @@ NAMES = (
     "answer",
     "turns",
     "media",
+    "tenants",
 )
 
 
@@ -233,6 +235,26 @@ def _media_table(result: media.MediaResult) -> None:
     )  # fmt: skip
 
 
+def _tenants_table(result: tenants.TenantsResult) -> None:
+    fair = result.fairness
+    _table(
+        f"13. Tenants: A has {fair[0].flood:,} batches due at once, B's {fair[0].quiet} fall due"
+        f" over {tenants.QUIET_SPREAD_MS // 1000} s; backend {tenants.BACKEND_SECONDS:g} s,"
+        f" 2 workers of {tenants.MAX_JOBS}",
+        ["design", "B's start after deadline p50", "p99", "max", "A at the backend at once"],
+        [[r.design, f"{r.quiet_start_p50_ms:,.0f} ms", f"{r.quiet_start_p99_ms:,.0f} ms",
+          f"{r.quiet_start_max_ms:,.0f} ms", str(r.flood_in_flight_max)] for r in fair],
+    )  # fmt: skip
+    base = result.cost[0]
+    _table(
+        f"    Cost per batch: {base.batches:,} batches of 1 message, 2 workers",
+        ["tenants configured", "batches/s", "worker CPU ms/batch", "against no TENANTS_FILE"],
+        [[str(r.tenants) if r.tenants else "none (environment only)",
+          f"{r.batches_per_second:.0f}", f"{r.worker_cpu_ms_per_batch:.2f}",
+          f"{r.worker_cpu_ms_per_batch / base.worker_cpu_ms_per_batch:.2f}x"] for r in result.cost],
+    )  # fmt: skip
+
+
 def _turns_table(results: list[turns.TurnsResult]) -> None:
     _table(
         f"11. Turns: {results[0].turns:,} turns of real chat timing replayed through the deadline"
@@ -337,6 +359,9 @@ async def _on_one_redis(
         await _measure(figures, "answer", life, _answer_table)
     if "media" in names:
         await _measure(figures, "media", media.run(url, 20 if quick else 200), _media_table)
+    if "tenants" in names:
+        many = tenants.run(url, 500, 50, 200) if quick else tenants.run(url)
+        await _measure(figures, "tenants", many, _tenants_table)
 
 
 async def _measure(

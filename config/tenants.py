@@ -165,7 +165,11 @@ def _tenant(settings: S, name: str, spec: Any, problems: list[str]) -> Tenant[S]
             f"({', '.join(_BY_KEY)})"
         )
     own = {key: value for key, value in spec.items() if key in TENANT_SETTINGS}
-    tenant_settings = _validated(settings, own, where, problems, _no_channels(settings))
+    # A tenant that sets nothing of its own answers as the environment says (and shares
+    # its backend client); checking a copy of every setting costs 3 ms a tenant.
+    tenant_settings = (
+        _validated(settings, own, where, problems, _no_channels(settings)) if own else settings
+    )
     token = spec.get("console_token")
     if token is not None and (not isinstance(token, str) or len(token) < 16):
         problems.append(f"{where}.console_token: must be text of 16 characters or more")

@@ -251,6 +251,17 @@ class UnparkJobs(ScriptCall):
     tenant: str = arg()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParkJobs(ScriptCall):
+    script = "park_jobs"
+    queue: str = key()
+    parked_key: str = key()
+    parked_tenants: str = key()
+    tenant: str = arg()
+    in_progress_prefix: str = arg()
+    job_ids: Sequence[str] = rest()
+
+
 CALLS: tuple[type[ScriptCall], ...] = (
     Append,
     Schedule,
@@ -271,6 +282,7 @@ CALLS: tuple[type[ScriptCall], ...] = (
     TakeJob,
     TakeTenantJob,
     UnparkJobs,
+    ParkJobs,
     Stop,
     TakeMedia,
     StoreTranscript,

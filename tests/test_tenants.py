@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 from batchctl.console import ConsoleSettings, serve
 from batchctl.console_tenants import ConsoleTenants
 from channels.registry import ChannelSettings
-from sandbox.example_backend import ExampleBackend
+from sandbox.example_backend import BackendCall, ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
 from sandbox.telegram_api import Person, TelegramStandIn
@@ -479,3 +479,55 @@ async def test_a_tenants_console_token_sees_that_tenant_only(
             assert (await http.post(replay, headers=salon_auth)).status_code == 200
     finally:
         await runner.cleanup()
+
+
+async def test_a_tenant_at_its_cap_does_not_hold_up_another_tenants_batch(
+    deployment: Deployment, redis: Redis, product: Product, make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Bistro (MAX_BATCHES_IN_FLIGHT 2, a backend taking 1 s) has 8 batches due at once;
+    salon's one batch falls due 0.3 s later and goes at once, not after bistro's backlog,
+    whose jobs wait parked and are all answered in the end, never more than 2 at a time."""
+    caplog.set_level(logging.INFO, "batchbot")
+    bistro, salon = deployment.businesses["bistro"], deployment.businesses["salon"]
+    bistro.backend.delay_seconds = 1.0
+    capped = bistro.toml(deployment.whatsapp, max_batches_in_flight=2)
+    deployment.path.write_text(capped + salon.toml(deployment.whatsapp))
+    settings = make_settings(tenants_file=deployment.path, bot_token=None, worker_max_jobs=20)
+    await product.start_workers(settings)
+    async with asyncio.timeout(30):
+        while not any("serving tenants" in r.message for r in caplog.records):
+            await asyncio.sleep(0.02)
+    store = BatchStore(redis, 86400)
+    flood = range(5001, 5009)
+    for user in flood:  # due at once (a batch of one message is due when stored)
+        await _due(store, f"tg:{BOT_IDS['bistro']}:{user}", user, 1)
+    await _due(store, salon.bot_conversation, ANA.id, 300)
+
+    await salon.backend.wait_for_answered(1)
+    [quiet] = salon.backend.calls
+    async with asyncio.timeout(60):
+        while len(bistro.telegram.sent) < len(flood):
+            await asyncio.sleep(0.05)
+    calls = bistro.backend.calls
+    assert sorted(c.request.user.id for c in calls) == list(flood)  # all answered, once
+    assert _most_at_once(calls) == 2
+    started_before = sum(1 for c in calls if c.started_at < quiet.started_at)
+    assert started_before <= 4, started_before  # not behind all 8 (2 at a time, 1 s each)
+    assert await redis.zcard("tenant-parked:bistro") == 0
+
+
+async def _due(store: BatchStore, conversation: str, user: int, in_ms: int) -> None:
+    chat, person = Chat(id=user, type="private"), User(id=user, first_name="P")
+    words = IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi")
+    rules = dataclasses.replace(RULES, window_ms=in_ms, max_wait_ms=in_ms)
+    await store.append(conversation, chat, person, words, rules)
+
+
+def _most_at_once(calls: list[BackendCall]) -> int:
+    steps = sorted([(c.started_at, 1) for c in calls] + [(c.finished_at, -1) for c in calls])
+    running = peak = 0
+    for _, step in steps:
+        running += step
+        peak = max(peak, running)
+    return peak

@@ -43,7 +43,7 @@ from shared.pipelining import NotReplicated
 from shared.redis_scripts import load_script
 from shared.script_call import ScriptCall
 from shared.script_calls import TakeJob
-from worker.fairness import limit_of_job
+from worker.fairness import PARKED, TenantLimit, limit_of_job
 from worker.job_end import schedule_next
 from worker.jobs import BatchRun
 from worker.lifecycle import deps_of
@@ -148,43 +148,59 @@ class BatchWorker(Worker):
         return await script(keys=keys, args=args)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """ARQ's ``start_jobs``, the same slots and tasks, with the one-call pick (and a
-        tenant's cap on batches in flight, :mod:`worker.fairness`)."""
+        """ARQ's ``start_jobs``, the same slots and tasks, with the one-call pick; a tenant
+        found at its cap on batches in flight has its other due jobs of this poll parked
+        in one call (:mod:`worker.fairness`)."""
         lock_ms = int(self.in_progress_timeout_s * 1000)
         tenants = deps_of(self.ctx).tenants
-        for raw_id in job_ids:
-            job_id = raw_id.decode()
-            running = self.tasks.get(job_id)
-            if running is not None and not running.done():
-                continue
-            await self.sem.acquire()
-            if self.job_counter >= self.max_jobs:
-                self.sem.release()
-                return
-            self.job_counter += 1
-            limit = limit_of_job(tenants, job_id)
-            call: ScriptCall = (
-                TakeJob(
-                    queue=self.queue_name,
-                    in_progress_key=arq_layout.in_progress_key(job_id),
-                    job_id=job_id,
-                    worker_now_ms=timestamp_ms(),
-                    lock_ms=lock_ms,
-                )
-                if limit is None
-                else limit.take(self.queue_name, job_id, timestamp_ms(), lock_ms)
+        at_cap: dict[str, tuple[TenantLimit, list[str]]] = {}
+        try:
+            for raw_id in job_ids:
+                job_id = raw_id.decode()
+                running = self.tasks.get(job_id)
+                if running is not None and not running.done():
+                    continue
+                limit = limit_of_job(tenants, job_id)
+                if limit is not None and limit.tenant in at_cap:
+                    at_cap[limit.tenant][1].append(job_id)
+                    continue
+                await self.sem.acquire()
+                if self.job_counter >= self.max_jobs:
+                    self.sem.release()
+                    return
+                self.job_counter += 1
+                if await self._take(job_id, limit, lock_ms) == PARKED and limit is not None:
+                    at_cap[limit.tenant] = (limit, [])
+        finally:
+            for limit, more in at_cap.values():
+                if more:
+                    await self._run(limit.park(self.queue_name, more))
+
+    async def _take(self, job_id: str, limit: TenantLimit | None, lock_ms: int) -> int:
+        """The job started here (its score), or 0 (taken elsewhere, gone) or PARKED."""
+        call: ScriptCall = (
+            TakeJob(
+                queue=self.queue_name,
+                in_progress_key=arq_layout.in_progress_key(job_id),
+                job_id=job_id,
+                worker_now_ms=timestamp_ms(),
+                lock_ms=lock_ms,
             )
-            try:
-                score = await self._run(call)
-            except BaseException:
-                self._release_sem_dec_counter_on_complete()
-                raise
-            if not score or int(score) < 0:  # taken elsewhere, gone, or parked
-                self._release_sem_dec_counter_on_complete()
-                continue
-            task = self.loop.create_task(self.run_job(job_id, int(score)))
-            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
-            self.tasks[job_id] = task
+            if limit is None
+            else limit.take(self.queue_name, job_id, timestamp_ms(), lock_ms)
+        )
+        try:
+            score = int(await self._run(call) or 0)
+        except BaseException:
+            self._release_sem_dec_counter_on_complete()
+            raise
+        if score <= 0:
+            self._release_sem_dec_counter_on_complete()
+            return score
+        task = self.loop.create_task(self.run_job(job_id, score))
+        task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+        self.tasks[job_id] = task
+        return score
 
 
 def batch_worker(settings_class: type[Any]) -> BatchWorker:

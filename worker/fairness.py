@@ -18,13 +18,15 @@ from redis.asyncio import Redis
 from shared import arq_layout
 from shared.keys import TENANTS_PARKED, tenant_parked_key, tenant_running_key
 from shared.redis_scripts import as_text, load_script
-from shared.script_calls import TakeTenantJob, UnparkJobs
+from shared.script_calls import ParkJobs, TakeTenantJob, UnparkJobs
 from worker.tenants import WorkerTenants
 
 log = logging.getLogger("batchbot.worker")
 
 UNPARK_WATCH_SECONDS = 1.0
 NO_LIMIT = 1_000_000
+PARKED = -1
+"""What ``take_tenant_job.lua`` answers for a job it parked."""
 """A removed tenant's parked jobs all go back: their batches become dead letters."""
 
 
@@ -45,6 +47,16 @@ class TenantLimit:
             lock_ms=lock_ms,
             limit=self.limit,
             tenant=self.tenant,
+        )
+
+    def park(self, queue: str, job_ids: list[str]) -> ParkJobs:
+        return ParkJobs(
+            queue=queue,
+            parked_key=tenant_parked_key(self.tenant),
+            parked_tenants=TENANTS_PARKED,
+            tenant=self.tenant,
+            in_progress_prefix=arq_layout.IN_PROGRESS_KEY_PREFIX,
+            job_ids=job_ids,
         )
 
     def unpark(self, queue: str, ended_job: str, now_ms: int) -> UnparkJobs:

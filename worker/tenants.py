@@ -51,9 +51,11 @@ class WorkerTenants:
         self.routes: Routes[Settings] = Routes([])
         self._views: dict[tuple[str, Channel, str | None], WorkerDeps] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self._backends: dict[str, BackendClient | OpenAIChatClient] = {}
 
     async def apply(self, tenants: list[Tenant[Settings]]) -> None:
         """Use these tenants from the next batch on."""
+        self._backends = {}  # this reload's: the old ones close with the old views
         secrets = tenant_secrets(tenants)
         redact_also(secrets)
         redact = self._base.redact.also(secrets)
@@ -77,9 +79,13 @@ class WorkerTenants:
         self._close_later(old)
 
     def _backend(self, settings: Settings) -> BackendClient | OpenAIChatClient:
-        if settings is self._base.settings:
+        """Tenants asking the same backend alike share its client (its connections)."""
+        key = _backend_key(settings)
+        if key == _backend_key(self._base.settings):
             return self._base.backend
-        return backend_of(settings)
+        if key not in self._backends:
+            self._backends[key] = backend_of(settings)
+        return self._backends[key]
 
     def _sender(self, settings: Settings, adapter: ChannelAdapter) -> ChannelSender:
         if settings is self._base.settings:
@@ -115,6 +121,16 @@ class WorkerTenants:
         task = asyncio.create_task(_close_after(delay, old, self._base))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+
+def _backend_key(settings: Settings) -> str:
+    """What makes two backend clients the same: where, how, and with what credentials."""
+    fields = ("backend_url", "backend_protocol", "backend_model", "backend_bearer_token",
+              "backend_signing_secret", "backend_timeout_seconds")  # fmt: skip
+    values = [str(getattr(settings, name)) for name in fields]
+    tokens = [settings.backend_bearer_token, settings.backend_signing_secret]
+    values += [t.get_secret_value() if t is not None else "" for t in tokens]
+    return "\x00".join([*values, settings.system_prompt or ""])
 
 
 async def _close_after(delay: float, views: list[WorkerDeps], base: WorkerDeps) -> None:

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from channels.adapter import ChannelAdapter
 from channels.base import ChannelSender, Intake
 from channels.telegram import connections
-from channels.telegram.bot import make_bot
+from channels.telegram.bot import sending_bot
 from channels.telegram.conversations import (
     bot_of,
     bot_prefix,
@@ -88,7 +88,7 @@ class TelegramAdapter(ChannelAdapter):
         await run_telegram(self._settings, intake)
 
     def make_sender(self, typing_refresh_seconds: float) -> ChannelSender:
-        bot = make_bot(self._settings, self._settings.telegram_timeout_seconds)
+        bot = sending_bot(self._settings, self._settings.telegram_timeout_seconds)
         settings = self._settings
         return TelegramSender(
             bot, typing_refresh_seconds, settings.draft_can_stop, settings.draft_keep_on_stop

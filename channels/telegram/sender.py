@@ -24,6 +24,7 @@ from aiohttp import ClientError
 
 from channels.base import Limits, Recipient
 from channels.media import Media, MediaUnavailable, too_large
+from channels.telegram.bot import release_bot
 from channels.telegram.conversations import decode
 from channels.telegram.edits import TelegramEdits
 from channels.telegram.errors import errors, outcomes, replying
@@ -170,7 +171,7 @@ class TelegramSender:
         return Media(data, message.mime_type)
 
     async def aclose(self) -> None:
-        await self.bot.session.close()
+        await release_bot(self.bot)
 
 
 REASONING_SHOWN = 1000
