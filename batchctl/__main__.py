@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from redis.exceptions import RedisError
 
-from batchctl.console_command import DEFAULT_PORT, run_console
+from batchctl.console_command import DEFAULT_PORT, console_tenants, run_console
 from batchctl.handoff_command import hand_off
 from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
@@ -45,9 +45,10 @@ def _when(ms: int) -> str:
 def _line(letter: DeadLetter) -> str:
     reason = letter.reason if len(letter.reason) <= 120 else letter.reason[:119] + "…"
     count = len(letter.messages)
+    tenant = f"tenant {letter.tenant} " if letter.tenant else ""
     return (
-        f"{letter.batch_id}  {_when(letter.failed_at_ms)}  {channel_of(letter.conversation)}"
-        f" conversation {letter.conversation}"
+        f"{letter.batch_id}  {_when(letter.failed_at_ms)}  {tenant}"
+        f"{channel_of(letter.conversation)} conversation {letter.conversation}"
         f"  {count} message(s)  {reason}"
     )
 
@@ -105,6 +106,9 @@ async def _inspect(args: argparse.Namespace, letters: DeadLetters) -> int:
             file=sys.stderr,
         )
         return 1
+    tenant = console_tenants().tenant_of(args.conversation)
+    if tenant is not None:
+        detail = {"tenant": tenant, **detail}
     print(json.dumps(detail, indent=2, ensure_ascii=False))
     return 0
 

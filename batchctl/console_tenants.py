@@ -51,9 +51,13 @@ class ConsoleTenants:
                 return tenant.name
         return None
 
-    def owns(self, tenant: str, conversation: str) -> bool:
+    def tenant_of(self, conversation: str) -> str | None:
+        """The tenant serving the conversation's account (TENANTS_FILE), if any."""
         route = self._routes.route(conversation)
-        return route is not None and route.tenant.name == tenant
+        return route.tenant.name if route is not None and self._watch is not None else None
+
+    def owns(self, tenant: str, conversation: str) -> bool:
+        return self.tenant_of(conversation) == tenant
 
     def only(self, state: dict[str, Any], tenant: str) -> dict[str, Any]:
         """The console's state as one tenant may see it."""

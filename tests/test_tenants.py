@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from batchctl.console import ConsoleSettings, serve
 from batchctl.console_tenants import ConsoleTenants
 from channels.registry import ChannelSettings
+from config.tenants import TENANT_SETTINGS
 from sandbox.example_backend import BackendCall, ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
@@ -531,3 +532,39 @@ def _most_at_once(calls: list[BackendCall]) -> int:
         running += step
         peak = max(peak, running)
     return peak
+
+
+@pytest.mark.parametrize("process", ["bot", "worker"])
+async def test_a_mistaken_tenants_file_stops_the_process_with_one_line_per_mistake(
+    process: str, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    path = tmp_path / "tenants.toml"
+    path.write_text(
+        "[tenants.salon]\n"
+        "batch_window_seconds = -1\n"
+        'colour = "blue"\n'
+        'telegram = [{bot_token = "222222:salon-token", port = 3}]\n'
+        "[tenants.Bad_Name]\n"
+        'telegram = [{bot_token = "333333:x"}]\n'
+    )
+    env = {**os.environ, "REDIS_URL": redis_server.url, "TENANTS_FILE": str(path),
+           "BACKEND_URL": "http://127.0.0.1:9/batch"}  # fmt: skip
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", process, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    async with asyncio.timeout(60):
+        _, stderr = await child.communicate()
+    lines = stderr.decode().strip().splitlines()
+    assert child.returncode == 1
+    assert sorted(lines) == sorted(
+        [
+            "batchbot cannot start: TENANTS_FILE tenants.salon.batch_window_seconds: Input "
+            "should be greater than 0 (got -1)",
+            "batchbot cannot start: TENANTS_FILE tenants.salon.colour: not a setting a tenant "
+            "may set; it may set " + ", ".join(sorted(TENANT_SETTINGS)) + ", console_token, "
+            "and its accounts (telegram, whatsapp, instagram, messenger)",
+            "batchbot cannot start: TENANTS_FILE tenants.Bad_Name: a tenant's name is 1 to 40 "
+            "of a-z, 0-9, _ and -, starting with a letter or digit, and not 'default' (the "
+            "environment's own tenant)",
+        ]
+    ), stderr.decode()

@@ -5,7 +5,8 @@ backend works ("typing…", drafts of a streamed answer); ``delivery`` the one l
 sends and marks reply parts (answers and proactive messages, ``outbox``);
 ``reply_parts`` and ``policy`` the pure rules (an answer cut into messages; retry
 back-off; whether a group batch is for the bot); ``lifecycle`` start-up, shutdown and the
-sweep; ``options`` and ``main`` ARQ's settings; ``settings`` the worker's own. The only
+sweep; ``tenants`` a batch's tenant, ``fairness`` a tenant's cap on batches in flight;
+``options`` and ``main`` ARQ's settings; ``settings`` the worker's own. The only
 package that defines ARQ jobs. Run with ``python -m worker`` or
 ``arq worker.main.WorkerSettings``.
 """
