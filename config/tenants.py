@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from channels.adapter import ChannelAdapter
 from channels.registry import ADAPTERS, ChannelSettings
+from config.tenant_checks import clashes, problem_line
 from shared.models import Channel
 from shared.redaction import secrets_of
-from shared.settings import ConfigError, problem_message
+from shared.settings import ConfigError
 
 S = TypeVar("S", bound=ChannelSettings)
 
@@ -114,7 +115,7 @@ def read_tenants(settings: S) -> list[Tenant[S]]:
         tenant = _tenant(settings, name, spec, problems)
         if tenant is not None:
             tenants.append(tenant)
-    problems += _clashes(tenants)
+    problems += clashes(tenants)
     if problems:
         raise TenantsFileError([f"TENANTS_FILE {line}" for line in problems])
     return tenants
@@ -256,34 +257,8 @@ def _validated(
         return type(settings).model_validate(base | known)
     except ValidationError as error:
         for problem in error.errors():
-            problems.append(_line(problem, where, names or {}))
+            problems.append(problem_line(problem, where, names or {}))
         return None
-
-
-def _line(problem: Any, where: str, names: Mapping[str, str]) -> str:
-    loc = problem["loc"]
-    if not loc:
-        return f"{where}: {problem_message(problem)}"
-    key = names.get(str(loc[0]), str(loc[0]))
-    secret = isinstance(problem.get("input"), SecretStr) or "token" in key or "secret" in key
-    got = "" if secret or problem["type"] == "missing" else f" (got {problem.get('input')!r})"
-    return f"{where}.{key}: {problem_message(problem)}{got}"
-
-
-def _clashes(tenants: list[Tenant[S]]) -> list[str]:
-    """An account served twice would answer twice; say which tenants share it."""
-    seen: dict[tuple[Channel, str | None], str] = {}
-    problems = []
-    for tenant in tenants:
-        for account in tenant.accounts:
-            key = (account.channel, account.adapter.identity_in(account.settings))
-            other = seen.setdefault(key, tenant.name)
-            if other != tenant.name:
-                problems.append(
-                    f"tenants.{tenant.name}: its {account.channel.value} account {key[1]} is "
-                    f"{other}'s too; an account belongs to one tenant"
-                )
-    return problems
 
 
 def tenants_at_start(settings: S) -> list[Tenant[S]]:
