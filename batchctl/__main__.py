@@ -24,7 +24,8 @@ from typing import Any, TextIO
 
 from redis.exceptions import RedisError
 
-from batchctl.console_command import DEFAULT_PORT, console_tenants, run_console
+from batchctl.console_command import DEFAULT_PORT, run_console
+from batchctl.console_tenants import ConsoleTenants
 from batchctl.handoff_command import hand_off
 from batchctl.inspect import Overview, conversation_detail, overview
 from shared.dead_letters import DeadLetter, DeadLetters
@@ -106,7 +107,7 @@ async def _inspect(args: argparse.Namespace, letters: DeadLetters) -> int:
             file=sys.stderr,
         )
         return 1
-    tenant = console_tenants().tenant_of(args.conversation)
+    tenant = ConsoleTenants.of_environment().tenant_of(args.conversation)
     if tenant is not None:
         detail = {"tenant": tenant, **detail}
     print(json.dumps(detail, indent=2, ensure_ascii=False))

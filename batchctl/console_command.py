@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from redis.exceptions import RedisError
 
 from batchctl.console import ConsoleSettings, is_loopback, serve
 from batchctl.console_tenants import ConsoleTenants
-from channels.registry import ChannelSettings
-from config.tenants import TenantsFileError
 from shared.logs import describe
 from shared.redis_connection import redis_address, redis_client
 from shared.settings import load_settings
 from shared.stopping import until_stopped
 
 DEFAULT_PORT = 8090
-
-
-def console_tenants() -> ConsoleTenants:
-    """TENANTS_FILE's console tokens, when the environment names the file."""
-    if not os.environ.get("TENANTS_FILE"):
-        return ConsoleTenants(None)
-    return ConsoleTenants(load_settings(ChannelSettings))
 
 
 def page_url(host: str, port: int) -> str:
@@ -38,9 +28,10 @@ async def run_console(host: str, port: int) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings(ConsoleSettings)
     try:
-        tenants = console_tenants()
-    except TenantsFileError as error:
-        print("\n".join(f"batchctl console: {line}" for line in error.lines), file=sys.stderr)
+        tenants = ConsoleTenants.of_environment()
+    except ValueError as error:  # TenantsFileError
+        print("\n".join(f"batchctl console: {line}" for line in str(error).splitlines()),
+              file=sys.stderr)  # fmt: skip
         return 1
     if not is_loopback(host) and settings.batchctl_console_token is None and not tenants.any:
         print(

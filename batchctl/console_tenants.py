@@ -10,11 +10,13 @@ shown to a tenant.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
-from channels.registry import ChannelSettings
-from config.tenancy import Routes, TenantsWatch
-from config.tenants import Tenant, read_tenants
+if TYPE_CHECKING:  # the channels pull in aiogram: seconds a batchctl without tenants skips
+    from channels.registry import ChannelSettings
+    from config.tenancy import Routes, TenantsWatch
+    from config.tenants import Tenant
 
 DEPLOYMENT_ONLY = ("workers", "rates")
 SCOPED_LISTS = ("pending", "in_flight", "dead_letters", "paused")
@@ -24,18 +26,35 @@ class ConsoleTenants:
     """Tenants' console tokens, and which conversations each may see."""
 
     def __init__(self, settings: ChannelSettings | None) -> None:
-        self._routes: Routes[ChannelSettings] = Routes([])
+        self._routes: Routes[ChannelSettings] | None = None
         self._watch: TenantsWatch[ChannelSettings] | None = None
         if settings is not None and settings.tenants_file is not None:
+            from config.tenancy import TenantsWatch  # noqa: PLC0415 (see above)
+            from config.tenants import read_tenants  # noqa: PLC0415
+
             self._use(read_tenants(settings))
             self._watch = TenantsWatch(settings, self._apply)
+
+    @classmethod
+    def of_environment(cls) -> ConsoleTenants:
+        """TENANTS_FILE's tenants when the environment names the file (TenantsFileError
+        with its mistakes); none otherwise."""
+        if not os.environ.get("TENANTS_FILE"):
+            return cls(None)
+        from channels.registry import ChannelSettings  # noqa: PLC0415 (see above)
+        from shared.settings import load_settings  # noqa: PLC0415
+
+        return cls(load_settings(ChannelSettings))
 
     @property
     def any(self) -> bool:
         """Whether some tenant has a console token (it may read beyond loopback)."""
-        return any(tenant.console_token for tenant in self._routes.tenants)
+        tenants = self._routes.tenants if self._routes is not None else []
+        return any(tenant.console_token for tenant in tenants)
 
     def _use(self, tenants: list[Tenant[ChannelSettings]]) -> None:
+        from config.tenancy import Routes  # noqa: PLC0415 (see above)
+
         self._routes = Routes(tenants)
 
     async def _apply(self, tenants: list[Tenant[ChannelSettings]]) -> None:
@@ -45,7 +64,7 @@ class ConsoleTenants:
         """The tenant whose console token this is (the file read again if it changed)."""
         if self._watch is not None:
             await self._watch.check()
-        for tenant in self._routes.tenants:
+        for tenant in self._routes.tenants if self._routes is not None else []:
             token = tenant.console_token
             if token is not None and hmac.compare_digest(given.encode(), token.encode()):
                 return tenant.name
@@ -53,8 +72,8 @@ class ConsoleTenants:
 
     def tenant_of(self, conversation: str) -> str | None:
         """The tenant serving the conversation's account (TENANTS_FILE), if any."""
-        route = self._routes.route(conversation)
-        return route.tenant.name if route is not None and self._watch is not None else None
+        route = self._routes.route(conversation) if self._routes is not None else None
+        return route.tenant.name if route is not None else None
 
     def owns(self, tenant: str, conversation: str) -> bool:
         return self.tenant_of(conversation) == tenant

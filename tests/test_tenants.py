@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -195,16 +196,24 @@ async def _start(
             await asyncio.sleep(0.02)
 
 
-async def test_two_tenants_each_burst_answered_once_by_its_own_backend_with_its_own_window(
+@pytest.fixture
+async def two_tenants(
     deployment: Deployment,
     redis_server: RedisServer,
-    redis: Redis,
     product: Product,
     make_settings: SettingsFactory,
     caplog: pytest.LogCaptureFixture,
-) -> None:
+) -> Deployment:
+    """Bistro and salon served by a bot process and a worker."""
     deployment.write("bistro", "salon")
     await _start(deployment, redis_server, product, make_settings, caplog)
+    return deployment
+
+
+async def test_two_tenants_each_burst_answered_once_by_its_own_backend_with_its_own_window(
+    two_tenants: Deployment, redis: Redis
+) -> None:
+    deployment = two_tenants
     bistro, salon = deployment.businesses["bistro"], deployment.businesses["salon"]
     for business in (bistro, salon):
         await business.telegram.wait_for_poller()
@@ -237,15 +246,9 @@ async def test_two_tenants_each_burst_answered_once_by_its_own_backend_with_its_
 
 
 async def test_proactive_messages_name_their_tenant_or_are_resolved_from_the_account(
-    deployment: Deployment,
-    redis_server: RedisServer,
-    redis: Redis,
-    product: Product,
-    make_settings: SettingsFactory,
-    caplog: pytest.LogCaptureFixture,
+    two_tenants: Deployment, redis: Redis
 ) -> None:
-    deployment.write("bistro", "salon")
-    await _start(deployment, redis_server, product, make_settings, caplog)
+    deployment = two_tenants
     bistro, salon = deployment.businesses["bistro"], deployment.businesses["salon"]
     said = [{"text": "your table is ready"}]
 
@@ -278,17 +281,11 @@ async def test_proactive_messages_name_their_tenant_or_are_resolved_from_the_acc
 
 
 async def test_each_tenants_window_sets_its_batches_deadline(
-    deployment: Deployment,
-    redis_server: RedisServer,
-    redis: Redis,
-    product: Product,
-    make_settings: SettingsFactory,
-    caplog: pytest.LogCaptureFixture,
+    two_tenants: Deployment, redis: Redis
 ) -> None:
     """The window each tenant's file entry sets is the one its batches wait (read from
     the pending batch itself, not from a clock)."""
-    deployment.write("bistro", "salon")
-    await _start(deployment, redis_server, product, make_settings, caplog)
+    deployment = two_tenants
     for name in ("bistro", "salon"):
         business = deployment.businesses[name]
         await business.telegram.wait_for_poller()
@@ -568,3 +565,15 @@ async def test_a_mistaken_tenants_file_stops_the_process_with_one_line_per_mista
             "environment's own tenant)",
         ]
     ), stderr.decode()
+
+
+def test_batchctl_without_tenants_loads_no_channel() -> None:
+    """Reading tenants needs the channels (aiogram among them, seconds of start-up);
+    batchctl without TENANTS_FILE must not pay for them: three at once had starved a
+    worker sharing the machine past its lease."""
+    code = "import sys, batchctl.__main__, batchctl.console; print('aiogram' in sys.modules)"
+    env = {k: v for k, v in os.environ.items() if k != "TENANTS_FILE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
