@@ -20,15 +20,17 @@ from channels.base import WebhookIntake
 from config.tenancy import Routes
 from config.tenants import Account, Tenant, tenant_secrets
 from shared.logs import redact_also, serving_tenant
+from shared.redaction import secrets_of
 from shared.settings import ConfigError
 from shared.store import BatchStore
 
 log = logging.getLogger("batchbot.bot")
 
 
-def _receiver_key(account: Account[BotSettings]) -> str:
-    """A bot's receiver runs again when anything it was started with changes."""
-    return account.settings.model_dump_json()
+def receiver_key(account: Account[BotSettings]) -> str:
+    """A bot's receiver runs again when anything it was started with changes, its token
+    included (which the settings' JSON shows only as stars)."""
+    return "\x00".join([account.settings.model_dump_json(), *secrets_of(account.settings)])
 
 
 class ReceiverRefused(Exception):
@@ -79,7 +81,7 @@ class BotTenants:
         for tenant in tenants:
             for account in tenant.accounts:
                 if account.adapter(account.settings).receives_on_its_own:
-                    wanted[_receiver_key(account)] = (account, intakes[tenant.name])
+                    wanted[receiver_key(account)] = (account, intakes[tenant.name])
         for key in set(self._receivers) - set(wanted):
             await self._stop(key)
         first = not self._receivers and not self._from_start

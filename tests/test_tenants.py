@@ -30,8 +30,10 @@ from redis.asyncio import Redis
 
 from batchctl.console import ConsoleSettings, serve
 from batchctl.console_tenants import ConsoleTenants
+from bot.settings import BotSettings
+from bot.tenants import receiver_key
 from channels.registry import ChannelSettings
-from config.tenants import TENANT_SETTINGS
+from config.tenants import TENANT_SETTINGS, read_tenants
 from sandbox.example_backend import BackendCall, ExampleBackend
 from sandbox.launcher import ChildProcess
 from sandbox.redis_server import RedisServer, free_port
@@ -577,3 +579,17 @@ def test_batchctl_without_tenants_loads_no_channel() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_two_bots_alike_but_for_their_tokens_get_a_receiver_each(tmp_path: Path) -> None:
+    """Two bots of one tenant on one Bot API server differ only by their tokens, which
+    settings show as stars: each must still be received for."""
+    path = tmp_path / "tenants.toml"
+    path.write_text(
+        '[tenants.bistro]\ntelegram = [{bot_token = "111111:one"}, {bot_token = "222222:two"}]\n'
+    )
+    settings = BotSettings(tenants_file=path, redis_url="redis://127.0.0.1:1")
+    [tenant] = read_tenants(settings)
+    one, two = tenant.accounts
+    assert receiver_key(one) != receiver_key(two)
+    assert [one.owner, two.owner] == ["111111", "222222"]
