@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Response, expect, sync_playwright
@@ -22,6 +23,7 @@ from shared.keys import PENDING_INDEX, WORKER_STOPS, WORKERS, ConversationKeys
 from tests.browser import CHROMIUM_FLAGS, SCREENSHOTS, chromium_path
 
 TOKEN = "console-page-token-0123456789"
+BISTRO_TOKEN = "bistro-console-token-0123"
 WAIT_MS = 15_000
 
 
@@ -104,3 +106,56 @@ def test_the_console_warns_without_workers_tells_stopped_from_down_and_checks_to
 def _note_404(response: Response, found: list[str]) -> None:
     if response.status == 404:
         found.append(response.url)
+
+
+def test_a_tenants_console_token_shows_that_tenant_only(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """With TENANTS_FILE, a tenant's console_token entered in the page shows its own
+    conversations only, and says whose view it is."""
+    tenants = tmp_path / "tenants.toml"
+    tenants.write_text(
+        f'[tenants.bistro]\nconsole_token = "{BISTRO_TOKEN}"\n'
+        'telegram = [{bot_token = "111111:bistro"}]\n'
+        '[tenants.salon]\ntelegram = [{bot_token = "222222:salon"}]\n'
+    )
+    redis = Redis.from_url(redis_server.url)
+    redis.flushall()
+    now_ms = int(time.time() * 1000)
+    for conversation in ("tg:111111:501", "tg:222222:502"):
+        keys = ConversationKeys(conversation)
+        redis.rpush(keys.batch, '{"message_id": 1, "kind": "text", "text": "hello?"}')
+        redis.hset(keys.info, mapping={"first_at": now_ms, "deadline": now_ms + 600_000})
+        redis.zadd(PENDING_INDEX, {conversation: now_ms + 600_000})
+    env = {**os.environ, "REDIS_URL": redis_server.url, "TENANTS_FILE": str(tenants)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchctl", "console", "--port", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    found = re.search(r"(http://\S+) ", process.stdout.readline())
+    assert found
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        page: Page = browser.new_page()
+        try:
+            page.goto(found.group(1))
+            expect(page.locator("#pending")).to_contain_text("tg:222222:502", timeout=WAIT_MS)
+            page.fill("#token", BISTRO_TOKEN)
+            page.press("#token", "Enter")
+            expect(page.locator("#action-result")).to_contain_text(
+                "tenant bistro's conversations only", timeout=WAIT_MS
+            )
+            expect(page.locator("#tenant")).to_have_text("tenant bistro", timeout=WAIT_MS)
+            expect(page.locator("#pending")).not_to_contain_text("tg:222222:502", timeout=WAIT_MS)
+            expect(page.locator("#pending")).to_contain_text("tg:111111:501")
+            expect(page.locator("#total-pending")).to_have_text("1")
+            for deployments_own in ("#rates", "#workers-section", "#workers-total"):
+                expect(page.locator(deployments_own)).to_be_hidden()
+        finally:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "console-tenant.png"), full_page=True)
+            browser.close()
+            process.terminate()
+    assert process.wait(timeout=10) == 0
+    redis.close()

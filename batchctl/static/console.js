@@ -175,6 +175,7 @@ function draw(state) {
   const workers = state.workers || [];  // a tenant's view leaves out the deployment's own
   $("total-workers").textContent = state.tenant ? "–" : workers.filter((w) => w.up).length;
   $("tenant").textContent = state.tenant ? "tenant " + state.tenant : "";
+  for (const id of ["rates", "workers-section", "workers-total"]) $(id).hidden = Boolean(state.tenant);
   const r = state.rates;
   if (r) {
     chart($("rate-in"), r.minutes, r.messages_in);
@@ -237,7 +238,9 @@ $("token-form").onsubmit = async (event) => {
     sessionStorage.setItem("batchctl-token", candidate);
     $("token").value = "";
     result.className = "action-result ok";
-    result.textContent = `Token accepted for this tab: replay, purge and resume allowed.`;
+    result.textContent = body.tenant
+      ? `Token accepted for this tab: tenant ${body.tenant}'s conversations only; replay, purge and resume allowed on those.`
+      : `Token accepted for this tab: replay, purge and resume allowed.`;
   } else {
     result.className = "action-result bad";
     result.textContent = `Token not kept: ${body.error}`;
