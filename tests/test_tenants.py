@@ -336,7 +336,10 @@ async def test_a_tenant_added_then_removed_at_run_time_is_served_then_dead_lette
     [letter] = letters
     assert letter.conversation == spa.whatsapp_conversation
     assert [m.text for m in letter.messages] == ["actually, saturday"]
-    assert "no tenant serves" in letter.reason
+    assert "no tenant serves" in letter.reason and "tenant spa's until it was removed" in (
+        letter.reason
+    )
+    assert letter.tenant == "spa"  # whose it was, though no tenant serves it now
     assert len(spa.backend.calls) == 2  # never asked, nor any other backend
     assert deployment.default_backend.calls == []
     assert (

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -19,7 +20,9 @@ from shared import arq_layout
 from shared.keys import TENANTS_PARKED, tenant_parked_key, tenant_running_key
 from shared.redis_scripts import as_text, load_script
 from shared.script_calls import ParkJobs, TakeTenantJob, UnparkJobs
-from worker.tenants import WorkerTenants
+
+if TYPE_CHECKING:
+    from worker.tenants import WorkerTenants
 
 log = logging.getLogger("batchbot.worker")
 

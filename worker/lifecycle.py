@@ -19,8 +19,6 @@ from backend_client import BackendClient, OpenAIChatClient, TranscriptionClient
 from channels.adapter import ChannelAdapter
 from channels.base import ChannelSender
 from channels.registry import adapter_class, adapters_of
-from config.tenancy import TenantsWatch, described
-from config.tenants import tenants_at_start
 from shared.handoff import Handoffs
 from shared.history import HistoryRules
 from shared.keys import channel_of
@@ -37,10 +35,9 @@ from shared.transcriptions import Transcriptions
 from worker.abandons import AbandonWatch
 from worker.backends import backend_of, secret
 from worker.delivery import Pacing
-from worker.fairness import unpark_forever
 from worker.presence import announce_forever, withdraw
 from worker.settings import WorkerProcessSettings
-from worker.tenants import WorkerTenants
+from worker.tenants import WorkerTenants, serve_tenants
 from worker.transcribing import Transcriber
 
 log = logging.getLogger("batchbot.worker")
@@ -87,7 +84,10 @@ class WorkerDeps:
         if self.tenants is None:
             return self
         view = await self.tenants.resolve(conversation)
-        return view if view is not None else replace(self, adapters={}, senders={})
+        if view is not None:
+            return view
+        former = self.tenants.former_tenant(conversation)  # a removed tenant's, named
+        return replace(self, adapters={}, senders={}, tenant=former)
 
     def sender_for(self, conversation: str) -> ChannelSender:
         """The sender of the conversation's channel; ChannelNotConfigured without one."""
@@ -96,8 +96,9 @@ class WorkerDeps:
         if self.tenants is not None and self.tenant is None:
             sender = self.tenants.sender_for(conversation)
         if sender is None and self.tenants is not None:
+            was = f" (tenant {self.tenant}'s until it was removed)" if self.tenant else ""
             raise ChannelNotConfigured(
-                f"no tenant serves the account of {conversation} (TENANTS_FILE or the "
+                f"no tenant serves the account of {conversation}{was} (TENANTS_FILE or the "
                 "environment): add it back, then replay the dead letter"
             )
         if sender is None:
@@ -155,7 +156,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         ),
     )
     if settings.tenants_file is not None:
-        await _serve_tenants(ctx, settings)
+        await serve_tenants(ctx, settings)
     ctx["abandon_watch"] = asyncio.create_task(ctx["deps"].abandons.listen_forever(ctx["redis"]))
     ctx["sweep"] = asyncio.create_task(sweep_forever(store, settings))
     ctx["unclaimed_watch"] = asyncio.create_task(watch_unclaimed_jobs(store, settings))
@@ -178,18 +179,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     # measured), which held up every batch of the worker.
     gc.collect()
     gc.freeze()
-
-
-async def _serve_tenants(ctx: dict[str, Any], settings: WorkerProcessSettings) -> None:
-    """Every tenant of TENANTS_FILE (and the environment's), watched for changes."""
-    tenants = WorkerTenants(ctx["deps"])
-    served = tenants_at_start(settings)
-    await tenants.apply(served)
-    log.info("serving tenants: %s", described(served))
-    ctx["deps"] = replace(ctx["deps"], tenants=tenants)
-    tenants.watch = TenantsWatch(settings, tenants.apply)
-    ctx["tenants_watch"] = asyncio.create_task(tenants.watch.run_forever())
-    ctx["unpark_watch"] = asyncio.create_task(unpark_forever(ctx["redis"], tenants))
 
 
 def transcriber_of(deps: WorkerDeps) -> Transcriber | None:

@@ -13,17 +13,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend_client import BackendClient, OpenAIChatClient
 from channels.adapter import ChannelAdapter
 from channels.base import ChannelSender
-from config.tenancy import Routes, TenantsWatch
-from config.tenants import Tenant, tenant_secrets
+from channels.registry import adapter_class
+from config.tenancy import Routes, TenantsWatch, described
+from config.tenants import Tenant, tenant_secrets, tenants_at_start
 from shared.history import HistoryRules
+from shared.keys import channel_of
 from shared.logs import redact_also
 from shared.models import Channel
 from worker.backends import backend_of
+from worker.fairness import unpark_forever
 from worker.settings import WorkerProcessSettings
 
 if TYPE_CHECKING:
@@ -52,6 +55,9 @@ class WorkerTenants:
         self._views: dict[tuple[str, Channel, str | None], WorkerDeps] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._backends: dict[str, BackendClient | OpenAIChatClient] = {}
+        self._former: dict[tuple[Channel, str | None], str] = {}
+        """Every account seen since start and its last tenant: a batch of a removed
+        tenant still says whose it was."""
 
     async def apply(self, tenants: list[Tenant[Settings]]) -> None:
         """Use these tenants from the next batch on."""
@@ -65,6 +71,7 @@ class WorkerTenants:
             backend = self._backend(tenant.settings)
             for account in tenant.accounts:
                 adapter = account.adapter(account.settings)
+                self._former[(account.channel, account.owner)] = tenant.name
                 views[(tenant.name, account.channel, account.owner)] = dataclasses.replace(
                     self._base,
                     settings=tenant.settings,
@@ -99,6 +106,11 @@ class WorkerTenants:
         if route is None:
             return None
         return self._views.get((route.tenant.name, route.account.channel, route.account.owner))
+
+    def former_tenant(self, conversation: str) -> str | None:
+        """The tenant that last served the conversation's account, if any did."""
+        channel = channel_of(conversation)
+        return self._former.get((channel, adapter_class(channel).owner_of(conversation)))
 
     async def resolve(self, conversation: str) -> WorkerDeps | None:
         """:meth:`deps_for`, after reading TENANTS_FILE again if it changed, when the
@@ -143,3 +155,16 @@ async def _close_after(delay: float, views: list[WorkerDeps], base: WorkerDeps) 
         for sender in view.senders.values():
             if id(sender) not in kept:
                 await sender.aclose()
+
+
+async def serve_tenants(ctx: dict[str, Any], settings: Settings) -> None:
+    """Every tenant of TENANTS_FILE (and the environment's), watched for changes; the
+    job's view of the worker comes from here (``WorkerDeps.for_conversation``)."""
+    tenants = WorkerTenants(ctx["deps"])
+    served = tenants_at_start(settings)
+    await tenants.apply(served)
+    log.info("serving tenants: %s", described(served))
+    ctx["deps"] = dataclasses.replace(ctx["deps"], tenants=tenants)
+    tenants.watch = TenantsWatch(settings, tenants.apply)
+    ctx["tenants_watch"] = asyncio.create_task(tenants.watch.run_forever())
+    ctx["unpark_watch"] = asyncio.create_task(unpark_forever(ctx["redis"], tenants))
