@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -19,8 +20,40 @@ from sandbox.environment import product_environment as sandbox_environment
 from sandbox.example_backend import ExampleBackend
 from sandbox.launcher import ChildProcess, launch_together
 from sandbox.telegram_api import TelegramStandIn
+from shared.models import Chat, IncomingMessage, MessageKind, User
+from shared.rules import BatchingRules
+from shared.store import BatchStore
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+async def pending_message(
+    store: BatchStore,
+    conversation: str,
+    user_id: int,
+    due_in_ms: int,
+    message_id: int = 1,
+    text: str = "hi",
+) -> int:
+    """A person's text stored as the bot stores it, its batch due in ``due_in_ms`` (a
+    private chat, room for 10 messages); the batch's deadline (ms)."""
+    result = await store.append(
+        conversation,
+        Chat(id=user_id, type="private"),
+        User(id=user_id, first_name="Bench"),
+        IncomingMessage(
+            message_id=message_id, date=datetime.now(UTC), kind=MessageKind.TEXT, text=text
+        ),
+        BatchingRules(
+            window_ms=due_in_ms,
+            max_wait_ms=due_in_ms,
+            max_messages=10,
+            max_pending_messages=10,
+            max_pending_bytes=1_000_000,
+            max_message_bytes=100_000,
+        ),
+    )
+    return result.deadline_ms
 
 
 def percentile(values: list[float], share: float) -> float:

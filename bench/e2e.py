@@ -16,13 +16,17 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from bench.common import cpu_seconds, product_environment, redis_cpu_seconds, sandbox, workers
-from shared.models import Chat, IncomingMessage, MessageKind, User
-from shared.rules import BatchingRules
+from bench.common import (
+    cpu_seconds,
+    pending_message,
+    product_environment,
+    redis_cpu_seconds,
+    sandbox,
+    workers,
+)
 from shared.store import BatchStore
 
 BACKEND_SECONDS = 0.2
@@ -49,22 +53,7 @@ class EndToEndResult:
 async def pending_batches(store: BatchStore, people: int, due_in_ms: int) -> None:
     async def one(user_id: int) -> None:
         for n in range(1, MESSAGES_PER_BATCH + 1):
-            await store.append(
-                str(user_id),
-                Chat(id=user_id, type="private"),
-                User(id=user_id, first_name="Bench"),
-                IncomingMessage(
-                    message_id=n, date=datetime.now(UTC), kind=MessageKind.TEXT, text=f"part {n}"
-                ),
-                BatchingRules(
-                    window_ms=due_in_ms,
-                    max_wait_ms=due_in_ms,
-                    max_messages=10,
-                    max_pending_messages=10,
-                    max_pending_bytes=1_000_000,
-                    max_message_bytes=100_000,
-                ),
-            )
+            await pending_message(store, str(user_id), user_id, due_in_ms, n, f"part {n}")
 
     await asyncio.gather(*(one(20_000 + n) for n in range(people)))
 

@@ -19,16 +19,20 @@ import asyncio
 import statistics
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import cpu_seconds, percentile, product_environment, sandbox, workers
+from bench.common import (
+    cpu_seconds,
+    pending_message,
+    percentile,
+    product_environment,
+    sandbox,
+    workers,
+)
 from sandbox.example_backend import ExampleBackend
 from sandbox.telegram_api import TelegramStandIn
-from shared.models import Chat, IncomingMessage, MessageKind, User
-from shared.rules import BatchingRules
 from shared.store import BatchStore
 
 BACKEND_SECONDS = 0.2
@@ -76,25 +80,6 @@ def _tenants_file(folder: Path, count: int, telegram: TelegramStandIn, cap: int 
     return path
 
 
-async def _pending(store: BatchStore, conversation: str, user: int, due_in_ms: int) -> int:
-    rules = BatchingRules(
-        window_ms=due_in_ms,
-        max_wait_ms=due_in_ms,
-        max_messages=10,
-        max_pending_messages=10,
-        max_pending_bytes=1_000_000,
-        max_message_bytes=100_000,
-    )
-    result = await store.append(
-        conversation,
-        Chat(id=user, type="private"),
-        User(id=user, first_name="Bench"),
-        IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi"),
-        rules,
-    )
-    return result.deadline_ms
-
-
 def _in_flight_max(backend: ExampleBackend, users: range) -> int:
     """Most of these users' backend calls under way at one moment."""
     events = sorted(
@@ -125,11 +110,11 @@ async def fairness(url: str, flood: int, quiet: int, cap: int) -> FairnessResult
                     await worker.wait_for_log(b"serving tenants")
                 prefix = [f"tg:{_token(n).partition(':')[0]}:" for n in (0, 1)]
                 await asyncio.gather(
-                    *(_pending(store, f"{prefix[0]}{u}", u, FLOOD_LEAD_MS) for u in flooding)
+                    *(pending_message(store, f"{prefix[0]}{u}", u, FLOOD_LEAD_MS) for u in flooding)
                 )
                 deadlines = await asyncio.gather(
                     *(
-                        _pending(
+                        pending_message(
                             store,
                             f"{prefix[1]}{u}",
                             u,
@@ -189,7 +174,10 @@ async def cost(url: str, tenants: int, batches: int) -> CostResult:
                     return f"tg:{_token(n % tenants).partition(':')[0]}:{user}"
 
                 await asyncio.gather(
-                    *(_pending(store, conversation(n, u), u, 2000) for n, u in enumerate(people))
+                    *(
+                        pending_message(store, conversation(n, u), u, 2000)
+                        for n, u in enumerate(people)
+                    )
                 )
                 cpu = sum(cpu_seconds(w.pid) for w in running)
                 await telegram.wait_for_sent(batches, timeout_seconds=300)

@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from bench.common import percentile, product_environment, sandbox, workers
-from shared.models import Chat, IncomingMessage, MessageKind, User
-from shared.rules import BatchingRules
+from bench.common import pending_message, percentile, product_environment, sandbox, workers
 from shared.store import BatchStore
 
 LEAD_MS = 3000
@@ -35,21 +32,7 @@ class TimerResult:
 
 
 async def _append(store: BatchStore, user_id: int, window_ms: int) -> int:
-    result = await store.append(
-        str(user_id),
-        Chat(id=user_id, type="private"),
-        User(id=user_id, first_name="Bench"),
-        IncomingMessage(message_id=1, date=datetime.now(UTC), kind=MessageKind.TEXT, text="hi"),
-        BatchingRules(
-            window_ms=window_ms,
-            max_wait_ms=window_ms,
-            max_messages=10,
-            max_pending_messages=10,
-            max_pending_bytes=1_000_000,
-            max_message_bytes=100_000,
-        ),
-    )
-    return result.deadline_ms
+    return await pending_message(store, str(user_id), user_id, window_ms)
 
 
 async def lateness(
